@@ -1,0 +1,135 @@
+"""The one message catalogue: every finding code, its severity, and its message in Japanese and English.
+
+Codes are stable kebab-case identifiers that scripts may depend on; messages
+may be reworded. Templates use ``str.format`` fields filled from a finding's
+``params``. Group codes by the stage that emits them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalogue entry."""
+
+    severity: Literal["error", "warning"]
+    ja: str
+    en: str
+
+
+CATALOGUE: dict[str, Entry] = {
+    # --- master workbook and workspace (exit status 2) -------------------------------
+    "master-not-found": Entry(
+        "error",
+        "計画マスタ {path} が見つかりません。xlplan init で作業フォルダを作成してください。",
+        "Master workbook {path} not found. Create a workspace with `xlplan init`.",
+    ),
+    "master-unreadable": Entry(
+        "error",
+        "計画マスタ {path} を開けません（{reason}）。Excel で開いて保存し直してください。",
+        "Cannot open master workbook {path} ({reason}). Open and save it again in Excel.",
+    ),
+    "master-missing-sheet": Entry(
+        "error",
+        "計画マスタにシート「{sheet}」がありません。シート名を確認してください。",
+        "The master workbook has no sheet named '{sheet}'.",
+    ),
+    "master-missing-column": Entry(
+        "error",
+        "シート「{sheet}」の見出し行に列「{column}」がありません。",
+        "Sheet '{sheet}' has no column '{column}' in its header row.",
+    ),
+    "master-missing-setting": Entry(
+        "error",
+        "設定「{key}」が入力されていません。",
+        "Setting '{key}' is missing.",
+    ),
+    "master-no-levels": Entry(
+        "error",
+        "設定に階層名（階層1, 階層2, …）が1つもありません。",
+        "The settings name no hierarchy levels (階層1, 階層2, …).",
+    ),
+    "master-duplicate-project": Entry(
+        "error",
+        "事業番号 {no} が重複しています（最初の行: {first}）。",
+        "Project number {no} appears twice (first at {first}).",
+    ),
+    "master-duplicate-entry": Entry(
+        "error",
+        "事業番号 {no} に担当課「{entry}」が2回あります。",
+        "Project {no} lists department entry '{entry}' twice.",
+    ),
+    "master-bad-project-number": Entry(
+        "error",
+        "事業番号「{value}」は1以上の整数ではありません。",
+        "Project number '{value}' is not a positive whole number.",
+    ),
+    "master-project-mismatch": Entry(
+        "error",
+        "事業番号 {no} の「{column}」が前の行と異なります（「{value}」と「{expected}」）。",
+        "Project {no}: '{column}' differs from the project's first row ('{value}' vs '{expected}').",
+    ),
+    "master-unknown-department": Entry(
+        "error",
+        "担当課「{department}」が担当課シートに登録されていません。",
+        "Department '{department}' is not in the department registry.",
+    ),
+    "master-duplicate-department": Entry(
+        "error",
+        "担当課「{department}」が担当課シートに2回登録されています。",
+        "Department '{department}' is registered twice.",
+    ),
+    "master-bad-value": Entry(
+        "error",
+        "値「{value}」を読み取れません（数値・単位、または ○ × — を入力してください）。",
+        "Cannot read value '{value}' (enter a number with its unit, or ○ × —).",
+    ),
+    "master-bad-fiscal-year": Entry(
+        "error",
+        "年度「{value}」を読み取れません（例: 令和2年度、R2、2020）。",
+        "Cannot read fiscal year '{value}' (e.g. 令和2年度, R2, 2020).",
+    ),
+    "master-bad-date": Entry(
+        "error",
+        "日付「{value}」を読み取れません（例: 2021/5/31）。",
+        "Cannot read date '{value}' (e.g. 2021/5/31).",
+    ),
+    "master-missing-value": Entry(
+        "error",
+        "「{column}」が空欄です。",
+        "'{column}' is empty.",
+    ),
+    "master-bad-hierarchy": Entry(
+        "error",
+        "階層「{level}」の番号と名称が一致しません（番号 {number} に「{title}」と「{other}」）。",
+        "Level '{level}' number {number} has two titles: '{title}' and '{other}'.",
+    ),
+    "master-unknown-project": Entry(
+        "error",
+        "履歴の事業番号 {no}・担当課「{entry}」が計画シートにありません。",
+        "History row for project {no}, entry '{entry}' matches no plan row.",
+    ),
+    "workspace-exists": Entry(
+        "error",
+        "{path} には既に作業フォルダがあります。別のフォルダを指定してください。",
+        "{path} already holds a workspace. Choose another folder.",
+    ),
+    "workspace-not-found": Entry(
+        "error",
+        "{path} は xlplan の作業フォルダではありません（計画マスタがありません）。-w で作業フォルダを指定してください。",
+        "{path} is not an xlplan workspace (no master workbook). Pass the workspace with -w.",
+    ),
+    "unknown-example": Entry(
+        "error",
+        "例「{name}」はありません。使える例: {available}",
+        "No example named '{name}'. Available: {available}",
+    ),
+    "output-not-writable": Entry(
+        "error",
+        "フォルダ {path} に書き込めません（{reason}）。",
+        "Cannot write to folder {path} ({reason}).",
+    ),
+}

@@ -1,0 +1,119 @@
+"""The signed manifest of a department workbook: what was sent, to whom, for which year and round.
+
+The manifest travels inside the workbook (a very hidden sheet), so a returned
+file is identified whatever its name. It is signed with HMAC-SHA256 under the
+workspace's key, which never leaves the workspace: a department cannot forge
+or edit it, and a manifest from another workspace does not verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FORMAT = 1
+CELL_LIMIT = 32_000
+"""Characters per cell when the JSON is spread over column A (Excel's limit is 32,767)."""
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One row sent: where it is, what it is, and a hash of the prefilled (locked) cells."""
+
+    row_id: str
+    row: int  # the sheet row it was written to
+    project_no: int
+    entry: str
+    department: str  # the member as printed in the plan
+    prefill_sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a department workbook was issued as."""
+
+    plan: str
+    fiscal_year: int  # western year the fiscal year starts in
+    department: str  # registry name
+    round: int
+    template_version: str
+    issued_at: str
+    columns: tuple[str, ...]  # column keys in sheet order
+    rows: tuple[ManifestRow, ...]
+    workspace_id: str = ""  # distinguishes workspaces of the same plan
+    format: int = FORMAT
+    signature: str = field(default="", compare=False)
+
+    def payload(self) -> dict[str, Any]:
+        """Everything but the signature, as JSON data."""
+        data = asdict(self)
+        data.pop("signature")
+        data["columns"] = list(self.columns)
+        data["rows"] = [asdict(row) for row in self.rows]
+        return data
+
+
+def prefill_hash(values: Sequence[object]) -> str:
+    """SHA-256 of the prefilled cells of a row, as their JSON text (``None`` for empty)."""
+    text = json.dumps([None if value is None else str(value) for value in values], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def sign(manifest: Manifest, key: bytes) -> Manifest:
+    """The manifest with its HMAC-SHA256 signature set."""
+    signature = hmac.new(key, _canonical(manifest.payload()), hashlib.sha256).hexdigest()
+    return Manifest(**{**manifest.__dict__, "signature": signature})
+
+
+def verify(manifest: Manifest, key: bytes) -> bool:
+    """True when the signature matches the content under ``key`` (constant-time comparison)."""
+    expected = hmac.new(key, _canonical(manifest.payload()), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, manifest.signature)
+
+
+def dumps(manifest: Manifest) -> list[str]:
+    """The signed manifest as JSON, cut into chunks that fit one cell each (column A, from A1)."""
+    text = json.dumps({**manifest.payload(), "signature": manifest.signature}, ensure_ascii=False)
+    return [text[start : start + CELL_LIMIT] for start in range(0, len(text), CELL_LIMIT)] or [""]
+
+
+class ManifestError(ValueError):
+    """The manifest text is not a manifest of this format."""
+
+
+def loads(chunks: Sequence[str]) -> Manifest:
+    """Rebuild a manifest from the chunks :func:`dumps` wrote. Does not verify the signature.
+
+    Raises:
+        ManifestError: not JSON, or not a manifest of a known format.
+    """
+    try:
+        data = json.loads("".join(chunks))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ManifestError("unknown manifest format")
+        rows = tuple(ManifestRow(**row) for row in data["rows"])
+        return Manifest(
+            plan=str(data["plan"]),
+            fiscal_year=int(data["fiscal_year"]),
+            department=str(data["department"]),
+            round=int(data["round"]),
+            template_version=str(data["template_version"]),
+            issued_at=str(data["issued_at"]),
+            columns=tuple(str(key) for key in data["columns"]),
+            rows=rows,
+            workspace_id=str(data.get("workspace_id", "")),
+            format=FORMAT,
+            signature=str(data.get("signature", "")),
+        )
+    except ManifestError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ManifestError(str(exc)) from exc
