@@ -1,0 +1,71 @@
+"""Shared fixtures: the embedded example, fresh workspaces, and a second reader."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xlplan.examples import Example, load_example
+from xlplan.workspace import Workspace, init_workspace
+
+
+@pytest.fixture(scope="session")
+def example() -> Example:
+    """The ogi example: plan and the departments' 令和2年度 answers."""
+    return load_example("ogi")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, example: Example) -> Workspace:
+    """A fresh workspace made from the ogi example."""
+    return init_workspace(tmp_path / "ws", example.plan)
+
+
+@pytest.fixture(autouse=True)
+def _japanese_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests assert Japanese messages unless they ask for English themselves.
+    monkeypatch.delenv("XLPLAN_LANG", raising=False)
+
+
+def calamine_rows(path: Path, sheet: str) -> list[list[Any]]:
+    """All rows of ``sheet`` read by python-calamine: the second reader, independent of openpyxl."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    rows: list[list[Any]] = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    return rows
+
+
+def soffice_path() -> str | None:
+    """The LibreOffice binary, or None where it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture
+def soffice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(binary, private profile dir) for LibreOffice headless; skips where LibreOffice is absent."""
+    binary = soffice_path()
+    if binary is None:
+        pytest.skip("LibreOffice (soffice) is not installed; .ci/run installs it")
+    yield binary, tmp_path_factory.mktemp("lo-profile")
+
+
+def convert_with_soffice(binary: str, profile: Path, source: Path, target_format: str, outdir: Path) -> Path:
+    """Convert ``source`` with LibreOffice headless; returns the output path. Raises on failure."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(profile)}
+    subprocess.run(
+        [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", target_format,
+         "--outdir", str(outdir), str(source)],
+        check=True, capture_output=True, timeout=180, env=env,
+    )
+    produced = outdir / (source.stem + "." + target_format.split(":")[0])
+    if not produced.exists():
+        raise FileNotFoundError(produced)
+    return produced
