@@ -64,8 +64,8 @@ class Finding:
         return self.severity == "error"
 
     def message(self, language: Language | None = None) -> str:
-        """The rendered message, Japanese unless asked otherwise."""
-        return render(self.code, self.params, language)
+        """The rendered message, Japanese unless asked otherwise. Templates may use {sheet}, {cell}, {file}."""
+        return render(self.code, {"sheet": self.sheet, "cell": self.cell, "file": self.file, **self.params}, language)
 
     def where(self) -> str:
         """``回答!F12`` style location, or the file name, or an empty string."""

@@ -55,6 +55,9 @@ _MARK_VARIANTS: dict[str, Mark] = {
 # Spaces of every width, including U+3000 IDEOGRAPHIC SPACE and NBSP.
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 _NUMBER = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(.*)$")
+# A unit is a short word (人, 回, 件, ｍ², 団体) or a percent/permille sign; anything else after a
+# number ("1.2.3", "159人くらい?") is not a value.
+_UNIT = re.compile(r"^(?:[^\W\d_]{1,6}²?|%|‰)$")
 
 
 class Normalisation(str, Enum):
@@ -181,6 +184,8 @@ def parse_value(raw: object, expected_unit: str | None = None, *, unit_known: bo
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
         return ParsedValue(None, tuple(notes), error=ValueErrorCode.NOT_A_VALUE)
     typed_unit = match.group(2) or None
+    if typed_unit is not None and not _UNIT.match(typed_unit):
+        return ParsedValue(None, tuple(notes), error=ValueErrorCode.NOT_A_VALUE)
     if typed_unit is None:
         if expected_unit:
             notes.append(Normalisation.UNIT_ADDED)

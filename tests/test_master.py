@@ -1,0 +1,213 @@
+"""The master workbook: round trips, another plan's shape, and bad masters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import calamine_rows
+from xlplan.cli import main
+from xlplan.examples import Example
+from xlplan.findings import ConfigurationError
+from xlplan.fiscal_year import FiscalYear
+from xlplan.master import read_master, write_master
+from xlplan.model import Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
+from xlplan.values import Mark, Value
+from xlplan.workspace import Workspace, init_workspace
+
+
+def test_example_round_trips_through_the_master(tmp_path: Path, example: Example) -> None:
+    first = tmp_path / "first.xlsx"
+    write_master(example.plan, first)
+    again = read_master(first)
+    assert again == example.plan
+    second = tmp_path / "second.xlsx"
+    write_master(again, second)
+    # Written twice from equal plans, the sheets hold the same cells (read by a second reader).
+    for sheet in ("設定", "計画", "担当課", "履歴"):
+        assert calamine_rows(first, sheet) == calamine_rows(second, sheet)
+
+
+def test_master_sheets_read_by_a_second_reader(tmp_path: Path, example: Example) -> None:
+    path = tmp_path / "master.xlsx"
+    write_master(example.plan, path)
+    plan_rows = calamine_rows(path, "計画")
+    header = plan_rows[0]
+    assert header[:6] == ["基本目標", "基本目標名", "基本目標副題", "施策の方向", "施策の方向名", "施策の方向副題"]
+    body = [row for row in plan_rows[1:] if any(cell != "" for cell in row)]
+    assert len(body) == 86  # one row per project × department entry
+    number = header.index("事業番号")
+    assert sorted({int(row[number]) for row in body}) == list(range(1, 70))
+    joint = header.index("回答する課")
+    entry = header.index("担当課")
+    first = body[0]
+    assert (first[entry], first[joint]) == ("企画政策課 生涯学習課", "企画政策課、生涯学習課")
+    departments = calamine_rows(path, "担当課")
+    assert len([row for row in departments[1:] if row[0]]) == 15
+    guide = calamine_rows(path, "説明")
+    assert any("計画マスタ" in str(row[0]) for row in guide)
+
+
+def three_level_plan() -> Plan:
+    """A plan of another shape: three levels named 政策 › 施策 › 取組, a percent indicator, history."""
+    settings = Settings(
+        plan_name="第3次みらい市総合計画",
+        title="第3次みらい市総合計画 進捗状況（R5）",
+        levels=("政策", "施策", "取組"),
+        baseline_year=FiscalYear(2021),
+        previous_year=FiscalYear(2022),
+        current_year=FiscalYear(2023),
+        document_label="資料2",
+        deadline=dt.date(2024, 6, 28),
+        office="企画課",
+        mail={"依頼": MailTemplate("{年度}照会", "{担当課} 様\n回答をお願いします。\n")},
+        extra={"SMTPサーバー": "mail.mirai.example"},
+    )
+    nodes = (
+        Node(("1",), "安心して暮らせるまち", "重点"),
+        Node(("1", "1-1"), "防災力の向上"),
+        Node(("2",), "学びのまち"),
+        Node(("2", "2-1"), "生涯学習"),
+    )
+    projects = (
+        Project(1, ("1", "1-1"), "自主防災組織の結成を支援する。", "結成率", "%", Value(Decimal("62.5"), "%"),
+                (Entry("防災課", ("防災課",)),)),
+        Project(2, ("1", "1-1"), "=防災訓練を実施する。", None, None, Value(mark=Mark.NOT_APPLICABLE),
+                (Entry("防災課", ("防災課",)), Entry("消防本部", ("消防本部",)))),
+        Project(3, ("2", "2-1"), "公民館講座を開催する。", "受講者数", "人", Value(Decimal(1200), "人"),
+                (Entry("生涯学習課 公民館", ("生涯学習課", "公民館")),)),
+    )
+    departments = (
+        Department("防災課", email="bosai@mirai.example"),
+        Department("消防本部", ("消防署",)),
+        Department("生涯学習課", contact="山田"),
+        Department("公民館"),
+    )
+    history = (
+        HistoryRecord(1, "防災課", FiscalYear(2022), Value(Decimal("70.1"), "%"), "72団体が結成。"),
+        HistoryRecord(3, "生涯学習課 公民館", FiscalYear(2022), Value(Decimal(1350), "人"), "講座 40 回"),
+        HistoryRecord(3, "生涯学習課 公民館", FiscalYear(2022), Value(Decimal(350), "人"), None, "公民館"),
+    )
+    return Plan(settings, nodes, projects, departments, history)
+
+
+def test_three_level_plan_loads_shows_and_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = three_level_plan()
+    workspace = init_workspace(tmp_path / "mirai", plan)
+    assert workspace.load_plan() == plan
+    header = calamine_rows(workspace.master_path, "計画")[0]
+    assert "政策" in header and "施策名" in header and "取組番号" in header and "基本目標" not in header
+    # A description starting with = stays text in the master.
+    book = openpyxl.load_workbook(workspace.master_path)
+    cells = [cell for row in book["計画"].iter_rows() for cell in row if cell.value == "=防災訓練を実施する。"]
+    assert cells and all(cell.data_type == "s" for cell in cells)
+
+    assert main(["plan", "show", "-w", str(workspace.root), "--json"]) == 0
+    import json
+
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["levels"] == ["政策", "施策", "取組"]
+    assert shown["counts"]["per_level"] == {"政策": 2, "施策": 2, "取組": 3}
+    project3 = shown["projects"][2]
+    assert project3["entries"][0]["members"] == ["生涯学習課", "公民館"]
+    assert project3["entries"][0]["values"]["令和4年度"]["value"] == "1,350人"
+    assert project3["entries"][0]["values"]["令和4年度"]["shares"]["公民館"]["value"] == "350人"
+
+
+# --- bad masters ------------------------------------------------------------------------------
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != "ledger.sqlite-wal" and path.name != "ledger.sqlite-shm"
+    }
+
+
+def _break(workspace: Workspace, edit: str) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    plan = book["計画"]
+    header = [cell.value for cell in plan[1]]
+
+    def column(name: str) -> int:
+        return header.index(name) + 1
+
+    if edit == "missing-sheet":
+        del book["担当課"]
+    elif edit == "duplicate-project":
+        # Row 10 holds project 9; give it the number of project 3, which came earlier.
+        plan.cell(row=10, column=column("事業番号")).value = 3
+    elif edit == "unknown-department":
+        plan.cell(row=6, column=column("担当課")).value = "未来創造課"
+    elif edit == "bad-value":
+        plan.cell(row=4, column=column("現状値")).value = "たくさん"
+    elif edit == "bad-fiscal-year":
+        settings = book["設定"]
+        for row in settings.iter_rows(min_row=2):
+            if row[0].value == "今年度":
+                row[1].value = "来年度"
+    book.save(workspace.master_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "sheet", "cell", "words"),
+    [
+        ("missing-sheet", "master-missing-sheet", "担当課", None, "シート「担当課」がありません"),
+        ("duplicate-project", "master-duplicate-project", "計画", "J10", "事業番号 3 が重複"),
+        ("unknown-department", "master-unknown-department", "計画", "O6", "未来創造課"),
+        ("bad-value", "master-bad-value", "計画", "N4", "値「たくさん」を読み取れません"),
+        ("bad-fiscal-year", "master-bad-fiscal-year", "設定", "B13", "年度「来年度」を読み取れません"),
+    ],
+)
+def test_bad_master_stops_with_sheet_and_cell_and_writes_nothing(
+    workspace: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    edit: str,
+    code: str,
+    sheet: str,
+    cell: str | None,
+    words: str,
+) -> None:
+    _break(workspace, edit)
+    with pytest.raises(ConfigurationError) as raised:
+        read_master(workspace.master_path)
+    finding = next(f for f in raised.value.findings if f.code == code)
+    assert (finding.sheet, finding.cell) == (sheet, cell)
+    assert words in finding.message()
+
+    before = _snapshot(workspace.root)
+    for command in (["plan", "show"], ["distribute"], ["consolidate"]):
+        assert main([*command, "-w", str(workspace.root)]) == 2
+        err = capsys.readouterr().err
+        assert words in err and code in err, command
+        if cell:
+            assert f"{sheet}!{cell}" in err
+    assert _snapshot(workspace.root) == before
+
+
+def test_missing_master_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "show", "-w", str(tmp_path)]) == 2
+    assert "作業フォルダではありません" in capsys.readouterr().err
+
+
+def test_english_messages_on_request(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    _break(workspace, "bad-value")
+    assert main(["--lang", "en", "plan", "show", "-w", str(workspace.root)]) == 2
+    assert "Cannot read value 'たくさん'" in capsys.readouterr().err
+
+
+def test_init_refuses_an_existing_workspace(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(workspace.root)]) == 2
+    assert "既に作業フォルダがあります" in capsys.readouterr().err
+
+
+def test_unknown_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path / "x"), "--example", "tokyo"]) == 2
+    assert "例「tokyo」はありません" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
