@@ -655,7 +655,18 @@ def _header(
             cell.comment = Comment(notes[name], "xlplan", width=300, height=120)
         sheet.column_dimensions[get_column_letter(position)].width = widths.get(name, 14)
     sheet.freeze_panes = "A2"
+    _print_setup(sheet)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
+
+
+def _print_setup(sheet: Worksheet) -> None:
+    # Staff print the master to check it: landscape, one page wide, the header row on every page.
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
 
 
 def _write_rows(sheet: Worksheet, rows: Iterable[Sequence[Any]], wrap: Iterable[int] = ()) -> None:
@@ -704,9 +715,12 @@ def _write_guide(sheet: Worksheet, plan: Plan) -> None:
         ("操作の詳しい説明は docs/ の利用者ガイドを参照してください。", False),
     ]
     sheet.column_dimensions["A"].width = 110
+    _print_setup(sheet)
+    sheet.print_title_rows = None
     for row_number, (text, bold) in enumerate(lines, start=1):
         cell = sheet.cell(row=row_number, column=1)
         set_text(cell, text or None)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
         if bold:
             cell.font = Font(bold=True, size=12 if row_number == 1 else 11)
 
