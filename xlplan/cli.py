@@ -130,8 +130,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """担当課ごとの状況（未送付・送付済み・要修正・受理・期限超過）を表示します。例: xlplan status"""
-    return _not_yet("status")
+    """担当課ごとの状況（未送付・送付済み・要修正・受理・期限超過）を表示し、reports/回答状況.xlsx に保存します。例: xlplan status"""
+    from xlplan.status import format_status, save_status, status
+    from xlplan.workspace import Workspace
+
+    workspace = Workspace(args.workspace)
+    report = status(workspace)
+    path = save_status(workspace, report)
+    if args.json:
+        _print_json({**report.to_dict(), "workbook": str(path)})
+    else:
+        print(format_status(report))
+        _say(f"回答状況を保存しました: {path}", f"Status workbook: {path}")
+    # 1 when a department must correct its return or is overdue, so a scheduled run can alert.
+    return EXIT_FINDINGS if report.needs_action() else EXIT_OK
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
