@@ -158,4 +158,50 @@ CATALOGUE: dict[str, Entry] = {
         "{path} が開かれていたため、差し戻し票を {written} に保存しました。",
         "{path} was open, so the feedback workbook was saved as {written}.",
     ),
+    # --- distribute -----------------------------------------------------------------------
+    "distribute-unknown-department": Entry(
+        "error",
+        "「{department}」は担当課シートに登録されていません。課の名称を確認してください。",
+        "'{department}' is not in the department registry.",
+    ),
+    "distribute-no-rows": Entry(
+        "warning",
+        "{department} が担当する事業がないため、ブックを作成しませんでした。",
+        "{department} is in charge of no project; no workbook was made.",
+    ),
+    "distribute-no-email": Entry(
+        "warning",
+        "{department} のメールアドレスが担当課シートにないため、メールは作成していません（ブックは作成しました: {file}）。",
+        "{department} has no mail address in the registry; the workbook was made ({file}) but no mail.",
+    ),
+    "distribute-renamed": Entry(
+        "warning",
+        "{path} は使用中（Excel で開いている等）のため、{actual} に保存しました。",
+        "{path} is in use (open in Excel?); saved as {actual} instead.",
+    ),
+    "distribute-already-sent": Entry(
+        "warning",
+        "{department} には今回の照会（{round}）を送信済みのため、送信しませんでした。再送するには --resend を指定してください。",
+        "{department} was already sent this round ({round}); not sent again. Use --resend to send again.",
+    ),
+    "smtp-not-configured": Entry(
+        "error",
+        "メールを送信するには、設定シートに「SMTPサーバー」を入力してください。",
+        "To send mail, enter 'SMTPサーバー' (SMTP host) on the settings sheet.",
+    ),
+    "smtp-bad-setting": Entry(
+        "error",
+        "設定「{key}」の値「{value}」が正しくありません（{expected}）。",
+        "Setting '{key}' has a bad value '{value}' (expected {expected}).",
+    ),
+    "smtp-no-password": Entry(
+        "error",
+        "SMTPユーザー {user} のパスワードがありません。環境変数 XLPLAN_SMTP_PASSWORD に設定するか、keyring（サービス名 xlplan-smtp）に登録してください。",
+        "No password for SMTP user {user}. Set XLPLAN_SMTP_PASSWORD or store it in the keyring (service xlplan-smtp).",
+    ),
+    "smtp-send-failed": Entry(
+        "error",
+        "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",
+        "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
+    ),
 }
