@@ -9,8 +9,9 @@ recognised), and it trusts the manifest, not the sheet, for what was sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 RESPONSE_SHEET = "回答"
 GUIDE_SHEET = "記入方法"
@@ -62,7 +63,7 @@ def response_columns(levels: Sequence[str], baseline: str, previous: str, curren
         baseline, previous, current: year labels shown in the headers (平成27年度 …).
     """
     columns = [Column(ROW_ID, "行ID", 9)]
-    columns += [Column(f"level{depth + 1}", name, 22) for depth, name in enumerate(levels[:-1])]
+    columns += [Column(f"level{depth + 1}", name, 14) for depth, name in enumerate(levels[:-1])]
     leaf = levels[-1]
     columns += [
         Column(PROJECT_NO, f"{leaf}番号", 7),
@@ -83,3 +84,74 @@ def response_columns(levels: Sequence[str], baseline: str, previous: str, curren
 def row_id(project_no: int, entry_index: int, member_index: int) -> str:
     """A row's stable id: project, entry (1-based) and member (1-based) — ``P001-1-2``."""
     return f"P{project_no:03d}-{entry_index}-{member_index}"
+
+
+# ----------------------------------------------------------------------------------------
+# What a 今年度 value cell accepts, and how prefilled cells are hashed. Distribution writes
+# both into the workbook (data validation, manifest); collection checks against the same.
+# ----------------------------------------------------------------------------------------
+
+PERCENT_UNITS = frozenset({"%", "％"})
+COUNT_UNITS = frozenset(
+    {"人", "名", "回", "件", "冊", "校", "園", "団体", "か所", "箇所", "ヶ所", "カ所", "世帯", "組", "社",
+     "店", "施設", "事業所", "部", "枚", "本", "戸", "台", "講座", "教室", "チーム", "人日"}
+)  # fmt: skip
+"""Units counted in whole numbers. Any other unit (km, t, 円, 時間) accepts decimals."""
+
+MARKS = ("○", "×", "—")
+"""The marks a 今年度 value cell accepts, in drop-down order."""
+
+
+@dataclass(frozen=True)
+class InputRule:
+    """What the 今年度 value cell of a row accepts.
+
+    ``kind`` is ``mark`` (a row without 数値目標: ○ × — only), ``whole`` (a count:
+    a whole number ≥ 0, or a mark) or ``decimal`` (a number between ``minimum``
+    and ``maximum``, or a mark). Marks are accepted on indicator rows too, because
+    the seed answers × where an event did not take place.
+    """
+
+    kind: str
+    unit: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+def input_rule(indicator: str | None, unit: str | None) -> InputRule:
+    """The rule for a row whose project has this 数値目標 and unit."""
+    if not indicator:
+        return InputRule("mark")
+    if unit in PERCENT_UNITS:
+        return InputRule("decimal", unit, 0, 100)
+    if unit in COUNT_UNITS:
+        return InputRule("whole", unit, 0)
+    # A unitless indicator may be a count or a ratio (合計特殊出生率 1.45): accept decimals.
+    return InputRule("decimal", unit, 0)
+
+
+def canonical_cell(value: object) -> str | None:
+    """A cell value as text, the same whichever reader read it: the input of a prefill hash.
+
+    Readers disagree on numbers (openpyxl gives ``172``, python-calamine ``172.0``),
+    so numbers are written in their shortest plain decimal form (``172``, ``1.6``);
+    empty text is None; other text is kept as it is.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if number == number.to_integral_value():
+            return str(int(number))
+        return format(number.normalize(), "f")
+    return str(value)
+
+
+def prefilled(columns: Sequence[Column], cells: Mapping[str, object]) -> list[str | None]:
+    """The canonical values of a row's locked cells, in column order (input columns left out).
+
+    ``manifest.prefill_hash(prefilled(columns, cells))`` is the row's ``prefill_sha256``.
+    """
+    return [canonical_cell(cells.get(column.key)) for column in columns if not column.input]
