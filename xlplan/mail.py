@@ -1,0 +1,361 @@
+"""Mail: RFC 5322 messages from the master's templates, ``.eml`` drafts, and SMTP delivery.
+
+Distribution (依頼), reminders (督促) and feedback (差し戻し) all use this module:
+:func:`build_message` fills a template of ``Settings.mail`` and attaches a file,
+:func:`write_eml` saves the draft that Outlook and Thunderbird open, and
+:func:`send_messages` delivers a batch over one SMTP connection, reporting each
+message's outcome instead of stopping at the first failure.
+
+SMTP settings come from the master's 設定 sheet (keys below, kept in
+``Settings.extra``). The password is never stored in the master: it comes from
+the environment variable ``XLPLAN_SMTP_PASSWORD`` or, when the optional
+``keyring`` package is installed, from the system keyring (service
+``xlplan-smtp``, the SMTP user as the user name).
+
+==================  =====================================================
+設定の項目            値
+==================  =====================================================
+SMTPサーバー          host name or address (required to send)
+SMTPポート            port; default 587 (STARTTLS), 465 (SSL), 25 (なし)
+SMTP暗号化            STARTTLS (default), SSL, なし
+SMTPユーザー          login user; empty for a relay without authentication
+SMTP証明書            optional CA file (.pem) for a server with an internal CA
+==================  =====================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+
+from xlplan.dates import month_day, wareki_date
+from xlplan.findings import ConfigurationError, Finding
+from xlplan.model import Department, Plan
+
+PASSWORD_ENV = "XLPLAN_SMTP_PASSWORD"
+KEYRING_SERVICE = "xlplan-smtp"
+
+K_SMTP_HOST = "SMTPサーバー"
+K_SMTP_PORT = "SMTPポート"
+K_SMTP_SECURITY = "SMTP暗号化"
+K_SMTP_USER = "SMTPユーザー"
+K_SMTP_CAFILE = "SMTP証明書"
+
+SMTP_SETTING_HELP: dict[str, str] = {
+    K_SMTP_HOST: "メール送信に使う SMTP サーバー（例: smtp.city.example.lg.jp）。空欄なら下書き（.eml）だけを作ります。",
+    K_SMTP_PORT: "SMTP のポート番号。空欄なら STARTTLS は 587、SSL は 465、なし は 25。",
+    K_SMTP_SECURITY: "暗号化の方式: STARTTLS（既定）、SSL、なし。",
+    K_SMTP_USER: "SMTP 認証のユーザー名。認証のない中継サーバーなら空欄。パスワードはここに書かず、環境変数 XLPLAN_SMTP_PASSWORD か keyring に登録します。",
+    K_SMTP_CAFILE: "庁内の認証局の証明書ファイル（.pem）。通常は空欄。",
+}
+"""The 説明 texts of the SMTP settings, for the master's 設定 sheet."""
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+_PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
+_SECURITY = {"starttls": "starttls", "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "なし": "none", "none": "none", "": "starttls"}  # fmt: skip
+_DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+# ----------------------------------------------------------------------------------------
+# Building messages
+# ----------------------------------------------------------------------------------------
+
+
+def placeholders(plan: Plan, department: Department) -> dict[str, str]:
+    """The values of the template placeholders for ``department``.
+
+    ``{担当課}`` the department, ``{担当者}`` its contact (or ご担当者), ``{締切}``
+    ``5月31日（月）``, ``{締切日}`` ``令和3年5月31日（月）``, ``{年度}`` ``令和2年度``,
+    ``{計画名}``, ``{照会元}`` the office and its contact, ``{回}`` the round.
+    """
+    settings = plan.settings
+    deadline = settings.deadline
+    return {
+        "担当課": department.name,
+        "担当者": department.contact or "ご担当者",
+        "締切": month_day(deadline) if deadline else "",
+        "締切日": wareki_date(deadline) if deadline else "",
+        "年度": settings.current_year.wareki,
+        "計画名": settings.plan_name,
+        "照会元": " ".join(part for part in (settings.office, settings.office_contact) if part),
+        "回": str(settings.round),
+    }
+
+
+def fill_template(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{name}`` by its value; unknown names and stray braces are left as typed.
+
+    Staff edit the templates in Excel, so a ``{`` typed by hand must not break a run
+    the way ``str.format`` would.
+    """
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+
+def build_message(
+    plan: Plan,
+    department: Department,
+    template_key: str,
+    attachment: Path | None = None,
+    extra_placeholders: Mapping[str, str] | None = None,
+    *,
+    attachment_name: str | None = None,
+    now: dt.datetime | None = None,
+) -> EmailMessage:
+    """A message to ``department`` from the plan office, from the template ``template_key``.
+
+    Args:
+        plan: the plan; its settings give the templates, the sender and the placeholders.
+        department: the addressee; ``department.email`` must be set (check it first and
+            report ``distribute-no-email`` or the like when it is not).
+        template_key: the key of ``Settings.mail``: 依頼, 督促 or 差し戻し.
+        attachment: a file to attach (the department workbook), or None.
+        extra_placeholders: more ``{name}`` values, or overrides of :func:`placeholders`.
+        attachment_name: the file name shown to the addressee (default: the file's name).
+            A Japanese name is encoded per RFC 2231.
+        now: the Date header (default: now).
+
+    Raises:
+        ConfigurationError: the template or the office's mail address (連絡先メール) is missing.
+        ValueError: the department has no mail address.
+    """
+    settings = plan.settings
+    template = settings.mail.get(template_key)
+    missing = []
+    if template is None:
+        missing += [f"{template_key}メール件名", f"{template_key}メール本文"]
+    if not settings.office_email:
+        missing.append("連絡先メール")
+    if missing:
+        raise ConfigurationError(
+            [Finding("master-missing-setting", {"key": key}, sheet="設定") for key in missing]
+        )
+    assert template is not None and settings.office_email is not None  # narrowed by the check above
+    if not department.email:
+        raise ValueError(f"department has no mail address: {department.name}")
+    values = {**placeholders(plan, department), **(extra_placeholders or {})}
+    message = EmailMessage(policy=policy.SMTP)
+    # Subjects are one line; a template edited in Excel may carry a line break.
+    message["Subject"] = " ".join(fill_template(template.subject, values).split())
+    message["From"] = formataddr((settings.office or "", settings.office_email))
+    message["To"] = formataddr((department.name, department.email))
+    message["Date"] = format_datetime((now or dt.datetime.now()).astimezone())
+    message["Message-ID"] = make_msgid(domain=_domain(settings.office_email))
+    # base64 keeps Japanese text intact through relays that are not 8-bit clean.
+    message.set_content(fill_template(template.body, values), charset="utf-8", cte="base64")
+    if attachment is not None:
+        name = attachment_name or attachment.name
+        guessed = mimetypes.guess_type(name)[0]
+        maintype, subtype = guessed.split("/", 1) if guessed else XLSX_TYPE
+        if name.lower().endswith(".xlsx"):
+            maintype, subtype = XLSX_TYPE
+        message.add_attachment(attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
+    return message
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "xlplan.invalid"
+
+
+def write_eml(message: EmailMessage, path: Path) -> None:
+    """Save ``message`` as an ``.eml`` file (CRLF line ends, as Outlook and Thunderbird expect).
+
+    Raises:
+        FileExistsError: ``path`` exists (drafts are never overwritten).
+        OSError: the file cannot be written.
+    """
+    with path.open("xb") as handle:
+        handle.write(message.as_bytes(policy=policy.SMTP))
+
+
+# ----------------------------------------------------------------------------------------
+# SMTP
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to deliver mail. ``security`` is ``starttls``, ``ssl`` or ``none``."""
+
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str | None = None
+    cafile: str | None = None
+    timeout: float = 60.0
+
+
+def smtp_settings(plan: Plan) -> SmtpSettings:
+    """The SMTP settings of the master's 設定 sheet.
+
+    Raises:
+        ConfigurationError: no SMTPサーバー, or a bad port or encryption value.
+    """
+    extra = plan.settings.extra
+    host = (extra.get(K_SMTP_HOST) or "").strip()
+    if not host:
+        raise ConfigurationError([Finding("smtp-not-configured", sheet="設定")])
+    raw_security = (extra.get(K_SMTP_SECURITY) or "").strip()
+    security = _SECURITY.get(raw_security.lower())
+    if security is None:
+        raise ConfigurationError(
+            [
+                Finding(
+                    "smtp-bad-setting",
+                    {"key": K_SMTP_SECURITY, "value": raw_security, "expected": "STARTTLS、SSL、なし"},
+                    sheet="設定",
+                )
+            ]
+        )
+    raw_port = (extra.get(K_SMTP_PORT) or "").strip()
+    try:
+        port = int(raw_port) if raw_port else _DEFAULT_PORT[security]
+        if not 0 < port < 65536:
+            raise ValueError(raw_port)
+    except ValueError:
+        raise ConfigurationError(
+            [
+                Finding(
+                    "smtp-bad-setting",
+                    {"key": K_SMTP_PORT, "value": raw_port, "expected": "1〜65535 の整数"},
+                    sheet="設定",
+                )
+            ]
+        ) from None
+    user = (extra.get(K_SMTP_USER) or "").strip() or None
+    cafile = (extra.get(K_SMTP_CAFILE) or "").strip() or None
+    return SmtpSettings(host, port, security, user, cafile)
+
+
+def smtp_password(smtp: SmtpSettings) -> str | None:
+    """The SMTP password: ``XLPLAN_SMTP_PASSWORD``, else the keyring; None without a user.
+
+    Raises:
+        ConfigurationError: a user is set and neither source has a password.
+    """
+    if smtp.user is None:
+        return None
+    password = os.environ.get(PASSWORD_ENV)
+    if password:
+        return password
+    try:
+        import keyring  # optional: pip install keyring
+    except ImportError:
+        keyring = None
+    if keyring is not None:
+        try:
+            stored = keyring.get_password(KEYRING_SERVICE, smtp.user)
+        except Exception:  # a keyring backend may fail in many ways (no D-Bus, locked store)
+            stored = None
+        if stored:
+            return str(stored)
+    raise ConfigurationError([Finding("smtp-no-password", {"user": smtp.user})])
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one message: ``error`` is None when the server accepted it."""
+
+    message_id: str
+    to: str
+    error: str | None = None
+    sent_at: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the server accepted the message."""
+        return self.error is None
+
+
+def send_messages(
+    smtp: SmtpSettings, messages: Sequence[EmailMessage], password: str | None = None
+) -> list[SendOutcome]:
+    """Deliver ``messages`` over one SMTP connection; one outcome per message, in order.
+
+    A refused recipient or a rejected message fails that message only; a dropped
+    connection is re-opened once for the next message; a server that cannot be
+    reached or refuses the login fails every remaining message with the reason.
+    Nothing is raised for delivery problems: the caller records the outcomes.
+    """
+    outcomes: list[SendOutcome] = []
+    connection: smtplib.SMTP | None = None
+    try:
+        for index, message in enumerate(messages):
+            if connection is None:
+                try:
+                    connection = _connect(smtp, password)
+                except (smtplib.SMTPException, OSError) as exc:
+                    # Cannot connect or log in: every remaining message would fail the same way.
+                    reason = _reason(exc)
+                    return outcomes + [_outcome(rest, reason) for rest in messages[index:]]
+            try:
+                connection.send_message(message)
+                error = None
+            except smtplib.SMTPServerDisconnected:
+                # Servers drop idle or long sessions; reconnect once and retry this message.
+                connection = None
+                try:
+                    connection = _connect(smtp, password)
+                    connection.send_message(message)
+                    error = None
+                except (smtplib.SMTPException, OSError) as exc:
+                    connection, error = None, _reason(exc)
+            except (smtplib.SMTPException, OSError) as exc:
+                # smtplib resets the transaction after a refusal, so the session stays usable.
+                error = _reason(exc)
+            outcomes.append(_outcome(message, error))
+    finally:
+        if connection is not None:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+    return outcomes
+
+
+def _outcome(message: EmailMessage, error: str | None) -> SendOutcome:
+    sent_at = None if error else dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return SendOutcome(str(message["Message-ID"]), str(message["To"]), error, sent_at)
+
+
+def _connect(smtp: SmtpSettings, password: str | None) -> smtplib.SMTP:
+    context = ssl.create_default_context(cafile=smtp.cafile) if smtp.security != "none" else None
+    connection: smtplib.SMTP
+    if smtp.security == "ssl":
+        connection = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+    else:
+        connection = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    try:
+        connection.ehlo()
+        if smtp.security == "starttls":
+            connection.starttls(context=context)
+            connection.ehlo()
+        if smtp.user is not None:
+            connection.login(smtp.user, password or "")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason for the ledger and the finding: the server's reply where there is one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = [f"{code} {_text(text)}" for code, text in exc.recipients.values()]
+        return "宛先を拒否されました: " + "; ".join(replies)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
