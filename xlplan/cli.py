@@ -116,7 +116,16 @@ def _not_yet(name: str) -> int:
 
 def cmd_distribute(args: argparse.Namespace) -> int:
     """担当課ごとの回答用ブックとメールの下書きを outbox/ に作ります。例: xlplan distribute --only 文化課"""
-    return _not_yet("distribute")
+    from xlplan.distribute import distribute
+    from xlplan.findings import has_errors
+    from xlplan.workspace import Workspace
+
+    result = distribute(Workspace(args.workspace), only=args.only, send=args.send, resend=args.resend)
+    for ja, en in result.lines():
+        _say(ja, en)
+    if result.findings:
+        print(format_table(result.findings), file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
