@@ -50,6 +50,14 @@ from xlplan.workspace import Workspace
 
 TEMPLATE_KEY = "依頼"
 KIND = "request"
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "drafted": ("下書きを作成", "drafted"),
+    "sent": ("送信済み", "sent"),
+    "failed": ("送信失敗（次回再送）", "send failed (retried next run)"),
+    "no-mail": ("ブックのみ（メールアドレスなし）", "workbook only (no address)"),
+    "already-sent": ("送信済みのため対象外", "already sent, skipped"),
+    "no-rows": ("担当事業なし", "no projects"),
+}
 POOL_THRESHOLD = 8
 """Fewer departments than this are written in-process: starting workers would cost more than it saves."""
 
@@ -99,6 +107,16 @@ class DistributionResult:
     def findings(self) -> list[Finding]:
         """Every department's findings, in department order."""
         return [finding for item in self.departments for finding in item.findings]
+
+    def lines(self) -> list[tuple[str, str]]:
+        """One (Japanese, English) line per department and a closing line, for the terminal."""
+        lines = []
+        for item in self.departments:
+            ja, en = STATUS_LABELS[item.status]
+            name = f"  {item.workbook.name}" if item.workbook else ""
+            lines.append((f"{item.department}: {ja}{name}", f"{item.department}: {en}{name}"))
+        lines.append((f"出力先: {self.folder}", f"Output folder: {self.folder}"))
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data for ``--json``."""
