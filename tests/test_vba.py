@@ -11,6 +11,8 @@ import os
 import random
 import re
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -444,3 +446,13 @@ def test_module_kinds_in_the_project() -> None:
     assert dictionary.kind is ModuleKind.CLASS
     assert dictionary.source.startswith('Attribute VB_Name = "Dictionary"\r\nAttribute VB_Base = ')
     assert standard_module("xlwings", read_text_crlf(bas)).source == read_text_crlf(bas)
+
+
+def test_building_the_skeleton_does_not_import_xlwings(tmp_path: Path) -> None:
+    # Only xlplan.excel may import xlwings; the skeleton finds xlwings' VBA files without it.
+    script = (
+        "import sys; from xlplan.vba import build_button_workbook; "
+        f"build_button_workbook({str(tmp_path / 'a.xlsm')!r}, [('a', 'Run', 'run')]); "
+        "assert 'xlwings' not in sys.modules, 'xlwings was imported'"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
