@@ -156,8 +156,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    """締切を過ぎて未回答の課への督促メールを作ります（--send で送信）。例: xlplan remind"""
-    return _not_yet("remind")
+    """締切を過ぎて未回答の課への督促メールを outbox/督促/ に作ります（--send で送信）。例: xlplan remind --send"""
+    from xlplan.remind import remind
+    from xlplan.workspace import Workspace
+
+    result = remind(Workspace(args.workspace), send=args.send)
+    if getattr(args, "json", False):
+        _print_json(result.to_dict())
+    else:
+        print("\n".join(result.lines()))
+        if result.findings:
+            print(format_table(result.findings), file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:

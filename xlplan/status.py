@@ -253,8 +253,9 @@ def _department(
         ).fetchall()
 
     requests = dispatches("request")
-    # A request counts as gone out when its mail was sent, or drafted for staff to send by hand.
-    delivered = [row for row in requests if row["status"] in ("sent", "drafted")]
+    # A request counts as gone out when its mail was sent, or drafted for staff to send by hand,
+    # or its workbook was made for a department without an address (handed over by hand).
+    delivered = [row for row in requests if row["status"] in ("sent", "drafted", "skipped")]
     latest_request: sqlite3.Row | None = (delivered or requests)[-1] if requests else None
     reminders = [row for row in dispatches("reminder") if row["status"] in ("sent", "drafted")]
     feedback = dispatches("feedback")
@@ -330,7 +331,7 @@ def _department(
 # presentation: terminal table and workbook
 # ----------------------------------------------------------------------------------------
 
-_DISPATCH_LABELS = {"sent": "送信済み", "drafted": "下書き", "failed": "送信失敗", "skipped": "宛先なし"}
+_DISPATCH_LABELS = {"sent": "送信済み", "drafted": "下書き", "failed": "送信失敗", "skipped": "ブックのみ"}
 
 # (header, width in Excel character units): one list for the workbook and the terminal.
 _COLUMNS: tuple[tuple[str, float], ...] = (
