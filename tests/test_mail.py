@@ -1,0 +1,270 @@
+"""Mail: templates, SMTP settings, and delivery to a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import socket
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from xlplan.distribute import distribute
+from xlplan.examples import Example
+from xlplan.findings import ConfigurationError
+from xlplan.mail import (
+    PASSWORD_ENV,
+    SmtpSettings,
+    build_message,
+    fill_template,
+    send_messages,
+    smtp_password,
+    smtp_settings,
+    write_eml,
+)
+from xlplan.model import Plan
+from xlplan.workspace import Workspace, init_workspace
+
+NOW = dt.datetime(2021, 4, 15, 9, 0).astimezone()
+
+
+def _with_extra(plan: Plan, **extra: str) -> Plan:
+    return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, extra=dict(extra)))
+
+
+# ----------------------------------------------------------------------------------------
+# Messages and drafts
+# ----------------------------------------------------------------------------------------
+
+
+def test_fill_template_keeps_unknown_names_and_stray_braces() -> None:
+    values = {"担当課": "文化課"}
+    assert fill_template("{担当課} 様 {不明} {", values) == "文化課 様 {不明} {"
+
+
+def test_message_from_the_request_template(tmp_path: Path, example: Example) -> None:
+    plan = example.plan
+    attachment = tmp_path / "第2次小城市男女共同参画プラン_令和2年度実績照会_文化課.xlsx"
+    attachment.write_bytes(b"PK\x03\x04 not really a workbook")
+    message = build_message(plan, plan.department("文化課"), "依頼", attachment, {"担当者": "山田"}, now=NOW)
+    draft = tmp_path / "draft.eml"
+    write_eml(message, draft)
+    with pytest.raises(FileExistsError):
+        write_eml(message, draft)  # drafts are never overwritten
+    raw = draft.read_bytes()
+    # CRLF line ends; the Japanese file name in RFC 2231 form (here split into continuations).
+    assert b"\r\n" in raw and b"filename*0*=utf-8''%E7%AC%AC2" in raw
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert (
+        parsed["Subject"]
+        == "【5月31日（月）締切】第2次小城市男女共同参画プラン 令和2年度実績の照会（文化課）"
+    )
+    assert str(parsed["To"]) == "文化課 <bunka@ogi.example>"
+    assert str(parsed["From"]) == "企画政策課 <kikaku@ogi.example>"
+    assert parsed["Message-ID"].endswith("@ogi.example>")
+    body = parsed.get_body(("plain",))
+    assert body is not None
+    text = body.get_content().replace("\r\n", "\n")  # text/plain travels in canonical CRLF form
+    assert text.startswith("文化課 山田 様\n")
+    assert "企画政策課 男女共同参画担当です。" in text and "5月31日（月）までに" in text
+    (part,) = parsed.iter_attachments()
+    assert part.get_filename() == attachment.name
+    assert part.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert part.get_content() == attachment.read_bytes()
+
+
+def test_message_needs_a_template_and_an_office_address(example: Example) -> None:
+    plan = example.plan
+    bare = dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, mail={}, office_email=None))
+    with pytest.raises(ConfigurationError) as caught:
+        build_message(bare, plan.department("文化課"), "依頼")
+    assert [f.params["key"] for f in caught.value.findings] == [
+        "依頼メール件名",
+        "依頼メール本文",
+        "連絡先メール",
+    ]
+    with pytest.raises(ValueError):
+        build_message(plan, dataclasses.replace(plan.department("文化課"), email=None), "依頼")
+
+
+# ----------------------------------------------------------------------------------------
+# SMTP settings
+# ----------------------------------------------------------------------------------------
+
+
+def test_smtp_settings_from_the_master(example: Example) -> None:
+    plan = example.plan
+    assert smtp_settings(_with_extra(plan, SMTPサーバー="smtp.example.lg.jp")) == SmtpSettings(
+        "smtp.example.lg.jp", 587, "starttls"
+    )
+    settings = smtp_settings(
+        _with_extra(plan, SMTPサーバー="mail", SMTP暗号化="SSL", SMTPユーザー="kikaku", SMTPポート="10465")
+    )
+    assert (settings.port, settings.security, settings.user) == (10465, "ssl", "kikaku")
+    assert smtp_settings(_with_extra(plan, SMTPサーバー="relay", SMTP暗号化="なし")).port == 25
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({}, "smtp-not-configured"),
+        ({"SMTPサーバー": "mail", "SMTPポート": "八〇"}, "smtp-bad-setting"),
+        ({"SMTPサーバー": "mail", "SMTPポート": "70000"}, "smtp-bad-setting"),
+        ({"SMTPサーバー": "mail", "SMTP暗号化": "TLS1.3"}, "smtp-bad-setting"),
+    ],
+)
+def test_bad_smtp_settings_are_configuration_errors(
+    example: Example, extra: dict[str, str], code: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        smtp_settings(_with_extra(example.plan, **extra))
+    assert [f.code for f in caught.value.findings] == [code]
+
+
+def test_password_comes_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert smtp_password(SmtpSettings("mail", 25, "none")) is None  # no user: no login
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    assert smtp_password(SmtpSettings("mail", 587, user="kikaku")) == "s3cret"
+    monkeypatch.delenv(PASSWORD_ENV)
+    monkeypatch.setitem(__import__("sys").modules, "keyring", None)  # no keyring installed
+    with pytest.raises(ConfigurationError) as caught:
+        smtp_password(SmtpSettings("mail", 587, user="kikaku"))
+    assert caught.value.findings[0].code == "smtp-no-password"
+
+
+# ----------------------------------------------------------------------------------------
+# Delivery to a real SMTP server
+# ----------------------------------------------------------------------------------------
+
+
+class _Mailbox:
+    """An aiosmtpd handler that stores messages and refuses chosen recipients a set number of times."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: dict[str, int] = {}
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.refuse.get(address, 0) > 0:
+            self.refuse[address] -= 1
+            return "550 5.1.1 mailbox temporarily unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[_Mailbox, int]]:
+    mailbox = _Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+def _smtp_workspace(tmp_path: Path, example: Example, port: int) -> Workspace:
+    # The SMTP settings go through the master's 設定 sheet, as staff would enter them.
+    plan = _with_extra(example.plan, SMTPサーバー="127.0.0.1", SMTPポート=str(port), SMTP暗号化="なし")
+    return init_workspace(tmp_path / "ws", plan)
+
+
+def _statuses(workspace: Workspace) -> list[tuple[str, int, str]]:
+    with workspace.ledger() as connection:
+        rows = connection.execute("SELECT department, version, status FROM dispatches ORDER BY id").fetchall()
+    connection.close()
+    return [(row["department"], row["version"], row["status"]) for row in rows]
+
+
+def test_send_delivers_all_15_and_retries_a_refused_one(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    mailbox.refuse["bunka@ogi.example"] = 1  # the first attempt to 文化課 is refused
+
+    first = distribute(workspace, send=True, now=NOW)
+    statuses = {item.department: item.status for item in first.departments}
+    assert statuses.pop("文化課") == "failed"
+    assert set(statuses.values()) == {"sent"} and len(statuses) == 14
+    (failure,) = first.findings
+    assert failure.code == "smtp-send-failed" and failure.is_error and "550" in failure.params["reason"]
+    assert len(mailbox.messages) == 14
+
+    second = distribute(workspace, send=True, now=NOW)
+    bunka = next(item for item in second.departments if item.department == "文化課")
+    first_bunka = next(item for item in first.departments if item.department == "文化課")
+    # The retry sends the same draft (same version and Message-ID), not a new workbook.
+    assert (bunka.status, bunka.version, bunka.message_id) == ("sent", 1, first_bunka.message_id)
+    assert [f.code for f in second.findings] == ["distribute-already-sent"] * 14
+    assert len(mailbox.messages) == 15
+
+    received = {str(message["To"].addresses[0].addr_spec): message for message in mailbox.messages}
+    assert set(received) == {department.email for department in example.plan.departments}
+    for item in first.departments:
+        assert item.workbook is not None
+        department = example.plan.department(item.department)
+        (part,) = received[str(department.email)].iter_attachments()
+        assert part.get_filename() == item.workbook.name
+        assert part.get_content() == item.workbook.read_bytes()
+
+    ledger = _statuses(workspace)
+    assert ledger.count(("文化課", 1, "failed")) == 1 and ledger.count(("文化課", 1, "sent")) == 1
+    assert sum(status == "sent" for _d, _v, status in ledger) == 15
+
+    resent = distribute(workspace, send=True, resend=True, only=["文化課"], now=NOW)
+    assert [(item.status, item.version) for item in resent.departments] == [("sent", 2)]
+    assert len(mailbox.messages) == 16
+
+
+def test_drafts_made_first_are_the_ones_sent(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    drafted = distribute(workspace, only=["文化課"], now=NOW)
+    sent = distribute(workspace, send=True, only=["文化課"], now=NOW)
+    assert sent.departments[0].message_id == drafted.departments[0].message_id
+    assert str(mailbox.messages[0]["Message-ID"]) == drafted.departments[0].message_id
+    assert _statuses(workspace) == [("文化課", 1, "drafted"), ("文化課", 1, "sent")]
+
+
+def test_unreachable_server_fails_every_message_without_raising(tmp_path: Path, example: Example) -> None:
+    workspace = _smtp_workspace(tmp_path, example, _free_port())  # nothing listens there
+    result = distribute(workspace, send=True, only=["文化課", "市民課"], now=NOW)
+    assert [item.status for item in result.departments] == ["failed", "failed"]
+    assert [f.code for f in result.findings] == ["smtp-send-failed"] * 2
+    assert all(item.workbook is not None and item.workbook.exists() for item in result.departments)
+
+
+def test_send_messages_reports_each_outcome(smtp_server: tuple[_Mailbox, int], example: Example) -> None:
+    mailbox, port = smtp_server
+    plan = example.plan
+    mailbox.refuse["somu@ogi.example"] = 5
+    messages = [
+        build_message(plan, plan.department(name), "依頼", now=NOW) for name in ("文化課", "総務課", "市民課")
+    ]
+    outcomes = send_messages(SmtpSettings("127.0.0.1", port, "none", timeout=10), messages)
+    assert [outcome.ok for outcome in outcomes] == [True, False, True]
+    assert outcomes[1].error is not None and "550" in outcomes[1].error
+    assert len(mailbox.messages) == 2
