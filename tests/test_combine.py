@@ -11,7 +11,7 @@ from xlplan.combine import Combined, Share, combine, combine_values, join_narrat
 from xlplan.examples import Example, load_seed
 from xlplan.values import BLANK, Mark, Value
 
-O, X, DASH = Value(mark=Mark.DONE), Value(mark=Mark.NOT_DONE), Value(mark=Mark.NOT_APPLICABLE)
+DONE, X, DASH = Value(mark=Mark.DONE), Value(mark=Mark.NOT_DONE), Value(mark=Mark.NOT_APPLICABLE)
 
 
 def people(number: int | str) -> Value:
@@ -32,7 +32,10 @@ def test_seed_project_1_is_rebuilt_exactly(example: Example) -> None:
 def test_numbers_with_one_unit_are_summed_and_marks_dropped() -> None:
     assert combine_values([people(90), people(69)]) == (people(159), ())
     assert combine_values([people(90), DASH, BLANK]) == (people(90), ())
-    assert combine_values([Value(Decimal("1.5"), "%"), Value(Decimal(2), "%")]) == (Value(Decimal("3.5"), "%"), ())
+    assert combine_values([Value(Decimal("1.5"), "%"), Value(Decimal(2), "%")]) == (
+        Value(Decimal("3.5"), "%"),
+        (),
+    )
 
 
 def test_numbers_in_different_units_are_not_added() -> None:
@@ -41,7 +44,7 @@ def test_numbers_in_different_units_are_not_added() -> None:
 
 
 def test_marks_rule() -> None:
-    assert combine_values([DASH, O, X])[0] == O
+    assert combine_values([DASH, DONE, X])[0] == DONE
     assert combine_values([DASH, X])[0] == X
     assert combine_values([DASH, DASH])[0] == DASH
     assert combine_values([BLANK, BLANK])[0] == BLANK
@@ -68,7 +71,7 @@ def test_missing_members_are_reported_and_strangers_ignored() -> None:
 
 
 whole = st.integers(min_value=0, max_value=10**9).map(people)
-mark = st.sampled_from([O, X, DASH, BLANK])
+mark = st.sampled_from([DONE, X, DASH, BLANK])
 
 
 @given(st.lists(whole, min_size=1, max_size=6))
@@ -83,13 +86,15 @@ def test_a_number_outranks_marks(numbers: list[Value], marks: list[Value]) -> No
     value, _ = combine_values([*marks, *numbers])
     if numbers:
         assert value.number is not None
-    elif any(m == O for m in marks):
-        assert value == O
+    elif any(m == DONE for m in marks):
+        assert value == DONE
     elif any(m == X for m in marks):
         assert value == X
 
 
-@given(st.lists(st.tuples(st.sampled_from(["A課", "B課", "C課"]), st.text(max_size=20) | st.none()), max_size=5))
+@given(
+    st.lists(st.tuples(st.sampled_from(["A課", "B課", "C課"]), st.text(max_size=20) | st.none()), max_size=5)
+)
 def test_narratives_lose_no_text(parts: list[tuple[str, str | None]]) -> None:
     joined = join_narratives(parts) or ""
     for _department, text in parts:
