@@ -307,3 +307,19 @@ def test_cli_status_table_and_exit_zero_when_nothing_needs_action(
 
 def test_cli_status_outside_a_workspace_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["status", "-w", str(tmp_path)]) == 2
+
+
+def test_the_docs_example_runs(
+    tmp_path: Path, example, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from xlplan.workspace import init_workspace
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "status.md").read_text(encoding="utf-8")
+    [code] = re.findall(r"```python\n(.*?)\n```", page, flags=re.S)
+    init_workspace(tmp_path / "令和3年度", example.plan)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "docs/status.md", "exec"), {})
+    assert "未送付 15（全15課）" in capsys.readouterr().out
+    assert (tmp_path / "令和3年度" / "reports" / STATUS_WORKBOOK).exists()
