@@ -204,4 +204,66 @@ CATALOGUE: dict[str, Entry] = {
         "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
     ),
+    # --- consolidate ---------------------------------------------------------------------
+    "consolidate-missing-answer": Entry(
+        "warning",
+        "事業 {no}（{entry}）: {departments} の回答がありません。集約表には届いた回答の分だけを載せています。",
+        "Project {no} ({entry}): no answer from {departments}; the table shows only the answers received.",
+    ),
+    "consolidate-unit-conflict": Entry(
+        "warning",
+        "事業 {no}（{entry}）: 単位の異なる値（{units}）は合計できないため、実績値を空欄にしました。",
+        "Project {no} ({entry}): values in different units ({units}) cannot be added; the value is left blank.",
+    ),
+    "consolidate-unknown-answer": Entry(
+        "warning",
+        "事業 {no}・担当課「{entry}」（{department}）の回答は計画にない行のため、集約表に使いませんでした。",
+        "The answer for project {no}, entry '{entry}' ({department}) matches no row of the plan and was not used.",
+    ),
+    "consolidate-target-open": Entry(
+        "warning",
+        "{path} は Excel などで開かれているため上書きできませんでした。{written} に保存しました。",
+        "{path} is open (in Excel?) and could not be replaced; saved as {written} instead.",
+    ),
+    "consolidate-busy": Entry(
+        "error",
+        "別の集約処理が実行中です（{lock}）。終わってからもう一度実行してください。",
+        "Another consolidation is running ({lock}). Run again when it has finished.",
+    ),
+    "consolidate-verify-failed": Entry(
+        "error",
+        "書き出した {path} を読み直したところ、内容が一致しませんでした（{reason}）。集約表は更新していません。",
+        "Reading back {path} did not match what was written ({reason}); the table was not replaced.",
+    ),
+    "consolidate-audit-failed": Entry(
+        "error",
+        "{path} に数式・外部リンク・マクロが含まれていたため、公開用として保存しませんでした（{parts}）。",
+        "{path} contains a formula, external link or macro ({parts}); it was not saved for publication.",
+    ),
+    "consolidate-template-unreadable": Entry(
+        "error",
+        "集約表のテンプレート {path} を開けません（{reason}）。",
+        "Cannot open the table template {path} ({reason}).",
+    ),
+    "consolidate-template-missing-style": Entry(
+        "error",
+        "集約表のテンプレート {path} に書式の見本「{name}」がありません。テンプレートの「使い方」シートを確認してください。",
+        "The table template {path} has no style sample named '{name}'. See its 使い方 sheet.",
+    ),
+    "consolidate-write-failed": Entry(
+        "error",
+        "{path} を書き出せませんでした（{reason}）。",
+        "Could not write {path} ({reason}).",
+    ),
+    "pdf-unavailable": Entry(
+        "warning",
+        "PDF は作成しませんでした。PDF の作成には LibreOffice（https://ja.libreoffice.org/ から入手）をインストールするか、Windows では Excel と xlwings（pip install \"xlplan[excel]\"）が必要です。Excel ファイルと CSV は作成済みです。",
+        "No PDF was made: install LibreOffice (https://www.libreoffice.org/), or on Windows Excel with xlwings "
+        "(pip install \"xlplan[excel]\"). The Excel file and CSV were made.",
+    ),
+    "pdf-failed": Entry(
+        "warning",
+        "PDF の作成に失敗しました（{tool}: {reason}）。Excel ファイルと CSV は作成済みです。",
+        "Making the PDF failed ({tool}: {reason}). The Excel file and CSV were made.",
+    ),
 }

@@ -172,7 +172,16 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
     """受理した回答から集約表（事業実績一覧）を作ります。例: xlplan consolidate --pdf --csv"""
-    return _not_yet("consolidate")
+    from xlplan.consolidate import consolidate_workspace
+    from xlplan.findings import has_errors
+    from xlplan.workspace import Workspace
+
+    result = consolidate_workspace(Workspace(args.workspace), pdf=args.pdf, csv=args.csv)
+    for ja, en in result.lines():
+        _say(ja, en)
+    if result.findings:
+        print(format_table(result.findings), file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(result.findings) else EXIT_OK
 
 
 def cmd_excel_build(args: argparse.Namespace) -> int:

@@ -1,0 +1,457 @@
+"""Write the consolidated table (事業実績一覧) as an .xlsx in the layout of the seed.
+
+One sheet per top-level node (基本目標), so that each starts on a new printed
+page and its own heading block stays above its rows; each sheet has:
+
+====  =====================================================================
+row   content
+====  =====================================================================
+1     the title (設定の表題) and, at the right, the document label (資料 1-3)
+2     the goal heading with its subtitle
+3     体系一覧（計画名） and, at the right, the slogan
+4–5   the two-row table header, repeated at the top of every printed page
+6…    heading rows of the lower levels (施策の方向, 基本事業) and project rows
+====  =====================================================================
+
+Columns: one per level between the top and the projects (the project number is
+printed in the last of them, as the seed prints it under 基本事業; a plan with
+no such level gets a 番号 column), then 事業 (description and 【数値目標】),
+担当課, 現状値, 前年度, 今年度 and the narrative. A project's own cells (number,
+description, 現状値) are merged over its department rows.
+
+The writer is XlsxWriter (several times faster than openpyxl on large tables).
+Department text is written only with ``write_string`` and the workbook is opened
+with ``strings_to_formulas`` off, so no text can become a formula; text that
+Excel would read as one if retyped also gets the quote prefix. Every value
+written is folded into a checksum that :func:`read_back_checksum` recomputes from
+the file with a second reader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from xlplan.cells import clean_text, looks_like_formula, sheet_title
+from xlplan.model import Plan, Settings
+from xlplan.report_template import ReportStyle
+from xlplan.table import Heading, ProjectBlock, Section, Table
+from xlplan.values import Value
+
+HEADER_FIRST = 3  # 0-based rows of the two-row table header (rows 4 and 5 in Excel)
+HEADER_SECOND = 4
+FIRST_DATA_ROW = 5
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+MAX_TEXT = 32767  # Excel's limit on a cell's text
+
+# Row-height estimate. Wrapped text is measured in "units": a narrow character is 1,
+# an East Asian wide one 2. A wide character of an N-point font is about N points
+# (N*96/72 pixels) wide; a column of width W is W*7+5 pixels in the default font.
+# A line takes about 1.25 times the font size in MS Pゴシック / MS ゴシック (Excel's
+# own row height for one 11-point line is 13.5 points) and in LibreOffice's
+# substitutes; 游ゴシック / 游明朝 have tall line gaps (one 11-point line is 18.75).
+_LINE_SPACING = 1.25
+_LINE_SPACING_TALL = 1.7
+_TALL_FONTS = ("游", "Yu ", "Meiryo", "メイリオ")
+_CELL_PADDING_PX = 6
+_ROW_PADDING_PT = 3.0
+_MASK = (1 << 64) - 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column positions (0-based) of the table for a plan with ``levels``."""
+
+    level_columns: int  # columns for the levels between the top and the projects
+
+    @property
+    def number(self) -> int:
+        """The column printing the project number."""
+        return max(self.level_columns - 1, 0)
+
+    @property
+    def description(self) -> int:
+        """事業: description and indicator."""
+        return max(self.level_columns, 1)
+
+    @property
+    def department(self) -> int:
+        """担当課."""
+        return self.description + 1
+
+    @property
+    def baseline(self) -> int:
+        """現状値."""
+        return self.description + 2
+
+    @property
+    def previous(self) -> int:
+        """前年度の実績値."""
+        return self.description + 3
+
+    @property
+    def current(self) -> int:
+        """今年度の実績値."""
+        return self.description + 4
+
+    @property
+    def narrative(self) -> int:
+        """今年度の実績（事業の内容・取り組み状況）."""
+        return self.description + 5
+
+    @property
+    def last(self) -> int:
+        """The last column."""
+        return self.narrative
+
+    def headers(self, settings: Settings) -> tuple[list[str], list[str]]:
+        """The two header rows' texts, with level names and year labels from the settings."""
+        levels = settings.levels
+        first = list(levels[1:-1]) if self.level_columns else ["番号"]
+        first += [levels[-1], "担当課", "現状値", "実績値", "①実績値", f"②{settings.current_year.wareki}実績"]
+        second = [""] * (self.department + 1) + [
+            settings.year_label(settings.baseline_year),
+            settings.year_label(settings.previous_year),
+            settings.year_label(settings.current_year),
+            "（事業の内容・取り組み状況）",
+        ]
+        return first, second
+
+
+def layout_for(plan: Plan) -> Layout:
+    """The column layout for a plan: one column per level between the top and the projects."""
+    return Layout(max(len(plan.levels) - 2, 0))
+
+
+def sheet_names(table: Table) -> list[str]:
+    """The sheet names, one per section: ``基本目標Ⅰ`` … (unique, valid in Excel)."""
+    settings = table.plan.settings
+    names: list[str] = []
+    for section in table.sections:
+        base = sheet_title(
+            f"{settings.levels[0]}{section.node.number}" if section.node else settings.title or "事業実績一覧"
+        )
+        name, number = base, 1
+        while name in names:
+            number += 1
+            name = sheet_title(f"{base[:27]}({number})")
+        names.append(name)
+    return names
+
+
+def unit_format(value: Value) -> str:
+    """The number format that shows a number with its unit: ``#,##0"人"``, ``#,##0.0"%"``.
+
+    The unit is quoted text, so ``%`` is printed as typed rather than multiplying by 100;
+    the decimals are the ones typed (1.6% keeps one, 75% none).
+    """
+    decimals = 0
+    if value.number is not None:
+        exponent = value.number.as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    unit = (value.unit or "").replace('"', "")
+    return "#,##0" + ("." + "0" * decimals if decimals else "") + (f'"{unit}"' if unit else "")
+
+
+def cell_text(text: str) -> str:
+    """Text as a cell holds it: no XML-illegal characters, ``\\n`` line breaks, within Excel's limit."""
+    cleaned = clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    return cleaned[:MAX_TEXT]
+
+
+def text_units(line: str) -> int:
+    """Display width of one line: 1 per narrow character, 2 per East Asian wide one.
+
+    Counted from the UTF-8 length (1 byte ASCII, 3 bytes for kana and kanji), which is
+    C-fast and close enough for an estimate on tables of a hundred thousand narratives.
+    """
+    characters = len(line)
+    wide = (len(line.encode("utf-8")) - characters) // 2
+    return characters + wide
+
+
+def estimate_lines(text: str, width: float, font_size: float) -> int:
+    """Lines that ``text`` wraps to in a column ``width`` characters wide at ``font_size`` points."""
+    usable_px = width * 7 + 5 - _CELL_PADDING_PX
+    wide_px = font_size * 96 / 72
+    units_per_line = max(2, int(usable_px / wide_px) * 2)
+    return sum(max(1, math.ceil(text_units(line) / units_per_line)) for line in text.split("\n"))
+
+
+def lines_height(lines: int, font_size: float, font_name: str = "") -> float:
+    """Row height in points for ``lines`` lines of text in ``font_name``."""
+    spacing = _LINE_SPACING_TALL if font_name.startswith(_TALL_FONTS) else _LINE_SPACING
+    return lines * font_size * spacing + _ROW_PADDING_PT
+
+
+class _Writer:
+    """Writes one workbook; keeps the format cache and the checksum of what was written."""
+
+    def __init__(self, table: Table, style: ReportStyle, path: Path) -> None:
+        self.table = table
+        self.style = style
+        self.layout = layout_for(table.plan)
+        # Strings are never turned into formulas or links whichever method writes them.
+        self.book = xlsxwriter.Workbook(
+            str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        self.formats: dict[tuple[str, str | None, bool], Format] = {}
+        self.checksum = 0
+        self.sheet_index = 0
+        self.widths = self._widths()
+
+    def _widths(self) -> list[float]:
+        style, layout = self.style, self.layout
+        widths: list[float] = []
+        for column in range(layout.level_columns):
+            if column == layout.number:
+                widths.append(style.widths["no"])  # the number shares the last level column
+            else:
+                widths.append(style.widths["level1" if column == 0 else "level2"])
+        if not layout.level_columns:
+            widths.append(style.widths["no"])
+        widths += [style.widths[role] for role in ("description", "department", "baseline", "previous")]
+        widths += [style.widths["current"], style.widths["narrative"]]
+        return widths
+
+    def fmt(self, role: str, num_format: str | None = None, quote: bool = False) -> Format:
+        key = (role, num_format, quote)
+        found = self.formats.get(key)
+        if found is None:
+            properties: dict[str, Any] = dict(self.style.formats[role])
+            if num_format is not None:
+                properties["num_format"] = num_format
+            if quote:
+                properties["quote_prefix"] = True
+            found = self.formats[key] = self.book.add_format(properties)
+        return found
+
+    def _note(self, row: int, column: int, value: str | float) -> None:
+        self.checksum = (self.checksum + hash((self.sheet_index, row, column, value))) & _MASK
+
+    def text(self, sheet: Worksheet, row: int, column: int, text: str | None, role: str) -> None:
+        cleaned = cell_text(text) if text else ""
+        if not cleaned:
+            sheet.write_blank(row, column, None, self.fmt(role))
+            return
+        sheet.write_string(row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
+        self._note(row, column, cleaned)
+
+    def value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> None:
+        if value.number is not None:
+            number = float(value.number)
+            sheet.write_number(row, column, number, self.fmt(role, unit_format(value)))
+            self._note(row, column, number)
+        elif value.mark is not None:
+            sheet.write_string(row, column, value.mark.value, self.fmt(role))
+            self._note(row, column, value.mark.value)
+        else:
+            sheet.write_blank(row, column, None, self.fmt(role))
+
+    def merge(self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], fmt: Format) -> None:
+        # merge_range would write its data with write(); it gets "" and the real value is
+        # written afterwards with write_string / write_number, as XlsxWriter recommends.
+        if rows[0] != rows[1] or columns[0] != columns[1]:
+            sheet.merge_range(rows[0], columns[0], rows[1], columns[1], "", fmt)
+
+    def merged_text(
+        self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], text: str | None, role: str
+    ) -> None:
+        cleaned = cell_text(text) if text else ""
+        fmt = self.fmt(role, quote=looks_like_formula(cleaned))
+        self.merge(sheet, rows, columns, fmt)
+        self.text(sheet, rows[0], columns[0], text, role)
+
+    def width(self, first: int, last: int) -> float:
+        return sum(self.widths[first : last + 1]) + 0.7 * (last - first)
+
+    def height(self, text: str | None, first: int, last: int, role: str) -> float:
+        if not text:
+            return 0.0
+        size = self.style.font_size(role)
+        lines = estimate_lines(cell_text(text), self.width(first, last), size)
+        return lines_height(lines, size, str(self.style.formats[role].get("font_name", "")))
+
+    # -- one sheet -------------------------------------------------------------------------
+
+    def section(self, section: Section, name: str) -> None:
+        sheet = self.book.add_worksheet(name)
+        layout, style, settings = self.layout, self.style, self.table.plan.settings
+        last = layout.last
+        for column, width in enumerate(self.widths):
+            sheet.set_column(column, column, width)
+        self._page(sheet)
+
+        # Heading block.
+        self.merged_text(sheet, (0, 0), (0, last - 1), settings.title, "title")
+        self.text(sheet, 0, last, settings.document_label, "label")
+        if section.node is not None:
+            node = section.node
+            goal = f"{settings.levels[0]}{node.number} {node.title}" + (
+                f" {node.subtitle}" if node.subtitle else ""
+            )
+        else:
+            goal = ""
+        self.merged_text(sheet, (1, 1), (0, last), goal, "goal")
+        self.merged_text(
+            sheet, (2, 2), (0, layout.department), f"体系一覧（{settings.plan_name}）", "plan_line"
+        )
+        self.merged_text(sheet, (2, 2), (layout.baseline, last), settings.slogan, "slogan")
+        for row, role in ((0, "title"), (1, "goal"), (2, "plan_line")):
+            needed = max(
+                style.heights.get(role, style.default_height),
+                self.height(goal if row == 1 else None, 0, last, role),
+            )
+            sheet.set_row(row, needed)
+
+        first, second = layout.headers(settings)
+        for column in range(last + 1):
+            if column <= layout.department:
+                self.merged_text(
+                    sheet, (HEADER_FIRST, HEADER_SECOND), (column, column), first[column], "header"
+                )
+            else:
+                self.text(sheet, HEADER_FIRST, column, first[column], "header")
+                self.text(sheet, HEADER_SECOND, column, second[column], "header_year")
+        sheet.set_row(HEADER_FIRST, style.heights.get("header", style.default_height))
+        sheet.set_row(HEADER_SECOND, style.heights.get("header_year", style.default_height))
+
+        row = FIRST_DATA_ROW
+        for item in section.items:
+            if isinstance(item, Heading):
+                row = self._heading(sheet, row, item)
+            else:
+                row = self._project(sheet, row, item)
+
+    def _page(self, sheet: Worksheet) -> None:
+        page = self.style.page
+        if page.landscape:
+            sheet.set_landscape()
+        else:
+            sheet.set_portrait()
+        sheet.set_paper(page.paper)
+        if page.fit_width is not None:
+            sheet.fit_to_pages(page.fit_width, page.fit_height or 0)
+        elif page.scale:
+            sheet.set_print_scale(page.scale)
+        left, right, top, bottom = page.margins
+        sheet.set_margins(left=left, right=right, top=top, bottom=bottom)
+        if page.header:
+            sheet.set_header(page.header, {"margin": page.header_margin})
+        if page.footer:
+            sheet.set_footer(page.footer, {"margin": page.footer_margin})
+        if page.center_horizontally:
+            sheet.center_horizontally()
+        sheet.repeat_rows(HEADER_FIRST, HEADER_SECOND)
+        sheet.freeze_panes(FIRST_DATA_ROW, 0)
+
+    def _heading(self, sheet: Worksheet, row: int, heading: Heading) -> int:
+        node, last = heading.node, self.layout.last
+        column = min(node.level - 1, max(self.layout.level_columns - 1, 0))
+        role = "level1" if node.level == 1 else "level2"
+        for gutter in range(column):
+            sheet.write_blank(row, gutter, None, self.fmt("gutter"))
+        text = f"{node.number} {node.title}" + (f" {node.subtitle}" if node.subtitle else "")
+        self.merged_text(sheet, (row, row), (column, last), text, role)
+        sheet.set_row(
+            row,
+            max(
+                self.style.heights.get(role, self.style.default_height), self.height(text, column, last, role)
+            ),
+        )
+        return row + 1
+
+    def _project(self, sheet: Worksheet, top: int, block: ProjectBlock) -> int:
+        layout, project = self.layout, block.project
+        bottom = top + max(len(block.rows), 1) - 1
+        span = (top, bottom)
+        for gutter in range(layout.number):
+            for row in range(top, bottom + 1):
+                sheet.write_blank(row, gutter, None, self.fmt("gutter"))
+        self.merge(sheet, span, (layout.number, layout.number), self.fmt("no", "0"))
+        sheet.write_number(top, layout.number, project.no, self.fmt("no", "0"))
+        self._note(top, layout.number, float(project.no))
+        description = project.description + (
+            f"\n【数値目標】{project.indicator}" if project.indicator else ""
+        )
+        self.merged_text(sheet, span, (layout.description, layout.description), description, "description")
+        baseline_format = self.fmt(
+            "baseline", unit_format(project.baseline) if project.baseline.number is not None else None
+        )
+        self.merge(sheet, span, (layout.baseline, layout.baseline), baseline_format)
+        self.value(sheet, top, layout.baseline, project.baseline, "baseline")
+
+        heights = []
+        for offset, entry_row in enumerate(block.rows):
+            row = top + offset
+            self.text(sheet, row, layout.department, entry_row.entry.name, "department")
+            self.value(sheet, row, layout.previous, entry_row.previous, "previous")
+            self.value(sheet, row, layout.current, entry_row.current, "current")
+            self.text(sheet, row, layout.narrative, entry_row.narrative, "narrative")
+            heights.append(
+                max(
+                    self.style.default_height,
+                    self.height(entry_row.entry.name, layout.department, layout.department, "department"),
+                    self.height(entry_row.narrative, layout.narrative, layout.narrative, "narrative"),
+                )
+            )
+        if not heights:
+            heights = [self.style.default_height]
+        # Excel does not grow rows for merged cells, so the rows under the merged
+        # description share whatever it needs beyond their own text.
+        needed = self.height(description, layout.description, layout.description, "description")
+        shortfall = needed - sum(heights)
+        if shortfall > 0:
+            heights = [height + shortfall / len(heights) for height in heights]
+        for offset, height in enumerate(heights):
+            sheet.set_row(top + offset, min(height, MAX_ROW_HEIGHT))
+        return bottom + 1
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def write_table(table: Table, style: ReportStyle, path: Path) -> int:
+    """Write ``table`` to ``path`` (.xlsx) styled by ``style``.
+
+    Returns:
+        The checksum of every value written (see :func:`read_back_checksum`).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    writer = _Writer(table, style, path)
+    for index, (section, name) in enumerate(zip(table.sections, sheet_names(table), strict=True)):
+        writer.sheet_index = index
+        writer.section(section, name)
+    writer.close()
+    return writer.checksum
+
+
+def read_back_checksum(path: Path, names: list[str]) -> int:
+    """The checksum of the non-empty cells of ``names`` in ``path``, read with python-calamine.
+
+    A second reader, independent of XlsxWriter, so that a writer bug (a lost string,
+    a number stored as text, a formula) shows as a mismatch.
+    """
+    from python_calamine import CalamineWorkbook
+
+    checksum = 0
+    workbook = CalamineWorkbook.from_path(str(path))
+    for index, name in enumerate(names):
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        for row_number, row in enumerate(rows):
+            for column, value in enumerate(row):
+                if value == "" or value is None:
+                    continue
+                item = (
+                    float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+                )
+                checksum = (checksum + hash((index, row_number, column, item))) & _MASK
+    return checksum
