@@ -323,3 +323,17 @@ def test_the_docs_example_runs(
     exec(compile(code, "docs/status.md", "exec"), {})
     assert "未送付 15（全15課）" in capsys.readouterr().out
     assert (tmp_path / "令和3年度" / "reports" / STATUS_WORKBOOK).exists()
+
+
+def test_real_distribution_marks_departments_sent(workspace: Workspace) -> None:
+    from xlplan.distribute import distribute
+
+    distribute(workspace, only=["文化課", "市民課"], workers=1)
+    report = status(workspace, today=BEFORE)
+    sent = {
+        item.department: (item.state, item.dispatch)
+        for item in report.departments
+        if item.state != "not_sent"
+    }
+    assert sent == {"文化課": ("sent", "drafted"), "市民課": ("sent", "drafted")}
+    assert {item.department for item in status(workspace, today=AFTER).overdue()} == {"文化課", "市民課"}

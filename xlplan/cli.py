@@ -156,7 +156,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    """締切を過ぎて未回答の課への督促メールを outbox/督促/ に作ります（--send で送信）。例: xlplan remind --send"""
+    """締切を過ぎて未回答の課への督促メールを outbox/<年度>-R<回>/督促/ に作ります（--send で送信）。例: xlplan remind --send"""
     from xlplan.remind import remind
     from xlplan.workspace import Workspace
 
