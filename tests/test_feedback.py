@@ -234,3 +234,19 @@ def test_libreoffice_renders_the_feedback_workbook(result, soffice: tuple[str, P
     source.write_bytes(result.path.read_bytes())
     pdf = convert_with_soffice(binary, profile, source, "pdf", tmp_path / "pdf")
     assert pdf.stat().st_size > 10_000
+
+
+def test_the_department_can_correct_and_return_the_feedback_workbook(
+    result, example: Example, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from xlplan.respond import fill_response
+
+    # The department fixes every row in Excel (here: openpyxl, as respond does) and saves.
+    corrected = tmp_path / "返送.xlsx"
+    fill_response(result.path, _answers(example), corrected)
+    rows = calamine_rows(corrected, layout.RESPONSE_SHEET)
+    by_id = {row[0]: row for row in rows[layout.FIRST_DATA_ROW - 1 :]}
+    value_col = rows[layout.HEADER_ROW - 1].index("今年度の値（令和2年度）")
+    assert by_id["P021-1-1"][value_col] == 1644.0  # the number, no longer the text 1644件
+    chunks = [str(row[0]) for row in calamine_rows(corrected, layout.MANIFEST_SHEET) if row and row[0]]
+    assert manifest.loads(chunks).department == DEPARTMENT
