@@ -61,9 +61,20 @@ def convert_with_soffice(binary: str, profile: Path, source: Path, target_format
     outdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(profile)}
     subprocess.run(
-        [binary, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", target_format,
-         "--outdir", str(outdir), str(source)],
-        check=True, capture_output=True, timeout=180, env=env,
+        [
+            binary,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            target_format,
+            "--outdir",
+            str(outdir),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env=env,
     )
     produced = outdir / (source.stem + "." + target_format.split(":")[0])
     if not produced.exists():

@@ -31,7 +31,9 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_command_has_help_and_an_example() -> None:
     commands = _commands()
-    assert {"init", "demo", "plan show", "distribute", "collect", "validate", "status", "consolidate"} <= set(commands)
+    assert {"init", "demo", "plan show", "distribute", "collect", "validate", "status", "consolidate"} <= set(
+        commands
+    )
     for name, parser in commands.items():
         assert parser.description and len(parser.description) > 10, name
 
@@ -48,7 +50,7 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## クイックスタート", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\n(.*?)\n```", section, flags=re.S)
-    assert blocks == ['pip install . && xlplan demo', 'pip install ".[test]" && pytest']
+    assert blocks == ["pip install . && xlplan demo", 'pip install ".[test]" && pytest']
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert f"TEST_COMMAND='{blocks[1]}'" in ci
 

@@ -96,7 +96,9 @@ def test_department_registry_unifies_the_variant_spelling(example: Example) -> N
     assert plan.canonical_department("人権・同和対策室") == "人権・同和対策室"
     # Project 20's cell names the departments concerned; 企画政策課 answers for it.
     assert plan.project(20).entries[0].members == ("企画政策課",)
-    answered = {plan.canonical_department(member) for p in plan.projects for e in p.entries for member in e.members}
+    answered = {
+        plan.canonical_department(member) for p in plan.projects for e in p.entries for member in e.members
+    }
     assert answered == {department.name for department in plan.departments}
 
 
@@ -115,4 +117,7 @@ def test_answers_are_the_seed_current_values(example: Example) -> None:
                 assert shares[0].value.to_json() == department["current"]
                 assert shares[0].narrative == department["narrative"]
     project1 = by_row[(1, "企画政策課 生涯学習課")]
-    assert [(a.department, a.value.display()) for a in project1] == [("企画政策課", "90人"), ("生涯学習課", "69人")]
+    assert [(a.department, a.value.display()) for a in project1] == [
+        ("企画政策課", "90人"),
+        ("生涯学習課", "69人"),
+    ]

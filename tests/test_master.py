@@ -38,7 +38,14 @@ def test_master_sheets_read_by_a_second_reader(tmp_path: Path, example: Example)
     write_master(example.plan, path)
     plan_rows = calamine_rows(path, "計画")
     header = plan_rows[0]
-    assert header[:6] == ["基本目標", "基本目標名", "基本目標副題", "施策の方向", "施策の方向名", "施策の方向副題"]
+    assert header[:6] == [
+        "基本目標",
+        "基本目標名",
+        "基本目標副題",
+        "施策の方向",
+        "施策の方向名",
+        "施策の方向副題",
+    ]
     body = [row for row in plan_rows[1:] if any(cell != "" for cell in row)]
     assert len(body) == 86  # one row per project × department entry
     number = header.index("事業番号")
@@ -75,12 +82,33 @@ def three_level_plan() -> Plan:
         Node(("2", "2-1"), "生涯学習"),
     )
     projects = (
-        Project(1, ("1", "1-1"), "自主防災組織の結成を支援する。", "結成率", "%", Value(Decimal("62.5"), "%"),
-                (Entry("防災課", ("防災課",)),)),
-        Project(2, ("1", "1-1"), "=防災訓練を実施する。", None, None, Value(mark=Mark.NOT_APPLICABLE),
-                (Entry("防災課", ("防災課",)), Entry("消防本部", ("消防本部",)))),
-        Project(3, ("2", "2-1"), "公民館講座を開催する。", "受講者数", "人", Value(Decimal(1200), "人"),
-                (Entry("生涯学習課 公民館", ("生涯学習課", "公民館")),)),
+        Project(
+            1,
+            ("1", "1-1"),
+            "自主防災組織の結成を支援する。",
+            "結成率",
+            "%",
+            Value(Decimal("62.5"), "%"),
+            (Entry("防災課", ("防災課",)),),
+        ),
+        Project(
+            2,
+            ("1", "1-1"),
+            "=防災訓練を実施する。",
+            None,
+            None,
+            Value(mark=Mark.NOT_APPLICABLE),
+            (Entry("防災課", ("防災課",)), Entry("消防本部", ("消防本部",))),
+        ),
+        Project(
+            3,
+            ("2", "2-1"),
+            "公民館講座を開催する。",
+            "受講者数",
+            "人",
+            Value(Decimal(1200), "人"),
+            (Entry("生涯学習課 公民館", ("生涯学習課", "公民館")),),
+        ),
     )
     departments = (
         Department("防災課", email="bosai@mirai.example"),
@@ -96,7 +124,9 @@ def three_level_plan() -> Plan:
     return Plan(settings, nodes, projects, departments, history)
 
 
-def test_three_level_plan_loads_shows_and_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_three_level_plan_loads_shows_and_round_trips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plan = three_level_plan()
     workspace = init_workspace(tmp_path / "mirai", plan)
     assert workspace.load_plan() == plan
@@ -104,7 +134,9 @@ def test_three_level_plan_loads_shows_and_round_trips(tmp_path: Path, capsys: py
     assert "政策" in header and "施策名" in header and "取組番号" in header and "基本目標" not in header
     # A description starting with = stays text in the master.
     book = openpyxl.load_workbook(workspace.master_path)
-    cells = [cell for row in book["計画"].iter_rows() for cell in row if cell.value == "=防災訓練を実施する。"]
+    cells = [
+        cell for row in book["計画"].iter_rows() for cell in row if cell.value == "=防災訓練を実施する。"
+    ]
     assert cells and all(cell.data_type == "s" for cell in cells)
 
     assert main(["plan", "show", "-w", str(workspace.root), "--json"]) == 0

@@ -27,7 +27,9 @@ from xlplan.values import Mark, Normalisation, Value, ValueErrorCode, format_num
         ("8", None, "8", ()),
     ],
 )
-def test_numbers_as_typed(typed: str, unit: str | None, number: str, notes: tuple[Normalisation, ...]) -> None:
+def test_numbers_as_typed(
+    typed: str, unit: str | None, number: str, notes: tuple[Normalisation, ...]
+) -> None:
     parsed = parse_value(typed, unit, unit_known=True)
     assert parsed.ok
     assert parsed.value == Value(number=Decimal(number), unit=unit)

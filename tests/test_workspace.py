@@ -26,7 +26,15 @@ def test_init_makes_the_workspace_and_ledger(tmp_path: Path, capsys: pytest.Capt
     # A second reader: plain sqlite3, not the project's helper.
     connection = sqlite3.connect(root / "ledger.sqlite")
     tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"schema_version", "rounds", "departments", "dispatches", "receipts", "findings", "acceptances"} <= tables
+    assert {
+        "schema_version",
+        "rounds",
+        "departments",
+        "dispatches",
+        "receipts",
+        "findings",
+        "acceptances",
+    } <= tables
     assert connection.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
     assert connection.execute("SELECT fiscal_year, number, deadline FROM rounds").fetchall() == [
         (2020, 1, "2021-05-31")
@@ -35,8 +43,9 @@ def test_init_makes_the_workspace_and_ledger(tmp_path: Path, capsys: pytest.Capt
     connection.close()
 
 
-def test_demo_never_reuses_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_never_reuses_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "xlplan-demo").mkdir()
     (tmp_path / "xlplan-demo" / "keep.txt").write_text("mine", encoding="utf-8")

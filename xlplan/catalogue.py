@@ -132,32 +132,6 @@ CATALOGUE: dict[str, Entry] = {
         "フォルダ {path} に書き込めません（{reason}）。",
         "Cannot write to folder {path} ({reason}).",
     ),
-    # --- feedback, status, remind -------------------------------------------------------
-    "status-no-deadline": Entry(
-        "warning",
-        "計画マスタの設定に締切が入力されていないため、期限超過の課を判定できません。設定シートの「締切」に日付を入力してください。",
-        "No deadline is set in the master, so overdue departments cannot be determined. Enter the 締切 setting.",
-    ),
-    "status-file-locked": Entry(
-        "error",
-        "{path} が Excel などで開かれているため書き込めません。ファイルを閉じてから、もう一度実行してください。",
-        "{path} is open in another program (Excel?) and cannot be written. Close it and run again.",
-    ),
-    "remind-no-address": Entry(
-        "warning",
-        "担当課「{department}」のメールアドレスが担当課シートに登録されていないため、督促メールを作成できません。",
-        "Department '{department}' has no mail address in the registry; no reminder was drafted.",
-    ),
-    "feedback-no-address": Entry(
-        "warning",
-        "担当課「{department}」のメールアドレスが登録されていないため、差し戻しメールは作成していません。差し戻し票 {path} を手作業で送付してください。",
-        "Department '{department}' has no mail address; send the feedback workbook {path} by hand.",
-    ),
-    "feedback-file-locked": Entry(
-        "warning",
-        "{path} が開かれていたため、差し戻し票を {written} に保存しました。",
-        "{path} was open, so the feedback workbook was saved as {written}.",
-    ),
     # --- distribute -----------------------------------------------------------------------
     "distribute-unknown-department": Entry(
         "error",
@@ -203,6 +177,32 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
+    ),
+    # --- feedback, status, remind -------------------------------------------------------
+    "status-no-deadline": Entry(
+        "warning",
+        "計画マスタの設定に締切が入力されていないため、期限超過の課を判定できません。設定シートの「締切」に日付を入力してください。",
+        "No deadline is set in the master, so overdue departments cannot be determined. Enter the 締切 setting.",
+    ),
+    "status-file-locked": Entry(
+        "error",
+        "{path} が Excel などで開かれているため書き込めません。ファイルを閉じてから、もう一度実行してください。",
+        "{path} is open in another program (Excel?) and cannot be written. Close it and run again.",
+    ),
+    "remind-no-address": Entry(
+        "warning",
+        "担当課「{department}」のメールアドレスが担当課シートに登録されていないため、督促メールを作成できません。",
+        "Department '{department}' has no mail address in the registry; no reminder was drafted.",
+    ),
+    "feedback-no-address": Entry(
+        "warning",
+        "担当課「{department}」のメールアドレスが登録されていないため、差し戻しメールは作成していません。差し戻し票 {path} を手作業で送付してください。",
+        "Department '{department}' has no mail address; send the feedback workbook {path} by hand.",
+    ),
+    "feedback-file-locked": Entry(
+        "warning",
+        "{path} が開かれていたため、差し戻し票を {written} に保存しました。",
+        "{path} was open, so the feedback workbook was saved as {written}.",
     ),
     # --- consolidate ---------------------------------------------------------------------
     "consolidate-missing-answer": Entry(
@@ -257,9 +257,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "pdf-unavailable": Entry(
         "warning",
-        "PDF は作成しませんでした。PDF の作成には LibreOffice（https://ja.libreoffice.org/ から入手）をインストールするか、Windows では Excel と xlwings（pip install \"xlplan[excel]\"）が必要です。Excel ファイルと CSV は作成済みです。",
+        'PDF は作成しませんでした。PDF の作成には LibreOffice（https://ja.libreoffice.org/ から入手）をインストールするか、Windows では Excel と xlwings（pip install "xlplan[excel]"）が必要です。Excel ファイルと CSV は作成済みです。',
         "No PDF was made: install LibreOffice (https://www.libreoffice.org/), or on Windows Excel with xlwings "
-        "(pip install \"xlplan[excel]\"). The Excel file and CSV were made.",
+        '(pip install "xlplan[excel]"). The Excel file and CSV were made.',
     ),
     "pdf-failed": Entry(
         "warning",

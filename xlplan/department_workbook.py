@@ -15,6 +15,7 @@ plan goes through ``write_string`` so that it can never become a formula.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import math
@@ -414,6 +415,7 @@ LINE_HEIGHT = 14.0  # points per line of 10-point Japanese text
 MIN_LINES = 3  # room to type a narrative without resizing the row first
 
 
+@functools.lru_cache(maxsize=8192)  # the same descriptions and headings recur in every workbook
 def text_width(text: str) -> float:
     """Approximate width of ``text`` in Excel column-width units (a full-width character is about two)."""
     return sum(1.9 if unicodedata.east_asian_width(char) in "WFA" else 1.05 for char in text)
@@ -476,15 +478,22 @@ def _validation(rule: InputRule, cell: str) -> dict[str, Any]:
 def _add_validations(
     sheet: Worksheet, rows: Sequence[ResponseRow], first: int, value_col: int, narrative_col: int
 ) -> None:
-    # Consecutive rows with the same rule share one validation range: smaller XML, same effect.
-    start = 0
-    for index in range(1, len(rows) + 1):
-        if index < len(rows) and rows[index].rule == rows[start].rule:
-            continue
-        top, bottom = first + start, first + index - 1
-        options = _validation(rows[start].rule, a1(top + 1, value_col + 1))
-        sheet.data_validation(top, value_col, bottom, value_col, {"ignore_blank": True, **options})
-        start = index
+    # One validation per rule, over all its cells (sqref "N5 N7:N9"): Excel reads a relative
+    # formula against the first cell of the first range and shifts it for every other cell.
+    by_rule: dict[InputRule, list[int]] = {}
+    for offset, row in enumerate(rows):
+        by_rule.setdefault(row.rule, []).append(first + offset)
+    for rule, sheet_rows in by_rule.items():
+        ranges = _ranges(sheet_rows)
+        top = ranges[0][0]
+        options = _validation(rule, a1(top + 1, value_col + 1))
+        sqref = " ".join(
+            a1(low + 1, value_col + 1) + (f":{a1(high + 1, value_col + 1)}" if high > low else "")
+            for low, high in ranges
+        )
+        sheet.data_validation(
+            top, value_col, ranges[-1][1], value_col, {"ignore_blank": True, "multi_range": sqref, **options}
+        )
     sheet.data_validation(
         first,
         narrative_col,
@@ -501,6 +510,17 @@ def _add_validations(
             "error_message": f"実績内容は{layout.NARRATIVE_MAX:,}字以内で記入してください。",
         },
     )
+
+
+def _ranges(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted numbers as runs: ``[4, 5, 6, 9]`` → ``[(4, 6), (9, 9)]``."""
+    runs: list[tuple[int, int]] = []
+    for number in numbers:
+        if runs and runs[-1][1] == number - 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
 
 
 def _write_guide_sheet(workbook: xlsxwriter.Workbook, styles: _Styles, request: WorkbookRequest) -> None:

@@ -65,7 +65,9 @@ class Finding:
 
     def message(self, language: Language | None = None) -> str:
         """The rendered message, Japanese unless asked otherwise. Templates may use {sheet}, {cell}, {file}."""
-        return render(self.code, {"sheet": self.sheet, "cell": self.cell, "file": self.file, **self.params}, language)
+        return render(
+            self.code, {"sheet": self.sheet, "cell": self.cell, "file": self.file, **self.params}, language
+        )
 
     def where(self) -> str:
         """``回答!F12`` style location, or the file name, or an empty string."""
