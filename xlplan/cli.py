@@ -185,8 +185,22 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
 
 
 def cmd_excel_build(args: argparse.Namespace) -> int:
-    """計画マスタからボタン付きの master.xlsm を作ります。例: xlplan excel build"""
-    return _not_yet("excel build")
+    """計画マスタからボタン付きの master.xlsm を作ります（元のファイルは .xlplan/backup/ へ）。例: xlplan excel build"""
+    from xlplan.excel_build import build_excel_master
+    from xlplan.vba import XlwingsVbaNotFoundError
+    from xlplan.workspace import Workspace
+
+    try:
+        result = build_excel_master(Workspace(args.workspace), interpreter_win=args.interpreter)
+    except XlwingsVbaNotFoundError as exc:
+        _say(
+            f'xlwings が入っていないため作成できません: pip install "xlplan[excel]"（{exc}）',
+            f'xlwings is not installed: pip install "xlplan[excel]" ({exc})',
+        )
+        return EXIT_USAGE
+    for ja, en in result.lines():
+        _say(ja, en)
+    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------------------
@@ -270,6 +284,11 @@ def build_parser() -> argparse.ArgumentParser:
     excel_commands = excel.add_subparsers(dest="excel_command", metavar="SUBCOMMAND")
     build = excel_commands.add_parser("build", help=_doc(cmd_excel_build), description=_doc(cmd_excel_build))
     _workspace_arg(build)
+    build.add_argument(
+        "--interpreter",
+        metavar="PYTHONW_EXE",
+        help="ボタンで使う pythonw.exe の場所（xlwings.conf シートの B1。既定: 前回の値）",
+    )
     build.set_defaults(handler=cmd_excel_build)
     return parser
 
