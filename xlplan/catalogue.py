@@ -178,6 +178,224 @@ CATALOGUE: dict[str, Entry] = {
         "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
     ),
+    # --- collect: identification and checks ---------------------------------------------
+    # Identification (xlplan.identify): which department, plan, year and round a returned file answers.
+    "manifest-bad-signature": Entry(
+        "error",
+        "このファイルの管理情報（非表示シート）の署名が一致しません。管理情報が書き換えられたか、別の作業フォルダで作成されたファイルです。照会元から送付されたファイルに記入して提出してください。",
+        "The signature of this file's manifest (hidden sheet) does not match: it was edited or issued by "
+        "another workspace. Fill in the workbook the plan office sent and return it.",
+    ),
+    "manifest-unreadable": Entry(
+        "error",
+        "このファイルの管理情報（非表示シート「{manifest_sheet}」）を読み取れません（{reason}）。照会元から送付されたファイルに記入して提出してください。",
+        "The manifest of this file (hidden sheet '{manifest_sheet}') cannot be read ({reason}). "
+        "Fill in the workbook the plan office sent and return it.",
+    ),
+    "manifest-other-workspace": Entry(
+        "error",
+        "このファイルは別の作業フォルダ（{found}）で作成された照会票です。今回照会元から送付されたファイルに記入して提出してください。",
+        "This workbook was issued by another workspace ({found}). Fill in the workbook sent for this survey.",
+    ),
+    "manifest-other-plan": Entry(
+        "error",
+        "このファイルは別の計画「{found}」の照会票です。「{expected}」の照会票に記入して提出してください。",
+        "This workbook belongs to another plan ('{found}'). Fill in the workbook of '{expected}'.",
+    ),
+    "manifest-other-year": Entry(
+        "error",
+        "このファイルは{found}の照会票です。{expected}の照会票に記入して提出してください（前年度のファイルを使っていないか確認してください）。",
+        "This workbook is for {found}, not {expected}. Fill in this year's workbook (not last year's file).",
+    ),
+    "manifest-other-round": Entry(
+        "error",
+        "このファイルは第{found}回の照会票です。最新の第{expected}回の照会票に記入して提出してください。",
+        "This workbook is from round {found}; fill in the workbook of the current round {expected}.",
+    ),
+    "manifest-template-version": Entry(
+        "error",
+        "このファイルの様式（{found}）は現在の様式（{expected}）と異なります。照会元から新しいファイルを受け取り、記入して提出してください。",
+        "This workbook's template version ({found}) is not the current one ({expected}). "
+        "Ask the plan office for a new workbook.",
+    ),
+    "manifest-unknown-department": Entry(
+        "error",
+        "このファイルの宛先「{department}」は担当課シートに登録されていません。照会元に確認してください。",
+        "This workbook is addressed to '{department}', which is not in the department registry.",
+    ),
+    "manifest-other-department": Entry(
+        "error",
+        "このファイルの管理情報は「{department}」あての照会票のものですが、回答シートの行は「{found}」のものです。別の課のファイルのシートを組み合わせずに、自課あてに送付されたファイルに記入して提出してください。",
+        "This file's manifest is {department}'s, but the rows of the answer sheet are {found}'s. "
+        "Do not combine sheets of different workbooks: fill in the workbook sent to your department.",
+    ),
+    "return-matched-by-content": Entry(
+        "warning",
+        "このファイルには管理情報（非表示シート）がないため、回答する課と事業番号から「{department}」の回答として読み取りました。次回からは照会元から送付されたファイルにそのまま記入して提出してください。",
+        "This file has no manifest; it was read as {department}'s return from the departments and project "
+        "numbers in it. Next time, fill in the workbook the plan office sent.",
+    ),
+    "unidentified-file": Entry(
+        "error",
+        "このファイルがどの課の回答か判断できません（管理情報がなく、回答する課・事業番号からも特定できません）。照会元から送付されたファイルに記入して提出してください。",
+        "Cannot tell which department this file answers for (no manifest, and the departments and project "
+        "numbers in it do not identify one). Fill in the workbook the plan office sent.",
+    ),
+    "response-sheet-missing": Entry(
+        "error",
+        "このファイルには回答シート「{expected}」がありません。シートを削除・名前変更せずに提出してください。",
+        "This file has no answer sheet '{expected}'. Do not delete or rename sheets.",
+    ),
+    "columns-changed": Entry(
+        "warning",
+        "回答シートの見出し（{headers}）が送付時と異なるため、送付時の列の位置で読み取りました。列の追加・削除や見出しの変更はしないでください。",
+        "The answer sheet's headers ({headers}) differ from those sent, so the columns were read at their "
+        "issued positions. Do not insert, delete or rename columns.",
+    ),
+    "row-not-assigned": Entry(
+        "error",
+        "事業番号 {project_no}（担当課「{entry}」、{member}）は{department}の担当ではないため、この行は読み取っていません。自課の行だけを記入してください。",
+        "Project {project_no} (entry '{entry}', {member}) is not {department}'s; the row was not read. "
+        "Fill in your own rows only.",
+    ),
+    "row-missing": Entry(
+        "error",
+        "事業番号 {project_no}（担当課「{entry}」、{member}）の行（行ID {row_id}）が見つかりません。行を削除した場合は、照会元から送付されたファイルの行を元に戻して記入してください。",
+        "The row of project {project_no} (entry '{entry}', {member}; row id {row_id}) is missing. "
+        "Restore the deleted row from the workbook sent and fill it in.",
+    ),
+    "row-duplicate": Entry(
+        "error",
+        "行ID {row_id}（事業番号 {project_no}）の行が{count}行あります（{cells}）。どれが回答か判断できないため、1行だけを残してください。",
+        "Row id {row_id} (project {project_no}) appears {count} times ({cells}); keep exactly one row.",
+    ),
+    "rows-moved": Entry(
+        "warning",
+        "回答シートで行の挿入・削除・並べ替えがあり、{count}行の位置が送付時と変わっています（例: 事業番号 {project_no} の行が{issued}行目から{found}行目へ）。行IDで読み取ったため回答には影響しませんが、行は変更しないでください。",
+        "Rows were inserted, deleted or reordered: {count} rows are not where they were sent (e.g. project "
+        "{project_no} moved from row {issued} to row {found}). They were read by row id; please do not change rows.",
+    ),
+    "row-extra": Entry(
+        "warning",
+        "{cell} の行（{sheet}シート {row}行目）は照会した行ではないため読み取っていません。回答は送付された行の黄色のセルに記入してください。",
+        "Row {row} of sheet {sheet} ({cell}) is not a row that was sent and was not read. "
+        "Answer in the yellow cells of the rows sent.",
+    ),
+    "external-link": Entry(
+        "error",
+        "このファイルには外部のファイルやプログラムへのリンク（{targets}）が含まれています。リンクや他のファイルを参照する数式を削除し、値だけを入力して提出してください。",
+        "This file links to other files or programs ({targets}). Remove the links and formulas referring to "
+        "other files; enter values only.",
+    ),
+    # Checks (xlplan.check): the cells of each row, against the schema and the semantic rules.
+    "return-schema-invalid": Entry(
+        "error",
+        "{where}「{header}」の内容は受け付けられません。{reason}",
+        "{where_en}'{header}' is not accepted: {reason_en}",
+    ),
+    "value-missing": Entry(
+        "error",
+        "事業番号 {project_no}（{member}）の今年度の値（{cell}）が入力されていません。値を入力してください（実施しなかった場合は ×、該当なしは — を入力します）。",
+        "Project {project_no} ({member}): this year's value ({cell}) is empty. Enter a value "
+        "(× if not carried out, — if not applicable).",
+    ),
+    "value-unit-mismatch": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」の単位が違います。単位は「{unit}」です。数字だけを入力してください。",
+        "Project {project_no}: this year's value '{value}' has the wrong unit; the unit is '{unit}'. "
+        "Enter the number only.",
+    ),
+    "value-unexpected-unit": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」に単位「{typed_unit}」が付いていますが、この数値目標には単位がありません。数字だけを入力してください。",
+        "Project {project_no}: this year's value '{value}' has a unit ('{typed_unit}') but the indicator has none. "
+        "Enter the number only.",
+    ),
+    "value-not-a-number": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」は数値として読み取れません。数字だけを半角で入力してください（単位「{unit}」は付けません）。実施しなかった場合は ×、該当なしは — を入力します。説明は実績内容の欄に記入してください。",
+        "Project {project_no}: this year's value '{value}' is not a number. Enter digits only (without the unit "
+        "'{unit}'), or × / —. Put explanations in the narrative.",
+    ),
+    "value-not-a-mark": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」は入力できません。この事業は数値目標がないため、○（実施した）・×（実施しなかった）・—（該当なし）のいずれかを選んでください。",
+        "Project {project_no}: this year's value '{value}' is not accepted. This project has no numeric "
+        "indicator: choose ○ (done), × (not done) or — (not applicable).",
+    ),
+    "value-not-whole": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」は整数ではありません。単位「{unit}」で数える値なので、整数で入力してください。",
+        "Project {project_no}: this year's value '{value}' is not a whole number; '{unit}' is counted in whole numbers.",
+    ),
+    "value-out-of-range": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」は範囲外です。{range}の数値を入力してください。",
+        "Project {project_no}: this year's value '{value}' is out of range; enter {range_en}.",
+    ),
+    "value-mark-variant": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値「{value}」を記号「{mark}」として読み取りました。次回からは ▼ のリストから選んでください。",
+        "Project {project_no}: this year's value '{value}' was read as the mark '{mark}'. Choose from the ▼ list next time.",
+    ),
+    "value-normalised": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値「{value}」を「{read}」として読み取りました（{what}）。正しいか確認してください。次回からは数字だけを半角で入力してください。",
+        "Project {project_no}: this year's value '{value}' was read as '{read}' ({what_en}). Please check it; "
+        "next time enter digits only.",
+    ),
+    "value-large-change": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値 {value} は前年度（{previous}）から大きく変わっていますが、実績内容に説明がありません。理由を実績内容に記入してください。",
+        "Project {project_no}: this year's value {value} differs greatly from last year's ({previous}) and the "
+        "narrative gives no explanation. Explain the change in the narrative.",
+    ),
+    "narrative-missing": Entry(
+        "warning",
+        "事業番号 {project_no}（{member}）の今年度の実績内容（{cell}）が入力されていません。取り組みの内容を記入してください（記入することがない場合はそのままで構いません）。",
+        "Project {project_no} ({member}): this year's narrative ({cell}) is empty. Describe what was done "
+        "(leave it empty only if there is nothing to report).",
+    ),
+    "narrative-too-long": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の実績内容（{cell}）が{length:,}字あり、上限の{limit:,}字を超えています。{limit:,}字以内に短くしてください。",
+        "Project {project_no}: this year's narrative ({cell}) has {length:,} characters, over the limit of "
+        "{limit:,}. Shorten it.",
+    ),
+    "narrative-unchanged": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の実績内容が前年度の実績内容と同じです。今年度の取り組みを記入してください。",
+        "Project {project_no}: this year's narrative is the same as last year's. Describe this year's work.",
+    ),
+    "prefilled-changed": Entry(
+        "error",
+        "事業番号 {project_no} の灰色のセル「{header}」（{cell}）が変更されています。灰色のセルは変更できません。元の内容「{expected}」に戻してください。",
+        "Project {project_no}: the grey cell '{header}' ({cell}) was changed. Grey cells must not be changed; "
+        "restore '{expected}'.",
+    ),
+    "prefilled-row-changed": Entry(
+        "error",
+        "事業番号 {project_no} の行（行ID {row_id}）で灰色のセルが変更されています。灰色のセルは変更できません。照会元から送付された内容に戻してください。",
+        "Project {project_no} (row id {row_id}): a grey cell was changed. Grey cells must not be changed; "
+        "restore what was sent.",
+    ),
+    "formula-in-input": Entry(
+        "warning",
+        "事業番号 {project_no} の「{header}」（{cell}）に数式「={formula}」が入力されています。計算結果「{value}」を回答として読み取りました。次回からは数式ではなく値を入力してください。",
+        "Project {project_no}: '{header}' ({cell}) holds the formula '={formula}'; its result '{value}' was read. "
+        "Enter values, not formulas.",
+    ),
+    "formula-no-value": Entry(
+        "error",
+        "事業番号 {project_no} の「{header}」（{cell}）の数式「={formula}」の計算結果がファイルに保存されていません。数式ではなく値を入力してください。",
+        "Project {project_no}: the formula '={formula}' in '{header}' ({cell}) has no saved result. Enter a value instead.",
+    ),
+    "formula-dangerous": Entry(
+        "error",
+        "事業番号 {project_no} の「{header}」（{cell}）の数式「={formula}」は、外部のファイル・Webサイト・プログラムを参照するため受け付けられません（{reason}）。数式を削除し、文字や数値をそのまま入力してください。",
+        "Project {project_no}: the formula '={formula}' in '{header}' ({cell}) refers to other files, web sites "
+        "or programs ({reason_en}) and is not accepted. Delete it and type the text or number itself.",
+    ),
     # --- feedback, status, remind -------------------------------------------------------
     "status-no-deadline": Entry(
         "warning",
