@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -77,6 +78,7 @@ A new button (次年度へ, for example) is one more entry here and one more fun
 _MASTER_XLSM = MASTER_NAMES[0]
 _MASTER_XLSX = MASTER_NAMES[1]
 _GENERATED = (OPS_SHEET, CONF_SHEET)
+_CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def explanation_lines(plan: Plan) -> list[str]:
 
 
 def read_conf(path: Path) -> list[tuple[str, str]]:
-    """The ``xlwings.conf`` sheet's settings of an existing workbook: keys from A1 down to the first empty cell.
+    """The ``xlwings.conf`` sheet's settings of an existing workbook: keys from A1 down to the first non-key.
 
     An empty list when the workbook has no such sheet.
     """
@@ -142,8 +144,10 @@ def read_conf(path: Path) -> list[tuple[str, str]]:
             return []
         settings: list[tuple[str, str]] = []
         for key, value, *_ in workbook[CONF_SHEET].iter_rows(max_col=2, values_only=True):
-            if key is None or str(key).strip() == "":
-                break  # xlwings stops at the first empty key, and so do we
+            if key is None or not _CONF_KEY.match(str(key).strip()):
+                # xlwings stops at the first empty key; the Japanese notes below the settings are
+                # not keys either, even when a setting added in A2 makes them touch the block.
+                break
             settings.append((str(key).strip(), "" if value is None else str(value)))
         return settings
     finally:

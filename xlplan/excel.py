@@ -1,0 +1,277 @@
+"""The functions behind the master workbook's buttons, called through xlwings ``RunPython``.
+
+Each button's VBA runs ``import xlplan.excel; xlplan.excel.<function>()``. The function takes the
+workbook that called it (``xw.Book.caller()``), saves it, runs the same library function as the
+command line on the workspace around it (the workbook's folder), writes a short result to the
+状況 sheet of the open workbook and shows a Japanese message box. Whatever goes wrong reaches the
+user as a Japanese message box, never a Python traceback: findings' messages for an
+:class:`~xlplan.findings.XlplanError`; otherwise a short message and the path of
+``.xlplan/excel.log``, where the traceback is written.
+
+This is the only module that imports xlwings, and only inside :func:`_caller`, so that
+``import xlplan.excel`` works on a server without xlwings. Everything else goes through
+:func:`run` with any object that looks like an xlwings ``Book`` (see :class:`Book`), which is how
+the tests drive the buttons without Excel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from xlplan.cells import looks_like_formula
+from xlplan.findings import Finding, XlplanError
+from xlplan.workspace import Workspace
+
+__all__ = [
+    "ACTIONS",
+    "LOG_FILE",
+    "STATUS_SHEET",
+    "Book",
+    "collect",
+    "consolidate",
+    "distribute",
+    "remind",
+    "run",
+    "status",
+]
+
+STATUS_SHEET = "状況"
+"""The sheet of the master workbook that shows the last button's result."""
+LOG_FILE = Path(".xlplan") / "excel.log"
+"""Where unexpected errors' tracebacks go, relative to the workspace."""
+_ALERT_LINES = 8  # a message box shows about this many lines comfortably; the rest is in 状況
+_WIDTH = 5  # columns of the 状況 table: 重要度, ファイル, 場所, 内容, コード
+
+
+class Book(Protocol):
+    """What :func:`run` uses of an xlwings ``Book``: ``fullname``, ``save()``, ``sheets``, ``app.alert``."""
+
+    @property
+    def fullname(self) -> str:
+        """The workbook's full path."""
+
+    @property
+    def sheets(self) -> Any:
+        """Iterable of sheets with ``.name``; ``sheets["名前"]``; ``sheets.add(name, after=sheet)``."""
+
+    @property
+    def app(self) -> Any:
+        """Has ``alert(prompt, title=..., mode="info" | "critical")``."""
+
+    def save(self) -> None:
+        """Save the workbook where it is."""
+
+
+Result = tuple[list[str], list[Finding]]
+"""Japanese lines for 状況 and the message box, and the findings of the run."""
+
+
+def _distribute(workspace: Workspace) -> Result:
+    from xlplan.distribute import distribute as run_distribute
+
+    result = run_distribute(workspace)
+    return [ja for ja, _ in result.lines()], list(result.findings)
+
+
+def _collect(workspace: Workspace) -> Result:
+    from xlplan.collect import collect as run_collect
+
+    result = run_collect(workspace)
+    # all_findings also holds the files' findings; older results only had findings.
+    findings = getattr(result, "all_findings", None) or result.findings
+    return [ja for ja, _ in result.lines()], list(findings)
+
+
+def _consolidate(workspace: Workspace) -> Result:
+    from xlplan.consolidate import consolidate_workspace
+
+    # The office wants all three outputs; without LibreOffice or Excel the PDF is a warning only.
+    result = consolidate_workspace(workspace, pdf=True, csv=True)
+    return [ja for ja, _ in result.lines()], list(result.findings)
+
+
+def _remind(workspace: Workspace) -> Result:
+    from xlplan.remind import remind as run_remind
+
+    result = run_remind(workspace)
+    return list(result.lines()), list(result.findings)
+
+
+def _status(workspace: Workspace) -> Result:
+    from xlplan.status import format_status, save_status
+    from xlplan.status import status as run_status
+
+    report = run_status(workspace)
+    path = save_status(workspace, report)
+    lines = [report.summary(), *format_status(report).splitlines(), f"回答状況を保存しました: {path}"]
+    return lines, list(report.findings)
+
+
+ACTIONS: dict[str, tuple[str, Callable[[Workspace], Result]]] = {
+    "distribute": ("配布", _distribute),
+    "collect": ("回収・検証", _collect),
+    "consolidate": ("集約", _consolidate),
+    "remind": ("督促", _remind),
+    "status": ("回答状況", _status),
+}
+"""Button function name -> (Japanese label, what it runs). Keys match :data:`xlplan.excel_build.BUTTONS`."""
+
+
+def distribute() -> None:
+    """配布: department workbooks and mail drafts (``xlplan distribute``)."""
+    run("distribute", _caller())
+
+
+def collect() -> None:
+    """回収・検証: take in, archive and check the inbox (``xlplan collect``)."""
+    run("collect", _caller())
+
+
+def consolidate() -> None:
+    """集約: the consolidated table with PDF and CSV (``xlplan consolidate --pdf --csv``)."""
+    run("consolidate", _caller())
+
+
+def remind() -> None:
+    """督促: reminder drafts for overdue departments (``xlplan remind``)."""
+    run("remind", _caller())
+
+
+def status() -> None:
+    """回答状況: each department's state, also saved as ``reports/回答状況.xlsx`` (``xlplan status``)."""
+    run("status", _caller())
+
+
+def _caller() -> Book:
+    import xlwings as xw  # only here: a server never needs xlwings
+
+    book: Book = xw.Book.caller()
+    return book
+
+
+def run(action: str, book: Book) -> None:
+    """Run button ``action`` for the open workbook ``book``; report in 状況 and a message box. Never raises."""
+    label, function = ACTIONS[action]
+    started, clock = dt.datetime.now(), time.monotonic()
+    root = Path(book.fullname).parent
+    lines: list[str] = []
+    findings: list[Finding] = []
+    failed = False
+    try:
+        # Saved first: the library reads the master from disk, so the staff's edits must be there.
+        book.save()
+        lines, findings = function(Workspace(root))
+    except XlplanError as exc:
+        failed, findings = True, list(exc.findings)
+    except Exception as exc:  # the button must never show a traceback; the log keeps it
+        failed = True
+        lines = [
+            f"予期しないエラーが起きました（{type(exc).__name__}）。",
+            f"詳細の記録: {_log(root, label)}",
+        ]
+    seconds = time.monotonic() - clock
+    if failed:
+        outcome = f"{label}できませんでした"
+    elif findings:
+        outcome = f"{label}は終わりましたが、確認が必要な点が {len(findings)} 件あります"
+    else:
+        outcome = f"{label}が終わりました"
+    rows = _status_rows(label, outcome, started, seconds, root, lines, findings)
+    try:
+        _write_status(book, rows)
+        book.save()  # keeps the result in the file, like a log the next person can read
+    except Exception:
+        lines.append(f"状況シートに書けませんでした（記録: {_log(root, label)}）")
+    book.app.alert(
+        _alert_text(outcome, seconds, lines, findings), title=f"xlplan {label}", mode=_mode(failed)
+    )
+
+
+def _mode(failed: bool) -> str:
+    return "critical" if failed else "info"
+
+
+def _status_rows(
+    label: str,
+    outcome: str,
+    started: dt.datetime,
+    seconds: float,
+    root: Path,
+    lines: Iterable[str],
+    findings: list[Finding],
+) -> list[list[Any]]:
+    """The 状況 sheet's content: what ran, when, how it ended, its lines and a table of findings."""
+    rows: list[list[Any]] = [
+        ["xlplan の実行結果（最後に押したボタン）"],
+        ["処理", label],
+        ["結果", outcome],
+        ["開始", f"{started:%Y/%m/%d %H:%M:%S}"],
+        ["所要時間", f"{seconds:.1f} 秒"],
+        ["作業フォルダ", str(root)],
+        [],
+        ["内容"],
+        *[[line] for line in lines],
+    ]
+    if findings:
+        errors = sum(1 for finding in findings if finding.is_error)
+        rows += [[], [f"指摘（エラー {errors} 件・警告 {len(findings) - errors} 件）"]]
+        rows += [["重要度", "ファイル", "場所", "内容", "コード"]]
+        rows += [
+            ["エラー" if f.is_error else "警告", f.file or "", f.where(), f.message(), f.code]
+            for f in findings
+        ]
+    # xlwings writes a rectangle; text that Excel would read as a formula gets the quote prefix.
+    return [[_text(value) for value in row] + [""] * (_WIDTH - len(row)) for row in rows]
+
+
+def _text(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and looks_like_formula(value) else value
+
+
+def _write_status(book: Book, rows: list[list[Any]]) -> None:
+    """Replace the 状況 sheet's content with ``rows``; the sheet is added after the first if missing."""
+    names = [sheet.name for sheet in book.sheets]
+    if STATUS_SHEET in names:
+        sheet = book.sheets[STATUS_SHEET]
+        sheet.clear_contents()
+    else:
+        sheet = book.sheets.add(STATUS_SHEET, after=book.sheets[0])
+    sheet.range("A1").value = rows
+
+
+def _alert_text(outcome: str, seconds: float, lines: list[str], findings: list[Finding]) -> str:
+    """The message box: the outcome, the first lines and problems, and where to read the rest."""
+    text = [f"{outcome}（{seconds:.0f} 秒）。", *lines[:_ALERT_LINES]]
+    if len(lines) > _ALERT_LINES:
+        text.append(f"…ほか {len(lines) - _ALERT_LINES} 行")
+    text += [f"・{finding.message()}" for finding in findings[:_ALERT_LINES]]
+    if len(findings) > _ALERT_LINES:
+        text.append(f"…ほか {len(findings) - _ALERT_LINES} 件")
+    text.append(f"詳しくは「{STATUS_SHEET}」シートを見てください。")
+    return "\n".join(text)
+
+
+def _log(root: Path, label: str) -> Path:
+    """Append the current exception's traceback to the workspace's log; returns the log's path."""
+    path = root / LOG_FILE
+    entry = f"--- {dt.datetime.now():%Y-%m-%d %H:%M:%S} {label}\n{traceback.format_exc()}\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(entry)
+    except OSError:
+        # The workspace itself may be the problem (read-only share): fall back to the temp folder.
+        import tempfile
+
+        path = Path(tempfile.gettempdir()) / "xlplan-excel.log"
+        try:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(entry)
+        except OSError:
+            pass  # nowhere to write: the message box still names where the log would be
+    return path
