@@ -294,7 +294,7 @@ def test_distribute_button(fresh: Workspace, example: Example) -> None:
     assert book.saved == 2, "saved before the run (the library reads the file) and after writing 状況"
     assert [sheet.name for sheet in book.sheets][:2] == [OPS_SHEET, "状況"]
     rows = book.sheets["状況"].rows
-    assert rows[1][:2] == ["処理", "配布"] and rows[2][1] == "配布が終わりました"
+    assert rows[1][:2] == ["処理", "配布"] and rows[2][1] == "「配布」が終わりました"
     assert rows[5][:2] == ["作業フォルダ", str(fresh.root)]
     folder = fresh.outbox / "2020-R1"
     assert f"出力先: {folder}" in book.status_text()
@@ -304,7 +304,8 @@ def test_distribute_button(fresh: Workspace, example: Example) -> None:
         assert path.name in book.status_text()
     assert book.alert["title"] == "xlplan 配布" and book.alert["mode"] == "info"
     assert (
-        book.alert["prompt"].startswith("配布が終わりました（") and "「状況」シート" in book.alert["prompt"]
+        book.alert["prompt"].startswith("「配布」が終わりました（")
+        and "「状況」シート" in book.alert["prompt"]
     )
     assert "Traceback" not in book.alert["prompt"]
 
@@ -312,7 +313,9 @@ def test_distribute_button(fresh: Workspace, example: Example) -> None:
 def test_status_and_remind_buttons(fresh: Workspace) -> None:
     press(fresh, "distribute")
     book = press(fresh, "status")
-    assert "送付済み 15" in book.status_text() or "15" in book.sheets["状況"].rows[8][0]
+    rows = book.sheets["状況"].rows
+    assert rows[8][0].startswith("令和2年度 第1回照会: ") and "全15課" in rows[8][0]
+    assert [row[0].split(":")[0] for row in rows[9:24]] == [d.name for d in fresh.load_plan().departments]
     assert f"回答状況を保存しました: {fresh.reports / '回答状況.xlsx'}" in book.status_text()
     assert (fresh.reports / "回答状況.xlsx").exists()
     reminded = press(fresh, "remind")
@@ -354,9 +357,13 @@ def test_a_broken_master_reaches_the_user_as_a_japanese_message(fresh: Workspace
     xlplan.excel.run("distribute", book)
     assert book.alert["mode"] == "critical"
     prompt = book.alert["prompt"]
-    assert prompt.startswith("配布できませんでした") and "計画マスタ" in prompt and "開けません" in prompt
+    assert (
+        prompt.startswith("「配布」を実行できませんでした")
+        and "計画マスタ" in prompt
+        and "開けません" in prompt
+    )
     assert "Traceback" not in prompt
-    assert book.sheets["状況"].rows[2][1] == "配布できませんでした"
+    assert book.sheets["状況"].rows[2][1] == "「配布」を実行できませんでした"
     assert "master-unreadable" in book.status_text()
 
 

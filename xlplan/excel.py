@@ -103,13 +103,18 @@ def _remind(workspace: Workspace) -> Result:
 
 
 def _status(workspace: Workspace) -> Result:
-    from xlplan.status import format_status, save_status
+    from xlplan.status import save_status
     from xlplan.status import status as run_status
 
     report = run_status(workspace)
     path = save_status(workspace, report)
-    lines = [report.summary(), *format_status(report).splitlines(), f"回答状況を保存しました: {path}"]
-    return lines, list(report.findings)
+    # One line per department (the terminal's aligned table does not survive a proportional font).
+    lines = [f"{report.fiscal_year} 第{report.round}回照会: {report.summary()}"]
+    lines += [
+        f"{item.department}: {item.label}（エラー {item.errors}・警告 {item.warnings}）"
+        for item in report.departments
+    ]
+    return [*lines, f"回答状況を保存しました: {path}"], list(report.findings)
 
 
 ACTIONS: dict[str, tuple[str, Callable[[Workspace], Result]]] = {
@@ -176,11 +181,11 @@ def run(action: str, book: Book) -> None:
         ]
     seconds = time.monotonic() - clock
     if failed:
-        outcome = f"{label}できませんでした"
+        outcome = f"「{label}」を実行できませんでした"
     elif findings:
-        outcome = f"{label}は終わりましたが、確認が必要な点が {len(findings)} 件あります"
+        outcome = f"「{label}」は終わりましたが、確認が必要な点が {len(findings)} 件あります"
     else:
-        outcome = f"{label}が終わりました"
+        outcome = f"「{label}」が終わりました"
     rows = _status_rows(label, outcome, started, seconds, root, lines, findings)
     try:
         _write_status(book, rows)
