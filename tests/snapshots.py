@@ -2,7 +2,7 @@
 
 Until :mod:`xlplan.safe_read` exists, the check tests read returned workbooks
 with this: python-calamine for the cached values (the reader collection uses),
-openpyxl for the formula text of cells that hold one. No limits, no worker
+the sheet's XML for the formula text of cells that hold one. No limits, no worker
 process: the files are ones the tests wrote themselves.
 """
 
@@ -12,10 +12,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import openpyxl
+from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
 from xlplan import layout
+from xlplan.cells import from_a1
 from xlplan.snapshot import CellRead, SheetRead, Snapshot
 
 
@@ -59,16 +60,31 @@ def snapshot_of(path: Path) -> Snapshot:
     )
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PACKAGE_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
 def _formulas(path: Path, sheet: str) -> dict[tuple[int, int], str]:
-    workbook = openpyxl.load_workbook(path, data_only=False)
-    try:
-        found: dict[tuple[int, int], str] = {}
-        for row in workbook[sheet].iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    value = cell.value
-                    text = value.text if hasattr(value, "text") else str(value)  # ArrayFormula
-                    found[(cell.row, cell.column)] = str(text).removeprefix("=")
-        return found
-    finally:
-        workbook.close()
+    """(row, column) → formula text of every ``<f>`` cell of ``sheet``, read from the sheet's XML.
+
+    Not through openpyxl: it takes any text starting with "=" for a formula, which is
+    exactly what a department's text must never become.
+    """
+    with zipfile.ZipFile(path) as archive:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PACKAGE_REL}Relationship")}
+        rel_id = next(
+            item.get(f"{_REL}id") for item in workbook.iter(f"{_MAIN}sheet") if item.get("name") == sheet
+        )
+        target = targets[rel_id]
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        root = ElementTree.fromstring(archive.read(part))
+    found: dict[tuple[int, int], str] = {}
+    for cell in root.iter(f"{_MAIN}c"):
+        formula = cell.find(f"{_MAIN}f")
+        if formula is not None:
+            row, column = from_a1(cell.get("r", ""))
+            found[(row, column)] = formula.text or ""
+    return found

@@ -254,8 +254,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "row-not-assigned": Entry(
         "error",
-        "事業番号 {project_no}（担当課「{entry}」、{member}）は{department}の担当ではないため、この行は読み取っていません。自課の行だけを記入してください。",
-        "Project {project_no} (entry '{entry}', {member}) is not {department}'s; the row was not read. "
+        "事業番号 {project_no}（担当課「{entry}」、{member}）は{answering}の担当ではないため、この行は読み取っていません。自課の行だけを記入してください。",
+        "Project {project_no} (entry '{entry}', {member}) is not {answering}'s; the row was not read. "
         "Fill in your own rows only.",
     ),
     "row-missing": Entry(

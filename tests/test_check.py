@@ -1,0 +1,823 @@
+"""Identify and check returned workbooks: real files written by distribution, filled as a department
+would (openpyxl), then altered as departments do. One test per row of the issue's bad-input list that
+concerns identification and checking, plus the example's 15 returns accepted with their answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import unicodedata
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl.workbook.workbook import Workbook
+
+from tests.snapshots import snapshot_of
+from xlplan import layout, manifest
+from xlplan.catalogue import CATALOGUE
+from xlplan.cells import set_text
+from xlplan.check import CheckResult, check_return, formula_hazard, return_schema, schema_id, schema_problems
+from xlplan.department_workbook import workspace_id
+from xlplan.distribute import distribute
+from xlplan.examples import Example, load_example
+from xlplan.findings import Finding
+from xlplan.identify import Identity, identify
+from xlplan.model import Answer, Plan
+from xlplan.respond import fill_response
+from xlplan.snapshot import CellRead, SheetRead, Snapshot
+from xlplan.workspace import Workspace, init_workspace
+
+DEPARTMENT = "企画政策課"  # 21 rows: counts (人, 件, 回), a unitless decimal, marks, joint entries
+OTHER = "社会福祉課"
+PEOPLE_ROW = "P001-1-1"  # project 1, 人, joint with 生涯学習課; 90人 this year, 213人 last year
+COUNT_ROW = "P005-1-1"  # project 5, 件
+MARK_ROW = "P006-1-1"  # project 6, no indicator: ○ × — only
+DECIMAL_ROW = "P020-1-1"  # project 20, an indicator without a unit
+PERCENT_DEPARTMENT, PERCENT_ROW = "防災対策課", "P017-1-1"  # project 17, %
+
+
+@dataclass(frozen=True)
+class Returned:
+    """A distributed workspace and every department's workbook filled with the example's answers."""
+
+    workspace: Workspace
+    example: Example
+    files: dict[str, Path]
+
+    def answers(self, department: str) -> list[Answer]:
+        plan = self.example.plan
+        return [a for a in self.example.answers if plan.canonical_department(a.department) == department]
+
+
+@pytest.fixture(scope="module")
+def returned(tmp_path_factory: pytest.TempPathFactory) -> Returned:
+    example = load_example("ogi")
+    root = tmp_path_factory.mktemp("check")
+    workspace = init_workspace(root / "ws", example.plan)
+    result = distribute(workspace)
+    files: dict[str, Path] = {}
+    folder = root / "returned"
+    folder.mkdir()
+    plan = example.plan
+    for dispatch in result.departments:
+        assert dispatch.workbook is not None
+        answers = [
+            a for a in example.answers if plan.canonical_department(a.department) == dispatch.department
+        ]
+        out = folder / f"{dispatch.department}.xlsx"
+        fill_response(dispatch.workbook, answers, out)
+        files[dispatch.department] = out
+    return Returned(workspace, example, files)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    identity: Identity
+    result: CheckResult
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.identity.findings, *self.result.findings]
+
+    def codes(self) -> list[str]:
+        return [finding.code for finding in self.findings]
+
+    def errors(self) -> list[str]:
+        return [finding.code for finding in self.findings if finding.is_error]
+
+    def only(self, code: str) -> Finding:
+        found = [finding for finding in self.findings if finding.code == code]
+        assert len(found) == 1, (code, self.codes())
+        return found[0]
+
+    def answer(self, project_no: int) -> Answer:
+        return next(a for a in self.result.answers if a.project_no == project_no)
+
+
+def _check(
+    returned: Returned, path: Path, snapshot: Snapshot | None = None, plan: Plan | None = None
+) -> Outcome:
+    key = returned.workspace.signing_key()
+    snap = snapshot or snapshot_of(path)
+    plan = plan or returned.example.plan
+    identity = identify(plan, snap, key=key, workspace_id=workspace_id(key), file=path.name)
+    return Outcome(identity, check_return(plan, snap, identity, file=path.name))
+
+
+def _copy(returned: Returned, tmp_path: Path, department: str = DEPARTMENT, name: str = "回答.xlsx") -> Path:
+    target = tmp_path / name
+    shutil.copyfile(returned.files[department], target)
+    return target
+
+
+def _edit(path: Path, change: Callable[[Workbook], None]) -> None:
+    workbook = openpyxl.load_workbook(path)
+    change(workbook)
+    workbook.save(path)
+    workbook.close()
+
+
+def _issued(path: Path) -> manifest.Manifest:
+    chunks = snapshot_of(path).manifest_chunks
+    assert chunks is not None
+    return manifest.loads(chunks)
+
+
+def _address(path: Path, row_id: str, key: str) -> str:
+    """The A1 address of a row's column in the workbook as issued."""
+    issued = _issued(path)
+    row = next(item.row for item in issued.rows if item.row_id == row_id)
+    return f"{openpyxl.utils.get_column_letter(issued.columns.index(key) + 1)}{row}"
+
+
+def _set(path: Path, row_id: str, key: str, value: object, *, formula: bool = False) -> str:
+    """Type ``value`` into a row's cell (text stays text unless ``formula``); returns the address."""
+    address = _address(path, row_id, key)
+
+    def change(workbook: Workbook) -> None:
+        cell = workbook[layout.RESPONSE_SHEET][address]
+        if isinstance(value, str) and not formula:
+            set_text(cell, value)
+        else:
+            cell.value = value
+
+    _edit(path, change)
+    return address
+
+
+def _japanese(finding: Finding, *words: str) -> str:
+    message = finding.message()
+    assert any(unicodedata.name(char, "").startswith(("CJK", "HIRAGANA", "KATAKANA")) for char in message)
+    for word in words:
+        assert word in message, (word, message)
+    assert "{" not in message, message  # every placeholder filled
+    return message
+
+
+def _placed(finding: Finding, row_id: str, column: str, cell: str | None = None) -> None:
+    """The finding carries what feedback places it by, and the cell as found."""
+    assert finding.params["row_id"] == row_id
+    assert finding.params["column"] == column
+    assert finding.params["project_no"] == int(row_id[1:4])
+    assert finding.sheet == layout.RESPONSE_SHEET
+    assert finding.file == "回答.xlsx"
+    if cell is not None:
+        assert finding.cell == cell
+
+
+# ----------------------------------------------------------------------------------------
+# the example: 15 returns accepted, answers read back
+# ----------------------------------------------------------------------------------------
+
+
+def test_the_examples_fifteen_returns_are_accepted_with_their_answers(returned: Returned) -> None:
+    assert len(returned.files) == 15
+    for department, path in returned.files.items():
+        outcome = _check(returned, path)
+        assert outcome.identity.department == department
+        assert outcome.errors() == [], (department, [f.message() for f in outcome.findings if f.is_error])
+        assert outcome.result.ok
+        # The seed has entries with a mark and no narrative: a warning, never an error.
+        assert set(outcome.codes()) <= {"narrative-missing", "narrative-unchanged", "value-large-change"}
+        got = sorted(
+            (a.project_no, a.entry, a.department, a.value.display(), a.narrative)
+            for a in outcome.result.answers
+        )
+        want = sorted(
+            (a.project_no, a.entry, a.department, a.value.display(), a.narrative)
+            for a in returned.answers(department)
+        )
+        assert got == want, department
+
+
+def test_the_document_read_is_valid_under_the_schema(returned: Returned) -> None:
+    outcome = _check(returned, returned.files[DEPARTMENT])
+    document = outcome.result.document
+    assert document is not None
+    assert schema_problems(document) == []
+    assert document["department"] == DEPARTMENT and len(document["rows"]) == 21
+    assert return_schema()["$id"] == schema_id() == "xlplan/return/1"
+    narrative = return_schema()["$defs"]["row"]["properties"]["narrative"]
+    assert narrative["maxLength"] == layout.NARRATIVE_MAX  # one limit, in the workbook and the schema
+
+
+# ----------------------------------------------------------------------------------------
+# identification
+# ----------------------------------------------------------------------------------------
+
+
+def test_manifest_removed_is_matched_by_content_with_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _edit(path, lambda workbook: workbook.remove(workbook[layout.MANIFEST_SHEET]))
+    outcome = _check(returned, path)
+    assert outcome.identity.department == DEPARTMENT and outcome.identity.manifest is None
+    _japanese(outcome.only("return-matched-by-content"), DEPARTMENT, "送付されたファイル")
+    assert outcome.errors() == []
+    assert len(outcome.result.answers) == len(returned.answers(DEPARTMENT))
+
+
+def test_content_pasted_into_a_new_workbook_is_matched_by_content(returned: Returned, tmp_path: Path) -> None:
+    source = openpyxl.load_workbook(returned.files[DEPARTMENT])
+    new = openpyxl.Workbook()
+    sheet = new.active
+    assert sheet is not None
+    sheet.title = "Sheet1"
+    for row in source[layout.RESPONSE_SHEET].iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                sheet.cell(cell.row, cell.column).value = cell.value
+    path = tmp_path / "回答.xlsx"
+    new.save(path)
+    outcome = _check(returned, path)
+    assert outcome.identity.department == DEPARTMENT
+    assert "return-matched-by-content" in outcome.codes()
+    assert outcome.errors() == []
+    assert outcome.answer(1).value.display() == "90人"
+
+
+def test_rows_without_ids_are_matched_by_project_number_and_department(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path, OTHER)
+
+    def change(workbook: Workbook) -> None:
+        del workbook[layout.MANIFEST_SHEET]
+        sheet = workbook[layout.RESPONSE_SHEET]
+        for row in range(layout.FIRST_DATA_ROW, sheet.max_row + 1):
+            sheet.cell(row, 1).value = None  # the 行ID column emptied
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    assert outcome.identity.department == OTHER
+    assert "return-matched-by-content" in outcome.codes()
+    assert len(outcome.result.answers) == len(returned.answers(OTHER))
+    # The row ids are grey cells too: clearing them is reported on each, and nothing else is wrong.
+    errors = [finding for finding in outcome.findings if finding.is_error]
+    assert {(f.code, f.params["column"]) for f in errors} == {("prefilled-changed", layout.ROW_ID)}
+
+
+def test_a_file_naming_no_department_is_unidentified(returned: Returned, tmp_path: Path) -> None:
+    new = openpyxl.Workbook()
+    sheet = new.active
+    assert sheet is not None
+    sheet["A1"] = "実績"
+    sheet["A2"] = 159
+    path = tmp_path / "回答.xlsx"
+    new.save(path)
+    outcome = _check(returned, path)
+    assert outcome.identity.department is None
+    _japanese(outcome.only("unidentified-file"), "送付されたファイル")
+    assert not outcome.result.ok and outcome.result.answers == ()
+
+
+def test_another_departments_manifest_is_an_error(returned: Returned, tmp_path: Path) -> None:
+    """B's _xlplan sheet copied into A's file: the signature is valid, but the rows are A's."""
+    path = _copy(returned, tmp_path)
+    theirs = snapshot_of(returned.files[OTHER]).manifest_chunks
+    assert theirs is not None
+
+    def change(workbook: Workbook) -> None:
+        hidden = workbook[layout.MANIFEST_SHEET]
+        for row in hidden.iter_rows():
+            for cell in row:
+                cell.value = None
+        for index, chunk in enumerate(theirs, start=1):
+            hidden.cell(index, 1).value = chunk
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    _japanese(outcome.only("manifest-other-department"), OTHER, DEPARTMENT, "自課あてに送付されたファイル")
+    assert outcome.result.answers == ()  # neither department's rows are read
+    assert not outcome.result.ok
+
+
+def test_another_departments_row_in_a_file_is_never_read(returned: Returned, tmp_path: Path) -> None:
+    """A's file with one of B's rows pasted below A's: an error, and B's row is not among the answers."""
+    path = _copy(returned, tmp_path)
+    theirs = openpyxl.load_workbook(returned.files[OTHER])[layout.RESPONSE_SHEET]
+    their_row = [cell.value for cell in theirs[layout.FIRST_DATA_ROW + 1]]  # P021-1-1, project 21
+
+    def change(workbook: Workbook) -> None:
+        sheet = workbook[layout.RESPONSE_SHEET]
+        sheet.append(their_row)
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    finding = outcome.only("row-not-assigned")
+    assert finding.params["row_id"] == "P021-1-1"
+    _japanese(finding, "21", DEPARTMENT, "自課の行だけ")
+    assert all(answer.project_no != 21 for answer in outcome.result.answers)
+    assert not outcome.result.ok
+
+
+def test_a_manifest_edited_to_claim_another_departments_rows_fails_its_signature(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path)
+    issued = _issued(path)
+    theirs = _issued(returned.files[OTHER])
+    forged = replace(issued, rows=(*issued.rows, theirs.rows[1]))  # signature kept from the original
+
+    def change(workbook: Workbook) -> None:
+        hidden = workbook[layout.MANIFEST_SHEET]
+        for index, chunk in enumerate(manifest.dumps(forged), start=1):
+            hidden.cell(index, 1).value = chunk
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    _japanese(outcome.only("manifest-bad-signature"), "照会元から送付されたファイル")
+    # Even apart from the signature, the row is not the department's: it is never read.
+    assert outcome.only("row-not-assigned").params["row_id"] == theirs.rows[1].row_id
+    assert all(answer.project_no != theirs.rows[1].project_no for answer in outcome.result.answers)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code", "word"),
+    [
+        ("fiscal_year", 2019, "manifest-other-year", "令和元年度"),
+        ("round", 2, "manifest-other-round", "第2回"),
+        ("plan", "第1次小城市男女共同参画プラン", "manifest-other-plan", "第1次"),
+        ("template_version", "0", "manifest-template-version", "様式"),
+        ("workspace_id", "0123456789abcdef", "manifest-other-workspace", "別の作業フォルダ"),
+    ],
+)
+def test_a_manifest_of_another_year_round_plan_or_workspace_is_an_error(
+    returned: Returned, tmp_path: Path, field: str, value: object, code: str, word: str
+) -> None:
+    """Signed with the workspace key, as last year's file from the same workspace would be."""
+    path = _copy(returned, tmp_path)
+    other = manifest.sign(replace(_issued(path), **{field: value}), returned.workspace.signing_key())
+
+    def change(workbook: Workbook) -> None:
+        for index, chunk in enumerate(manifest.dumps(other), start=1):
+            workbook[layout.MANIFEST_SHEET].cell(index, 1).value = chunk
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    _japanese(outcome.only(code), word)
+    assert "manifest-bad-signature" not in outcome.codes()
+    assert not outcome.result.ok
+
+
+def test_deleted_rows_are_errors_and_the_rest_is_read(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _edit(
+        path, lambda workbook: workbook[layout.RESPONSE_SHEET].delete_rows(layout.FIRST_DATA_ROW + 1)
+    )  # P002
+    outcome = _check(returned, path)
+    finding = outcome.only("row-missing")
+    assert finding.params["row_id"] == "P002-1-1" and finding.params["column"] == layout.ROW_ID
+    _japanese(finding, "事業番号 2", "元に戻して")
+    assert "rows-moved" in outcome.codes()  # the rows below moved up one
+    assert len(outcome.result.answers) == len(returned.answers(DEPARTMENT)) - 1
+    assert outcome.answer(5).value.display() == "1件"  # read at its new place by its row id
+    assert not outcome.result.ok
+
+
+def test_inserted_and_reordered_rows_are_tolerated_and_reported(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+
+    def change(workbook: Workbook) -> None:
+        sheet = workbook[layout.RESPONSE_SHEET]
+        first = layout.FIRST_DATA_ROW
+        # Swap the first two rows' contents, then insert an empty row between them.
+        one = [cell.value for cell in sheet[first]]
+        two = [cell.value for cell in sheet[first + 1]]
+        for column, (a, b) in enumerate(zip(one, two, strict=True), start=1):
+            sheet.cell(first, column).value = b
+            sheet.cell(first + 1, column).value = a
+        sheet.insert_rows(first + 1)
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    assert outcome.errors() == [], [f.message() for f in outcome.findings if f.is_error]
+    _japanese(outcome.only("rows-moved"), "行IDで読み取った")
+    assert outcome.result.ok
+    got = sorted((a.project_no, a.department, a.value.display(), a.narrative) for a in outcome.result.answers)
+    want = sorted(
+        (a.project_no, a.department, a.value.display(), a.narrative) for a in returned.answers(DEPARTMENT)
+    )
+    assert got == want
+
+
+def test_a_row_typed_below_the_table_is_reported_as_not_read(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _edit(path, lambda workbook: workbook[layout.RESPONSE_SHEET].append([None, "追加の取り組み", 3]))
+    outcome = _check(returned, path)
+    _japanese(outcome.only("row-extra"), "読み取っていません")
+    assert outcome.result.ok  # a warning: nothing the department sent was lost silently
+
+
+def test_a_duplicated_row_is_an_error(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    sheet = openpyxl.load_workbook(path)[layout.RESPONSE_SHEET]
+    copy = [cell.value for cell in sheet[layout.FIRST_DATA_ROW]]
+    _edit(path, lambda workbook: workbook[layout.RESPONSE_SHEET].append(copy))
+    outcome = _check(returned, path)
+    _japanese(outcome.only("row-duplicate"), PEOPLE_ROW, "1行だけ")
+    assert all(answer.project_no != 1 for answer in outcome.result.answers)
+
+
+def test_external_link_parts_are_an_error(returned: Returned) -> None:
+    path = returned.files[DEPARTMENT]
+    snap = replace(snapshot_of(path), external_links=("xl/externalLinks/externalLink1.xml",))
+    outcome = _check(returned, path, snap)
+    _japanese(outcome.only("external-link"), "リンク", "削除")
+    assert not outcome.result.ok
+
+
+# ----------------------------------------------------------------------------------------
+# values
+# ----------------------------------------------------------------------------------------
+
+
+def test_a_prefilled_cell_changed_is_an_error_on_that_cell(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.PREVIOUS_VALUE, 250)  # last year's 213 "corrected"
+    outcome = _check(returned, path)
+    finding = outcome.only("prefilled-changed")
+    _placed(finding, PEOPLE_ROW, layout.PREVIOUS_VALUE, address)
+    _japanese(finding, "事業番号 1", "灰色のセル", "213", "戻して")
+    assert not outcome.result.ok
+
+
+def test_text_in_a_number_cell_is_an_error(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, COUNT_ROW, layout.CURRENT_VALUE, "たくさん")
+    outcome = _check(returned, path)
+    finding = outcome.only("value-not-a-number")
+    _placed(finding, COUNT_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "事業番号 5", "「たくさん」", "数字だけを半角で入力")
+    assert finding.params["value"] == "たくさん"  # feedback writes it back into the cell
+    assert outcome.answer(5).value.is_blank
+    assert not outcome.result.ok
+
+
+def test_a_value_with_the_wrong_unit_is_an_error_never_converted(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "159件")
+    outcome = _check(returned, path)
+    finding = outcome.only("value-unit-mismatch")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
+    assert finding.message() == (
+        "事業番号 1 の今年度の値「159件」の単位が違います。単位は「人」です。数字だけを入力してください。"
+    )
+    assert outcome.answer(1).value.is_blank
+    assert not outcome.result.ok
+
+
+def test_a_variant_mark_is_normalised_with_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, MARK_ROW, layout.CURRENT_VALUE, "〇")  # U+3007
+    outcome = _check(returned, path)
+    finding = outcome.only("value-mark-variant")
+    assert not finding.is_error
+    _placed(finding, MARK_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "「〇」", "「○」", "リストから選んで")
+    assert outcome.answer(6).value.display() == "○"
+    assert outcome.result.ok
+
+
+def test_full_width_digits_are_read_with_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "１５９")
+    outcome = _check(returned, path)
+    finding = outcome.only("value-normalised")
+    _japanese(finding, "「１５９」", "「159人」", "半角")
+    assert outcome.answer(1).value.display() == "159人"
+    assert outcome.result.ok
+
+
+def test_a_number_typed_with_its_own_unit_is_read_with_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "159人")
+    outcome = _check(returned, path)
+    _japanese(outcome.only("value-normalised"), "数字だけ")
+    assert outcome.answer(1).value.display() == "159人"
+    assert outcome.result.ok
+
+
+@pytest.mark.parametrize(
+    ("department", "row_id", "value", "code", "words"),
+    [
+        (DEPARTMENT, PEOPLE_ROW, 12.5, "value-not-whole", ("整数",)),
+        (DEPARTMENT, PEOPLE_ROW, -3, "value-out-of-range", ("0以上",)),
+        (PERCENT_DEPARTMENT, PERCENT_ROW, 120, "value-out-of-range", ("0〜100",)),
+        (DEPARTMENT, MARK_ROW, 3, "value-not-a-mark", ("○", "×", "—")),
+        (DEPARTMENT, MARK_ROW, "実施", "value-not-a-mark", ("選んで",)),
+        (DEPARTMENT, DECIMAL_ROW, "7人", "value-unexpected-unit", ("単位「人」", "数字だけ")),
+        (DEPARTMENT, PEOPLE_ROW, None, "value-missing", ("入力されていません", "×")),
+    ],
+)
+def test_values_outside_the_input_rule_are_errors(
+    returned: Returned,
+    tmp_path: Path,
+    department: str,
+    row_id: str,
+    value: object,
+    code: str,
+    words: Sequence[str],
+) -> None:
+    path = _copy(returned, tmp_path, department)
+    address = _set(path, row_id, layout.CURRENT_VALUE, value)
+    outcome = _check(returned, path)
+    finding = outcome.only(code)
+    _placed(finding, row_id, layout.CURRENT_VALUE, address)
+    _japanese(finding, *words)
+    assert not outcome.result.ok
+
+
+def test_a_decimal_in_a_unitless_indicator_is_accepted(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _set(path, DECIMAL_ROW, layout.CURRENT_VALUE, 1.45)
+    outcome = _check(returned, path)
+    assert outcome.errors() == []
+    assert outcome.answer(20).value.display() == "1.45"
+
+
+# ----------------------------------------------------------------------------------------
+# formulas
+# ----------------------------------------------------------------------------------------
+
+
+def _with_cached_value(path: Path, address: str, cached: str) -> None:
+    """Give a formula cell the cached result Excel would have saved (openpyxl saves none)."""
+    member = "xl/worksheets/sheet1.xml"  # 回答 is the first sheet
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    xml = parts[member].decode("utf-8")
+    xml, count = re.subn(
+        rf'(<c r="{address}"[^>]*>\s*<f>[^<]*</f>)\s*(<v\s*/>|<v></v>)?', rf"\1<v>{cached}</v>", xml
+    )
+    assert count == 1
+    parts[member] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_a_formula_in_a_value_cell_uses_its_cached_value_with_a_warning(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "=1+1", formula=True)
+    _with_cached_value(path, address, "2")
+    outcome = _check(returned, path)
+    finding = outcome.only("formula-in-input")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "=1+1", "「2」", "値を入力")
+    assert outcome.answer(1).value.display() == "2人"
+    assert outcome.result.ok
+
+
+def test_a_formula_without_a_saved_result_is_an_error(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(
+        path, PEOPLE_ROW, layout.CURRENT_VALUE, "=1+1", formula=True
+    )  # openpyxl saves no cached value
+    outcome = _check(returned, path)
+    finding = outcome.only("formula-no-value")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "=1+1", "値を入力")
+    assert "value-missing" not in outcome.codes()  # one problem, one finding
+    assert not outcome.result.ok
+
+
+@pytest.mark.parametrize(
+    ("formula", "reason"),
+    [
+        ('=HYPERLINK("http://example.invalid/x","詳細")', "HYPERLINK"),
+        ('=WEBSERVICE("http://example.invalid/?q=1")', "WEBSERVICE"),
+    ],
+)
+def test_a_formula_reaching_outside_in_a_narrative_is_an_error(
+    returned: Returned, tmp_path: Path, formula: str, reason: str
+) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.CURRENT_NARRATIVE, formula, formula=True)
+    _with_cached_value(path, address, "0")
+    outcome = _check(returned, path)
+    finding = outcome.only("formula-dangerous")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_NARRATIVE, address)
+    _japanese(finding, reason, "数式を削除")
+    assert not outcome.result.ok
+
+
+def test_text_that_looks_like_a_formula_stays_text(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _set(path, PEOPLE_ROW, layout.CURRENT_NARRATIVE, "=1+1 は計算式ではなく文章です")
+    outcome = _check(returned, path)
+    assert not any(code.startswith("formula-") for code in outcome.codes())
+    assert outcome.answer(1).narrative == "=1+1 は計算式ではなく文章です"
+    assert outcome.result.ok
+
+
+@pytest.mark.parametrize(
+    ("formula", "hazardous"),
+    [
+        ("1+1", False),
+        ("SUM(A1:A3)", False),
+        ('"a|b"&"[1]x!"', False),  # text only
+        ('HYPERLINK("x")', True),
+        ('hyperlink("x")', True),
+        ('_xlfn.WEBSERVICE("http://x")', True),
+        ('_xlfn.FILTERXML(A1,"//a")', True),
+        ('CALL("kernel32","x","J")', True),
+        ('REGISTER.ID("a","b")', True),
+        ("cmd|' /C calc'!A0", True),  # DDE
+        ("[1]Sheet1!A1", True),
+        ("'C:\\dir\\[Book.xlsx]Sheet1'!A1*2", True),
+        ("'\\\\server\\share\\[b.xlsx]s'!A1", True),
+        ('INDIRECT("A"&1)', True),
+        ("MYHYPERLINKS(1)", False),  # a name merely containing one
+    ],
+)
+def test_formula_hazards(formula: str, hazardous: bool) -> None:
+    assert (formula_hazard(formula) is not None) == hazardous
+
+
+# ----------------------------------------------------------------------------------------
+# narratives
+# ----------------------------------------------------------------------------------------
+
+
+def test_a_narrative_over_the_limit_is_an_error(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.CURRENT_NARRATIVE, "あ" * 40_000)
+    outcome = _check(returned, path)
+    finding = outcome.only("narrative-too-long")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_NARRATIVE, address)
+    assert finding.params["length"] > layout.NARRATIVE_MAX
+    _japanese(finding, "上限の2,000字", "2,000字以内に短く")
+    assert not outcome.result.ok
+
+
+def test_a_blank_narrative_is_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, COUNT_ROW, layout.CURRENT_NARRATIVE, None)
+    outcome = _check(returned, path)
+    finding = next(f for f in outcome.findings if f.code == "narrative-missing" and f.cell == address)
+    assert not finding.is_error
+    _placed(finding, COUNT_ROW, layout.CURRENT_NARRATIVE, address)
+    _japanese(finding, "実績内容", "記入してください")
+    assert outcome.result.ok
+
+
+def test_last_years_narrative_copied_is_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    plan = returned.example.plan
+    previous = plan.settings.previous_year
+    # The example's history has last year's values only; give project 5 last year's narrative.
+    narrative = "男女共同参画ネットワークへ講座の情報提供を行った。"
+    history = tuple(
+        dc_replace(record, narrative=narrative)
+        if (record.project_no, record.fiscal_year, record.department) == (5, previous, None)
+        else record
+        for record in plan.history
+    )
+    assert history != plan.history
+    _set(path, COUNT_ROW, layout.CURRENT_NARRATIVE, "男女共同参画ネットワークへ\n講座の情報提供を行った。")
+    outcome = _check(returned, path, plan=dc_replace(plan, history=history))
+    finding = outcome.only("narrative-unchanged")
+    _placed(finding, COUNT_ROW, layout.CURRENT_NARRATIVE)
+    _japanese(finding, "前年度の実績内容と同じ", "今年度の取り組み")
+    assert outcome.result.ok
+
+
+def test_a_large_change_without_a_narrative_is_a_warning(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path, OTHER)
+    # Project 21: 1,753人 last year; 500人 this year, and the narrative left empty.
+    _set(path, "P021-1-1", layout.CURRENT_VALUE, 500)
+    address = _set(path, "P021-1-1", layout.CURRENT_NARRATIVE, None)
+    outcome = _check(returned, path)
+    finding = outcome.only("value-large-change")
+    _placed(finding, "P021-1-1", layout.CURRENT_NARRATIVE, address)
+    _japanese(finding, "500人", "1,753人", "理由")
+    assert outcome.result.ok
+
+
+# ----------------------------------------------------------------------------------------
+# the schema, and anything typed into the yellow cells
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "keyword"),
+    [
+        (("rows", 0, "row_id"), "P01-1-1", "pattern"),
+        (("rows", 0, "project_no"), "1", "type"),
+        (("rows", 0, "value"), True, "type"),
+        (("rows", 0, "value"), "x" * 101, "maxLength"),
+        (("rows", 0, "narrative"), "あ" * (layout.NARRATIVE_MAX + 1), "maxLength"),
+        (("rows", 0, "narrative"), "", "minLength"),
+        (("fiscal_year",), "令和2年度", "type"),
+        (("round",), 0, "minimum"),
+    ],
+)
+def test_schema_problems_name_the_field_and_keyword(
+    path: tuple[Any, ...], value: object, keyword: str
+) -> None:
+    document: dict[str, Any] = {
+        "plan": "計画",
+        "fiscal_year": 2020,
+        "round": 1,
+        "department": "文化課",
+        "template_version": "1",
+        "rows": [
+            {
+                "row_id": "P001-1-1",
+                "project_no": 1,
+                "entry": "文化課",
+                "department": "文化課",
+                "value": 3,
+                "narrative": None,
+            }
+        ],
+    }
+    assert schema_problems(document) == []
+    target: Any = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    [problem] = schema_problems(document)
+    assert problem.path == path and problem.keyword == keyword
+
+
+def _cells_strategy() -> st.SearchStrategy[object]:
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**12), max_value=10**12),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=30),
+        st.sampled_from(["〇", "○", "×", "—", "159件", "１５９", " 12 ", "1,957人", "3.5%", "=1+1"]),
+        st.text(min_size=1990, max_size=2100, alphabet="あa "),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    value=_cells_strategy(),
+    narrative=_cells_strategy(),
+    formula=st.sampled_from([None, "1+1", 'HYPERLINK("x")']),
+)
+def test_anything_typed_into_the_yellow_cells_gives_located_findings(
+    returned: Returned, value: object, narrative: object, formula: str | None
+) -> None:
+    """Whatever is in the value and narrative cells: no exception, every finding known and placed."""
+    path = returned.files[DEPARTMENT]
+    base = snapshot_of_cached(path)
+    sheet = base.response
+    assert sheet is not None
+    issued = _issued_cached(path)
+    row = next(item.row for item in issued.rows if item.row_id == PEOPLE_ROW)
+    value_col = issued.columns.index(layout.CURRENT_VALUE) + 1
+    narrative_col = issued.columns.index(layout.CURRENT_NARRATIVE) + 1
+    cells = dict(sheet.cells)
+    cells[(row, value_col)] = CellRead(value, formula)  # type: ignore[arg-type]
+    cells[(row, narrative_col)] = CellRead(narrative)  # type: ignore[arg-type]
+    snap = replace(base, response=SheetRead(sheet.name, cells, sheet.max_row, sheet.max_column))
+    outcome = _check(returned, path, snap)
+    assert len(outcome.result.answers) == 21
+    mine = [finding for finding in outcome.result.findings if finding.params.get("row_id") == PEOPLE_ROW]
+    for finding in mine:
+        assert finding.code in CATALOGUE
+        assert finding.params["row_id"] == PEOPLE_ROW and finding.params["column"] in (
+            layout.CURRENT_VALUE,
+            layout.CURRENT_NARRATIVE,
+        )
+        assert finding.cell is not None
+        finding.message()
+        finding.message("en")
+        json.dumps(finding.to_dict())
+    value_findings = [f for f in mine if f.params["column"] == layout.CURRENT_VALUE]
+    answer = outcome.answer(1)
+    if any(f.is_error for f in value_findings):
+        assert answer.value.is_blank or formula is not None
+    else:
+        assert not answer.value.is_blank
+
+
+_SNAPSHOTS: dict[Path, Snapshot] = {}
+_MANIFESTS: dict[Path, manifest.Manifest] = {}
+
+
+def snapshot_of_cached(path: Path) -> Snapshot:
+    if path not in _SNAPSHOTS:
+        _SNAPSHOTS[path] = snapshot_of(path)
+    return _SNAPSHOTS[path]
+
+
+def _issued_cached(path: Path) -> manifest.Manifest:
+    if path not in _MANIFESTS:
+        _MANIFESTS[path] = _issued(path)
+    return _MANIFESTS[path]
