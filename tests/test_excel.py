@@ -381,6 +381,17 @@ def test_an_unexpected_error_is_logged_not_shown(fresh: Workspace, monkeypatch: 
     assert "Traceback" in text and "ValueError: internal detail" in text
 
 
+def test_a_workbook_that_cannot_be_saved_runs_nothing(fresh: Workspace) -> None:
+    class ReadOnlyBook(FakeBook):
+        def save(self) -> None:
+            raise PermissionError("read-only")
+
+    book = ReadOnlyBook(fresh.master_path)
+    xlplan.excel.run("distribute", book)
+    assert book.alert["mode"] == "critical" and "保存できませんでした" in book.alert["prompt"]
+    assert not any(fresh.outbox.rglob("*.xlsx")), "nothing is distributed from an unsaved master"
+
+
 def test_status_sheet_is_replaced_and_text_never_becomes_a_formula(
     fresh: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -166,19 +166,22 @@ def run(action: str, book: Book) -> None:
     root = Path(book.fullname).parent
     lines: list[str] = []
     findings: list[Finding] = []
-    failed = False
+    failed = saved = False
     try:
         # Saved first: the library reads the master from disk, so the staff's edits must be there.
         book.save()
+        saved = True
         lines, findings = function(Workspace(root))
     except XlplanError as exc:
         failed, findings = True, list(exc.findings)
     except Exception as exc:  # the button must never show a traceback; the log keeps it
         failed = True
-        lines = [
-            f"予期しないエラーが起きました（{type(exc).__name__}）。",
-            f"詳細の記録: {_log(root, label)}",
-        ]
+        first = (
+            f"予期しないエラーが起きました（{type(exc).__name__}）。"
+            if saved
+            else "このブックを保存できませんでした。読み取り専用で開いていないか、ほかの人が開いていないかを確かめてください。"
+        )
+        lines = [first, f"詳細の記録: {_log(root, label)}"]
     seconds = time.monotonic() - clock
     if failed:
         outcome = f"「{label}」を実行できませんでした"
@@ -193,12 +196,10 @@ def run(action: str, book: Book) -> None:
     except Exception:
         lines.append(f"状況シートに書けませんでした（記録: {_log(root, label)}）")
     book.app.alert(
-        _alert_text(outcome, seconds, lines, findings), title=f"xlplan {label}", mode=_mode(failed)
+        _alert_text(outcome, seconds, lines, findings),
+        title=f"xlplan {label}",
+        mode="critical" if failed else "info",
     )
-
-
-def _mode(failed: bool) -> str:
-    return "critical" if failed else "info"
 
 
 def _status_rows(
