@@ -29,14 +29,14 @@ the file with a second reader.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from xlplan.cells import clean_text, looks_like_formula, sheet_title
 from xlplan.model import Plan, Settings
@@ -178,16 +178,130 @@ def text_units(line: str) -> int:
 
 def estimate_lines(text: str, width: float, font_size: float) -> int:
     """Lines that ``text`` wraps to in a column ``width`` characters wide at ``font_size`` points."""
+    return wrapped_lines(text, units_per_line(width, font_size))
+
+
+def units_per_line(width: float, font_size: float) -> int:
+    """How many :func:`text_units` fit on one line of a column ``width`` characters wide."""
     usable_px = width * 7 + 5 - _CELL_PADDING_PX
     wide_px = font_size * 96 / 72
-    units_per_line = max(2, int(usable_px / wide_px) * 2)
-    return sum(max(1, math.ceil(text_units(line) / units_per_line)) for line in text.split("\n"))
+    return max(2, int(usable_px / wide_px) * 2)
+
+
+def wrapped_lines(text: str, per_line: int) -> int:
+    """Lines that ``text`` wraps to at ``per_line`` units a line (each line break starts a new one)."""
+    if "\n" not in text:
+        units = text_units(text)
+        return -(-units // per_line) if units > per_line else 1
+    total = 0
+    for line in text.split("\n"):
+        units = text_units(line)
+        total += -(-units // per_line) if units > per_line else 1
+    return total
 
 
 def lines_height(lines: int, font_size: float, font_name: str = "") -> float:
     """Row height in points for ``lines`` lines of text in ``font_name``."""
-    spacing = _LINE_SPACING_TALL if font_name.startswith(_TALL_FONTS) else _LINE_SPACING
-    return lines * font_size * spacing + _ROW_PADDING_PT
+    return lines * font_size * _spacing(font_name) + _ROW_PADDING_PT
+
+
+def _spacing(font_name: str) -> float:
+    return _LINE_SPACING_TALL if font_name.startswith(_TALL_FONTS) else _LINE_SPACING
+
+
+class _Sheet(Worksheet):
+    """XlsxWriter's worksheet with a faster writer of the cell data.
+
+    A consolidated table has about a million cells, and XlsxWriter's general
+    cell loop (a list of attributes per cell, each run through an escaping regex,
+    one file write per element) is most of the time spent closing the workbook.
+    This loop writes the same XML for the cells a table has (blank, number and
+    shared-string cells, whose attributes never need escaping) as one string per
+    row, and hands any other kind of cell, or a sheet with comments, back to
+    XlsxWriter. ``tests/test_report_writer.py`` checks the XML is byte-identical.
+    """
+
+    def _calculate_spans(self) -> None:
+        if self.comments:
+            super()._calculate_spans()
+            return
+        # The span of each block of 16 rows: the first and last column used in it.
+        spans: dict[int, tuple[int, int]] = {}
+        for row_num, cells in self.table.items():
+            if cells:
+                block, low, high = row_num >> 4, min(cells), max(cells)
+                known = spans.get(block)
+                if known is not None:
+                    low, high = min(low, known[0]), max(high, known[1])
+                spans[block] = (low, high)
+        self.row_spans = {block: f"{low + 1}:{high + 1}" for block, (low, high) in spans.items()}
+
+    def _write_rows(self) -> None:
+        if self.comments or self.constant_memory:
+            super()._write_rows()
+            return
+        self._calculate_spans()
+        names = {column: xl_col_to_name(column) for column in range(self.dim_colmin, self.dim_colmax + 1)}
+        write, table, row_info, spans = self.fh.write, self.table, self.row_info, self.row_spans
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num)
+            info = row_info.get(row_num)
+            span = spans.get(row_num >> 4)
+            if not cells:
+                if info is not None:
+                    self._write_empty_row(row_num, span, info)
+                continue
+            self._write_row(row_num, span, info)
+            number = str(row_num + 1)
+            parts: list[str] = []
+            for col_num in sorted(cells):
+                cell = cells[col_num]
+                kind = type(cell)
+                if kind is not CellBlankTuple and kind is not CellNumberTuple and kind is not CellStringTuple:
+                    write("".join(parts))
+                    parts.clear()
+                    self._write_cell(row_num, col_num, cell)
+                    continue
+                style = self._style_attribute(row_num, col_num, cell.format)
+                if kind is CellStringTuple:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style} t="s"><v>{cell.string}</v></c>')
+                elif kind is CellNumberTuple:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style}><v>{cell.number:.16G}</v></c>')
+                else:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style}/>')
+            parts.append("</row>")
+            write("".join(parts))
+
+    def blank_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
+        """Formatted blank cells down one column: what ``write_blank`` does cell by cell."""
+        if self._check_dimensions(first_row, column) or self._check_dimensions(last_row, column):
+            raise ValueError(f"rows {first_row}–{last_row} of column {column} are outside the sheet")
+        blank, table = CellBlankTuple(cell_format), self.table
+        for row in range(first_row, last_row + 1):
+            table[row][column] = blank
+
+    def merge_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
+        """Merge rows ``first_row``–``last_row`` of one column, formatting every cell, as ``merge_range`` does.
+
+        ``merge_range`` also indexes every merged cell to detect overlapping merges;
+        the table's merges are over distinct project rows by construction, so that
+        index (a dictionary entry per cell) is left out. The first cell is left for
+        the caller to write with ``write_string`` / ``write_number``.
+        """
+        self.blank_column(first_row, last_row, column, cell_format)
+        self.merge.append([first_row, column, last_row, column])
+
+    def _style_attribute(self, row: int, column: int, cell_format: Format | None) -> str:
+        # The same choice as XlsxWriter's _write_cell: the cell's format, else the row's, else the column's.
+        if cell_format:
+            return f' s="{cell_format._get_xf_index()}"'
+        info = self.row_info.get(row)
+        if info is not None and info.row_format:
+            return f' s="{info.row_format._get_xf_index()}"'
+        column_info = self.col_info.get(column)
+        if column_info is not None and column_info.column_format is not None:
+            return f' s="{column_info.column_format._get_xf_index()}"'
+        return ""
 
 
 class _Writer:
@@ -204,7 +318,14 @@ class _Writer:
         self.formats: dict[tuple[str, str | None, bool], Format] = {}
         self.checksum = 0
         self.sheet_index = 0
+        self.departments: dict[str, tuple[str, Format, float]] = {}
         self.widths = self._widths()
+        # Per role: font size and line spacing, for the row heights of its cells.
+        self.line_spacing = {
+            role: (style.font_size(role), _spacing(str(properties.get("font_name", ""))))
+            for role, properties in style.formats.items()
+        }
+        self.value_formats: dict[tuple[str, str | None, int | str], Format] = {}
 
     def _widths(self) -> list[float]:
         style, layout = self.style, self.layout
@@ -281,7 +402,7 @@ class _Writer:
     # -- one sheet -------------------------------------------------------------------------
 
     def section(self, section: Section, name: str) -> None:
-        sheet = self.book.add_worksheet(name)
+        sheet = self.book.add_worksheet(name, worksheet_class=_Sheet)
         layout, style, settings = self.layout, self.style, self.table.plan.settings
         last = layout.last
         for column, width in enumerate(self.widths):
@@ -367,15 +488,19 @@ class _Writer:
         )
         return row + 1
 
-    def _project(self, sheet: Worksheet, top: int, block: ProjectBlock) -> int:
-        layout, project = self.layout, block.project
+    def _project(self, sheet: _Sheet, top: int, block: ProjectBlock) -> int:
+        # The innermost loop of a table of a hundred thousand rows: formats, column
+        # measures and department names are looked up once, and the checksum is summed
+        # in a local (masked once) — the same cells and checksum as text() and value().
+        layout, project, style = self.layout, block.project, self.style
         bottom = top + max(len(block.rows), 1) - 1
         span = (top, bottom)
         for gutter in range(layout.number):
-            for row in range(top, bottom + 1):
-                sheet.write_blank(row, gutter, None, self.fmt("gutter"))
-        self.merge(sheet, span, (layout.number, layout.number), self.fmt("no", "0"))
-        sheet.write_number(top, layout.number, project.no, self.fmt("no", "0"))
+            sheet.blank_column(top, bottom, gutter, self.fmt("gutter"))
+        number_format = self.fmt("no", "0")
+        if bottom > top:
+            sheet.merge_column(top, bottom, layout.number, number_format)
+        sheet.write_number(top, layout.number, project.no, number_format)
         self._note(top, layout.number, float(project.no))
         description = project.description + (
             f"\n【数値目標】{project.indicator}" if project.indicator else ""
@@ -387,31 +512,86 @@ class _Writer:
         self.merge(sheet, span, (layout.baseline, layout.baseline), baseline_format)
         self.value(sheet, top, layout.baseline, project.baseline, "baseline")
 
+        index = self.sheet_index
+        department_column, narrative_column = layout.department, layout.narrative
+        previous_column, current_column = layout.previous, layout.current
+        narrative_format, narrative_quoted = self.fmt("narrative"), self.fmt("narrative", quote=True)
+        narrative_per_line = units_per_line(self.widths[narrative_column], style.font_size("narrative"))
+        narrative_size, narrative_spacing = self.line_spacing["narrative"]
+        default_height = style.default_height
+        departments = self.departments
+        write_string, write_blank = sheet.write_string, sheet.write_blank
+        checksum = 0
         heights = []
-        for offset, entry_row in enumerate(block.rows):
-            row = top + offset
-            self.text(sheet, row, layout.department, entry_row.entry.name, "department")
-            self.value(sheet, row, layout.previous, entry_row.previous, "previous")
-            self.value(sheet, row, layout.current, entry_row.current, "current")
-            self.text(sheet, row, layout.narrative, entry_row.narrative, "narrative")
-            heights.append(
-                max(
-                    self.style.default_height,
-                    self.height(entry_row.entry.name, layout.department, layout.department, "department"),
-                    self.height(entry_row.narrative, layout.narrative, layout.narrative, "narrative"),
+        for row, entry_row in enumerate(block.rows, start=top):
+            name = entry_row.entry.name
+            known = departments.get(name)
+            if known is None:
+                known = departments[name] = self._department(name)
+            cleaned, name_format, height = known
+            if cleaned:
+                write_string(row, department_column, cleaned, name_format)
+                checksum += hash((index, row, department_column, cleaned))
+            else:
+                write_blank(row, department_column, None, name_format)
+            checksum += self._value(sheet, row, previous_column, entry_row.previous, "previous")
+            checksum += self._value(sheet, row, current_column, entry_row.current, "current")
+            narrative = entry_row.narrative
+            cleaned = cell_text(narrative) if narrative else ""
+            if cleaned:
+                write_string(
+                    row,
+                    narrative_column,
+                    cleaned,
+                    narrative_quoted if looks_like_formula(cleaned) else narrative_format,
                 )
-            )
+                checksum += hash((index, row, narrative_column, cleaned))
+            else:
+                write_blank(row, narrative_column, None, narrative_format)
+            if narrative:
+                lines = wrapped_lines(cleaned, narrative_per_line)
+                height = max(height, lines * narrative_size * narrative_spacing + _ROW_PADDING_PT)
+            heights.append(max(default_height, height))
+        self.checksum = (self.checksum + checksum) & _MASK
         if not heights:
-            heights = [self.style.default_height]
+            heights = [default_height]
         # Excel does not grow rows for merged cells, so the rows under the merged
         # description share whatever it needs beyond their own text.
         needed = self.height(description, layout.description, layout.description, "description")
         shortfall = needed - sum(heights)
         if shortfall > 0:
             heights = [height + shortfall / len(heights) for height in heights]
-        for offset, height in enumerate(heights):
-            sheet.set_row(top + offset, min(height, MAX_ROW_HEIGHT))
+        for row, height in enumerate(heights, start=top):
+            sheet.set_row(row, min(height, MAX_ROW_HEIGHT))
         return bottom + 1
+
+    def _department(self, name: str) -> tuple[str, Format, float]:
+        """A department cell's text, format and the row height it needs (names repeat in every project)."""
+        cleaned = cell_text(name) if name else ""
+        column = self.layout.department
+        return (
+            cleaned,
+            self.fmt("department", quote=looks_like_formula(cleaned)),
+            self.height(name, column, column, "department"),
+        )
+
+    def _value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> int:
+        """Write ``value`` as :meth:`value` does; returns its checksum term (0 for a blank)."""
+        number = value.number
+        if number is not None:
+            exponent = number.as_tuple().exponent
+            key = (role, value.unit, exponent)
+            found = self.value_formats.get(key)
+            if found is None:
+                found = self.value_formats[key] = self.fmt(role, unit_format(value))
+            as_float = float(number)
+            sheet.write_number(row, column, as_float, found)
+            return hash((self.sheet_index, row, column, as_float))
+        if value.mark is not None:
+            sheet.write_string(row, column, value.mark.value, self.fmt(role))
+            return hash((self.sheet_index, row, column, value.mark.value))
+        sheet.write_blank(row, column, None, self.fmt(role))
+        return 0
 
     def close(self) -> None:
         self.book.close()
