@@ -422,6 +422,117 @@ CATALOGUE: dict[str, Entry] = {
         "{path} が開かれていたため、差し戻し票を {written} に保存しました。",
         "{path} was open, so the feedback workbook was saved as {written}.",
     ),
+    # --- collect: intake and reading ----------------------------------------------------
+    "file-empty": Entry(
+        "error",
+        "ファイルが空です（0 バイト）。保存か送信が途中で止まった可能性があります。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。",
+        "The file is empty (0 bytes); saving or sending may have been interrupted. Open the filled-in form in Excel, save it again and send it again.",
+    ),
+    "file-too-large": Entry(
+        "error",
+        "ファイルが大きすぎます（{size} MB、上限 {limit} MB）。回答票に画像や不要なシートを追加していないか確認し、削除して保存し直してから、もう一度送ってください。",
+        "The file is too large ({size} MB; the limit is {limit} MB). Remove added pictures or sheets, save again and send it again.",
+    ),
+    "file-encrypted": Entry(
+        "error",
+        "パスワード付きのファイルは読めません。Excel で開き、「ファイル」→「情報」→「ブックの保護」→「パスワードを使用して暗号化」でパスワードを消して（空欄にして）保存し直し、もう一度送ってください。",
+        "Password-protected files cannot be read. In Excel, File > Info > Protect Workbook > Encrypt with Password: clear the password, save, and send the file again.",
+    ),
+    "file-xls": Entry(
+        "error",
+        "Excel 97-2003 形式（.xls）のファイルは読めません。送付した回答票（.xlsx）に記入するか、Excel の「名前を付けて保存」でファイルの種類に「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "Excel 97-2003 files (.xls) cannot be read. Fill in the form that was sent (.xlsx), or use Save As > 'Excel Workbook (*.xlsx)', and send it again.",
+    ),
+    "file-xlsb": Entry(
+        "error",
+        "Excel バイナリ ブック形式（.xlsb）のファイルは読めません。Excel の「名前を付けて保存」でファイルの種類に「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "Excel Binary Workbooks (.xlsb) cannot be read. Use Save As > 'Excel Workbook (*.xlsx)' and send the file again.",
+    ),
+    "file-ods": Entry(
+        "error",
+        "OpenDocument スプレッドシート形式（.ods）のファイルは読めません。送付した回答票（.xlsx）に記入するか、「名前を付けて保存」でファイルの種類に「Excel 2007-365 (.xlsx)」または「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "OpenDocument spreadsheets (.ods) cannot be read. Fill in the form that was sent (.xlsx), or save as 'Excel 2007-365 (.xlsx)', and send it again.",
+    ),
+    "file-html": Entry(
+        "error",
+        "このファイルは Excel ブックではなく、Web ページ（HTML）形式です。送付した回答票（.xlsx）に記入し、「Excel ブック (*.xlsx)」のまま保存して、もう一度送ってください。",
+        "This file is a web page (HTML), not an Excel workbook. Fill in the form that was sent (.xlsx), keep it as 'Excel Workbook (*.xlsx)', and send it again.",
+    ),
+    "file-xml-spreadsheet": Entry(
+        "error",
+        "このファイルは「XML スプレッドシート 2003」形式で、読めません。Excel の「名前を付けて保存」でファイルの種類に「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "This file is an 'XML Spreadsheet 2003' and cannot be read. Use Save As > 'Excel Workbook (*.xlsx)' and send it again.",
+    ),
+    "file-text": Entry(
+        "error",
+        "このファイルは Excel ブックではなく、CSV またはテキスト形式です。送付した回答票（.xlsx）に記入し、「Excel ブック (*.xlsx)」のまま保存して、もう一度送ってください。",
+        "This file is CSV or plain text, not an Excel workbook. Fill in the form that was sent (.xlsx), keep it as 'Excel Workbook (*.xlsx)', and send it again.",
+    ),
+    "file-not-workbook": Entry(
+        "error",
+        "このファイルは Excel ブック（.xlsx）ではありません（{kind}）。送付した回答票（.xlsx）に記入して、もう一度送ってください。",
+        "This file is not an Excel workbook (.xlsx) ({kind}). Fill in the form that was sent (.xlsx) and send it again.",
+    ),
+    "file-damaged": Entry(
+        "error",
+        "ファイルが壊れているか、途中までしか保存・送信されていません（{reason}）。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。開けない場合は、送付した回答票に記入し直してください。",
+        "The file is damaged or incomplete ({reason}). Open the filled-in form in Excel, save it again and send it again; if it does not open, fill in the form that was sent again.",
+    ),
+    "file-zip-bomb": Entry(
+        "error",
+        "ファイルの中身が通常の回答票と比べて異常に大きいため、安全のため読み取りませんでした（{reason}）。送付した回答票に記入し、Excel で保存したファイルをもう一度送ってください。",
+        "The file's contents are abnormally large for a returned form and were not read, for safety ({reason}). Fill in the form that was sent, save it in Excel and send it again.",
+    ),
+    "file-xml-unsafe": Entry(
+        "error",
+        "ファイルの内部（{part}）に、Excel が作らない定義（DTD）が含まれているため、安全のため読み取りませんでした。送付した回答票に記入し、Excel で保存したファイルをもう一度送ってください。",
+        "Part {part} of the file contains a DTD, which Excel never writes; the file was not read, for safety. Fill in the form that was sent, save it in Excel and send it again.",
+    ),
+    "file-no-sheets": Entry(
+        "error",
+        "ブックにシートが1つもありません。送付した回答票に記入して、もう一度送ってください。",
+        "The workbook has no sheets. Fill in the form that was sent and send it again.",
+    ),
+    "file-workbook-unreadable": Entry(
+        "error",
+        "ブックの中身を読み取れませんでした（{reason}）。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。",
+        "The workbook could not be read ({reason}). Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again.",
+    ),
+    "file-read-timeout": Entry(
+        "error",
+        "ファイルの読み取りが制限時間（{seconds} 秒）内に終わらなかったため中断しました。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。",
+        "Reading the file did not finish within {seconds} seconds and was stopped. Open the filled-in form in Excel, save it again and send it again.",
+    ),
+    "file-read-crashed": Entry(
+        "error",
+        "ファイルを読み取る処理が異常終了しました（{reason}）。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。ほかのファイルの処理は続けています。",
+        "The process reading the file ended abnormally ({reason}). Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again. The other files were processed.",
+    ),
+    "sheet-truncated": Entry(
+        "warning",
+        "シート「{sheet}」の {last} など、回答の範囲（{rows} 行・{columns} 列）より外にある入力は読み取っていません。回答は送付した行の黄色のセルに記入してください。",
+        "Entries outside the answer area ({rows} rows, {columns} columns) of sheet '{sheet}', such as {last}, were not read. Enter answers in the yellow cells of the rows sent.",
+    ),
+    "duplicate-file": Entry(
+        "warning",
+        "「{name}」は受信済みのファイル「{first}」と内容がまったく同じため、重複として記録しました（検証は1回だけ行います）。",
+        "'{name}' has exactly the same content as '{first}', received before; it was recorded as a duplicate and is checked only once.",
+    ),
+    "file-busy": Entry(
+        "warning",
+        "「{name}」は書き込み中か、ほかのプログラム（Excel など）で開かれているため、今回は取り込みませんでした（{reason}）。ファイルを閉じてから、もう一度回収してください。",
+        "'{name}' is being written or is open in another program (Excel?) and was not taken in this time ({reason}). Close it and collect again.",
+    ),
+    "eml-no-workbook": Entry(
+        "warning",
+        "メール「{name}」に Excel ファイルが添付されていません。メールは保管しました。担当課に添付を確認してください。",
+        "Mail '{name}' has no Excel attachment. The mail was archived; ask the department about the attachment.",
+    ),
+    "archive-write-failed": Entry(
+        "error",
+        "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
+        "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
+    ),
     # --- consolidate ---------------------------------------------------------------------
     "consolidate-missing-answer": Entry(
         "warning",
