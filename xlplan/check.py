@@ -59,9 +59,8 @@ from jsonschema import Draft202012Validator
 
 from xlplan import layout, manifest
 from xlplan.cells import a1
-from xlplan.department_workbook import response_rows
 from xlplan.findings import Finding
-from xlplan.identify import Identity
+from xlplan.identify import Identity, PlanIndex, plan_index
 from xlplan.layout import Column, InputRule
 from xlplan.manifest import ManifestRow
 from xlplan.model import Answer, Plan, Project
@@ -143,12 +142,45 @@ class SchemaProblem:
 
 
 def schema_problems(document: Mapping[str, Any]) -> list[SchemaProblem]:
-    """Every error of ``document`` against the return schema, in document order."""
-    problems = [
-        SchemaProblem(tuple(error.absolute_path), str(error.validator), error.validator_value, error.instance)
-        for error in _validator().iter_errors(dict(document))
-    ]
+    """Every error of ``document`` against the return schema, in document order.
+
+    The rows are the bulk of a document and almost always valid, so each row is first
+    tested on its own with the schema's row definition (``is_valid``, about a third
+    cheaper than collecting errors), and only the invalid rows, and the document
+    without its rows, are walked for their errors.
+    """
+    data = dict(document)
+    rows = data.get("rows")
+    problems: list[SchemaProblem] = []
+    if isinstance(rows, list) and _row_validator() is not None:
+        errors = list(_validator().iter_errors({**data, "rows": []}))
+        row_validator = _row_validator()
+        assert row_validator is not None
+        for index, row in enumerate(rows):
+            if not row_validator.is_valid(row):
+                errors += [_prefixed(error, index) for error in row_validator.iter_errors(row)]
+    else:
+        errors = list(_validator().iter_errors(data))
+    for error in errors:
+        path = tuple(error.absolute_path)
+        problems.append(SchemaProblem(path, str(error.validator), error.validator_value, error.instance))
     return sorted(problems, key=lambda problem: [str(part).zfill(8) for part in problem.path])
+
+
+@functools.cache
+def _row_validator() -> Draft202012Validator | None:
+    """A validator of one row: the schema's ``rows.items`` with the schema's ``$defs``; None if not local."""
+    schema = return_schema()
+    items = schema.get("properties", {}).get("rows", {}).get("items")
+    if not isinstance(items, dict):
+        return None
+    return Draft202012Validator({**items, "$defs": schema.get("$defs", {})})
+
+
+def _prefixed(error: Any, index: int) -> Any:
+    """A row validator's error as if it came from validating the whole document."""
+    error.path.extendleft(reversed(["rows", index]))
+    return error
 
 
 _TYPE_NAMES = {"string": "文字", "number": "数値", "integer": "整数", "null": "空欄", "object": "表", "array": "一覧",
@@ -352,8 +384,9 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     schema_found, covered = _schema_findings(schema_problems(document), places, identity, file)
     findings += schema_found
 
-    expected = {row.row_id: row for row in response_rows(plan).get(identity.department, [])}
-    projects = {project.no: project for project in plan.projects}
+    index = plan_index(plan)
+    expected = {row.row_id: row for row in index.rows.get(identity.department, [])}
+    projects = index.projects
     answers: list[Answer] = []
     for place, read in zip(places, reads, strict=True):
         row = place.row
@@ -366,7 +399,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
             findings += value_findings
         narrative = read.narrative
         if (row.row_id, layout.CURRENT_NARRATIVE) not in covered:
-            findings += _check_narrative(plan, project, read, value, place, identity, file)
+            findings += _check_narrative(plan, index, project, read, value, place, identity, file)
         findings += _check_prefilled(read, place, expected.get(row.row_id), identity, file)
         if narrative is not None and len(narrative) > EXCEL_CELL_MAX:
             narrative = narrative[:EXCEL_CELL_MAX]
@@ -549,7 +582,14 @@ def _same_text(a: str, b: str) -> bool:
 
 
 def _check_narrative(
-    plan: Plan, project: Project, read: _RowRead, value: Value, place: _Place, identity: Identity, file: str
+    plan: Plan,
+    index: PlanIndex,
+    project: Project,
+    read: _RowRead,
+    value: Value,
+    place: _Place,
+    identity: Identity,
+    file: str,
 ) -> list[Finding]:
     """Blank narrative, last year's narrative copied, a large change left unexplained."""
     row = place.row
@@ -557,11 +597,11 @@ def _check_narrative(
     params = _params(row, layout.CURRENT_NARRATIVE)
     findings: list[Finding] = []
     previous_year = plan.settings.previous_year
-    record = plan.history_for(row.project_no, row.entry, previous_year, row.department)
+    record = index.history_for(row.project_no, row.entry, previous_year, row.department)
     entry = next((item for item in project.entries if item.name == row.entry), None)
     if record is None and entry is not None and not entry.joint:
         # A single department's entry: the entry's own record is this department's.
-        record = plan.history_for(row.project_no, row.entry, previous_year, None)
+        record = index.history_for(row.project_no, row.entry, previous_year, None)
     narrative = read.narrative
     blank = narrative is None or not narrative.strip()
     if blank:
@@ -592,9 +632,10 @@ def _check_prefilled(
     """
     row = place.row
     columns: Sequence[Column] = identity.columns
-    read_cells = {key: layout.canonical_cell(value) for key, value in read.prefilled.items()}
-    if manifest.prefill_hash(layout.prefilled(columns, read_cells)) == row.prefill_sha256:
+    # prefilled() canonicalises the values it is given.
+    if manifest.prefill_hash(layout.prefilled(columns, read.prefilled)) == row.prefill_sha256:
         return []
+    read_cells = {key: layout.canonical_cell(value) for key, value in read.prefilled.items()}
     headers = {column.key: column.header for column in columns}
     if expected is not None:
         sent = layout.prefilled(columns, expected.cells)

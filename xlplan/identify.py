@@ -25,6 +25,7 @@ Nothing here judges the answers themselves; that is :mod:`xlplan.check`.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ from xlplan.findings import Finding
 from xlplan.fiscal_year import FiscalYear, FiscalYearError
 from xlplan.layout import Column
 from xlplan.manifest import Manifest, ManifestRow
-from xlplan.model import Plan
+from xlplan.model import HistoryRecord, Plan, Project
 from xlplan.snapshot import CellValue, SheetRead, Snapshot
 
 ROW_ID_PATTERN = re.compile(r"^P\d{3,}-\d+-\d+$")
@@ -113,7 +114,8 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
             )
 
     template = columns_for(plan.settings)
-    plan_rows = _plan_rows(plan)
+    index = plan_index(plan)
+    plan_rows = index.by_id
     columns = _issued_columns(issued.columns, template) if issued is not None else template
     header_row, positions, changed = _locate_columns(sheet, columns)
     if changed and (issued is not None or header_row is not None):
@@ -123,7 +125,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
 
     if issued is None:
-        return _by_content(plan, sheet, file, columns, positions, header_row, ids, plan_rows, findings)
+        return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)
 
     findings += _check_manifest(plan, issued, key=key, workspace_id=workspace_id, file=file)
     department = plan.canonical_department(issued.department)
@@ -132,7 +134,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         return Identity(None, issued, columns=columns, positions=positions, sheet=sheet.name,
                         findings=tuple(findings))  # fmt: skip
 
-    by_content = _department_by_content(plan, sheet, positions, header_row, ids, plan_rows)
+    by_content = _department_by_content(index, sheet, positions, header_row, ids)
     if by_content is not None and by_content != department:
         # Another department's manifest pasted in (or this manifest over another's rows): reading
         # either side's rows would let one department answer for another.
@@ -142,7 +144,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         return Identity(department, issued, columns=columns, positions=positions, sheet=sheet.name,
                         findings=tuple(findings))  # fmt: skip
 
-    shares = {(project.no, entry.name, member) for project, entry, member in plan.assignments(department)}
+    shares = index.shares.get(department, frozenset())
     kept: list[ManifestRow] = []
     for row in issued.rows:
         if (row.project_no, row.entry, row.department) in shares and ROW_ID_PATTERN.match(row.row_id):
@@ -276,22 +278,70 @@ class _PlanRow:
     row: ResponseRow
 
 
-def _plan_rows(plan: Plan) -> dict[str, _PlanRow]:
-    """Every row id of the plan as distribution numbers them → its department and row."""
-    return {
-        row.row_id: _PlanRow(department, row)
-        for department, rows in response_rows(plan).items()
-        for row in rows
-    }
+@dataclass(frozen=True)
+class PlanIndex:
+    """Look-ups over a plan that identification and checking make for every file, built once per plan.
+
+    :meth:`Plan.assignments`, :meth:`Plan.history_for` and :func:`response_rows` each scan
+    the whole plan; a collection of a thousand returns against a plan of a thousand
+    departments would make that quadratic, so they are indexed here.
+    """
+
+    rows: Mapping[str, Sequence[ResponseRow]]  # registry name → its rows, as distribution writes them
+    by_id: Mapping[str, _PlanRow]  # row id → department and row
+    by_share: Mapping[tuple[int, str], frozenset[str]]  # (project no, member as printed) → departments
+    shares: Mapping[str, frozenset[tuple[int, str, str]]]  # department → (project no, entry, member)
+    history: Mapping[tuple[int, str, int, str | None], HistoryRecord]  # (no, entry, year, member|None)
+    projects: Mapping[int, Project]
+
+    def history_for(
+        self, project_no: int, entry: str, year: FiscalYear, member: str | None
+    ) -> HistoryRecord | None:
+        """As :meth:`Plan.history_for` (the first record wins), in constant time."""
+        return self.history.get((project_no, entry, year.western, member))
+
+
+_INDEXES: dict[int, tuple[weakref.ref[Plan], PlanIndex]] = {}
+
+
+def plan_index(plan: Plan) -> PlanIndex:
+    """The :class:`PlanIndex` of ``plan``, built on first use and kept while the plan lives."""
+    cached = _INDEXES.get(id(plan))
+    if cached is not None and cached[0]() is plan:
+        return cached[1]
+    rows = response_rows(plan)
+    by_id = {row.row_id: _PlanRow(department, row) for department, items in rows.items() for row in items}
+    by_share: dict[tuple[int, str], set[str]] = {}
+    shares: dict[str, set[tuple[int, str, str]]] = {}
+    for department, items in rows.items():
+        for row in items:
+            by_share.setdefault((row.project_no, row.department), set()).add(department)
+            shares.setdefault(department, set()).add((row.project_no, row.entry, row.department))
+    history: dict[tuple[int, str, int, str | None], HistoryRecord] = {}
+    for record in plan.history:
+        history.setdefault(
+            (record.project_no, record.entry, record.fiscal_year.western, record.department), record
+        )
+    index = PlanIndex(
+        rows=rows,
+        by_id=by_id,
+        by_share={key: frozenset(value) for key, value in by_share.items()},
+        shares={key: frozenset(value) for key, value in shares.items()},
+        history=history,
+        projects={project.no: project for project in plan.projects},
+    )
+    for key in [key for key, (ref, _index) in _INDEXES.items() if ref() is None]:
+        del _INDEXES[key]  # plans that are gone
+    _INDEXES[id(plan)] = (weakref.ref(plan), index)
+    return index
 
 
 def _department_by_content(
-    plan: Plan,
+    index: PlanIndex,
     sheet: SheetRead,
     positions: Mapping[str, int],
     header_row: int | None,
     ids: Mapping[str, list[int]],
-    plan_rows: Mapping[str, _PlanRow],
 ) -> str | None:
     """The one department whose rows the sheet holds, by row id or by (project number, 回答する課).
 
@@ -300,16 +350,13 @@ def _department_by_content(
     departments: set[str] = set()
     matched_rows: set[int] = set()
     for row_id, rows in ids.items():
-        if row_id in plan_rows:
-            departments.add(plan_rows[row_id].department)
+        if row_id in index.by_id:
+            departments.add(index.by_id[row_id].department)
             matched_rows.update(rows)
     # Rows whose id was lost (pasted without the 行ID column): the project number and the member.
     first = (header_row or layout.HEADER_ROW) + 1
     project_col, member_col = positions.get(layout.PROJECT_NO), positions.get(layout.DEPARTMENT)
     if project_col is not None and member_col is not None:
-        by_share: dict[tuple[int, str], set[str]] = {}
-        for item in plan_rows.values():
-            by_share.setdefault((item.row.project_no, item.row.department), set()).add(item.department)
         last = max((r for r, _c in sheet.cells), default=0)
         for r in range(first, last + 1):
             if r in matched_rows:
@@ -317,7 +364,7 @@ def _department_by_content(
             number = _whole(sheet.value(r, project_col))
             member = _text(sheet.value(r, member_col))
             if number is not None and member:
-                departments |= by_share.get((number, member), set())
+                departments |= index.by_share.get((number, member), frozenset())
     if len(departments) != 1:
         return None
     return next(iter(departments))
@@ -339,18 +386,17 @@ def _whole(value: CellValue) -> int | None:
 
 
 def _by_content(
-    plan: Plan,
+    index: PlanIndex,
     sheet: SheetRead,
     file: str,
     columns: tuple[Column, ...],
     positions: dict[str, int],
     header_row: int | None,
     ids: dict[str, list[int]],
-    plan_rows: Mapping[str, _PlanRow],
     findings: list[Finding],
 ) -> Identity:
     """Identify a file without a (readable) manifest by the rows it holds."""
-    department = _department_by_content(plan, sheet, positions, header_row, ids, plan_rows)
+    department = _department_by_content(index, sheet, positions, header_row, ids)
     if department is None:
         findings.append(Finding("unidentified-file", {}, file=file))
         return Identity(None, None, columns=columns, positions=positions, sheet=sheet.name,
@@ -360,17 +406,17 @@ def _by_content(
     rows = tuple(
         ManifestRow(
             row_id=item.row_id,
-            row=layout.FIRST_DATA_ROW + index,
+            row=layout.FIRST_DATA_ROW + position,
             project_no=item.project_no,
             entry=item.entry,
             department=item.department,
             prefill_sha256=manifest.prefill_hash(layout.prefilled(columns, item.cells)),
         )
-        for index, item in enumerate(response_rows(plan).get(department, []))
+        for position, item in enumerate(index.rows.get(department, []))
     )
     if ids:
         # Pasted content rarely keeps the rows where they were issued: do not report moves.
-        found, more = _place_rows(rows, ids, set(), plan_rows, department, sheet, positions, header_row, file,
+        found, more = _place_rows(rows, ids, set(), index.by_id, department, sheet, positions, header_row, file,
                                   report_moves=False)  # fmt: skip
     else:
         # Matched by project number and member only: the rows have no ids to be found by.
