@@ -1,5 +1,6 @@
 """Identify and check returned workbooks: real files written by distribution, filled as a department
-would (openpyxl), then altered as departments do. One test per row of the issue's bad-input list that
+would (openpyxl), altered as departments do, then read by safe reading (:func:`read_return`, worker
+process and limits) as collection reads them. One test per row of the issue's bad-input list that
 concerns identification and checking, plus the example's 15 returns accepted with their answers."""
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from xlplan.findings import Finding
 from xlplan.identify import Identity, identify
 from xlplan.model import Answer, Plan
 from xlplan.respond import fill_response
+from xlplan.safe_read import read_return, read_returns
 from xlplan.snapshot import CellRead, SheetRead, Snapshot
 from xlplan.workspace import Workspace, init_workspace
 
@@ -103,11 +105,16 @@ class Outcome:
         return next(a for a in self.result.answers if a.project_no == project_no)
 
 
+def _read(path: Path) -> Snapshot:
+    """The file as collection reads it: safe reading, in a worker process."""
+    return read_return(path)
+
+
 def _check(
     returned: Returned, path: Path, snapshot: Snapshot | None = None, plan: Plan | None = None
 ) -> Outcome:
     key = returned.workspace.signing_key()
-    snap = snapshot or snapshot_of(path)
+    snap = snapshot or _read(path)
     plan = plan or returned.example.plan
     identity = identify(plan, snap, key=key, workspace_id=workspace_id(key), file=path.name)
     return Outcome(identity, check_return(plan, snap, identity, file=path.name))
@@ -127,7 +134,7 @@ def _edit(path: Path, change: Callable[[Workbook], None]) -> None:
 
 
 def _issued(path: Path) -> manifest.Manifest:
-    chunks = snapshot_of(path).manifest_chunks
+    chunks = _read(path).manifest_chunks
     assert chunks is not None
     return manifest.loads(chunks)
 
@@ -181,8 +188,12 @@ def _placed(finding: Finding, row_id: str, column: str, cell: str | None = None)
 
 def test_the_examples_fifteen_returns_are_accepted_with_their_answers(returned: Returned) -> None:
     assert len(returned.files) == 15
+    snapshots = dict(read_returns(returned.files.values()))
     for department, path in returned.files.items():
-        outcome = _check(returned, path)
+        snapshot = snapshots[path]
+        assert isinstance(snapshot, Snapshot), snapshot
+        assert snapshot.findings == ()
+        outcome = _check(returned, path, snapshot)
         assert outcome.identity.department == department
         assert outcome.errors() == [], (department, [f.message() for f in outcome.findings if f.is_error])
         assert outcome.result.ok
@@ -197,6 +208,15 @@ def test_the_examples_fifteen_returns_are_accepted_with_their_answers(returned: 
             for a in returned.answers(department)
         )
         assert got == want, department
+
+
+def test_safe_reading_and_a_plain_reading_give_the_same_snapshot(returned: Returned) -> None:
+    """The check sees what is in the file: safe reading agrees with calamine plus the sheet XML."""
+    for path in list(returned.files.values())[:3]:
+        safe, plain = _read(path), snapshot_of(path)
+        assert safe.manifest_chunks == plain.manifest_chunks
+        assert safe.response is not None and plain.response is not None
+        assert dict(safe.response.cells) == dict(plain.response.cells)
 
 
 def test_the_document_read_is_valid_under_the_schema(returned: Returned) -> None:
@@ -282,7 +302,7 @@ def test_a_file_naming_no_department_is_unidentified(returned: Returned, tmp_pat
 def test_another_departments_manifest_is_an_error(returned: Returned, tmp_path: Path) -> None:
     """B's _xlplan sheet copied into A's file: the signature is valid, but the rows are A's."""
     path = _copy(returned, tmp_path)
-    theirs = snapshot_of(returned.files[OTHER]).manifest_chunks
+    theirs = _read(returned.files[OTHER]).manifest_chunks
     assert theirs is not None
 
     def change(workbook: Workbook) -> None:
@@ -429,7 +449,7 @@ def test_a_duplicated_row_is_an_error(returned: Returned, tmp_path: Path) -> Non
 
 def test_external_link_parts_are_an_error(returned: Returned) -> None:
     path = returned.files[DEPARTMENT]
-    snap = replace(snapshot_of(path), external_links=("xl/externalLinks/externalLink1.xml",))
+    snap = replace(_read(path), external_links=("xl/externalLinks/externalLink1.xml",))
     outcome = _check(returned, path, snap)
     _japanese(outcome.only("external-link"), "リンク", "削除")
     assert not outcome.result.ok
@@ -813,7 +833,7 @@ _MANIFESTS: dict[Path, manifest.Manifest] = {}
 
 def snapshot_of_cached(path: Path) -> Snapshot:
     if path not in _SNAPSHOTS:
-        _SNAPSHOTS[path] = snapshot_of(path)
+        _SNAPSHOTS[path] = _read(path)
     return _SNAPSHOTS[path]
 
 
