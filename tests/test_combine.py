@@ -100,3 +100,31 @@ def test_narratives_lose_no_text(parts: list[tuple[str, str | None]]) -> None:
     for _department, text in parts:
         if text and text.strip():
             assert text in joined
+
+
+_values = st.one_of(
+    st.just(BLANK),
+    st.sampled_from([DONE, X, DASH, Value(mark=Mark.DONE, unit="人")]),
+    st.builds(
+        Value,
+        st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(lambda d: d.is_finite()),
+        st.sampled_from([None, "人", "%"]),
+    ),
+)
+
+
+@given(
+    st.lists(
+        st.builds(Share, st.sampled_from(["A課", "B課"]), _values, st.one_of(st.none(), st.text(max_size=5))),
+        max_size=4,
+    )
+)
+def test_a_single_department_entry_follows_the_general_rule(shares: list[Share]) -> None:
+    # combine() takes a shortcut for one member; it must agree with the rule applied in full.
+    present = [share for share in shares if share.department == "A課"][-1:]
+    value, conflict = combine_values(share.value for share in present)
+    narrative = join_narratives([(share.department, share.narrative) for share in present])
+    expected = Combined(value, narrative, () if present else ("A課",), conflict)
+    combined = combine(("A課",), shares)
+    assert combined == expected
+    assert str(combined.value.number) == str(expected.value.number)

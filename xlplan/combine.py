@@ -121,6 +121,8 @@ def combine(members: Sequence[str], shares: Iterable[Share]) -> Combined:
     Returns:
         The :class:`Combined` row, with the members that sent nothing in ``missing``.
     """
+    if len(members) == 1:
+        return _combine_single(members[0], shares)
     by_member: dict[str, Share] = {}
     for share in shares:
         if share.department in members:
@@ -130,3 +132,26 @@ def combine(members: Sequence[str], shares: Iterable[Share]) -> Combined:
     narrative = join_narratives([(share.department, share.narrative) for share in present])
     missing = tuple(member for member in members if member not in by_member)
     return Combined(value, narrative, missing, conflict)
+
+
+def _combine_single(member: str, shares: Iterable[Share]) -> Combined:
+    """:func:`combine` for an entry of one department — nearly every entry — without its lists.
+
+    The same rule: the department's last share, its number put through the same
+    Decimal sum (``0 + n``), its narrative dropped when blank.
+    """
+    last: Share | None = None
+    for share in shares:
+        if share.department == member:
+            last = share
+    if last is None:
+        return Combined(BLANK, None, (member,))
+    value = last.value
+    if value.number is not None:
+        value = Value(number=Decimal(0) + value.number, unit=value.unit)
+    elif value.mark is not None:
+        value = Value(mark=value.mark) if value.unit is not None else value
+    else:
+        value = BLANK
+    narrative = last.narrative if last.narrative is not None and last.narrative.strip() else None
+    return Combined(value, narrative)
