@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
@@ -43,3 +44,100 @@ def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
 
 def test_fast_sheet_writes_xlsxwriters_xml(tmp_path: Path) -> None:
     assert _sheet_xml(tmp_path / "fast.xlsx", _Sheet) == _sheet_xml(tmp_path / "stock.xlsx", Worksheet)
+
+
+def _cells(path: Path) -> list[tuple[object, ...]]:
+    """Every cell's value and look, sheet by sheet, read with openpyxl."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    found: list[tuple[object, ...]] = []
+    for sheet in book.worksheets:
+        found.append((sheet.title, sorted(str(merged) for merged in sheet.merged_cells.ranges)))
+        found.extend(
+            (sheet.title, row, height.height)
+            for row, height in sorted(sheet.row_dimensions.items())
+            if height.height is not None
+        )
+        for row in sheet.iter_rows():
+            for cell in row:
+                found.append(
+                    (
+                        sheet.title,
+                        cell.coordinate,
+                        cell.value,
+                        cell.number_format,
+                        repr(cell.font),
+                        repr(cell.fill),
+                        repr(cell.border),
+                        repr(cell.alignment),
+                        cell.quotePrefix,
+                    )
+                )
+        found.append((sheet.title, repr(sheet.page_setup), repr(sheet.print_title_rows)))
+    return found
+
+
+def test_two_processes_write_the_same_table_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from xlplan import report_writer
+    from xlplan.examples import load_example
+    from xlplan.report_template import load_report_style
+    from xlplan.table import build_table
+
+    example = load_example("ogi")
+    answers = list(example.answers)
+    answers[0] = dataclasses.replace(answers[0], narrative=' =WEBSERVICE("http://example.invalid") & <b>')
+    answers[1] = dataclasses.replace(answers[1], narrative="=1+2")
+    table = build_table(example.plan, answers)
+    style = load_report_style()
+    monkeypatch.setattr(report_writer, "PARALLEL_MIN_ROWS", 0)
+    if not report_writer._can_fork(table):
+        pytest.skip("writing in two processes needs fork() (Linux)")
+    delivered = []
+    forked = report_writer._forked
+
+    def watched(function):  # type: ignore[no-untyped-def]
+        result = forked(function)
+
+        def wait():  # type: ignore[no-untyped-def]
+            value = result()  # raises if the second process failed: then this test must fail
+            delivered.append(value)
+            return value
+
+        return wait
+
+    monkeypatch.setattr(report_writer, "_forked", watched)
+    shared = report_writer.write_table(table, style, tmp_path / "two.xlsx")
+    assert delivered, "the second process wrote no sheets"
+    monkeypatch.setattr(report_writer, "_can_fork", lambda table: False)
+    single = report_writer.write_table(table, style, tmp_path / "one.xlsx")
+    assert shared == single
+    names = report_writer.sheet_names(table)
+    assert report_writer.read_back_checksum(tmp_path / "two.xlsx", names) == shared
+    monkeypatch.setattr(report_writer, "PARALLEL_MIN_BYTES", 0)  # read back by two processes too
+    assert report_writer.read_back_checksum(tmp_path / "two.xlsx", names) == shared
+    assert _cells(tmp_path / "two.xlsx") == _cells(tmp_path / "one.xlsx")
+
+
+def test_a_failed_second_process_leaves_its_sheets_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlplan import report_writer
+    from xlplan.examples import load_example
+    from xlplan.report_template import load_report_style
+    from xlplan.table import build_table
+
+    example = load_example("ogi")
+    table = build_table(example.plan, example.answers)
+    monkeypatch.setattr(report_writer, "PARALLEL_MIN_ROWS", 0)
+    if not report_writer._can_fork(table):
+        pytest.skip("writing in two processes needs fork() (Linux)")
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the second process failed")
+
+    monkeypatch.setattr(report_writer, "_write_elsewhere", broken)
+    checksum = report_writer.write_table(table, load_report_style(), tmp_path / "t.xlsx")
+    assert report_writer.read_back_checksum(tmp_path / "t.xlsx", report_writer.sheet_names(table)) == checksum
