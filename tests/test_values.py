@@ -177,3 +177,9 @@ def test_wareki_round_trips(western: int) -> None:
     year = FiscalYear(western)
     assert parse_fiscal_year(year.wareki) == year
     assert parse_fiscal_year(year.letter) == year
+
+
+@pytest.mark.parametrize("raw", [1e30, 1e308, -1e28, 123456789012345678901234567890.0])
+def test_huge_numbers_from_a_cell_are_read_not_raised(raw: float) -> None:
+    parsed = parse_value(raw, "人")
+    assert parsed.ok and parsed.value is not None and parsed.value.number == Decimal(repr(raw))

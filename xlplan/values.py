@@ -203,7 +203,8 @@ def _from_number(raw: int | float | Decimal, expected_unit: str | None) -> Parse
         # repr gives the shortest text that round-trips, so 1.6 stays 1.6, not 1.6000000000000000888.
         number = Decimal(repr(raw))
         if number == number.to_integral_value():
-            number = number.quantize(Decimal(1))
+            # Via int, not quantize: quantize raises InvalidOperation beyond 28 digits (1e30).
+            number = Decimal(int(number))
     else:
         number = Decimal(raw)
         if not number.is_finite():
