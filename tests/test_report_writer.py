@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.report_writer import _Sheet
+from xlplan.report_writer import FastWorksheet
 
 
 def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
@@ -43,7 +43,7 @@ def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
 
 
 def test_fast_sheet_writes_xlsxwriters_xml(tmp_path: Path) -> None:
-    assert _sheet_xml(tmp_path / "fast.xlsx", _Sheet) == _sheet_xml(tmp_path / "stock.xlsx", Worksheet)
+    assert _sheet_xml(tmp_path / "fast.xlsx", FastWorksheet) == _sheet_xml(tmp_path / "stock.xlsx", Worksheet)
 
 
 def _cells(path: Path) -> list[tuple[object, ...]]:
@@ -141,3 +141,29 @@ def test_a_failed_second_process_leaves_its_sheets_to_the_first(
     monkeypatch.setattr(report_writer, "_write_elsewhere", broken)
     checksum = report_writer.write_table(table, load_report_style(), tmp_path / "t.xlsx")
     assert report_writer.read_back_checksum(tmp_path / "t.xlsx", report_writer.sheet_names(table)) == checksum
+
+
+def test_department_workbooks_keep_xlsxwriters_xml(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+    import io
+
+    from xlplan import department_workbook as dw
+    from xlplan.examples import load_example
+
+    plan = load_example("ogi").plan
+    rows = dw.response_rows(plan)
+    department = next(d for d in plan.departments if rows.get(d.name))
+    request = dw.WorkbookRequest(
+        plan.settings, department, dw.columns_for(plan.settings), tuple(rows[department.name])
+    )
+    issued = dt.datetime(2021, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+    def parts() -> dict[str, bytes]:
+        data, _ = dw.render_workbook(request, key=b"k" * 32, issued_at=issued)
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            return {name: package.read(name) for name in package.namelist() if "core.xml" not in name}
+
+    fast = parts()
+    again = parts()  # the second time with the validation formulas already prepared
+    monkeypatch.setattr(dw._Workbook, "worksheet_class", Worksheet)
+    assert fast == again == parts()

@@ -36,6 +36,7 @@ from xlplan.dates import wareki_date
 from xlplan.fiscal_year import FiscalYear
 from xlplan.layout import Column, InputRule
 from xlplan.model import Department, HistoryRecord, Plan, Settings
+from xlplan.report_writer import FastWorksheet
 from xlplan.values import Value
 
 GREY = "#F2F2F2"
@@ -174,6 +175,29 @@ def workspace_id(key: bytes) -> str:
 # ----------------------------------------------------------------------------------------
 
 
+_FORMULA_CACHE_SIZE = 4096
+_prepared_formulas: dict[tuple[str, bool, bool], str] = {}
+
+
+class _Sheet(FastWorksheet):
+    """The consolidated table's faster cell writer, plus prepared validation formulas kept.
+
+    XlsxWriter prepares every data-validation formula with some eighty regular
+    expressions (for Excel's newer functions) each time a workbook is closed; the
+    formulas are the same in workbook after workbook, and preparing is a pure
+    function of the formula and two flags, so its result is kept.
+    """
+
+    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+        key = (formula, expand_future_functions, bool(self.use_future_functions))
+        found = _prepared_formulas.get(key)
+        if found is None:
+            if len(_prepared_formulas) >= _FORMULA_CACHE_SIZE:
+                _prepared_formulas.clear()
+            found = _prepared_formulas[key] = super()._prepare_formula(formula, expand_future_functions)
+        return found
+
+
 class _Workbook(xlsxwriter.Workbook):
     """XlsxWriter's workbook plus workbook structure protection, which XlsxWriter does not offer.
 
@@ -181,6 +205,8 @@ class _Workbook(xlsxwriter.Workbook):
     §18.2.28), so it is written right after it. Without a password, as for the sheets:
     protection guards against slips, and the manifest's hashes detect deliberate edits.
     """
+
+    worksheet_class = _Sheet
 
     def _write_workbook_pr(self) -> None:
         super()._write_workbook_pr()

@@ -239,7 +239,7 @@ def _description(project: Project) -> str:
     return project.description + (f"\n【数値目標】{project.indicator}" if project.indicator else "")
 
 
-class _Sheet(Worksheet):
+class FastWorksheet(Worksheet):
     """XlsxWriter's worksheet with a faster writer of the cell data.
 
     A consolidated table has about a million cells, and XlsxWriter's general
@@ -446,9 +446,9 @@ class _Writer:
 
     # -- one sheet -------------------------------------------------------------------------
 
-    def add_sheet(self, name: str) -> _Sheet:
+    def add_sheet(self, name: str) -> FastWorksheet:
         """A sheet of the table with its columns and print setup, still empty."""
-        sheet: _Sheet = self.book.add_worksheet(name, worksheet_class=_Sheet)
+        sheet: FastWorksheet = self.book.add_worksheet(name, worksheet_class=FastWorksheet)
         for column, width in enumerate(self.widths):
             sheet.set_column(column, column, width)
         self._page(sheet)
@@ -476,7 +476,7 @@ class _Writer:
         for found in self.formats.values():
             found._get_xf_index()
 
-    def section(self, sheet: _Sheet, section: Section) -> None:
+    def section(self, sheet: FastWorksheet, section: Section) -> None:
         """Write one section (基本目標) into its sheet."""
         layout, style, settings = self.layout, self.style, self.table.plan.settings
         last = layout.last
@@ -589,7 +589,7 @@ class _Writer:
         )
         return row + 1
 
-    def _project(self, sheet: _Sheet, top: int, block: ProjectBlock) -> int:
+    def _project(self, sheet: FastWorksheet, top: int, block: ProjectBlock) -> int:
         # The innermost loop of a table of a hundred thousand rows: formats, column
         # measures and department names are looked up once, and the checksum is summed
         # in a local (masked once) — the same cells and checksum as text() and value().
@@ -754,13 +754,13 @@ def write_table(table: Table, style: ReportStyle, path: Path) -> int:
     return writer.checksum
 
 
-def _fill(writer: _Writer, sheets: list[_Sheet], index: int) -> None:
+def _fill(writer: _Writer, sheets: list[FastWorksheet], index: int) -> None:
     writer.sheet_index = index
     writer.section(sheets[index], writer.table.sections[index])
 
 
 def _write_elsewhere(
-    writer: _Writer, sheets: list[_Sheet], indices: list[int], folder: Path
+    writer: _Writer, sheets: list[FastWorksheet], indices: list[int], folder: Path
 ) -> tuple[int, dict[int, Path], int]:
     """In the second process: write the sheets ``indices`` and their XML.
 
@@ -778,7 +778,7 @@ def _write_elsewhere(
     return writer.checksum, _render(sheets, indices, folder), strings.count - count
 
 
-def _render(sheets: list[_Sheet], indices: list[int], folder: Path) -> dict[int, Path]:
+def _render(sheets: list[FastWorksheet], indices: list[int], folder: Path) -> dict[int, Path]:
     """Write the XML of the sheets ``indices`` into ``folder``, to be spliced into the package."""
     xml = {}
     for index in indices:
