@@ -167,6 +167,8 @@ def _japanese(finding: Finding, *words: str) -> str:
     for word in words:
         assert word in message, (word, message)
     assert "{" not in message, message  # every placeholder filled
+    english = finding.message("en")
+    assert "{" not in english, english  # the English rendering too (XLPLAN_LANG=en)
     return message
 
 
@@ -841,3 +843,43 @@ def _issued_cached(path: Path) -> manifest.Manifest:
     if path not in _MANIFESTS:
         _MANIFESTS[path] = _issued(path)
     return _MANIFESTS[path]
+
+
+@pytest.mark.parametrize("raw", [float("inf"), float("-inf"), float("nan"), 1e308])
+def test_canonical_cell_takes_any_number_a_hostile_file_holds(raw: float) -> None:
+    assert layout.canonical_cell(raw)  # text, not OverflowError from int(inf)
+
+
+_ANY_CELL = st.one_of(
+    st.none(),
+    st.integers(min_value=-5, max_value=100),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        ["行ID", "P001-1-1", "P002-1-1", "P021-1-1", "P999-9-9", "企画政策課", "社会福祉課", "〇", "159件"]
+    ),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.dictionaries(
+        st.tuples(st.integers(min_value=1, max_value=12), st.integers(min_value=1, max_value=16)),
+        _ANY_CELL,
+        max_size=60,
+    ),
+    chunks=st.sampled_from([None, (), ("{}",), ("not json",), ('{"format": 1}',)]),
+)
+def test_identify_and_check_never_raise_on_any_sheet(
+    returned: Returned, cells: dict[tuple[int, int], object], chunks: tuple[str, ...] | None
+) -> None:
+    """Any sheet with any (or a broken) manifest: findings, never an exception."""
+    sheet = SheetRead("Sheet1", {key: CellRead(value) for key, value in cells.items()}, 12, 16)  # type: ignore[arg-type]
+    snap = Snapshot("xlsx", ("Sheet1",), chunks, sheet)
+    outcome = _check(returned, returned.files[DEPARTMENT], snap)
+    for finding in outcome.findings:
+        assert finding.code in CATALOGUE
+        finding.message()
+        finding.message("en")
+    if outcome.identity.department is None:
+        assert outcome.result.answers == () and not outcome.result.ok

@@ -143,6 +143,8 @@ def canonical_cell(value: object) -> str | None:
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float, Decimal)):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            return str(value)  # NaN or infinity: a hostile file's cell, never a plan's; int() would raise
         if number == number.to_integral_value():
             return str(int(number))
         return format(number.normalize(), "f")
