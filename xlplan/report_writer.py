@@ -735,7 +735,7 @@ def write_table(table: Table, style: ReportStyle, path: Path) -> int:
         try:
             for index in mine:
                 _fill(writer, sheets, index)
-            if second is not None:  # this sheet's XML too, while the second process is still at work
+            if second is not None:  # these sheets' XML too, while the second process is still at work
                 for index, spliced in _render(sheets, mine, Path(folder)).items():
                     sheets[index].spliced = spliced
         finally:
