@@ -69,9 +69,12 @@ MAX_TEXT = 32767  # Excel's limit on a cell's text
 # an East Asian wide one 2. A wide character of an N-point font is about N points
 # (N*96/72 pixels) wide; a column of width W is W*7+5 pixels in the default font.
 # A line takes about 1.25 times the font size in MS Pゴシック / MS ゴシック (Excel's
-# own row height for one 11-point line is 13.5 points) and in LibreOffice's
-# substitutes; 游ゴシック / 游明朝 have tall line gaps (one 11-point line is 18.75).
-_LINE_SPACING = 1.25
+# own row height for one 11-point line is 13.5 points), but where those fonts are
+# missing — a server printing the PDF with LibreOffice — Noto Sans CJK stands in, and
+# its line is 1.45 times the size: rows estimated at 1.25 clipped the last line of
+# wrapped narratives in the PDF. A little air in Excel is better than a cut-off line.
+# 游ゴシック / 游明朝 have tall line gaps (one 11-point line is 18.75).
+_LINE_SPACING = 1.45
 _LINE_SPACING_TALL = 1.7
 _TALL_FONTS = ("游", "Yu ", "Meiryo", "メイリオ")
 _CELL_PADDING_PX = 6
