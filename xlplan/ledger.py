@@ -13,7 +13,8 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -57,10 +58,21 @@ CREATE TABLE IF NOT EXISTS receipts (
     received_at    TEXT NOT NULL,
     round_id       INTEGER REFERENCES rounds(id),
     department     TEXT,
-    status         TEXT NOT NULL,                   -- archived, duplicate, invalid, valid, accepted, superseded
-    duplicate_of   INTEGER REFERENCES receipts(id)
+    status         TEXT NOT NULL,                   -- archived, duplicate, mail, invalid, valid, accepted, superseded
+    duplicate_of   INTEGER REFERENCES receipts(id),
+    container_id   INTEGER REFERENCES receipts(id)  -- the .eml a file was attached to (schema 2)
 );
 CREATE INDEX IF NOT EXISTS receipts_sha ON receipts(sha256);
+CREATE TABLE IF NOT EXISTS inbox_files (              -- schema 2: what intake has already taken from inbox/
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,                   -- relative to inbox/, with forward slashes
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    receipt_id  INTEGER REFERENCES receipts(id),
+    seen_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_files_path ON inbox_files(path);
 CREATE TABLE IF NOT EXISTS findings (
     id          INTEGER PRIMARY KEY,
     receipt_id  INTEGER REFERENCES receipts(id),
@@ -111,9 +123,21 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     with connection:
         connection.executescript(_SCHEMA)
         row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
-        if row["v"] is None:
+        if row["v"] is None or row["v"] < SCHEMA_VERSION:
+            _migrate(connection)
             connection.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now()))
     return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring an older ledger up to :data:`SCHEMA_VERSION`. Additive only: nothing is dropped or rewritten.
+
+    New tables come from ``_SCHEMA`` (``CREATE TABLE IF NOT EXISTS``); new columns of
+    existing tables are added here.
+    """
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
+    if "container_id" not in columns:  # schema 1 → 2
+        connection.execute("ALTER TABLE receipts ADD COLUMN container_id INTEGER REFERENCES receipts(id)")
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

@@ -1,0 +1,363 @@
+"""Intake: files in inbox/ archived untouched by SHA-256 with ledger receipts, mails' attachments
+taken, duplicates recognised, files being written left for the next run, inbox never changed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests import badfiles
+from xlplan.distribute import distribute
+from xlplan.examples import Example
+from xlplan.intake import IntakeResult, take_in
+from xlplan.ledger import SCHEMA_VERSION, ensure_round, open_ledger, schema_version
+from xlplan.respond import fill_response
+from xlplan.safe_read import ReadFailed, read_returns
+from xlplan.snapshot import Snapshot
+from xlplan.workspace import Workspace, init_workspace
+
+DEPARTMENTS = ("社会福祉課", "総務課")
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory: pytest.TempPathFactory, example: Example) -> dict[str, Path]:
+    """Two real returned workbooks (distributed, filled with openpyxl and saved), by department."""
+    root = tmp_path_factory.mktemp("intake")
+    workspace = init_workspace(root / "ws", example.plan)
+    result = distribute(workspace, only=list(DEPARTMENTS), workers=1)
+    made: dict[str, Path] = {}
+    for item in result.departments:
+        assert item.workbook is not None
+        answers = [
+            a for a in example.answers if example.plan.canonical_department(a.department) == item.department
+        ]
+        made[item.department] = root / f"{item.department}.xlsx"
+        fill_response(item.workbook, answers, made[item.department])
+    return made
+
+
+def _take(workspace: Workspace) -> IntakeResult:
+    connection = workspace.ledger()
+    try:
+        return take_in(workspace, connection, round_id=1)
+    finally:
+        connection.close()
+
+
+def _rows(workspace: Workspace, sql: str, *args: object) -> list[sqlite3.Row]:
+    connection = workspace.ledger()
+    try:
+        return list(connection.execute(sql, args))
+    finally:
+        connection.close()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _snapshot_of_inbox(inbox: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        path.relative_to(inbox).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in inbox.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_every_file_is_archived_untouched_with_a_receipt(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    inbox = workspace.inbox
+    (inbox / "総務課").mkdir()
+    shutil.copy(returns["社会福祉課"], inbox / "回答_社会福祉課.xlsx")
+    shutil.copy(returns["総務課"], inbox / "総務課" / "回答（総務課）.xlsx")
+    badfiles.xls(inbox / "old.xls")
+    badfiles.csv_as_xlsx(inbox / "export.csv")
+    (inbox / "no_suffix").write_bytes(b"\x00\x01")
+    ignored = [
+        "~$回答_社会福祉課.xlsx",
+        "copy.tmp",
+        "Thumbs.db",
+        "desktop.ini",
+        ".DS_Store",
+        ".~lock.x.xlsx#",
+    ]
+    for name in ignored:
+        (inbox / name).write_bytes(b"ignore me")
+    os.utime(inbox / "~$回答_社会福祉課.xlsx", (0, 0))  # a stale Excel owner file does not block
+    before = _snapshot_of_inbox(inbox)
+
+    result = _take(workspace)
+
+    names = [receipt.original_name for receipt in result.receipts]
+    assert names == [
+        "export.csv",
+        "no_suffix",
+        "old.xls",
+        "回答_社会福祉課.xlsx",
+        "総務課/回答（総務課）.xlsx",
+    ]
+    assert result.findings == () and result.mails == ()
+    for receipt in result.receipts:
+        original = inbox / receipt.original_name
+        assert receipt.sha256 == _sha(original)
+        assert receipt.archived_path.read_bytes() == original.read_bytes()  # byte-identical
+        assert receipt.archived_path.parent == workspace.archive / receipt.sha256[:2]
+        assert (
+            receipt.archived_path.name == receipt.sha256 + os.path.splitext(receipt.original_name)[1].lower()
+        )
+        assert (
+            not os.access(receipt.archived_path, os.W_OK) or os.geteuid() == 0
+        )  # read-only (root writes anyway)
+        assert receipt.archived_path.stat().st_mode & 0o222 == 0
+        assert receipt.source == "inbox" and receipt.duplicate_of is None
+    assert _snapshot_of_inbox(inbox) == before  # nothing in inbox/ changed, moved or disappeared
+    rows = _rows(workspace, "SELECT * FROM receipts ORDER BY id")
+    assert [(row["original_name"], row["status"], row["source"], row["round_id"]) for row in rows] == [
+        (name, "archived", "inbox", 1) for name in names
+    ]
+    assert [row["archived_path"] for row in rows] == [
+        receipt.archived_path.relative_to(workspace.root).as_posix() for receipt in result.receipts
+    ]
+
+
+def test_a_file_taken_in_is_not_taken_again(workspace: Workspace, returns: dict[str, Path]) -> None:
+    target = workspace.inbox / "回答.xlsx"
+    shutil.copy(returns["社会福祉課"], target)
+    assert len(_take(workspace).receipts) == 1
+    again = _take(workspace)
+    assert again.receipts == () and again.findings == ()
+    os.utime(target)  # touched, same content: still nothing new
+    assert _take(workspace).receipts == ()
+    shutil.copy(returns["総務課"], target)  # a corrected return saved over the first one
+    third = _take(workspace)
+    assert [r.sha256 for r in third.receipts] == [_sha(returns["総務課"])]
+    assert third.receipts[0].duplicate_of is None
+    assert len(_rows(workspace, "SELECT * FROM receipts")) == 2
+
+
+def test_the_same_bytes_twice_are_a_duplicate(workspace: Workspace, returns: dict[str, Path]) -> None:
+    shutil.copy(returns["社会福祉課"], workspace.inbox / "a_回答.xlsx")
+    shutil.copy(returns["社会福祉課"], workspace.inbox / "b_再送.xlsx")
+    result = _take(workspace)
+    first, second = result.receipts
+    assert first.duplicate_of is None and first.findings == ()
+    assert second.duplicate_of == first.id and second.duplicate_name == "a_回答.xlsx"
+    assert second.archived_path == first.archived_path
+    assert [finding.code for finding in second.findings] == ["duplicate-file"]
+    assert not second.findings[0].is_error
+    assert "a_回答.xlsx" in second.findings[0].message() and "重複" in second.findings[0].message()
+    assert len(list(workspace.archive.rglob("*.xlsx"))) == 1
+    statuses = [
+        (r["status"], r["duplicate_of"]) for r in _rows(workspace, "SELECT * FROM receipts ORDER BY id")
+    ]
+    assert statuses == [("archived", None), ("duplicate", first.id)]
+    # The same bytes again on a later run, in a mail this time.
+    (workspace.inbox / "mail.eml").write_bytes(_mail({"回答.xlsx": returns["社会福祉課"].read_bytes()}))
+    later = _take(workspace)
+    assert [(r.source, r.duplicate_of) for r in later.receipts] == [("eml", first.id)]
+
+
+def _mail(attachments: dict[str, bytes]) -> bytes:
+    message = EmailMessage()
+    message["From"] = "shakaifukushi@city.example"
+    message["To"] = "kikaku@city.example"
+    message["Subject"] = "令和2年度実績照会の回答"
+    message.set_content("回答を送付します。")
+    for name, data in attachments.items():
+        maintype, subtype = (
+            ("application", "pdf") if name.endswith(".pdf") else ("application", "octet-stream")
+        )
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def test_workbooks_attached_to_saved_mails_are_taken(
+    workspace: Workspace, returns: dict[str, Path], tmp_path: Path
+) -> None:
+    xls = badfiles.xls(tmp_path / "old.xls").read_bytes()
+    mail = _mail(
+        {
+            "第2次プラン_回答_社会福祉課.xlsx": returns["社会福祉課"].read_bytes(),  # RFC 2231 name
+            "説明資料.pdf": b"%PDF-1.7 ignored",
+            "前年度.xls": xls,
+        }
+    )
+    (workspace.inbox / "回答メール.eml").write_bytes(mail)
+    (workspace.inbox / "no_attachment.eml").write_bytes(_mail({}))
+    result = _take(workspace)
+
+    assert [m.original_name for m in result.mails] == ["no_attachment.eml", "回答メール.eml"]
+    assert [(r.original_name, r.source, r.container) for r in result.receipts] == [
+        ("第2次プラン_回答_社会福祉課.xlsx", "eml", "回答メール.eml"),
+        ("前年度.xls", "eml", "回答メール.eml"),
+    ]
+    assert result.receipts[0].archived_path.read_bytes() == returns["社会福祉課"].read_bytes()
+    assert result.receipts[1].archived_path.read_bytes() == xls
+    assert result.mails[1].archived_path.read_bytes() == mail  # the mail itself is archived too
+    assert [finding.code for finding in result.findings] == ["eml-no-workbook"]
+    assert "no_attachment.eml" in result.findings[0].message()
+    rows = {r["original_name"]: r for r in _rows(workspace, "SELECT * FROM receipts")}
+    assert rows["回答メール.eml"]["status"] == "mail"
+    assert rows["前年度.xls"]["container_id"] == rows["回答メール.eml"]["id"]
+    # The same mail saved again: recognised, its attachments not taken twice.
+    (workspace.inbox / "回答メール（2）.eml").write_bytes(mail)
+    again = _take(workspace)
+    assert again.receipts == () and [m.duplicate_of for m in again.mails] == [rows["回答メール.eml"]["id"]]
+
+
+def test_archived_returns_read_back(workspace: Workspace, returns: dict[str, Path]) -> None:
+    shutil.copy(returns["総務課"], workspace.inbox / "回答.xlsx")
+    badfiles.xls(workspace.inbox / "old.xlsx")
+    result = _take(workspace)
+    names = {receipt.archived_path: receipt.original_name for receipt in result.receipts}
+    read = dict(read_returns(list(names), names=names, workers=1))
+    by_name = {receipt.original_name: read[receipt.archived_path] for receipt in result.receipts}
+    good, bad = by_name["回答.xlsx"], by_name["old.xlsx"]
+    assert isinstance(good, Snapshot) and good.manifest_chunks
+    assert isinstance(bad, ReadFailed)
+    assert bad.findings[0].code == "file-xls" and bad.findings[0].file == "old.xlsx"
+
+
+def test_a_file_open_in_excel_waits_for_the_next_run(workspace: Workspace, returns: dict[str, Path]) -> None:
+    shutil.copy(returns["総務課"], workspace.inbox / "回答.xlsx")
+    owner = workspace.inbox / "~$回答.xlsx"  # what Excel writes beside a workbook it has open
+    owner.write_bytes(b"\x0bkikaku    ")
+    result = _take(workspace)
+    assert result.receipts == ()
+    assert [finding.code for finding in result.findings] == ["file-busy"]
+    assert "開かれている" in result.findings[0].message() and result.findings[0].file == "回答.xlsx"
+    assert _rows(workspace, "SELECT * FROM receipts") == []
+    owner.unlink()  # closed in Excel
+    assert [r.original_name for r in _take(workspace).receipts] == ["回答.xlsx"]
+
+
+_WRITER = """
+import os, sys
+path, stop = sys.argv[1], sys.argv[2]
+with open(path, "ab", buffering=0) as handle:
+    handle.write(b"PK" + bytes(8 * 1024 * 1024))  # large enough that reading it takes a while
+    open(path + ".started", "w").close()
+    while not os.path.exists(stop):
+        handle.write(b"x")  # a copy still in progress: the size keeps changing
+"""
+
+
+def test_a_file_still_being_written_waits_for_the_next_run(workspace: Workspace, tmp_path: Path) -> None:
+    growing = workspace.inbox / "copying.xlsx"
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(growing), str(stop)])
+    try:
+        started = Path(str(growing) + ".started")
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started.rename(tmp_path / "started")  # out of the inbox
+        busy = False
+        for _ in range(5):  # the writer could in principle be descheduled for a whole read
+            result = _take(workspace)
+            if [f.code for f in result.findings] == ["file-busy"]:
+                busy = True
+                assert result.receipts == ()
+                assert "書き込み中" in result.findings[0].message()
+                break
+        assert busy
+    finally:
+        stop.touch()
+        writer.wait(timeout=60)
+    final = _take(workspace)  # the copy finished: taken in whole
+    assert [r.original_name for r in final.receipts] == ["copying.xlsx"]
+    assert final.receipts[0].archived_path.read_bytes() == growing.read_bytes()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads a file whatever its mode"
+)
+def test_a_file_that_cannot_be_opened_waits(workspace: Workspace, returns: dict[str, Path]) -> None:
+    target = workspace.inbox / "回答.xlsx"
+    shutil.copy(returns["総務課"], target)
+    target.chmod(0)  # as Windows refuses a file another program holds
+    try:
+        assert [f.code for f in _take(workspace).findings] == ["file-busy"]
+    finally:
+        target.chmod(0o644)
+    assert len(_take(workspace).receipts) == 1
+
+
+def test_an_archive_that_cannot_be_written_records_nothing(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    shutil.copy(returns["総務課"], workspace.inbox / "回答.xlsx")
+    obstacle = workspace.archive / _sha(returns["総務課"])[:2]
+    obstacle.write_bytes(b"a file where the archive needs a folder")
+    result = _take(workspace)
+    assert result.receipts == () and [f.code for f in result.findings] == ["archive-write-failed"]
+    assert "取り込んでいません" in result.findings[0].message()
+    assert _rows(workspace, "SELECT * FROM receipts") == []
+    obstacle.unlink()
+    assert len(_take(workspace).receipts) == 1
+
+
+def test_an_archived_copy_is_never_rewritten(workspace: Workspace, returns: dict[str, Path]) -> None:
+    shutil.copy(returns["総務課"], workspace.inbox / "a.xlsx")
+    first = _take(workspace).receipts[0]
+    stamp = first.archived_path.stat()
+    shutil.copy(returns["総務課"], workspace.inbox / "b.xlsx")
+    second = _take(workspace).receipts[0]
+    assert second.duplicate_of == first.id
+    after = first.archived_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)
+
+
+def test_no_inbox_is_nothing_to_take(tmp_path: Path, example: Example) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    workspace.inbox.rmdir()
+    assert _take(workspace) == IntakeResult()
+
+
+def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL);
+        INSERT INTO schema_version VALUES (1, '2021-04-01T09:00:00+09:00');
+        CREATE TABLE receipts (
+            id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, original_name TEXT NOT NULL, source TEXT NOT NULL,
+            archived_path TEXT NOT NULL, received_at TEXT NOT NULL, round_id INTEGER, department TEXT,
+            status TEXT NOT NULL, duplicate_of INTEGER REFERENCES receipts(id));
+        INSERT INTO receipts (sha256, original_name, source, archived_path, received_at, status)
+            VALUES ('ab', '回答.xlsx', 'inbox', 'archive/ab/ab.xlsx', '2021-05-01T09:00:00+09:00', 'accepted');
+        """
+    )
+    old.commit()
+    old.close()
+    connection = open_ledger(path)
+    try:
+        assert schema_version(connection) == SCHEMA_VERSION == 2
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
+        assert "container_id" in columns
+        assert [tuple(row) for row in connection.execute("SELECT original_name, status FROM receipts")] == [
+            ("回答.xlsx", "accepted")
+        ]
+        assert connection.execute("SELECT COUNT(*) FROM inbox_files").fetchone()[0] == 0
+        ensure_round(connection, 2020, 1, None)  # the rest of the schema is there too
+    finally:
+        connection.close()
+    again = open_ledger(path)  # opening an upgraded ledger changes nothing
+    try:
+        assert [row[0] for row in again.execute("SELECT version FROM schema_version ORDER BY version")] == [
+            1,
+            2,
+        ]
+    finally:
+        again.close()
