@@ -335,10 +335,6 @@ def test_status_and_remind_buttons(fresh: Workspace) -> None:
 
 
 def test_collect_button(fresh: Workspace, example: Example) -> None:
-    try:
-        import xlplan.collect  # noqa: F401
-    except ImportError:
-        pytest.xfail("xlplan.collect has not landed yet")
     sent = distribute(fresh)
     plan = example.plan
     for item in sent.departments[:3]:

@@ -52,4 +52,7 @@ def test_demo_never_reuses_a_folder(
     assert main(["demo"]) == 0
     assert (tmp_path / "xlplan-demo" / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert (tmp_path / "xlplan-demo-2" / "master.xlsx").exists()
-    assert "xlplan-demo-2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "xlplan-demo-2" in out
+    # The whole cycle ran: the collection line and the consolidated table's path are printed.
+    assert "回収・検証: 受信 15 件: 受理 15" in out and "集約表" in out

@@ -533,6 +533,11 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
         "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
     ),
+    "file-not-found": Entry(
+        "error",
+        "ファイル {path} が見つかりません。ファイル名と場所を確認してください。",
+        "File {path} not found. Check its name and folder.",
+    ),
     # --- consolidate ---------------------------------------------------------------------
     "consolidate-missing-answer": Entry(
         "warning",

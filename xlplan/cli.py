@@ -65,7 +65,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = run_demo(root)
     for ja, en in summary.lines():
         _say(ja, en)
-    return EXIT_OK
+    if summary.findings:
+        print(format_table(summary.findings), file=sys.stderr)
+    return EXIT_FINDINGS if any(finding.is_error for finding in summary.findings) else EXIT_OK
 
 
 def _fresh_folder(base: Path) -> Path:
@@ -130,12 +132,38 @@ def cmd_distribute(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """inbox/ に届いたファイルを保管・検証し、台帳と差し戻し票を更新します。例: xlplan collect --json"""
-    return _not_yet("collect")
+    from xlplan.collect import collect
+    from xlplan.findings import has_errors
+    from xlplan.workspace import Workspace
+
+    result = collect(Workspace(args.workspace), send=args.send)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        for ja, en in result.lines():
+            _say(ja, en)
+        if result.all_findings:
+            print(format_table(result.all_findings), file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(result.all_findings) else EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """回答ファイルを取り込まずに検証します。例: xlplan validate 回答.xlsx --json"""
-    return _not_yet("validate")
+    """回答ファイルを取り込まずに検証します（保管・台帳・差し戻しはしません）。例: xlplan validate 回答.xlsx --json"""
+    from xlplan.collect import validate, validation_findings
+    from xlplan.findings import has_errors
+    from xlplan.workspace import Workspace
+
+    results = validate(Workspace(args.workspace), args.files)
+    findings = validation_findings(results)
+    if args.json:
+        _print_json({"files": [item.to_dict() for item in results]})
+    else:
+        for item in results:
+            state = "問題なし" if item.checked.outcome == "accepted" else "要修正"
+            _say(f"{item.path}: {state}", f"{item.path}: {'valid' if state == '問題なし' else 'invalid'}")
+        if findings:
+            print(format_table(findings), file=sys.stderr)
+    return EXIT_FINDINGS if has_errors(findings) else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -1,0 +1,225 @@
+"""Collection end to end: intake, safe reading, checks, acceptance, feedback and the ledger, in one run.
+
+The layers have their own tests (test_intake, test_safe_read, test_check); these
+drive :func:`xlplan.collect.collect` and the CLI over a real distribution of the
+example, with good and bad returns in the same inbox, and check what a run
+promises: every file archived untouched, every file a result, one department's
+file never changing another's rows, the latest valid return winning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests import badfiles
+from xlplan import layout, manifest
+from xlplan.cli import main
+from xlplan.collect import accepted_answers, collect
+from xlplan.distribute import distribute
+from xlplan.examples import Example
+from xlplan.model import Answer
+from xlplan.respond import fill_response
+from xlplan.status import status
+from xlplan.workspace import Workspace
+
+A = "文化課"
+B = "総務課"
+
+
+def _sent(workspace: Workspace) -> dict[str, Path]:
+    result = distribute(workspace)
+    return {item.department: item.workbook for item in result.departments if item.workbook is not None}
+
+
+def _answers(example: Example, department: str) -> list[Answer]:
+    return [a for a in example.answers if example.plan.canonical_department(a.department) == department]
+
+
+def _returned(
+    workspace: Workspace, example: Example, sent: dict[str, Path], department: str, name: str
+) -> Path:
+    target = workspace.inbox / name
+    fill_response(sent[department], _answers(example, department), target)
+    return target
+
+
+def _edit_value(path: Path, project_no: int, value: object) -> None:
+    """Type ``value`` into the 今年度 value cell of ``project_no``'s row, as a department would in Excel."""
+    book = openpyxl.load_workbook(path)
+    chunks = [str(r[0]) for r in book[layout.MANIFEST_SHEET].iter_rows(max_col=1, values_only=True) if r[0]]
+    issued = manifest.loads(chunks)
+    row = next(r.row for r in issued.rows if r.project_no == project_no)
+    column = issued.columns.index(layout.CURRENT_VALUE) + 1
+    book[layout.RESPONSE_SHEET].cell(row, column).value = value
+    book.save(path)
+
+
+def _codes(result_files: object, name: str) -> set[str]:
+    return {f.code for item in result_files if item.name == name for f in item.findings}  # type: ignore[attr-defined]
+
+
+def _ledger(workspace: Workspace) -> sqlite3.Connection:
+    connection = sqlite3.connect(workspace.ledger_path)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def test_good_and_bad_files_in_one_run(workspace: Workspace, example: Example, tmp_path: Path) -> None:
+    sent = _sent(workspace)
+    good = _returned(workspace, example, sent, A, "文化課_回答.xlsx")
+    wrong_unit = _returned(workspace, example, sent, B, "総務課.xlsx")
+    _edit_value(wrong_unit, 4, "3件")  # project 4 has no indicator: only ○ × — are accepted
+    inbox = workspace.inbox
+    badfiles.truncated(good, inbox / "途中まで.xlsx")
+    badfiles.csv_as_xlsx(inbox / "CSV.xlsx")
+    badfiles.xls(inbox / "古い形式.xls")
+    badfiles.zip_bomb(inbox / "爆弾.xlsx")
+    badfiles.far_cell_workbook(inbox / "遠いセル.xlsx")
+    (inbox / "空.xlsx").write_bytes(b"")
+    (inbox / "~$文化課_回答.xlsx").write_bytes(b"lock file of Excel")
+    shutil.copy(good, inbox / "文化課_回答（再送）.xlsx")
+    before = {path.name: path.read_bytes() for path in inbox.iterdir()}
+
+    result = collect(workspace)
+
+    by_name = {item.name: item for item in result.files}
+    # Excel's lock file is not a return, and the workbook it locks is still open: left for the next run.
+    assert "~$文化課_回答.xlsx" not in by_name and "文化課_回答.xlsx" not in by_name
+    assert [f.code for f in result.findings if f.file == "文化課_回答.xlsx"] == ["file-busy"]
+    assert by_name["文化課_回答（再送）.xlsx"].outcome == "accepted"  # the same answers under another name
+    assert by_name["総務課.xlsx"].outcome == "invalid"
+    assert "value-not-a-mark" in _codes(result.files, "総務課.xlsx")
+    assert "file-damaged" in _codes(result.files, "途中まで.xlsx")
+    assert "file-text" in _codes(result.files, "CSV.xlsx")
+    assert "file-xls" in _codes(result.files, "古い形式.xls")
+    assert "file-zip-bomb" in _codes(result.files, "爆弾.xlsx")
+    assert "file-empty" in _codes(result.files, "空.xlsx")
+    assert by_name["遠いセル.xlsx"].outcome in ("unidentified", "unreadable")
+    # Every file was archived byte for byte, and the inbox was left as it was.
+    for item in result.files:
+        original = before[item.name]
+        assert item.archived.read_bytes() == original
+        assert item.sha256 == hashlib.sha256(original).hexdigest()
+    assert {path.name: path.read_bytes() for path in inbox.iterdir()} == before
+    # Every message a department or the office reads is Japanese and says what to do.
+    for item in result.files:
+        for finding in item.findings:
+            assert any("\u3040" <= ch <= "\u30ff" for ch in finding.message()), finding.code
+    # The department with errors got a 差し戻し票; the good one did not.
+    assert [fb.department for fb in result.feedback] == [B]
+    assert result.feedback[0].path.exists()
+    states = {item.department: item.state for item in status(workspace).departments}
+    assert states[A] == "accepted" and states[B] == "returned_with_errors"
+
+    # Excel closed: the workbook is taken in now, recognised as the same bytes already received.
+    (inbox / "~$文化課_回答.xlsx").unlink()
+    later = collect(workspace)
+    assert [(item.name, item.outcome) for item in later.files] == [("文化課_回答.xlsx", "duplicate")]
+
+
+def test_a_second_run_takes_nothing_again(workspace: Workspace, example: Example) -> None:
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "a.xlsx")
+    assert collect(workspace).count("accepted") == 1
+    again = collect(workspace)
+    assert again.files == () and again.all_findings == []
+
+
+def test_the_latest_valid_return_supersedes_and_both_stay(workspace: Workspace, example: Example) -> None:
+    sent = _sent(workspace)
+    first = _returned(workspace, example, sent, A, "first.xlsx")
+    collect(workspace)
+    second = workspace.inbox / "second.xlsx"
+    shutil.copy(first, second)
+    _edit_value(second, 3, 30)  # project 3 (文化課, 冊) corrected to 30冊
+    result = collect(workspace)
+    assert [item.outcome for item in result.files] == ["accepted"]
+    mine = [a for a in accepted_answers(workspace) if a.project_no == 3]
+    assert [a.value.display() for a in mine] == ["30冊"]
+    connection = _ledger(workspace)
+    statuses = [row["status"] for row in connection.execute("SELECT status FROM receipts ORDER BY id")]
+    assert statuses == ["superseded", "accepted"]
+    acceptances = connection.execute("SELECT superseded_by FROM acceptances ORDER BY id").fetchall()
+    assert acceptances[0]["superseded_by"] is not None and acceptances[1]["superseded_by"] is None
+    assert len(list(workspace.archive.rglob("*.xlsx"))) == 2
+
+
+def test_a_file_with_another_departments_rows_cannot_change_them(
+    workspace: Workspace, example: Example
+) -> None:
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, B, "b.xlsx")
+    collect(workspace)
+    before = [a for a in accepted_answers(workspace) if example.plan.canonical_department(a.department) == B]
+    # A's file with B's rows pasted over A's: B's manifest rows are not A's to answer.
+    forged = workspace.inbox / "forged.xlsx"
+    fill_response(sent[A], _answers(example, A), forged)
+    b_book = openpyxl.load_workbook(sent[B])
+    a_book = openpyxl.load_workbook(forged)
+    for row in b_book[layout.RESPONSE_SHEET].iter_rows(min_row=layout.FIRST_DATA_ROW):
+        for cell in row:
+            a_book[layout.RESPONSE_SHEET].cell(cell.row, cell.column).value = cell.value
+    a_book.save(forged)
+    result = collect(workspace)
+    assert result.files[0].outcome in ("invalid", "unidentified")
+    after = [a for a in accepted_answers(workspace) if example.plan.canonical_department(a.department) == B]
+    assert after == before
+
+
+def test_cli_collect_json_and_exit_status(
+    workspace: Workspace, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "a.xlsx")
+    assert main(["collect", "-w", str(workspace.root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["counts"]["accepted"] == 1 and data["files"][0]["department"] == A
+    badfiles.csv_as_xlsx(workspace.inbox / "bad.xlsx")
+    assert main(["collect", "-w", str(workspace.root), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    [finding] = data["files"][0]["findings"]
+    assert finding["code"] == "file-text" and finding["severity"] == "error" and finding["file"] == "bad.xlsx"
+
+
+def test_cli_validate_checks_without_taking_in(
+    workspace: Workspace, example: Example, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = _sent(workspace)
+    good = tmp_path / "good.xlsx"
+    fill_response(sent[A], _answers(example, A), good)
+    bad = tmp_path / "bad.xlsx"
+    shutil.copy(good, bad)
+    _edit_value(bad, 3, "24件")
+    assert main(["validate", str(good), "-w", str(workspace.root)]) == 0
+    assert main(["validate", str(good), str(bad), "-w", str(workspace.root), "--json"]) == 1
+    data = json.loads(_last_json(capsys))
+    assert [item["outcome"] for item in data["files"]] == ["valid", "invalid"]
+    assert "value-unit-mismatch" in {f["code"] for f in data["files"][1]["findings"]}
+    # Nothing was taken in: no archive, no receipt.
+    assert not [path for path in workspace.archive.rglob("*") if path.is_file()]
+    assert _ledger(workspace).execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 0
+    assert main(["validate", str(tmp_path / "missing.xlsx"), "-w", str(workspace.root)]) == 1
+
+
+def _last_json(capsys: pytest.CaptureFixture[str]) -> str:
+    out = capsys.readouterr().out
+    return out[out.index("{") :]
+
+
+def test_a_master_with_problems_stops_collection_before_anything_is_taken(
+    workspace: Workspace, example: Example
+) -> None:
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "a.xlsx")
+    book = openpyxl.load_workbook(workspace.master_path)
+    del book["計画"]
+    book.save(workspace.master_path)
+    assert main(["collect", "-w", str(workspace.root)]) == 2
+    assert not [path for path in workspace.archive.rglob("*") if path.is_file()]
