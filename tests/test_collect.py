@@ -223,3 +223,22 @@ def test_a_master_with_problems_stops_collection_before_anything_is_taken(
     book.save(workspace.master_path)
     assert main(["collect", "-w", str(workspace.root)]) == 2
     assert not [path for path in workspace.archive.rglob("*") if path.is_file()]
+
+
+def test_a_second_collection_waits_for_the_first(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import filelock
+
+    from xlplan import collect as collect_module
+    from xlplan.findings import OutputError
+
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "a.xlsx")
+    monkeypatch.setattr(collect_module, "LOCK_TIMEOUT", 0.2)
+    held = filelock.FileLock(str(workspace.key_path.parent / collect_module.LOCK_NAME))
+    with held, pytest.raises(OutputError) as raised:
+        collect(workspace)
+    assert [f.code for f in raised.value.findings] == ["collect-busy"]
+    assert not [path for path in workspace.archive.rglob("*") if path.is_file()]  # nothing was taken
+    assert collect(workspace).count("accepted") == 1  # and after the first, everything is

@@ -533,6 +533,11 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
         "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
     ),
+    "collect-busy": Entry(
+        "error",
+        "別の回収処理が実行中です（{lock}）。終わってからもう一度実行してください。",
+        "Another collection is running ({lock}). Run again when it has finished.",
+    ),
     "file-not-found": Entry(
         "error",
         "ファイル {path} が見つかりません。ファイル名と場所を確認してください。",

@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import filelock
+
 from xlplan.check import CheckResult, check_return
 from xlplan.department_workbook import workspace_id
 from xlplan.feedback import FeedbackResult, write_feedback
-from xlplan.findings import Finding, XlplanError, has_errors
+from xlplan.findings import Finding, OutputError, XlplanError, has_errors
 from xlplan.identify import identify
 from xlplan.intake import Receipt, take_in
 from xlplan.ledger import ensure_round, now
@@ -44,6 +46,10 @@ from xlplan.safe_read import Limits, ReadFailed, read_returns
 from xlplan.snapshot import Snapshot
 from xlplan.values import parse_value
 from xlplan.workspace import Workspace
+
+LOCK_NAME = "collect.lock"
+LOCK_TIMEOUT = 300.0
+"""Seconds to wait for another collection of the same workspace (a thousand files take minutes)."""
 
 Outcome = Literal["accepted", "invalid", "unreadable", "unidentified", "duplicate"]
 
@@ -193,8 +199,25 @@ def collect(
 
     Raises:
         ConfigurationError: not a workspace, or the master has problems (nothing is taken in).
+        OutputError: another collection of the workspace did not finish within ``LOCK_TIMEOUT``.
     """
     plan = plan or workspace.load_plan()
+    # A scheduled run on the server and a click on the button may start together: one waits.
+    workspace.key_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(workspace.key_path.parent / LOCK_NAME), timeout=LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise OutputError([Finding("collect-busy", {"lock": lock.lock_file})]) from exc
+    try:
+        return _collect(workspace, plan, send=send, feedback=feedback, limits=limits)
+    finally:
+        lock.release()
+
+
+def _collect(
+    workspace: Workspace, plan: Plan, *, send: bool, feedback: bool, limits: Limits | None
+) -> CollectResult:
     settings = plan.settings
     key = workspace.signing_key()
     connection = workspace.ledger()
