@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import multiprocessing
 import os
 import posixpath
@@ -58,7 +59,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from xlplan import layout, manifest
+from xlplan import layout
 from xlplan.findings import Finding
 from xlplan.snapshot import CellRead, CellValue, SheetRead, Snapshot
 
@@ -181,16 +182,18 @@ def read_returns(
     try:
         pool = [_Worker(context, limits) for _ in range(size)]
         while True:
-            for index, worker in enumerate(pool):
-                if worker.task is None and queue:
+            # Keep every worker's next file already in its pipe, so it never waits on this process.
+            for slot, worker in enumerate(pool):
+                while queue and worker.wants_more():
                     if not worker.assign(queue[0], labels):
-                        pool[index] = worker.replace(context, limits)  # died while idle
-                        if not pool[index].assign(queue[0], labels):
+                        queue.extendleft(reversed(worker.drain()))
+                        pool[slot] = worker = worker.replace(context, limits)  # died while idle
+                        if not worker.assign(queue[0], labels):
                             lost = queue.popleft()
                             yield lost[1], _failed("file-read-crashed", lost, labels, reason="worker start")
                             continue
                     queue.popleft()
-            busy = [worker for worker in pool if worker.task is not None]
+            busy = [worker for worker in pool if worker.tasks]
             if not busy:
                 break
             deadline = min(worker.deadline for worker in busy)
@@ -198,26 +201,30 @@ def read_returns(
             waitables += [worker.process.sentinel for worker in busy]
             ready = set(wait(waitables, timeout=max(0.0, deadline - time.monotonic())))
             now = time.monotonic()
+            finished: list[tuple[Path, _Wire | ReadFailed]] = []
             for worker in busy:
-                task = worker.task
-                if task is None:  # pragma: no cover - busy workers have a task
-                    continue
                 slot = pool.index(worker)
+                head = worker.tasks[0]
                 if worker.connection in ready or worker.process.sentinel in ready:
                     result = worker.receive()
-                    if result is None:  # the pipe closed: the worker died mid-file
+                    if result is None:  # the pipe closed: the worker died reading the head file
                         worker.process.join(timeout=5)  # so its exit status is known
                         reason = _exit_reason(worker.process.exitcode)
+                        queue.extendleft(reversed(worker.drain()[1:]))  # the others were not started
                         pool[slot] = worker.replace(context, limits)
-                        yield task[1], _failed("file-read-crashed", task, labels, reason=reason)
+                        finished.append((head[1], _failed("file-read-crashed", head, labels, reason=reason)))
                         continue
-                    worker.task = None
-                    if worker.served >= limits.tasks_per_worker:
+                    finished.append((head[1], ReadFailed(result) if isinstance(result, tuple) else result))
+                    if worker.retiring() and not worker.tasks:
                         pool[slot] = worker.replace(context, limits)
-                    yield task[1], (ReadFailed(result) if isinstance(result, tuple) else result.assemble())
                 elif now >= worker.deadline:
+                    queue.extendleft(reversed(worker.drain()[1:]))
                     pool[slot] = worker.replace(context, limits)
-                    yield task[1], _failed("file-read-timeout", task, labels, seconds=limits.timeout_seconds)
+                    finished.append(
+                        (head[1], _failed("file-read-timeout", head, labels, seconds=limits.timeout_seconds))
+                    )
+            for path, outcome in finished:
+                yield path, (outcome.assemble() if isinstance(outcome, _Wire) else outcome)
     finally:
         for worker in pool:
             worker.stop()
@@ -260,8 +267,12 @@ _Task = tuple[int, Path]
 
 def _context() -> multiprocessing.context.BaseContext:
     # forkserver: cheap restarts after a crash and no fork of a threaded parent; Windows has only spawn.
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has the reader imported already (no effect once it runs).
+        context.set_forkserver_preload(["xlplan.safe_read"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _failed(code: str, task: _Task, labels: Mapping[Path, str], **params: Any) -> ReadFailed:
@@ -279,7 +290,10 @@ def _exit_reason(exitcode: int | None) -> str:
 
 
 class _Worker:
-    """One worker process, the pipe to it, and the file it is reading."""
+    """One worker process, the pipe to it, and the files sent to it (the first is being read)."""
+
+    DEPTH = 2
+    """Files in a worker's pipe at once: the one it reads and the next."""
 
     def __init__(self, context: multiprocessing.context.BaseContext, limits: Limits) -> None:
         parent, child = context.Pipe(duplex=True)
@@ -290,9 +304,17 @@ class _Worker:
         self.process.start()
         child.close()
         self.limits = limits
-        self.task: _Task | None = None
-        self.deadline = 0.0
-        self.served = 0
+        self.tasks: deque[_Task] = deque()
+        self.deadline = 0.0  # of the file being read
+        self.sent = 0
+
+    def wants_more(self) -> bool:
+        """True while the pipe has room and the worker is not due for replacement."""
+        return len(self.tasks) < self.DEPTH and not self.retiring()
+
+    def retiring(self) -> bool:
+        """True once the worker has been sent its share of files (a fresh one bounds any leak)."""
+        return self.sent >= self.limits.tasks_per_worker
 
     def assign(self, task: _Task, labels: Mapping[Path, str]) -> bool:
         """Send a file to the worker; False when the worker is gone."""
@@ -300,29 +322,40 @@ class _Worker:
             self.connection.send((str(task[1]), labels.get(task[1]) or task[1].name))
         except (OSError, ValueError):
             return False
-        self.task = task
-        self.deadline = time.monotonic() + self.limits.timeout_seconds
+        if not self.tasks:
+            self.deadline = time.monotonic() + self.limits.timeout_seconds
+        self.tasks.append(task)
+        self.sent += 1
         return True
 
     def receive(self) -> _Wire | tuple[Finding, ...] | None:
-        """The worker's answer, or None when it died before answering."""
+        """The answer for the first file, or None when the worker died before answering."""
         try:
             result: _Wire | tuple[Finding, ...] = self.connection.recv()
         except (EOFError, OSError):
             return None
         except Exception:  # an answer that does not unpickle is a broken worker, too
             return None
-        self.served += 1
+        self.tasks.popleft()
+        # The next file in the pipe starts now; its time limit runs from here.
+        self.deadline = time.monotonic() + self.limits.timeout_seconds
         return result
+
+    def drain(self) -> list[_Task]:
+        """Forget the files sent (the caller puts back those not started)."""
+        tasks = list(self.tasks)
+        self.tasks.clear()
+        return tasks
 
     def replace(self, context: multiprocessing.context.BaseContext, limits: Limits) -> _Worker:
         """Kill this worker and start a fresh one."""
+        self.tasks.clear()
         self.stop(kill=True)
         return _Worker(context, limits)
 
     def stop(self, kill: bool = False) -> None:
         """End the worker: politely when idle, killed when busy or asked to."""
-        if not kill and self.task is None and self.process.is_alive():
+        if not kill and not self.tasks and self.process.is_alive():
             with contextlib.suppress(OSError, ValueError):
                 self.connection.send(None)
             self.process.join(timeout=2)
@@ -638,17 +671,23 @@ class _Package:
         return found
 
     def _bounds(self, chunks: tuple[str, ...] | None) -> tuple[int, int]:
-        """Rows and columns to read of the response sheet: the manifest's, plus slack, capped."""
+        """Rows and columns to read of the response sheet: the manifest's, plus slack, capped.
+
+        Only the JSON is parsed here (building the manifest's records cost more than the rest
+        of this step); :mod:`xlplan.identify` loads and verifies the manifest itself.
+        """
         limits = self.limits
         rows, columns = limits.default_rows, limits.default_columns
         if chunks:
             try:
-                issued = manifest.loads(chunks)
-            except manifest.ManifestError:
-                issued = None  # identification reports it; read with the default bounds
-            if issued is not None and issued.rows:
-                rows = max(row.row for row in issued.rows) + limits.row_slack
-                columns = len(issued.columns) + limits.column_slack
+                data = json.loads("".join(chunks))
+                sent_rows = [int(row["row"]) for row in data["rows"]]
+                sent_columns = len(data["columns"])
+            except (ValueError, TypeError, KeyError):
+                sent_rows = []  # identification reports it; read with the default bounds
+            if sent_rows:
+                rows = max(sent_rows) + limits.row_slack
+                columns = sent_columns + limits.column_slack
         return max(1, min(rows, limits.max_rows)), max(1, min(columns, limits.max_columns))
 
     def _external_links(self) -> tuple[str, ...]:
@@ -838,7 +877,9 @@ class _SheetReader:
             self._workbook = CalamineWorkbook.from_filelike(io.BytesIO(self.package.data))
         return self._workbook
 
-    def _grid(self, sheet: str, part: str, rows: int, columns: int) -> tuple[list[list[Any]] | None, _Extent]:
+    def _grid(
+        self, sheet: str, part: str, rows: int, columns: int, *, formulas: bool = True
+    ) -> tuple[list[list[Any]] | None, _Extent]:
         """Values of the top ``rows`` rows (from A1) by calamine, or None where that is not safe.
 
         The common case costs one regular-expression search: every cell reference is within
@@ -861,7 +902,7 @@ class _SheetReader:
         beyond = None
         if max_row > rows or max_column > columns:  # rare: find a real cell to name in the finding
             beyond = _scan(xml, rows, columns).beyond or (max_row, max_column)
-        extent = _Extent(max_row, max_column, True, beyond, _has_formulas(xml))
+        extent = _Extent(max_row, max_column, True, beyond, formulas and _has_formulas(xml))
         if not max_row:
             return [], extent
         values: list[list[Any]] = found.to_python(skip_empty_area=False, nrows=rows)
@@ -870,7 +911,7 @@ class _SheetReader:
     def manifest(self, sheet: str, part: str) -> tuple[str, ...]:
         """Column A of the manifest sheet, from A1, as text."""
         limit = self.package.limits.max_manifest_chunks
-        grid, _ = self._grid(sheet, part, limit, 1)
+        grid, _ = self._grid(sheet, part, limit, 1, formulas=False)
         if grid is None:
             cells = self._stream(part, limit, 1, values=True)
             column = [cells[(row, 1)][0] if (row, 1) in cells else None for row in range(1, limit + 1)]
