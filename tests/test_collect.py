@@ -242,3 +242,27 @@ def test_a_second_collection_waits_for_the_first(
     assert [f.code for f in raised.value.findings] == ["collect-busy"]
     assert not [path for path in workspace.archive.rglob("*") if path.is_file()]  # nothing was taken
     assert collect(workspace).count("accepted") == 1  # and after the first, everything is
+
+
+def test_a_saved_mail_gives_its_attached_return(
+    workspace: Workspace, example: Example, tmp_path: Path
+) -> None:
+    from email.message import EmailMessage
+
+    sent = _sent(workspace)
+    filled = tmp_path / "文化課_回答.xlsx"
+    fill_response(sent[A], _answers(example, A), filled)
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Re: 実績照会"
+    mail.set_content("回答を送ります。")
+    mail.add_attachment(filled.read_bytes(), maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        filename=filled.name)  # fmt: skip
+    (workspace.inbox / "Re 実績照会.eml").write_bytes(mail.as_bytes())
+    result = collect(workspace)
+    assert [(item.name, item.outcome, item.department) for item in result.files] == [
+        ("文化課_回答.xlsx", "accepted", A)
+    ]
+    report = status(workspace)
+    assert report.unidentified == 0  # the archived mail itself is not an unidentified return
+    assert {item.department: item.state for item in report.departments}[A] == "accepted"

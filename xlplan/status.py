@@ -213,7 +213,7 @@ def _report(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> Statu
                 rows[name] = 0
         # Files nobody could be matched to carry no round; count those that came in since it opened.
         unidentified = connection.execute(
-            "SELECT COUNT(*) FROM receipts WHERE department IS NULL AND status != 'duplicate' "
+            "SELECT COUNT(*) FROM receipts WHERE department IS NULL AND status NOT IN ('duplicate', 'mail') "
             "AND received_at >= (SELECT opened_at FROM rounds WHERE id = ?)",
             (round_id,),
         ).fetchone()[0]
