@@ -40,7 +40,7 @@ from xlplan.feedback import FeedbackResult, write_feedback
 from xlplan.findings import Finding, OutputError, XlplanError, has_errors
 from xlplan.identify import identify
 from xlplan.intake import Receipt, take_in
-from xlplan.ledger import ensure_round, now
+from xlplan.ledger import current_round, now
 from xlplan.model import Answer, Plan
 from xlplan.safe_read import Limits, ReadFailed, finish_returns
 from xlplan.snapshot import Snapshot
@@ -234,12 +234,7 @@ def _collect(
     key = workspace.signing_key()
     connection = workspace.ledger()
     try:
-        round_id = ensure_round(
-            connection,
-            settings.current_year.western,
-            settings.round,
-            settings.deadline.isoformat() if settings.deadline else None,
-        )
+        round_id = current_round(connection, settings)
         intake = take_in(workspace, connection, round_id=round_id)
         outcomes: list[FileOutcome] = []
         fresh: list[Receipt] = []

@@ -42,7 +42,7 @@ from xlplan.department_workbook import (
     workspace_id,
 )
 from xlplan.findings import ConfigurationError, Finding, OutputError
-from xlplan.ledger import ensure_round
+from xlplan.ledger import current_round
 from xlplan.ledger import now as ledger_now
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings
 from xlplan.model import Department, Plan, Settings
@@ -179,8 +179,7 @@ def distribute(
 
     results: dict[str, DepartmentDispatch] = {}
     with closing(workspace.ledger()) as ledger:
-        deadline = settings.deadline.isoformat() if settings.deadline else None
-        round_id = ensure_round(ledger, settings.current_year.western, settings.round, deadline)
+        round_id = current_round(ledger, settings)
         history = _History(ledger, round_id)
         jobs: list[_Job] = []
         to_send: list[DepartmentDispatch] = []

@@ -59,7 +59,7 @@ from xlplan.department_workbook import (
     workspace_id,
 )
 from xlplan.findings import Finding, OutputError
-from xlplan.ledger import ensure_round
+from xlplan.ledger import current_round
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
 from xlplan.model import Answer, Plan
 from xlplan.remind import mark_dispatch, record_dispatch
@@ -244,12 +244,7 @@ def write_feedback(
 
     connection = workspace.ledger()
     try:
-        round_id = ensure_round(
-            connection,
-            settings.current_year.western,
-            settings.round,
-            settings.deadline.isoformat() if settings.deadline else None,
-        )
+        round_id = current_round(connection, settings)
         version = (
             connection.execute(
                 "SELECT COUNT(*) FROM dispatches WHERE round_id = ? AND department = ? AND kind = 'feedback'",

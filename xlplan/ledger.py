@@ -12,6 +12,10 @@ import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xlplan.model import Settings
 
 SCHEMA_VERSION = 2
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``."""
@@ -144,6 +148,12 @@ def schema_version(connection: sqlite3.Connection) -> int:
     """The schema version recorded in the ledger."""
     row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
     return int(row["v"])
+
+
+def current_round(connection: sqlite3.Connection, settings: Settings) -> int:
+    """The id of the round the master's settings name (current fiscal year and round), created if new."""
+    deadline = settings.deadline.isoformat() if settings.deadline else None
+    return ensure_round(connection, settings.current_year.western, settings.round, deadline)
 
 
 def ensure_round(connection: sqlite3.Connection, fiscal_year: int, number: int, deadline: str | None) -> int:

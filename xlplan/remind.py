@@ -27,7 +27,7 @@ from typing import Any, Literal
 from xlplan.cells import file_name
 from xlplan.distribute import round_folder_name
 from xlplan.findings import Finding, OutputError, has_errors
-from xlplan.ledger import ensure_round, now
+from xlplan.ledger import current_round, now
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
 from xlplan.model import Plan
 from xlplan.status import StatusReport, _report
@@ -224,10 +224,8 @@ def _with(draft: Reminder, outcome: Outcome, error: str | None = None) -> Remind
 
 
 def _round_id(connection: sqlite3.Connection, plan: Plan) -> int:
-    settings = plan.settings
-    deadline = settings.deadline.isoformat() if settings.deadline else None
     # Created when missing, so a dispatch row always has its round.
-    return ensure_round(connection, settings.current_year.western, settings.round, deadline)
+    return current_round(connection, plan.settings)
 
 
 def _already(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlplan.findings import ConfigurationError, Finding
-from xlplan.ledger import ensure_round, open_ledger, sync_departments
+from xlplan.ledger import current_round, open_ledger, sync_departments
 from xlplan.master import read_master, write_master
 from xlplan.model import Plan
 
@@ -131,9 +131,7 @@ def init_workspace(root: Path, plan: Plan) -> Workspace:
     write_master(plan, root / MASTER_NAMES[1])
     workspace.signing_key()
     with workspace.ledger() as connection:
-        settings = plan.settings
-        deadline = settings.deadline.isoformat() if settings.deadline else None
-        ensure_round(connection, settings.current_year.western, settings.round, deadline)
+        current_round(connection, plan.settings)
         sync_departments(connection, [(d.name, d.email, d.contact) for d in plan.departments])
     connection.close()
     return workspace
