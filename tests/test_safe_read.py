@@ -24,7 +24,7 @@ from xlplan.distribute import distribute
 from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.respond import fill_response
-from xlplan.safe_read import Limits, ReadFailed, finish_returns, read_return, read_returns, sniff
+from xlplan.safe_read import Limits, ReadFailed, read_return, read_returns, sniff
 from xlplan.snapshot import Snapshot
 from xlplan.workspace import init_workspace
 
@@ -452,33 +452,3 @@ def test_the_worker_memory_limit_holds(tmp_path: Path) -> None:
     assert caught.value.findings[0].code == "file-read-crashed"
     snapshot = read_return(path)  # with the guard, the sheet is streamed within the bounds
     assert snapshot.response is not None and snapshot.response.value(1, 1) == "行ID"
-
-
-class _Summarise:
-    """A finisher run in the reading worker: the answer sheet's cell count, or the failure's codes."""
-
-    def __call__(self, read: Snapshot | ReadFailed, name: str) -> tuple[str, object]:
-        if isinstance(read, ReadFailed):
-            return name, [finding.code for finding in read.findings]
-        assert read.response is not None
-        if name == "raises.xlsx":
-            raise RuntimeError("a finisher bug")
-        return name, len(read.response.cells)
-
-
-def test_finishing_in_the_worker_covers_failures_crashes_and_finisher_bugs(
-    returned: Path, tmp_path: Path
-) -> None:
-    far = badfiles.far_cell_workbook(tmp_path / "abort.xlsx")
-    raises = tmp_path / "raises.xlsx"
-    raises.write_bytes(returned.read_bytes())
-    empty = tmp_path / "empty.xlsx"
-    empty.write_bytes(b"")
-    paths = [returned, far, raises, empty]
-    results = dict(finish_returns(paths, _Summarise(), limits=Limits(dense_cells=10**12), workers=2))
-    reference = read_return(returned)
-    assert reference.response is not None
-    assert results[returned] == (returned.name, len(reference.response.cells))
-    assert results[far] == ("abort.xlsx", ["file-read-crashed"])  # the worker died: finished here
-    assert results[raises] == ("raises.xlsx", ["file-read-crashed"])  # the finisher raised in the worker
-    assert results[empty] == ("empty.xlsx", ["file-empty"])

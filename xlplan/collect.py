@@ -42,7 +42,7 @@ from xlplan.identify import identify
 from xlplan.intake import Receipt, take_in
 from xlplan.ledger import current_round, now
 from xlplan.model import Answer, Plan
-from xlplan.safe_read import Limits, ReadFailed, finish_returns
+from xlplan.safe_read import Limits, ReadFailed, read_returns
 from xlplan.snapshot import Snapshot
 from xlplan.values import parse_value
 from xlplan.workspace import Workspace
@@ -177,18 +177,6 @@ def check_snapshot(plan: Plan, snapshot: Snapshot | ReadFailed, *, key: bytes, f
     return Checked(outcome, identity.department, tuple(result.answers), tuple(findings))
 
 
-@dataclass(frozen=True)
-class Checker:
-    """:func:`check_snapshot` with its plan and key: sent once to each reading worker."""
-
-    plan: Plan
-    key: bytes
-
-    def __call__(self, snapshot: Snapshot | ReadFailed, name: str) -> Checked:
-        """Identify and check one read file; ``name`` is the name it was received under."""
-        return check_snapshot(self.plan, snapshot, key=self.key, file=name)
-
-
 def collect(
     workspace: Workspace,
     *,
@@ -246,10 +234,9 @@ def _collect(
         by_path = {receipt.archived_path: receipt for receipt in fresh}
         checked: dict[int, Checked] = {}
         names = {receipt.archived_path: receipt.original_name for receipt in fresh}
-        # Identification and checks run in the reading workers: they cost more than the reading.
-        checker = Checker(plan, key)
-        for path, result in finish_returns(list(names), checker, limits=limits or Limits(), names=names):
-            checked[by_path[path].id] = result
+        for path, snapshot in read_returns(list(names), limits=limits or Limits(), names=names):
+            receipt = by_path[path]
+            checked[receipt.id] = check_snapshot(plan, snapshot, key=key, file=receipt.original_name)
         latest: dict[str, tuple[Receipt, Checked]] = {}
         # Receipts in the order they arrived, so the later of two returns of a department wins.
         for receipt in fresh:
@@ -432,8 +419,8 @@ def validate(
         else:
             finding = Finding("file-not-found", {"path": str(path)}, file=str(path))
             missing.append(Validation(path, Checked("unreadable", None, (), (finding,))))
-    for path, checked in finish_returns(readable, Checker(plan, key), limits=limits or Limits()):
-        results.append(Validation(path, checked))
+    for path, snapshot in read_returns(readable, limits=limits or Limits()):
+        results.append(Validation(path, check_snapshot(plan, snapshot, key=key, file=path.name)))
     order = {path: index for index, path in enumerate(paths)}
     return sorted([*results, *missing], key=lambda item: order.get(item.path, 0))
 

@@ -49,11 +49,11 @@ import time
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, Literal
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import ElementTree as SafeET
@@ -62,8 +62,6 @@ from defusedxml.common import DefusedXmlException
 from xlplan import layout
 from xlplan.findings import Finding
 from xlplan.snapshot import CellRead, CellValue, SheetRead, Snapshot
-
-T = TypeVar("T")
 
 __all__ = ["Limits", "ReadFailed", "read_return", "read_returns", "sniff"]
 
@@ -174,38 +172,6 @@ def read_returns(
         names: file names for findings, where they differ from ``path.name``
             (an archived copy is named by its hash; findings should show the name received).
     """
-    # Without a finisher, _run yields exactly snapshots and failures.
-    yield from _run(paths, limits, workers, names, None)
-
-
-def finish_returns(
-    paths: Iterable[Path],
-    finish: Callable[[Snapshot | ReadFailed, str], T],
-    *,
-    limits: Limits = Limits(),
-    workers: int | None = None,
-    names: Mapping[Path, str] | None = None,
-) -> Iterator[tuple[Path, T]]:
-    """Read many returned workbooks like :func:`read_returns` and finish each in the worker too.
-
-    ``finish(snapshot_or_failure, name)`` runs in the worker process right after the
-    reading, so the work that follows it (identification and checks, which cost more
-    than the reading) is spread over the cores as well, and only its (smaller) result
-    crosses back. ``finish`` must pickle (it is sent once to each worker) and should
-    not raise; if it does, it is called again with a ``file-read-crashed`` failure. A
-    file whose worker died or timed out is finished in this process, with its failure.
-    """
-    # With a finisher, every outcome _run yields is finish's result.
-    yield from _run(paths, limits, workers, names, finish)
-
-
-def _run(
-    paths: Iterable[Path],
-    limits: Limits,
-    workers: int | None,
-    names: Mapping[Path, str] | None,
-    finish: Callable[[Snapshot | ReadFailed, str], Any] | None,
-) -> Iterator[tuple[Path, Any]]:
     queue = deque((index, path) for index, path in enumerate(paths))
     if not queue:
         return
@@ -214,14 +180,14 @@ def _run(
     labels = dict(names or {})
     pool: list[_Worker] = []
     try:
-        pool = [_Worker(context, limits, finish) for _ in range(size)]
+        pool = [_Worker(context, limits) for _ in range(size)]
         while True:
             # Keep every worker's next file already in its pipe, so it never waits on this process.
             for slot, worker in enumerate(pool):
                 while queue and worker.wants_more():
                     if not worker.assign(queue[0], labels):
                         queue.extendleft(reversed(worker.drain()))
-                        pool[slot] = worker = worker.replace(context, limits, finish)  # died while idle
+                        pool[slot] = worker = worker.replace(context, limits)  # died while idle
                         if not worker.assign(queue[0], labels):
                             lost = queue.popleft()
                             yield lost[1], _failed("file-read-crashed", lost, labels, reason="worker start")
@@ -235,7 +201,7 @@ def _run(
             waitables += [worker.process.sentinel for worker in busy]
             ready = set(wait(waitables, timeout=max(0.0, deadline - time.monotonic())))
             now = time.monotonic()
-            finished: list[tuple[Path, _Wire | ReadFailed | _Finished]] = []
+            finished: list[tuple[Path, _Wire | ReadFailed]] = []
             for worker in busy:
                 slot = pool.index(worker)
                 head = worker.tasks[0]
@@ -245,25 +211,20 @@ def _run(
                         worker.process.join(timeout=5)  # so its exit status is known
                         reason = _exit_reason(worker.process.exitcode)
                         queue.extendleft(reversed(worker.drain()[1:]))  # the others were not started
-                        pool[slot] = worker.replace(context, limits, finish)
+                        pool[slot] = worker.replace(context, limits)
                         finished.append((head[1], _failed("file-read-crashed", head, labels, reason=reason)))
                         continue
                     finished.append((head[1], ReadFailed(result) if isinstance(result, tuple) else result))
                     if worker.retiring() and not worker.tasks:
-                        pool[slot] = worker.replace(context, limits, finish)
+                        pool[slot] = worker.replace(context, limits)
                 elif now >= worker.deadline:
                     queue.extendleft(reversed(worker.drain()[1:]))
-                    pool[slot] = worker.replace(context, limits, finish)
+                    pool[slot] = worker.replace(context, limits)
                     finished.append(
                         (head[1], _failed("file-read-timeout", head, labels, seconds=limits.timeout_seconds))
                     )
             for path, outcome in finished:
-                if isinstance(outcome, _Finished):
-                    yield path, outcome.value
-                    continue
-                read = outcome.assemble() if isinstance(outcome, _Wire) else outcome
-                # A worker that died or timed out never finished its file: finish the failure here.
-                yield path, (read if finish is None else finish(read, labels.get(path) or path.name))
+                yield path, (outcome.assemble() if isinstance(outcome, _Wire) else outcome)
     finally:
         for worker in pool:
             worker.stop()
@@ -334,16 +295,11 @@ class _Worker:
     DEPTH = 2
     """Files in a worker's pipe at once: the one it reads and the next."""
 
-    def __init__(
-        self,
-        context: multiprocessing.context.BaseContext,
-        limits: Limits,
-        finish: Callable[[Snapshot | ReadFailed, str], Any] | None = None,
-    ) -> None:
+    def __init__(self, context: multiprocessing.context.BaseContext, limits: Limits) -> None:
         parent, child = context.Pipe(duplex=True)
         self.connection: Connection = parent
         self.process: Any = context.Process(  # type: ignore[attr-defined]  # every concrete context has it
-            target=_worker_main, args=(child, limits, finish), daemon=True
+            target=_worker_main, args=(child, limits), daemon=True
         )
         self.process.start()
         child.close()
@@ -372,10 +328,10 @@ class _Worker:
         self.sent += 1
         return True
 
-    def receive(self) -> _Wire | tuple[Finding, ...] | _Finished | None:
+    def receive(self) -> _Wire | tuple[Finding, ...] | None:
         """The answer for the first file, or None when the worker died before answering."""
         try:
-            result: _Wire | tuple[Finding, ...] | _Finished = self.connection.recv()
+            result: _Wire | tuple[Finding, ...] = self.connection.recv()
         except (EOFError, OSError):
             return None
         except Exception:  # an answer that does not unpickle is a broken worker, too
@@ -391,16 +347,11 @@ class _Worker:
         self.tasks.clear()
         return tasks
 
-    def replace(
-        self,
-        context: multiprocessing.context.BaseContext,
-        limits: Limits,
-        finish: Callable[[Snapshot | ReadFailed, str], Any] | None = None,
-    ) -> _Worker:
+    def replace(self, context: multiprocessing.context.BaseContext, limits: Limits) -> _Worker:
         """Kill this worker and start a fresh one."""
         self.tasks.clear()
         self.stop(kill=True)
-        return _Worker(context, limits, finish)
+        return _Worker(context, limits)
 
     def stop(self, kill: bool = False) -> None:
         """End the worker: politely when idle, killed when busy or asked to."""
@@ -414,32 +365,7 @@ class _Worker:
         self.connection.close()
 
 
-@dataclass(frozen=True)
-class _Finished:
-    """What a worker's finisher made of a file (see :func:`finish_returns`)."""
-
-    value: Any
-
-
-def _finish_guarded(
-    finish: Callable[[Snapshot | ReadFailed, str], Any], read: _Wire | tuple[Finding, ...], name: str
-) -> _Finished:
-    """Finish one read file in the worker; a finisher that raises gets the file as a failure instead."""
-    outcome: Snapshot | ReadFailed = ReadFailed(read) if isinstance(read, tuple) else read.assemble()
-    try:
-        return _Finished(finish(outcome, name))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:
-        reason = f"{type(exc).__name__}: {exc}"[:300]
-        return _Finished(
-            finish(ReadFailed([Finding("file-read-crashed", {"reason": reason}, file=name)]), name)
-        )
-
-
-def _worker_main(
-    connection: Connection, limits: Limits, finish: Callable[[Snapshot | ReadFailed, str], Any] | None = None
-) -> None:
+def _worker_main(connection: Connection, limits: Limits) -> None:
     """Read files sent over ``connection`` until told to stop (None) or the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides, the workers are killed by it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -452,8 +378,7 @@ def _worker_main(
         if message is None:
             return
         path, name = message
-        read = _read_guarded(Path(path), limits, name)
-        connection.send(read if finish is None else _finish_guarded(finish, read, name))
+        connection.send(_read_guarded(Path(path), limits, name))
 
 
 def _limit_memory(limit: int) -> None:
