@@ -18,7 +18,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from openpyxl.workbook.workbook import Workbook
 
@@ -870,6 +870,8 @@ _ANY_CELL = st.one_of(
     ),
     chunks=st.sampled_from([None, (), ("{}",), ("not json",), ('{"format": 1}',)]),
 )
+# Found by this test in CI: "²" is a digit to str.isdigit() but not to int().
+@example(cells={(5, 5): "²"}, chunks=None)
 def test_identify_and_check_never_raise_on_any_sheet(
     returned: Returned, cells: dict[tuple[int, int], object], chunks: tuple[str, ...] | None
 ) -> None:

@@ -604,7 +604,7 @@ def _positive_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer() and value > 0:
         return int(value)
     text = _text(value)
-    if text and text.isdigit() and int(text) > 0:
+    if text and text.isdecimal() and int(text) > 0:
         return int(text)
     return None
 

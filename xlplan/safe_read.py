@@ -1013,7 +1013,7 @@ class _SheetReader:
                 if event == "start":
                     if local == "row":
                         reference = element.get("r")
-                        row_number = int(reference) if reference and reference.isdigit() else row_number + 1
+                        row_number = int(reference) if reference and reference.isdecimal() else row_number + 1
                         column_number = 0
                         if row_number > rows:
                             break
@@ -1069,7 +1069,7 @@ class _SheetReader:
             value = _text(inline)
         elif raw is not None:
             if kind == "s":
-                position = int(raw) if raw.isdigit() else -1
+                position = int(raw) if raw.isdecimal() else -1
                 value = shared[position] if 0 <= position < len(shared) else None
             elif kind == "b":
                 value = raw.strip() == "1"
