@@ -41,7 +41,7 @@ from xlplan.department_workbook import (
     workbook_file_name,
     workspace_id,
 )
-from xlplan.findings import ConfigurationError, Finding, OutputError
+from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
 from xlplan.ledger import current_round
 from xlplan.ledger import now as ledger_now
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings
@@ -281,13 +281,7 @@ def _check_writable(folder: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".xlplan-probe-"):
             pass
     except OSError as exc:
-        raise OutputError(
-            [
-                Finding(
-                    "output-not-writable", {"path": str(folder), "reason": exc.strerror or type(exc).__name__}
-                )
-            ]
-        ) from exc
+        raise OutputError([not_writable(folder, exc)]) from exc
 
 
 # ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlplan.findings import ConfigurationError, Finding, OutputError
+from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
 from xlplan.master import fill_master, read_master, write_master
 from xlplan.model import Plan
 from xlplan.vba.skeleton import (
@@ -205,13 +205,7 @@ def build_excel_master(
                     shutil.move(backup, source)
                 raise
     except OSError as exc:
-        raise OutputError(
-            [
-                Finding(
-                    "output-not-writable", {"path": str(target), "reason": exc.strerror or type(exc).__name__}
-                )
-            ]
-        ) from exc
+        raise OutputError([not_writable(target, exc)]) from exc
     book = openpyxl.load_workbook(target, read_only=True)
     sheets = tuple(book.sheetnames)
     book.close()
@@ -244,13 +238,7 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
             merge_into_skeleton(path, lambda book: fill_master(book, plan), written)
             os.replace(written, path)
     except OSError as exc:
-        raise OutputError(
-            [
-                Finding(
-                    "output-not-writable", {"path": str(path), "reason": exc.strerror or type(exc).__name__}
-                )
-            ]
-        ) from exc
+        raise OutputError([not_writable(path, exc)]) from exc
     return path
 
 

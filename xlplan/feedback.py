@@ -58,7 +58,7 @@ from xlplan.department_workbook import (
     workbook_file_name,
     workspace_id,
 )
-from xlplan.findings import Finding, OutputError
+from xlplan.findings import Finding, OutputError, not_writable
 from xlplan.ledger import current_round
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
 from xlplan.model import Answer, Plan
@@ -504,9 +504,7 @@ def _save(workbook: Any, path: Path) -> Path:
         os.close(descriptor)
         workbook.save(temporary)
     except OSError as exc:
-        raise OutputError(
-            [Finding("output-not-writable", {"path": str(path.parent), "reason": exc.strerror or str(exc)})]
-        ) from exc
+        raise OutputError([not_writable(path.parent, exc)]) from exc
     for number in range(1, 20):
         candidate = path if number == 1 else path.with_name(f"{path.stem}({number}){path.suffix}")
         try:
@@ -527,13 +525,7 @@ def _write_draft(message: Any, path: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise OutputError(
-                [
-                    Finding(
-                        "output-not-writable", {"path": str(path.parent), "reason": exc.strerror or str(exc)}
-                    )
-                ]
-            ) from exc
+            raise OutputError([not_writable(path.parent, exc)]) from exc
     raise OutputError(
         [Finding("output-not-writable", {"path": str(path.parent), "reason": "too many drafts"})]
     )

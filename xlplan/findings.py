@@ -97,6 +97,11 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def not_writable(path: object, exc: OSError) -> Finding:
+    """The ``output-not-writable`` finding for ``path``, with the system's reason for ``exc``."""
+    return Finding("output-not-writable", {"path": str(path), "reason": exc.strerror or type(exc).__name__})
+
+
 def has_errors(findings: Iterable[Finding]) -> bool:
     """True when any finding has severity error."""
     return any(finding.is_error for finding in findings)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from xlplan.cells import file_name
 from xlplan.distribute import round_folder_name
-from xlplan.findings import Finding, OutputError, has_errors
+from xlplan.findings import Finding, OutputError, has_errors, not_writable
 from xlplan.ledger import current_round, now
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
 from xlplan.model import Plan
@@ -276,9 +276,7 @@ def _write_draft(message: EmailMessage, folder: Path, stem: str) -> Path:
                 continue
         raise FileExistsError(folder / base)
     except OSError as exc:
-        raise OutputError(
-            [Finding("output-not-writable", {"path": str(folder), "reason": exc.strerror or str(exc)})]
-        ) from exc
+        raise OutputError([not_writable(folder, exc)]) from exc
 
 
 def record_dispatch(

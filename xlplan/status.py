@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from xlplan.findings import Finding, OutputError
+from xlplan.findings import Finding, OutputError, not_writable
 from xlplan.model import Plan
 from xlplan.workspace import Workspace
 
@@ -576,13 +576,7 @@ def _place(temporary: Path, path: Path) -> Path:
             continue
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            raise OutputError(
-                [
-                    Finding(
-                        "output-not-writable", {"path": str(path.parent), "reason": exc.strerror or str(exc)}
-                    )
-                ]
-            ) from exc
+            raise OutputError([not_writable(path.parent, exc)]) from exc
     temporary.unlink(missing_ok=True)
     raise OutputError([Finding("status-file-locked", {"path": str(path)})])
 

@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlplan.findings import ConfigurationError, Finding
+from xlplan.findings import ConfigurationError, Finding, not_writable
 from xlplan.ledger import current_round, open_ledger, sync_departments
 from xlplan.master import read_master, write_master
 from xlplan.model import Plan
@@ -121,13 +121,7 @@ def init_workspace(root: Path, plan: Plan) -> Workspace:
         for folder in FOLDERS:
             (root / folder).mkdir(exist_ok=True)
     except OSError as exc:
-        raise ConfigurationError(
-            [
-                Finding(
-                    "output-not-writable", {"path": str(root), "reason": exc.strerror or type(exc).__name__}
-                )
-            ]
-        ) from exc
+        raise ConfigurationError([not_writable(root, exc)]) from exc
     write_master(plan, root / MASTER_NAMES[1])
     workspace.signing_key()
     with workspace.ledger() as connection:
