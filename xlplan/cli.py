@@ -111,11 +111,6 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------------
 
 
-def _not_yet(name: str) -> int:
-    _say(f"{name} はまだ実装されていません。", f"{name} is not implemented yet.")
-    return EXIT_USAGE
-
-
 def cmd_distribute(args: argparse.Namespace) -> int:
     """担当課ごとの回答用ブックとメールの下書きを outbox/ に作ります。例: xlplan distribute --only 文化課"""
     from xlplan.distribute import distribute
