@@ -44,7 +44,7 @@ from xlplan.department_workbook import (
 from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
 from xlplan.ledger import current_round
 from xlplan.ledger import now as ledger_now
-from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings
+from xlplan.mail import build_message, require_mail_settings, send_messages, smtp_password, smtp_settings
 from xlplan.model import Department, Plan, Settings
 from xlplan.workspace import Workspace
 
@@ -168,7 +168,7 @@ def distribute(
     issued_at = (now or dt.datetime.now()).astimezone()
     targets = _select(plan, only)
     if any(department.email for department in targets):
-        _check_mail_settings(settings)
+        require_mail_settings(settings, TEMPLATE_KEY)
     smtp = smtp_settings(plan) if send else None
     password = smtp_password(smtp) if smtp else None
     folder = workspace.outbox / round_folder_name(settings)
@@ -260,18 +260,6 @@ def _select(plan: Plan, only: Sequence[str] | None) -> list[Department]:
         )
     wanted = {plan.canonical_department(name) for name in only}
     return [department for department in plan.departments if department.name in wanted]
-
-
-def _check_mail_settings(settings: Settings) -> None:
-    missing = []
-    if TEMPLATE_KEY not in settings.mail:
-        missing += [f"{TEMPLATE_KEY}メール件名", f"{TEMPLATE_KEY}メール本文"]
-    if not settings.office_email:
-        missing.append("連絡先メール")
-    if missing:
-        raise ConfigurationError(
-            [Finding("master-missing-setting", {"key": key}, sheet="設定") for key in missing]
-        )
 
 
 def _check_writable(folder: Path) -> None:

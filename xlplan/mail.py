@@ -40,7 +40,7 @@ from pathlib import Path
 
 from xlplan.dates import month_day, wareki_date
 from xlplan.findings import ConfigurationError, Finding
-from xlplan.model import Department, Plan
+from xlplan.model import Department, MailTemplate, Plan, Settings
 
 PASSWORD_ENV = "XLPLAN_SMTP_PASSWORD"
 KEYRING_SERVICE = "xlplan-smtp"
@@ -101,6 +101,25 @@ def fill_template(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
+def require_mail_settings(settings: Settings, template_key: str) -> MailTemplate:
+    """The mail template ``template_key``, after checking the master has it and the office's address.
+
+    Raises:
+        ConfigurationError: the template's subject/body or 連絡先メール is missing (all named at once).
+    """
+    template = settings.mail.get(template_key)
+    missing = []
+    if template is None:
+        missing += [f"{template_key}メール件名", f"{template_key}メール本文"]
+    if not settings.office_email:
+        missing.append("連絡先メール")
+    if missing or template is None:
+        raise ConfigurationError(
+            [Finding("master-missing-setting", {"key": key}, sheet="設定") for key in missing]
+        )
+    return template
+
+
 def build_message(
     plan: Plan,
     department: Department,
@@ -129,17 +148,8 @@ def build_message(
         ValueError: the department has no mail address.
     """
     settings = plan.settings
-    template = settings.mail.get(template_key)
-    missing = []
-    if template is None:
-        missing += [f"{template_key}メール件名", f"{template_key}メール本文"]
-    if not settings.office_email:
-        missing.append("連絡先メール")
-    if missing:
-        raise ConfigurationError(
-            [Finding("master-missing-setting", {"key": key}, sheet="設定") for key in missing]
-        )
-    assert template is not None and settings.office_email is not None  # narrowed by the check above
+    template = require_mail_settings(settings, template_key)
+    assert settings.office_email is not None  # narrowed by require_mail_settings
     if not department.email:
         raise ValueError(f"department has no mail address: {department.name}")
     values = {**placeholders(plan, department), **(extra_placeholders or {})}
