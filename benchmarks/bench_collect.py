@@ -2,12 +2,12 @@
 
 The returns are made as in the distribution benchmark — N synthetic departments,
 each in charge of all 69 projects of the example — then filled in by
-:func:`xlplan.respond.fill_response` (openpyxl load, type, save: a second writer,
+:func:`xlplan.demo.respond.fill_response` (openpyxl load, type, save: a second writer,
 as Excel is for a real return) and dropped into ``inbox/``. Preparation is not
 timed. Three ways of reading the same files are then timed, each in a fresh
 process so that its peak memory is its own:
 
-- ``xlplan``: :func:`xlplan.collect.collect` — archive by SHA-256, ledger
+- ``xlplan``: :func:`xlplan.collect.run.collect` — archive by SHA-256, ledger
   receipts, sniffing and limits, reading in worker processes, manifest
   verification, schema and semantic checks, acceptance and answers in the
   ledger (the plan is passed in, as the master of a 120,129-row plan is not
@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_distribute import _PeakSampler, synthetic_plan
 
-from xlplan import layout
-from xlplan.model import Answer, Plan
+from xlplan.form import layout
+from xlplan.plan.model import Answer, Plan
 
 TARGETS = "targets: ≤ 3× floor, ≥ 5× faster than pandas, peak RSS ≤ 500 MB, both cores used"
 
@@ -73,7 +73,7 @@ def _answers(plan: Plan) -> dict[str, list[Answer]]:
 
 
 def _fill(job: tuple[str, list[Answer], str]) -> None:
-    from xlplan.respond import fill_response
+    from xlplan.demo.respond import fill_response
 
     sent, answers, target = job
     fill_response(Path(sent), answers, Path(target))
@@ -81,8 +81,8 @@ def _fill(job: tuple[str, list[Answer], str]) -> None:
 
 def prepare(n: int, root: Path, workers: int) -> None:
     """Distribute to ``n`` departments into the workspace ``root`` and fill every return into inbox/."""
-    from xlplan.distribute import distribute
-    from xlplan.workspace import FOLDERS, Workspace
+    from xlplan.distribute.run import distribute
+    from xlplan.workspace.folder import FOLDERS, Workspace
 
     plan = synthetic_plan(n)
     workspace = Workspace(root)
@@ -100,8 +100,8 @@ def prepare(n: int, root: Path, workers: int) -> None:
 
 
 def phase_xlplan(root: Path, n: int, workers: int) -> dict[str, Any]:
-    from xlplan.collect import collect
-    from xlplan.workspace import Workspace
+    from xlplan.collect.run import collect
+    from xlplan.workspace.folder import Workspace
 
     plan = synthetic_plan(n)  # built before the clock starts (see run_phase)
     start = time.perf_counter()

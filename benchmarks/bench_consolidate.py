@@ -1,6 +1,6 @@
 """Benchmark: consolidating 1,741 respondents × 69 projects (120,129 department rows).
 
-Compares :func:`xlplan.consolidate.consolidate` with a floor — XlsxWriter writing
+Compares :func:`xlplan.publish.consolidate.consolidate` with a floor — XlsxWriter writing
 the same values into the same sheets with no styles, merges or row heights —
 each in its own child process of the same run, so peak memory is measured
 separately: the resident memory of the child and any process it starts (the
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xlplan.examples import load_example  # noqa: E402
-from xlplan.model import Answer, Department, Entry, HistoryRecord, Plan  # noqa: E402
-from xlplan.values import Mark, Value  # noqa: E402
+from xlplan.plan.model import Answer, Department, Entry, HistoryRecord, Plan  # noqa: E402
+from xlplan.plan.values import Mark, Value  # noqa: E402
 
 TARGET_RATIO = 2.5
 TARGET_PEAK_MB = 1024
@@ -78,8 +78,8 @@ def run_floor(respondents: int, out: Path) -> float:
     """XlsxWriter, no styles: the same sheets and values as the consolidated table."""
     import xlsxwriter
 
-    from xlplan.report_writer import sheet_names
-    from xlplan.table import Heading, build_table
+    from xlplan.publish.table import Heading, build_table
+    from xlplan.publish.writer import sheet_names
 
     plan, answers = synthetic(respondents)
     table = build_table(plan, answers)
@@ -132,7 +132,7 @@ def _plain(value: Value) -> object:
 
 def run_consolidate(respondents: int, out: Path) -> float:
     """The real thing: table, styled workbook, read-back check, audit, safe replace."""
-    from xlplan.consolidate import consolidate
+    from xlplan.publish.consolidate import consolidate
 
     plan, answers = synthetic(respondents)
     start = time.perf_counter()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from xlplan.examples import Example, load_example
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.workspace.folder import Workspace, init_workspace
 
 
 @pytest.fixture(scope="session")

@@ -23,20 +23,27 @@ from hypothesis import strategies as st
 from openpyxl.workbook.workbook import Workbook
 
 from tests.snapshots import snapshot_of
-from xlplan import layout, manifest
 from xlplan.catalogue import CATALOGUE
-from xlplan.cells import set_text
-from xlplan.check import CheckResult, check_return, formula_hazard, return_schema, schema_id, schema_problems
-from xlplan.department_workbook import workspace_id
-from xlplan.distribute import distribute
+from xlplan.collect.check import (
+    CheckResult,
+    check_return,
+    formula_hazard,
+    return_schema,
+    schema_id,
+    schema_problems,
+)
+from xlplan.collect.identify import Identity, identify
+from xlplan.collect.read import read_return, read_returns
+from xlplan.collect.snapshot import CellRead, SheetRead, Snapshot
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example, load_example
 from xlplan.findings import Finding
-from xlplan.identify import Identity, identify
-from xlplan.model import Answer, Plan
-from xlplan.respond import fill_response
-from xlplan.safe_read import read_return, read_returns
-from xlplan.snapshot import CellRead, SheetRead, Snapshot
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.form import layout, manifest
+from xlplan.form.workbook import workspace_id
+from xlplan.plan.model import Answer, Plan
+from xlplan.workspace.folder import Workspace, init_workspace
+from xlplan.xlsx.cells import set_text
 
 DEPARTMENT = "企画政策課"  # 21 rows: counts (人, 件, 回), a unitless decimal, marks, joint entries
 OTHER = "社会福祉課"

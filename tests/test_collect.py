@@ -1,7 +1,7 @@
 """Collection end to end: intake, safe reading, checks, acceptance, feedback and the ledger, in one run.
 
 The layers have their own tests (test_intake, test_safe_read, test_check); these
-drive :func:`xlplan.collect.collect` and the CLI over a real distribution of the
+drive :func:`xlplan.collect.run.collect` and the CLI over a real distribution of the
 example, with good and bad returns in the same inbox, and check what a run
 promises: every file archived untouched, every file a result, one department's
 file never changing another's rows, the latest valid return winning.
@@ -19,15 +19,15 @@ import openpyxl
 import pytest
 
 from tests import badfiles
-from xlplan import layout, manifest
 from xlplan.cli import main
-from xlplan.collect import accepted_answers, collect
-from xlplan.distribute import distribute
+from xlplan.collect.run import accepted_answers, collect
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example
-from xlplan.model import Answer
-from xlplan.respond import fill_response
-from xlplan.status import status
-from xlplan.workspace import Workspace
+from xlplan.followup.status import status
+from xlplan.form import layout, manifest
+from xlplan.plan.model import Answer
+from xlplan.workspace.folder import Workspace
 
 A = "文化課"
 B = "総務課"
@@ -230,7 +230,7 @@ def test_a_second_collection_waits_for_the_first(
 ) -> None:
     import filelock
 
-    from xlplan import collect as collect_module
+    from xlplan.collect import run as collect_module
     from xlplan.findings import OutputError
 
     sent = _sent(workspace)

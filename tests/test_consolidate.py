@@ -24,17 +24,17 @@ import pytest
 import xlsxwriter
 
 from tests.conftest import calamine_rows
-from xlplan import pdf as pdf_module
-from xlplan.audit import audit_package
 from xlplan.cli import main
-from xlplan.consolidate import LOCK_NAME, ConsolidationResult, consolidate
 from xlplan.examples import Example, load_seed
 from xlplan.findings import OutputError
-from xlplan.model import Answer, Node, Plan, Project
-from xlplan.report_template import TEMPLATE_NAME
-from xlplan.report_writer import estimate_lines, layout_for, text_units, unit_format
-from xlplan.values import Value, format_number
-from xlplan.workspace import Workspace
+from xlplan.plan.model import Answer, Node, Plan, Project
+from xlplan.plan.values import Value, format_number
+from xlplan.publish.consolidate import LOCK_NAME, ConsolidationResult, consolidate
+from xlplan.publish.template import TEMPLATE_NAME
+from xlplan.publish.writer import estimate_lines, layout_for, text_units, unit_format
+from xlplan.workspace.folder import Workspace
+from xlplan.xlsx import pdf as pdf_module
+from xlplan.xlsx.audit import audit_package
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")

@@ -14,8 +14,8 @@ import shutil
 import pytest
 
 from tests.test_consolidate import assert_table_equals_the_seed
-from xlplan.demo import DemoSummary, run_demo
-from xlplan.status import status
+from xlplan.demo.run import DemoSummary, run_demo
+from xlplan.followup.status import status
 
 
 @pytest.fixture(scope="module")

@@ -17,15 +17,15 @@ import openpyxl
 import pytest
 
 from tests.conftest import calamine_rows
-from xlplan import layout, manifest
 from xlplan.cli import main
-from xlplan.department_workbook import response_rows
-from xlplan.distribute import DistributionResult, distribute
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import DistributionResult, distribute
 from xlplan.examples import Example
 from xlplan.findings import ConfigurationError, OutputError
-from xlplan.respond import fill_response
-from xlplan.values import Value
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.form import layout, manifest
+from xlplan.form.workbook import response_rows
+from xlplan.plan.values import Value
+from xlplan.workspace.folder import Workspace, init_workspace
 
 NOW = dt.datetime(2021, 4, 15, 9, 0).astimezone()
 

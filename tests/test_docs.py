@@ -62,6 +62,6 @@ def test_docs_links_resolve() -> None:
 
 
 def test_import_does_not_load_xlwings() -> None:
-    code = "import sys, xlplan, xlplan.cli, xlplan.master; print('xlwings' in sys.modules)"
+    code = "import sys, xlplan, xlplan.cli, xlplan.workspace.master; print('xlwings' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -10,7 +10,7 @@ import pytest
 
 from xlplan.cli import main
 from xlplan.examples import Example
-from xlplan.workspace import Workspace
+from xlplan.workspace.folder import Workspace
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "seed_plan.json"
 

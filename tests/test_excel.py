@@ -23,13 +23,8 @@ import pytest
 import xlplan.excel
 from tests.conftest import calamine_rows, convert_with_soffice
 from tests.test_vba import olevba_modules, read_text_crlf
-from xlplan.cli import main
-from xlplan.distribute import distribute
-from xlplan.examples import Example
-from xlplan.excel_build import BUTTONS, OPS_SHEET, build_excel_master, rewrite_master
-from xlplan.master import fill_master, read_master
-from xlplan.respond import fill_response
-from xlplan.vba.skeleton import (
+from xlplan.buttons.build import BUTTONS, OPS_SHEET, build_excel_master, rewrite_master
+from xlplan.buttons.vba.skeleton import (
     BUTTONS_MODULE,
     CONF_SHEET,
     DEFAULT_INTERPRETER_WIN,
@@ -37,7 +32,12 @@ from xlplan.vba.skeleton import (
     vba_project_bytes,
     xlwings_vba_files,
 )
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.cli import main
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import distribute
+from xlplan.examples import Example
+from xlplan.workspace.folder import Workspace, init_workspace
+from xlplan.workspace.master import fill_master, read_master
 
 MASTER_SHEETS = ["説明", "設定", "計画", "担当課", "履歴"]
 INTERPRETER = r"C:\xlplan\venv\Scripts\pythonw.exe"
@@ -177,9 +177,9 @@ def test_building_again_keeps_data_extra_sheets_settings_and_buttons(
 def test_nothing_in_the_cycle_rewrites_the_master(fresh: Workspace) -> None:
     # Only init_workspace writes a master (a new .xlsx); the cycle reads it. Were that to change,
     # rewrite_master (below) is the way that keeps an .xlsm's VBA and buttons.
-    from xlplan.consolidate import consolidate_workspace
-    from xlplan.remind import remind
-    from xlplan.status import save_status, status
+    from xlplan.followup.remind import remind
+    from xlplan.followup.status import save_status, status
+    from xlplan.publish.consolidate import consolidate_workspace
 
     before = sha256(fresh.master_path)
     distribute(fresh)
@@ -411,7 +411,7 @@ def test_status_sheet_is_replaced_and_text_never_becomes_a_formula(
 
 
 def test_importing_xlplan_excel_does_not_import_xlwings() -> None:
-    code = "import sys, xlplan.excel, xlplan.excel_build; print('xlwings' in sys.modules)"
+    code = "import sys, xlplan.excel, xlplan.buttons.build; print('xlwings' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

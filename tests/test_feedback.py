@@ -16,13 +16,13 @@ import pytest
 from tests.conftest import calamine_rows, convert_with_soffice
 from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
-from xlplan import layout, manifest
 from xlplan.examples import Example
-from xlplan.feedback import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_feedback
 from xlplan.findings import Finding
-from xlplan.model import Answer
-from xlplan.status import status
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.followup.feedback import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_feedback
+from xlplan.followup.status import status
+from xlplan.form import layout, manifest
+from xlplan.plan.model import Answer
+from xlplan.workspace.folder import Workspace, init_workspace
 
 DEPARTMENT = "社会福祉課"
 # Columns of the ogi example's 回答 sheet (four levels: three hierarchy columns before the project).
@@ -239,7 +239,7 @@ def test_libreoffice_renders_the_feedback_workbook(result, soffice: tuple[str, P
 def test_the_department_can_correct_and_return_the_feedback_workbook(
     result, example: Example, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from xlplan.respond import fill_response
+    from xlplan.demo.respond import fill_response
 
     # The department fixes every row in Excel (here: openpyxl, as respond does) and saves.
     corrected = tmp_path / "返送.xlsx"

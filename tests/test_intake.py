@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests import badfiles
-from xlplan.distribute import distribute
+from xlplan.collect.intake import IntakeResult, take_in
+from xlplan.collect.read import ReadFailed, read_returns
+from xlplan.collect.snapshot import Snapshot
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example
-from xlplan.intake import IntakeResult, take_in
-from xlplan.ledger import SCHEMA_VERSION, ensure_round, open_ledger, schema_version
-from xlplan.respond import fill_response
-from xlplan.safe_read import ReadFailed, read_returns
-from xlplan.snapshot import Snapshot
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.workspace.folder import Workspace, init_workspace
+from xlplan.workspace.ledger import SCHEMA_VERSION, ensure_round, open_ledger, schema_version
 
 DEPARTMENTS = ("社会福祉課", "総務課")
 

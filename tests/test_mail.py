@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from xlplan.distribute import distribute
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example
 from xlplan.findings import ConfigurationError
 from xlplan.mail import (
@@ -28,8 +28,8 @@ from xlplan.mail import (
     smtp_settings,
     write_eml,
 )
-from xlplan.model import Plan
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.plan.model import Plan
+from xlplan.workspace.folder import Workspace, init_workspace
 
 NOW = dt.datetime(2021, 4, 15, 9, 0).astimezone()
 

@@ -14,11 +14,11 @@ from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.examples import Example
 from xlplan.findings import ConfigurationError
-from xlplan.fiscal_year import FiscalYear
-from xlplan.master import read_master, write_master
-from xlplan.model import Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
-from xlplan.values import Mark, Value
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
+from xlplan.plan.values import Mark, Value
+from xlplan.workspace.folder import Workspace, init_workspace
+from xlplan.workspace.master import read_master, write_master
 
 
 def test_example_round_trips_through_the_master(tmp_path: Path, example: Example) -> None:

@@ -18,11 +18,11 @@ import pytest
 
 from tests.test_status import AFTER, BEFORE, dispatch, receive
 from xlplan.cli import main
-from xlplan.distribute import distribute
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example
-from xlplan.remind import remind
-from xlplan.status import status
-from xlplan.workspace import Workspace, init_workspace
+from xlplan.followup.remind import remind
+from xlplan.followup.status import status
+from xlplan.workspace.folder import Workspace, init_workspace
 
 
 def _overdue_two(ws: Workspace) -> dict[str, Path]:

@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.report_writer import FastWorksheet
+from xlplan.publish.writer import FastWorksheet
 
 
 def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
@@ -81,10 +81,10 @@ def _cells(path: Path) -> list[tuple[object, ...]]:
 def test_two_processes_write_the_same_table_as_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    from xlplan import report_writer
     from xlplan.examples import load_example
-    from xlplan.report_template import load_report_style
-    from xlplan.table import build_table
+    from xlplan.publish import writer as report_writer
+    from xlplan.publish.table import build_table
+    from xlplan.publish.template import load_report_style
 
     example = load_example("ogi")
     answers = list(example.answers)
@@ -124,10 +124,10 @@ def test_two_processes_write_the_same_table_as_one(tmp_path: Path, monkeypatch: 
 def test_a_failed_second_process_leaves_its_sheets_to_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from xlplan import report_writer
     from xlplan.examples import load_example
-    from xlplan.report_template import load_report_style
-    from xlplan.table import build_table
+    from xlplan.publish import writer as report_writer
+    from xlplan.publish.table import build_table
+    from xlplan.publish.template import load_report_style
 
     example = load_example("ogi")
     table = build_table(example.plan, example.answers)
@@ -147,8 +147,8 @@ def test_department_workbooks_keep_xlsxwriters_xml(monkeypatch: pytest.MonkeyPat
     import datetime as dt
     import io
 
-    from xlplan import department_workbook as dw
     from xlplan.examples import load_example
+    from xlplan.form import workbook as dw
 
     plan = load_example("ogi").plan
     rows = dw.response_rows(plan)

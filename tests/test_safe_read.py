@@ -19,14 +19,14 @@ import xlsxwriter
 from tests import badfiles
 from tests.conftest import convert_with_soffice
 from tests.snapshots import snapshot_of
-from xlplan import layout, manifest
-from xlplan.distribute import distribute
+from xlplan.collect.read import Limits, ReadFailed, read_return, read_returns, sniff
+from xlplan.collect.snapshot import Snapshot
+from xlplan.demo.respond import fill_response
+from xlplan.distribute.run import distribute
 from xlplan.examples import Example
 from xlplan.findings import Finding
-from xlplan.respond import fill_response
-from xlplan.safe_read import Limits, ReadFailed, read_return, read_returns, sniff
-from xlplan.snapshot import Snapshot
-from xlplan.workspace import init_workspace
+from xlplan.form import layout, manifest
+from xlplan.workspace.folder import init_workspace
 
 DEPARTMENT = "社会福祉課"
 

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import calamine_rows
 from xlplan.cli import main
-from xlplan.ledger import now
-from xlplan.status import STATUS_WORKBOOK, format_status, save_status, status, write_status_workbook
-from xlplan.workspace import Workspace
+from xlplan.followup.status import STATUS_WORKBOOK, format_status, save_status, status, write_status_workbook
+from xlplan.workspace.folder import Workspace
+from xlplan.workspace.ledger import now
 
 DEADLINE = dt.date(2021, 5, 31)  # the ogi example's 締切
 BEFORE = dt.date(2021, 5, 20)
@@ -253,7 +253,7 @@ def test_a_locked_status_workbook_is_written_beside_it(
             raise PermissionError(13, "used by another process")
         real_replace(source, destination)
 
-    monkeypatch.setattr("xlplan.status.os.replace", refuse_target)
+    monkeypatch.setattr("xlplan.followup.status.os.replace", refuse_target)
     written = save_status(workspace, status(workspace, today=BEFORE))
     assert written.name == "回答状況(2).xlsx"
     assert calamine_rows(written, "回答状況")[4][0] == "企画政策課"
@@ -314,7 +314,7 @@ def test_the_docs_example_runs(
 ) -> None:
     import re
 
-    from xlplan.workspace import init_workspace
+    from xlplan.workspace.folder import init_workspace
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "status.md").read_text(encoding="utf-8")
     [code] = re.findall(r"```python\n(.*?)\n```", page, flags=re.S)
@@ -326,7 +326,7 @@ def test_the_docs_example_runs(
 
 
 def test_real_distribution_marks_departments_sent(workspace: Workspace) -> None:
-    from xlplan.distribute import distribute
+    from xlplan.distribute.run import distribute
 
     distribute(workspace, only=["文化課", "市民課"], workers=1)
     report = status(workspace, today=BEFORE)

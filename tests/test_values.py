@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xlplan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
-from xlplan.values import Mark, Normalisation, Value, ValueErrorCode, format_number, parse_value
+from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
+from xlplan.plan.values import Mark, Normalisation, Value, ValueErrorCode, format_number, parse_value
 
 # --- values ---------------------------------------------------------------------------------
 

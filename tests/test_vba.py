@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, decompress_stream
 
 from tests.conftest import calamine_rows, convert_with_soffice
-from xlplan.vba.cfb import NOSTREAM, CfbError, directory_sort_key, write_compound_file
-from xlplan.vba.ovba import (
+from xlplan.buttons.vba.cfb import NOSTREAM, CfbError, directory_sort_key, write_compound_file
+from xlplan.buttons.vba.ovba import (
     CHUNK_SIZE,
     WORKBOOK_BASE,
     IncompressibleChunkError,
@@ -39,7 +39,7 @@ from xlplan.vba.ovba import (
     encrypt,
     standard_module,
 )
-from xlplan.vba.skeleton import (
+from xlplan.buttons.vba.skeleton import (
     BUTTONS_MODULE,
     CONF_SHEET,
     DEFAULT_INTERPRETER_WIN,
@@ -451,7 +451,7 @@ def test_module_kinds_in_the_project() -> None:
 def test_building_the_skeleton_does_not_import_xlwings(tmp_path: Path) -> None:
     # Only xlplan.excel may import xlwings; the skeleton finds xlwings' VBA files without it.
     script = (
-        "import sys; from xlplan.vba import build_button_workbook; "
+        "import sys; from xlplan.buttons.vba import build_button_workbook; "
         f"build_button_workbook({str(tmp_path / 'a.xlsm')!r}, [('a', 'Run', 'run')]); "
         "assert 'xlwings' not in sys.modules, 'xlwings was imported'"
     )

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import calamine_rows
 from xlplan.cli import main
-from xlplan.ledger import SCHEMA_VERSION
+from xlplan.workspace.ledger import SCHEMA_VERSION
 
 
 def test_init_makes_the_workspace_and_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

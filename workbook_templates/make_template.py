@@ -12,7 +12,7 @@ and put it in their workspace's ``templates/`` folder.
 
 The sample sheet imitates the seed (令和2年度 事業実績一覧, 基本目標Ⅰ) with one
 cell of each role; every role cell is marked by the defined name
-``xlplan_<role>`` that :mod:`xlplan.report_template` reads.
+``xlplan_<role>`` that :mod:`xlplan.publish.template` reads.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from openpyxl.workbook.defined_name import DefinedName
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xlplan.report_template import NAME_PREFIX, ROLES, SAMPLE_SHEET, TEMPLATE_NAME  # noqa: E402
+from xlplan.publish.template import NAME_PREFIX, ROLES, SAMPLE_SHEET, TEMPLATE_NAME  # noqa: E402
 
 FONT = "ＭＳ Ｐゴシック"  # installed on every Japanese Windows; LibreOffice substitutes a CJK gothic
 THIN = Side(style="thin", color="808080")

@@ -179,7 +179,7 @@ CATALOGUE: dict[str, Entry] = {
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
     ),
     # --- collect: identification and checks ---------------------------------------------
-    # Identification (xlplan.identify): which department, plan, year and round a returned file answers.
+    # Identification (xlplan.collect.identify): which department, plan, year and round a returned file answers.
     "manifest-bad-signature": Entry(
         "error",
         "このファイルの管理情報（非表示シート）の署名が一致しません。管理情報が書き換えられたか、別の作業フォルダで作成されたファイルです。照会元から送付されたファイルに記入して提出してください。",
@@ -287,7 +287,7 @@ CATALOGUE: dict[str, Entry] = {
         "This file links to other files or programs ({targets}). Remove the links and formulas referring to "
         "other files; enter values only.",
     ),
-    # Checks (xlplan.check): the cells of each row, against the schema and the semantic rules.
+    # Checks (xlplan.collect.check): the cells of each row, against the schema and the semantic rules.
     "return-schema-invalid": Entry(
         "error",
         "{where}「{header}」の内容は受け付けられません。{reason}",

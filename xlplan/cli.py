@@ -48,7 +48,7 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
 def cmd_init(args: argparse.Namespace) -> int:
     """新しい作業フォルダを作ります。例: xlplan init 令和3年度 --example ogi"""
     from xlplan.examples import load_example
-    from xlplan.workspace import init_workspace
+    from xlplan.workspace.folder import init_workspace
 
     plan = load_example(args.example).plan
     workspace = init_workspace(args.dir, plan)
@@ -59,7 +59,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """組み込みの例（小城市男女共同参画プラン）で作業フォルダを作り、一連の処理を実行します。"""
-    from xlplan.demo import run_demo
+    from xlplan.demo.run import run_demo
 
     root = args.dir if args.dir is not None else _fresh_folder(Path("xlplan-demo"))
     summary = run_demo(root)
@@ -81,7 +81,7 @@ def _fresh_folder(base: Path) -> Path:
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
     """計画マスタの内容（階層・事業・担当課・年度ごとの値）を表示します。例: xlplan plan show --json"""
-    from xlplan.workspace import Workspace
+    from xlplan.workspace.folder import Workspace
 
     plan = Workspace(args.workspace).load_plan()
     document = plan.to_json()
@@ -113,9 +113,9 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
 
 def cmd_distribute(args: argparse.Namespace) -> int:
     """担当課ごとの回答用ブックとメールの下書きを outbox/ に作ります。例: xlplan distribute --only 文化課"""
-    from xlplan.distribute import distribute
+    from xlplan.distribute.run import distribute
     from xlplan.findings import has_errors
-    from xlplan.workspace import Workspace
+    from xlplan.workspace.folder import Workspace
 
     result = distribute(Workspace(args.workspace), only=args.only, send=args.send, resend=args.resend)
     for ja, en in result.lines():
@@ -127,9 +127,9 @@ def cmd_distribute(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """inbox/ に届いたファイルを保管・検証し、台帳と差し戻し票を更新します。例: xlplan collect --json"""
-    from xlplan.collect import collect
+    from xlplan.collect.run import collect
     from xlplan.findings import has_errors
-    from xlplan.workspace import Workspace
+    from xlplan.workspace.folder import Workspace
 
     result = collect(Workspace(args.workspace), send=args.send)
     if args.json:
@@ -144,9 +144,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """回答ファイルを取り込まずに検証します（保管・台帳・差し戻しはしません）。例: xlplan validate 回答.xlsx --json"""
-    from xlplan.collect import validate, validation_findings
+    from xlplan.collect.run import validate, validation_findings
     from xlplan.findings import has_errors
-    from xlplan.workspace import Workspace
+    from xlplan.workspace.folder import Workspace
 
     results = validate(Workspace(args.workspace), args.files)
     findings = validation_findings(results)
@@ -163,8 +163,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """担当課ごとの状況（未送付・送付済み・要修正・受理・期限超過）を表示し、reports/回答状況.xlsx に保存します。例: xlplan status"""
-    from xlplan.status import format_status, save_status, status
-    from xlplan.workspace import Workspace
+    from xlplan.followup.status import format_status, save_status, status
+    from xlplan.workspace.folder import Workspace
 
     workspace = Workspace(args.workspace)
     report = status(workspace)
@@ -180,8 +180,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_remind(args: argparse.Namespace) -> int:
     """締切を過ぎて未回答の課への督促メールを outbox/<年度>-R<回>/督促/ に作ります（--send で送信）。例: xlplan remind --send"""
-    from xlplan.remind import remind
-    from xlplan.workspace import Workspace
+    from xlplan.followup.remind import remind
+    from xlplan.workspace.folder import Workspace
 
     result = remind(Workspace(args.workspace), send=args.send)
     if getattr(args, "json", False):
@@ -195,9 +195,9 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
     """受理した回答から集約表（事業実績一覧）を作ります。例: xlplan consolidate --pdf --csv"""
-    from xlplan.consolidate import consolidate_workspace
     from xlplan.findings import has_errors
-    from xlplan.workspace import Workspace
+    from xlplan.publish.consolidate import consolidate_workspace
+    from xlplan.workspace.folder import Workspace
 
     result = consolidate_workspace(Workspace(args.workspace), pdf=args.pdf, csv=args.csv)
     for ja, en in result.lines():
@@ -209,9 +209,9 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
 
 def cmd_excel_build(args: argparse.Namespace) -> int:
     """計画マスタからボタン付きの master.xlsm を作ります（元のファイルは .xlplan/backup/ へ）。例: xlplan excel build"""
-    from xlplan.excel_build import build_excel_master
-    from xlplan.vba import XlwingsVbaNotFoundError
-    from xlplan.workspace import Workspace
+    from xlplan.buttons.build import build_excel_master
+    from xlplan.buttons.vba import XlwingsVbaNotFoundError
+    from xlplan.workspace.folder import Workspace
 
     try:
         result = build_excel_master(Workspace(args.workspace), interpreter_win=args.interpreter)

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from xlplan.cells import looks_like_formula
 from xlplan.findings import Finding, XlplanError
-from xlplan.workspace import Workspace
+from xlplan.workspace.folder import Workspace
+from xlplan.xlsx.cells import looks_like_formula
 
 __all__ = [
     "ACTIONS",
@@ -72,14 +72,14 @@ Result = tuple[list[str], list[Finding]]
 
 
 def _distribute(workspace: Workspace) -> Result:
-    from xlplan.distribute import distribute as run_distribute
+    from xlplan.distribute.run import distribute as run_distribute
 
     result = run_distribute(workspace)
     return [ja for ja, _ in result.lines()], list(result.findings)
 
 
 def _collect(workspace: Workspace) -> Result:
-    from xlplan.collect import collect as run_collect
+    from xlplan.collect.run import collect as run_collect
 
     result = run_collect(workspace)
     # all_findings also holds the files' findings; older results only had findings.
@@ -88,7 +88,7 @@ def _collect(workspace: Workspace) -> Result:
 
 
 def _consolidate(workspace: Workspace) -> Result:
-    from xlplan.consolidate import consolidate_workspace
+    from xlplan.publish.consolidate import consolidate_workspace
 
     # The office wants all three outputs; without LibreOffice or Excel the PDF is a warning only.
     result = consolidate_workspace(workspace, pdf=True, csv=True)
@@ -96,15 +96,15 @@ def _consolidate(workspace: Workspace) -> Result:
 
 
 def _remind(workspace: Workspace) -> Result:
-    from xlplan.remind import remind as run_remind
+    from xlplan.followup.remind import remind as run_remind
 
     result = run_remind(workspace)
     return list(result.lines()), list(result.findings)
 
 
 def _status(workspace: Workspace) -> Result:
-    from xlplan.status import save_status
-    from xlplan.status import status as run_status
+    from xlplan.followup.status import save_status
+    from xlplan.followup.status import status as run_status
 
     report = run_status(workspace)
     path = save_status(workspace, report)
@@ -124,7 +124,7 @@ ACTIONS: dict[str, tuple[str, Callable[[Workspace], Result]]] = {
     "remind": ("督促", _remind),
     "status": ("回答状況", _status),
 }
-"""Button function name -> (Japanese label, what it runs). Keys match :data:`xlplan.excel_build.BUTTONS`."""
+"""Button function name -> (Japanese label, what it runs). Keys match :data:`xlplan.buttons.build.BUTTONS`."""
 
 
 def distribute() -> None:

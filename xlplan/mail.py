@@ -38,9 +38,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from xlplan.dates import month_day, wareki_date
 from xlplan.findings import ConfigurationError, Finding
-from xlplan.model import Department, MailTemplate, Plan, Settings
+from xlplan.plan.dates import month_day, wareki_date
+from xlplan.plan.model import Department, MailTemplate, Plan, Settings
 
 PASSWORD_ENV = "XLPLAN_SMTP_PASSWORD"
 KEYRING_SERVICE = "xlplan-smtp"

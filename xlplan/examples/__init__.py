@@ -17,9 +17,19 @@ from importlib import resources
 from typing import Any
 
 from xlplan.findings import ConfigurationError, Finding
-from xlplan.fiscal_year import parse_fiscal_year
-from xlplan.model import Answer, Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
-from xlplan.values import Mark, Value, parse_value, unit_of
+from xlplan.plan.fiscal_year import parse_fiscal_year
+from xlplan.plan.model import (
+    Answer,
+    Department,
+    Entry,
+    HistoryRecord,
+    MailTemplate,
+    Node,
+    Plan,
+    Project,
+    Settings,
+)
+from xlplan.plan.values import Mark, Value, parse_value, unit_of
 
 EXAMPLES = ("ogi",)
 

@@ -1,0 +1,387 @@
+"""``xlplan excel build``: turn the workspace's master workbook into ``master.xlsm`` with buttons.
+
+The result holds, in this order:
+
+* ``操作`` — an explanation of the yearly cycle and where files go, and one form button per entry of
+  :data:`BUTTONS`, each bound to a VBA ``Sub`` that runs ``xlplan.excel.<function>()`` through
+  xlwings' ``RunPython`` (see :mod:`xlplan.buttons.vba.skeleton`);
+* every sheet of the master as it was (説明, 設定, 計画, 担当課, 履歴, and any sheet the office added,
+  such as 状況), with values, styles, widths, comments, validations and print setup;
+* ``xlwings.conf`` — where Python is (``INTERPRETER_WIN``), kept from the previous build if any.
+
+How: XlsxWriter writes the skeleton (buttons and VBA project, which openpyxl cannot create), then
+openpyxl loads it with ``keep_vba=True`` and the master's sheets are copied in
+(:func:`xlplan.buttons.vba.skeleton.merge_into_skeleton` checks that the VBA and the buttons survived).
+Building again starts from ``master.xlsm`` itself, so plan data and extra sheets are kept and the
+buttons are refreshed. The previous master file (``master.xlsx`` the first time, ``master.xlsm``
+later) is moved to ``.xlplan/backup/`` with a time stamp, so that only one master is visible in the
+workspace and :attr:`Workspace.master_path` picks ``master.xlsm``.
+
+This module never imports xlwings; only :mod:`xlplan.excel` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from copy import copy, deepcopy
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+from openpyxl.cell.cell import MergedCell
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlplan.buttons.vba.skeleton import (
+    CONF_SHEET,
+    DEFAULT_INTERPRETER_WIN,
+    Button,
+    build_button_workbook,
+    button_macros,
+    merge_into_skeleton,
+)
+from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
+from xlplan.plan.model import Plan
+from xlplan.workspace.folder import MASTER_NAMES, Workspace
+from xlplan.workspace.master import fill_master, read_master, write_master
+
+__all__ = [
+    "BUTTONS",
+    "OPS_SHEET",
+    "BuildResult",
+    "build_excel_master",
+    "explanation_lines",
+    "read_conf",
+    "rewrite_master",
+]
+
+OPS_SHEET = "操作"
+"""The first sheet of the button workbook."""
+
+BUTTONS: tuple[Button, ...] = (
+    Button("配布", "Distribute", "distribute"),
+    Button("回収・検証", "Collect", "collect"),
+    Button("集約", "Consolidate", "consolidate"),
+    Button("督促", "Remind", "remind"),
+    Button("回答状況", "ShowStatus", "status"),
+)
+"""The buttons, in the order they appear; each ``python_function`` exists in :mod:`xlplan.excel`.
+
+A new button (次年度へ, for example) is one more entry here and one more function there.
+"""
+
+_MASTER_XLSM = MASTER_NAMES[0]
+_MASTER_XLSX = MASTER_NAMES[1]
+_GENERATED = (OPS_SHEET, CONF_SHEET)
+_CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_excel_master` wrote and where the previous master went."""
+
+    path: Path
+    backup: Path | None
+    sheets: tuple[str, ...]
+    buttons: tuple[str, ...]
+    interpreter_win: str
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(Japanese, English) lines for the terminal."""
+        lines = [
+            (
+                f"ボタン付きの計画マスタを作成しました: {self.path}",
+                f"Master workbook with buttons: {self.path}",
+            ),
+            (f"シート: {'、'.join(self.sheets)}", f"Sheets: {', '.join(self.sheets)}"),
+            (f"ボタン: {'、'.join(self.buttons)}", f"Buttons: {', '.join(self.buttons)}"),
+            (
+                f"Python の場所（xlwings.conf シートの B1）: {self.interpreter_win}",
+                f"Python interpreter (sheet xlwings.conf, B1): {self.interpreter_win}",
+            ),
+        ]
+        if self.backup is not None:
+            lines.append(
+                (
+                    f"元の計画マスタの控え: {self.backup}",
+                    f"Copy of the previous master: {self.backup}",
+                )
+            )
+        return lines
+
+
+def explanation_lines(plan: Plan) -> list[str]:
+    """The Japanese text at the top of the 操作 sheet: the cycle, the buttons, where files go."""
+    settings = plan.settings
+    round_folder = f"outbox\\{settings.current_year.western}-R{settings.round}"
+    return [
+        f"{settings.plan_name}　{settings.current_year.label} 実績照会の操作シート",
+        "ボタンを押すと、このブックを保存してから処理を行い、結果を「状況」シートに書いてメッセージを表示します。",
+        "1年の流れ: 配布 → （担当課が記入して返送）→ 回収・検証 → 差し戻し・督促 → 集約",
+        f"・配布: 担当課ごとのブック（マクロなしの .xlsx）とメールの下書きを {round_folder} に作ります。",
+        "・回収・検証: 返ってきたファイル（.xlsx、メールの .eml）を inbox に置いてから押します。archive に保管して検証し、問題のある課への差し戻し票を feedback に作ります。",
+        f"・督促: 締切を過ぎても未回答の課への督促メールの下書きを {round_folder}\\督促 に作ります。",
+        "・集約: 受理した回答から事業実績一覧（Excel・PDF・CSV）を reports に作ります。",
+        "・回答状況: 担当課ごとの状況を「状況」シートと reports\\回答状況.xlsx に出します。",
+        "計画の内容は「計画」「担当課」「設定」「履歴」のシートで直します。このシートと xlwings.conf シートは xlplan excel build で作り直されます。",
+        "ボタンが動かないとき: マクロが有効か、xlwings.conf シートの Python の場所が正しいかを確かめてください（docs/excel-setup.md）。",
+    ]
+
+
+def read_conf(path: Path) -> list[tuple[str, str]]:
+    """The ``xlwings.conf`` sheet's settings of an existing workbook: keys from A1 down to the first non-key.
+
+    An empty list when the workbook has no such sheet.
+    """
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if CONF_SHEET not in workbook.sheetnames:
+            return []
+        settings: list[tuple[str, str]] = []
+        for key, value, *_ in workbook[CONF_SHEET].iter_rows(max_col=2, values_only=True):
+            if key is None or not _CONF_KEY.match(str(key).strip()):
+                # xlwings stops at the first empty key; the Japanese notes below the settings are
+                # not keys either, even when a setting added in A2 makes them touch the block.
+                break
+            settings.append((str(key).strip(), "" if value is None else str(value)))
+        return settings
+    finally:
+        workbook.close()
+
+
+def build_excel_master(
+    workspace: Workspace,
+    *,
+    interpreter_win: str | None = None,
+    now: dt.datetime | None = None,
+) -> BuildResult:
+    """Write ``master.xlsm`` with the buttons from the workspace's current master workbook.
+
+    Args:
+        workspace: the workspace; its master is ``master.xlsm`` if present, else ``master.xlsx``.
+        interpreter_win: the ``pythonw.exe`` the buttons use; default: the value in the existing
+            ``xlwings.conf`` sheet, else :data:`~xlplan.buttons.vba.skeleton.DEFAULT_INTERPRETER_WIN`.
+        now: the time stamp of the backup file's name (tests).
+
+    Returns:
+        A :class:`BuildResult`. The previous master is in ``.xlplan/backup/``.
+
+    Raises:
+        ConfigurationError: no master, or the master cannot be read as a plan (nothing is written).
+        OutputError: the workspace cannot be written, or ``master.xlsm`` is open in Excel
+            (close it and build again).
+        XlwingsVbaNotFoundError: xlwings is not installed, so its VBA cannot be put in the workbook.
+    """
+    source = workspace.master_path
+    if not source.exists():
+        raise ConfigurationError([Finding("master-not-found", {"path": str(source)})])
+    # Reading the plan first refuses a broken master before anything is written, and gives the
+    # reference that the built workbook is checked against.
+    plan = read_master(source)
+    conf = [(k, v) for k, v in read_conf(source) if k.upper() != "INTERPRETER_WIN"]
+    interpreter = interpreter_win or _previous_interpreter(source) or DEFAULT_INTERPRETER_WIN
+    target = workspace.root / _MASTER_XLSM
+    work = workspace.root / ".xlplan"
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work, prefix="build-") as folder:
+            skeleton = Path(folder) / "skeleton.xlsm"
+            built = Path(folder) / _MASTER_XLSM
+            build_button_workbook(
+                skeleton, BUTTONS, OPS_SHEET, explanation_lines(plan), interpreter_win=interpreter
+            )
+            merge_into_skeleton(skeleton, lambda book: _fill(book, source, conf), built)
+            _verify(built, plan)
+            backup = _backup(source, work / "backup", now or dt.datetime.now())
+            try:
+                os.replace(built, target)
+            except OSError:
+                if not source.exists():  # master.xlsx was moved away: put it back before reporting
+                    shutil.move(backup, source)
+                raise
+    except OSError as exc:
+        raise OutputError([not_writable(target, exc)]) from exc
+    book = openpyxl.load_workbook(target, read_only=True)
+    sheets = tuple(book.sheetnames)
+    book.close()
+    return BuildResult(target, backup, sheets, tuple(b.caption for b in BUTTONS), interpreter)
+
+
+def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
+    """Write ``plan`` into the workspace's master workbook, keeping buttons and VBA of a ``master.xlsm``.
+
+    :func:`xlplan.workspace.master.write_master` makes a new ``.xlsx`` and must never be pointed at
+    ``master.xlsm``: without ``keep_vba=True`` openpyxl drops the VBA project and the buttons.
+    Anything that changes the plan in place (rolling over to the next year) goes through here:
+    for ``master.xlsm`` the workbook is loaded with its VBA, the master's sheets are replaced
+    (:func:`xlplan.workspace.master.fill_master`; 操作, xlwings.conf, 状況 and other sheets are kept), the
+    VBA and buttons are checked, and the file is replaced in one step. Returns the path written.
+
+    Raises:
+        OutputError: the master cannot be written (open in Excel: close it and try again).
+        VbaChangedError: the VBA or a button was lost (the master is left untouched).
+    """
+    path = workspace.master_path
+    try:
+        if path.suffix.lower() != ".xlsm":
+            write_master(plan, path)
+            return path
+        work = workspace.root / ".xlplan"
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work, prefix="rewrite-") as folder:
+            written = Path(folder) / path.name
+            merge_into_skeleton(path, lambda book: fill_master(book, plan), written)
+            os.replace(written, path)
+    except OSError as exc:
+        raise OutputError([not_writable(path, exc)]) from exc
+    return path
+
+
+def _previous_interpreter(source: Path) -> str | None:
+    for key, value in read_conf(source):
+        if key.upper() == "INTERPRETER_WIN" and value.strip():
+            return value.strip()
+    return None
+
+
+def _fill(book: Workbook, source: Path, conf: Sequence[tuple[str, str]]) -> None:
+    """Copy the master's sheets into the skeleton ``book`` and order the sheets: 操作, master…, conf."""
+    master = openpyxl.load_workbook(source)
+    try:
+        for sheet in master.worksheets:
+            if sheet.title not in _GENERATED:
+                _copy_sheet(sheet, book.create_sheet(sheet.title))
+        for name, defined in master.defined_names.items():
+            book.defined_names[name] = deepcopy(defined)
+    finally:
+        master.close()
+    if conf:
+        # Further keys (PYTHONPATH, …) go right under INTERPRETER_WIN: xlwings reads keys from A1
+        # down to the first empty cell, so they must stay in one block.
+        sheet = book[CONF_SHEET]
+        sheet.insert_rows(2, len(conf))
+        for row, (key, value) in enumerate(conf, start=2):
+            sheet.cell(row, 1).value, sheet.cell(row, 2).value = key, value
+            sheet.cell(row, 1).data_type = sheet.cell(row, 2).data_type = "s"
+    ops, config = book[OPS_SHEET], book[CONF_SHEET]
+    book.move_sheet(ops, offset=-book.index(ops))
+    book.move_sheet(config, offset=len(book.worksheets) - 1 - book.index(config))
+    book.active = 0
+    for sheet in book.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ops
+
+
+def _copy_sheet(source: Worksheet, target: Worksheet) -> None:
+    """Copy one sheet between workbooks: what openpyxl itself keeps when it loads and saves a file.
+
+    Styles are copied attribute by attribute because style ids are per workbook. Charts and
+    images are not copied (openpyxl drops them on any load and save). The sheet's codeName is
+    left unset: the skeleton's VBA project has no module for it, and Excel makes one on opening.
+    """
+    for row in source.iter_rows():
+        for cell in row:
+            if isinstance(cell, MergedCell):
+                continue
+            new = target.cell(row=cell.row, column=cell.column)
+            new.value = cell.value
+            new.data_type = cell.data_type  # keeps text that starts with "=" as text
+            if cell.has_style:
+                # The stubs type a copied StyleProxy loosely; the value is the style object itself.
+                new.font, new.border = copy(cell.font), copy(cell.border)  # type: ignore[assignment]
+                new.fill, new.number_format = copy(cell.fill), cell.number_format  # type: ignore[assignment]
+                new.protection, new.alignment = copy(cell.protection), copy(cell.alignment)  # type: ignore[assignment]
+                new.quotePrefix = cell.quotePrefix
+            if cell.hyperlink is not None:
+                new.hyperlink = copy(cell.hyperlink)
+            if cell.comment is not None:
+                new.comment = copy(cell.comment)
+    for merged in source.merged_cells.ranges:
+        target.merge_cells(merged.coord)
+    for key, column in source.column_dimensions.items():
+        dim = target.column_dimensions[key]
+        dim.min, dim.max, dim.width = column.min, column.max, column.width
+        dim.hidden, dim.outlineLevel, dim.bestFit = column.hidden, column.outlineLevel, column.bestFit
+    for index, row_dim in source.row_dimensions.items():
+        new_row = target.row_dimensions[index]
+        new_row.height, new_row.hidden, new_row.outlineLevel = (
+            row_dim.height,
+            row_dim.hidden,
+            row_dim.outlineLevel,
+        )
+    properties = deepcopy(source.sheet_properties)
+    properties.codeName = None
+    target.sheet_properties = properties
+    target.sheet_format = deepcopy(source.sheet_format)
+    target.views = deepcopy(source.views)
+    target.sheet_state = source.sheet_state
+    target.protection = deepcopy(source.protection)
+    target.auto_filter = deepcopy(source.auto_filter)
+    target.print_options = deepcopy(source.print_options)
+    target.page_margins = deepcopy(source.page_margins)
+    target.HeaderFooter = deepcopy(source.HeaderFooter)
+    for attribute in _PAGE_SETUP:
+        # page_setup refers back to its worksheet, so it is copied field by field, not deep-copied.
+        setattr(target.page_setup, attribute, getattr(source.page_setup, attribute))
+    target.print_title_rows, target.print_title_cols = source.print_title_rows, source.print_title_cols
+    if source.print_area:
+        target.print_area = [ref.split("!")[-1] for ref in source.print_area.split(",")]
+    for validation in source.data_validations.dataValidation:
+        target.add_data_validation(deepcopy(validation))
+    for formatting in source.conditional_formatting:
+        for rule in formatting.rules:
+            target.conditional_formatting.add(str(formatting.sqref), deepcopy(rule))
+    for table in source.tables.values():
+        target.add_table(deepcopy(table))
+    for name, defined in source.defined_names.items():
+        target.defined_names[name] = deepcopy(defined)
+
+
+_PAGE_SETUP = (
+    "orientation",
+    "paperSize",
+    "scale",
+    "fitToHeight",
+    "fitToWidth",
+    "firstPageNumber",
+    "useFirstPageNumber",
+    "pageOrder",
+    "usePrinterDefaults",
+    "blackAndWhite",
+    "draft",
+    "cellComments",
+    "errors",
+    "horizontalDpi",
+    "verticalDpi",
+    "copies",
+)
+
+
+def _verify(built: Path, plan: Plan) -> None:
+    """The built workbook holds the same plan and every button; raise before it replaces the master."""
+    again = read_master(built)
+    if again.to_json() != plan.to_json():
+        raise RuntimeError(f"{built}: the plan read back differs from the master's")
+    expected = [button.macro for button in BUTTONS]
+    if button_macros(built) != expected:
+        raise RuntimeError(f"{built}: buttons {button_macros(built)} instead of {expected}")
+
+
+def _backup(source: Path, folder: Path, now: dt.datetime) -> Path:
+    """Move the previous master into ``folder`` under a time-stamped name; returns its new path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{source.stem}-{now:%Y%m%d-%H%M%S}"
+    backup, number = folder / f"{stem}{source.suffix}", 1
+    while backup.exists():
+        number += 1
+        backup = folder / f"{stem}-{number}{source.suffix}"
+    # master.xlsm is replaced in place afterwards, so it is copied; master.xlsx is retired (moved).
+    if source.name == _MASTER_XLSM:
+        shutil.copy2(source, backup)
+    else:
+        shutil.move(source, backup)
+    return backup

@@ -1,0 +1,675 @@
+"""Check an identified return: the JSON Schema of a department return, then the semantic rules.
+
+:func:`check_return` takes what :func:`xlplan.collect.identify.identify` found (whose
+return it is, where its rows are) and the cells safe reading produced, and
+returns the department's :class:`~xlplan.plan.model.Answer` records with the
+findings. It never touches the file and never raises on what a department sent.
+
+The order of the work, and why:
+
+1. **Formulas** in the yellow cells are looked at first, because they decide
+   what the cell's value is. The cached value (what Excel last computed) is used
+   and the formula is reported as a warning; a formula with no cached value is an
+   error; a formula that reaches outside the workbook (external references, DDE,
+   ``WEBSERVICE``, ``HYPERLINK``, ``CALL``, ``REGISTER``, ``FILTERXML`` …) is an
+   error whatever its value. External-link parts of the package are errors too.
+2. **The schema** (``xlplan/schemas/return.schema.json``, versioned by its
+   ``$id``) is applied with jsonschema to the return as plain JSON — one record
+   per row read. It carries the structural limits (types, the row id pattern,
+   the narrative's length limit); each schema error becomes a finding on the
+   cell it concerns, and that cell is then left out of the semantic checks so
+   one problem is reported once.
+3. **Semantic rules** per row: the value is required and must fit the row's
+   input rule (:func:`xlplan.form.layout.input_rule`: whole numbers for counts, 0–100
+   for %, ≥ 0, marks only where there is no indicator), its unit must be the
+   indicator's (``159件`` where 人 is expected is an error, never converted);
+   variant marks (``〇``) and full-width digits are read with a warning; the
+   prefilled grey cells must hash to what the manifest recorded; a blank
+   narrative, a narrative copied from last year, and a large change against last
+   year with no narrative are warnings.
+
+Answers: every row that was found in the sheet gets an Answer, also when it has
+findings, because the 差し戻し票 (:mod:`xlplan.followup.feedback`) writes the answers back
+so nothing is typed twice. A value that could not be read is a blank Value in
+its Answer, and the typed text is the finding's ``params["value"]`` (feedback
+writes it back into the cell). Only a result with ``ok`` (no errors at all) may
+be accepted. Text stays text: a narrative such as ``=1+1`` typed as text is
+kept as it is; the writers (:func:`xlplan.xlsx.cells.set_text`) make sure it never
+becomes a formula.
+
+Every cell-level finding has ``file``, ``sheet``, ``cell`` (A1 where it was
+found) and params ``row_id``, ``column`` (a :mod:`xlplan.form.layout` column key),
+``project_no``, ``entry`` and ``department`` (the member as printed), which is
+how feedback places it even when rows were moved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from xlplan.collect.identify import Identity, PlanIndex, plan_index
+from xlplan.collect.snapshot import CellValue, SheetRead, Snapshot
+from xlplan.findings import Finding
+from xlplan.form import layout, manifest
+from xlplan.form.layout import Column, InputRule
+from xlplan.form.manifest import ManifestRow
+from xlplan.plan.model import Answer, Plan, Project
+from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, parse_value
+from xlplan.xlsx.cells import a1
+
+SCHEMA_FILE = "return.schema.json"
+EXCEL_CELL_MAX = 32_767
+"""Characters an Excel cell holds: an Answer's narrative is cut there so feedback can write it back."""
+
+LARGE_CHANGE_RATIO = Decimal("0.5")
+LARGE_CHANGE_MIN = Decimal(10)
+"""A change against last year is large when it is over 50 % of last year's value and at least 10
+(units, or percentage points): a count going from 2 to 4 doubles but is not worth a question."""
+
+MESSAGE_VALUE_MAX = 100
+"""Characters of a typed value quoted in a message (the whole text stays in the cell)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one returned file.
+
+    Attributes:
+        department: registry name of the answering department (None when unidentified).
+        answers: one Answer per row found in the sheet, in issued order (see the module docstring).
+        findings: the check's own findings. The snapshot's and the identity's are not repeated
+            here (the caller reports them beside these, as :mod:`xlplan.collect.run` does), but they
+            count for ``ok``.
+        document: the return as the JSON document the schema describes (None when unidentified).
+        upstream_ok: no error among the snapshot's and the identity's findings.
+    """
+
+    department: str | None
+    answers: tuple[Answer, ...]
+    findings: tuple[Finding, ...]
+    document: Mapping[str, Any] | None = field(default=None, compare=False)
+    upstream_ok: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True when reading, identification and the check found no error: the return may be accepted."""
+        return self.upstream_ok and not any(finding.is_error for finding in self.findings)
+
+
+# ----------------------------------------------------------------------------------------
+# the schema
+# ----------------------------------------------------------------------------------------
+
+
+@functools.cache
+def return_schema() -> dict[str, Any]:
+    """The JSON Schema of a department return, as shipped in the package."""
+    text = resources.files("xlplan").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = return_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_id() -> str:
+    """The schema's ``$id``, which carries its version (``xlplan/return/1``)."""
+    return str(return_schema()["$id"])
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One schema error, reduced to what a finding needs."""
+
+    path: tuple[str | int, ...]  # ("rows", 3, "narrative") or ("plan",)
+    keyword: str  # the schema keyword that failed: type, maxLength, pattern …
+    limit: Any  # the keyword's value in the schema (2000, ["string", "null"], a pattern …)
+    instance: Any  # the value that failed
+
+
+def schema_problems(document: Mapping[str, Any]) -> list[SchemaProblem]:
+    """Every error of ``document`` against the return schema, in document order.
+
+    The rows are the bulk of a document and almost always valid, so each row is first
+    tested on its own with the schema's row definition (``is_valid``, about a third
+    cheaper than collecting errors), and only the invalid rows, and the document
+    without its rows, are walked for their errors.
+    """
+    data = dict(document)
+    rows = data.get("rows")
+    problems: list[SchemaProblem] = []
+    if isinstance(rows, list) and _row_validator() is not None:
+        errors = list(_validator().iter_errors({**data, "rows": []}))
+        row_validator = _row_validator()
+        assert row_validator is not None
+        for index, row in enumerate(rows):
+            if not row_validator.is_valid(row):
+                errors += [_prefixed(error, index) for error in row_validator.iter_errors(row)]
+    else:
+        errors = list(_validator().iter_errors(data))
+    for error in errors:
+        path = tuple(error.absolute_path)
+        problems.append(SchemaProblem(path, str(error.validator), error.validator_value, error.instance))
+    return sorted(problems, key=lambda problem: [str(part).zfill(8) for part in problem.path])
+
+
+@functools.cache
+def _row_validator() -> Draft202012Validator | None:
+    """A validator of one row: the schema's ``rows.items`` with the schema's ``$defs``; None if not local."""
+    schema = return_schema()
+    items = schema.get("properties", {}).get("rows", {}).get("items")
+    if not isinstance(items, dict):
+        return None
+    return Draft202012Validator({**items, "$defs": schema.get("$defs", {})})
+
+
+def _prefixed(error: Any, index: int) -> Any:
+    """A row validator's error as if it came from validating the whole document."""
+    error.path.extendleft(reversed(["rows", index]))
+    return error
+
+
+_TYPE_NAMES = {"string": "文字", "number": "数値", "integer": "整数", "null": "空欄", "object": "表", "array": "一覧",
+               "boolean": "TRUE/FALSE"}  # fmt: skip
+
+
+def _reason(problem: SchemaProblem) -> tuple[str, str]:
+    """(Japanese, English) reason for a schema problem, by the keyword that failed."""
+    keyword, limit = problem.keyword, problem.limit
+    if keyword == "type":
+        allowed = limit if isinstance(limit, list) else [limit]
+        ja = "・".join(_TYPE_NAMES.get(str(name), str(name)) for name in allowed)
+        return f"{ja}のいずれかを入力してください。", f"expected {' or '.join(map(str, allowed))}."
+    if keyword == "maxLength":
+        return f"{limit:,}字以内で入力してください。", f"longer than {limit:,} characters."
+    if keyword == "minLength":
+        return "空の文字列は入力できません。", "empty text."
+    if keyword == "pattern":
+        return "形式が違います。元の内容に戻してください。", f"does not match {limit}."
+    if keyword in ("minimum", "exclusiveMinimum"):
+        return f"{limit}以上の値にしてください。", f"less than {limit}."
+    if keyword in ("maximum", "exclusiveMaximum"):
+        return f"{limit}以下の値にしてください。", f"greater than {limit}."
+    if keyword == "required":
+        return "必要な項目がありません。", "a required field is missing."
+    if keyword == "additionalProperties":
+        return "不明な項目があります。", "unknown fields."
+    return "形式が違います。", f"fails '{keyword}'."
+
+
+_FIELD_COLUMNS = {
+    "row_id": layout.ROW_ID,
+    "project_no": layout.PROJECT_NO,
+    "entry": layout.ENTRY,
+    "department": layout.DEPARTMENT,
+    "value": layout.CURRENT_VALUE,
+    "narrative": layout.CURRENT_NARRATIVE,
+}
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a row of the document was read."""
+
+    row: ManifestRow
+    sheet_row: int
+
+
+def _schema_findings(
+    problems: Sequence[SchemaProblem],
+    places: Sequence[_Place],
+    identity: Identity,
+    file: str,
+) -> tuple[list[Finding], set[tuple[str, str]]]:
+    """Findings for schema problems, and the (row id, column key) cells they cover."""
+    headers = {column.key: column.header for column in identity.columns}
+    findings: list[Finding] = []
+    covered: set[tuple[str, str]] = set()
+    for problem in problems:
+        ja, en = _reason(problem)
+        path = problem.path
+        if len(path) >= 3 and path[0] == "rows" and isinstance(path[1], int) and path[1] < len(places):
+            place = places[path[1]]
+            key = _FIELD_COLUMNS.get(str(path[2]), layout.ROW_ID)
+            covered.add((place.row.row_id, key))
+            cell = a1(place.sheet_row, identity.positions.get(key, 1))
+            params = _params(place.row, key)
+            if key == layout.CURRENT_NARRATIVE and problem.keyword == "maxLength":
+                params |= {"length": len(str(problem.instance)), "limit": problem.limit}
+                findings.append(
+                    Finding("narrative-too-long", params, file=file, sheet=identity.sheet, cell=cell)
+                )
+                continue
+            params |= {"header": headers.get(key, key), "reason": ja, "reason_en": en,
+                       "where": f"事業番号 {place.row.project_no} の", "where_en": f"Project {place.row.project_no}: "}  # fmt: skip
+            if key == layout.CURRENT_VALUE and isinstance(problem.instance, str):
+                params["value"] = problem.instance  # feedback writes the typed text back
+            findings.append(
+                Finding("return-schema-invalid", params, file=file, sheet=identity.sheet, cell=cell)
+            )
+        else:
+            name = ".".join(str(part) for part in path) or "（全体）"
+            params = {"header": name, "reason": ja, "reason_en": en, "where": "", "where_en": ""}
+            findings.append(Finding("return-schema-invalid", params, file=file))
+    return findings, covered
+
+
+# ----------------------------------------------------------------------------------------
+# formulas
+# ----------------------------------------------------------------------------------------
+
+HAZARDOUS_FUNCTIONS = (
+    "WEBSERVICE",
+    "FILTERXML",
+    "HYPERLINK",
+    "CALL",
+    "REGISTER.ID",
+    "REGISTER",
+    "EXEC",
+    "RTD",
+    "DDEAUTO",
+    "DDE",
+    "IMAGE",
+    "INDIRECT",
+    "IMPORTXML",
+    "IMPORTDATA",
+    "IMPORTRANGE",
+    "IMPORTHTML",
+    "IMPORTFEED",
+)
+"""Functions that reach outside the workbook (web, files, programs, links), or build references that can."""
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_FUNCTION = re.compile(
+    r"(?:^|[^A-Za-z0-9_.])(?:_xlfn\.|_xlws\.)?("
+    + "|".join(re.escape(name) for name in HAZARDOUS_FUNCTIONS)
+    + r")\s*\(",
+    re.IGNORECASE,
+)
+_EXTERNAL = re.compile(
+    r"\[[^\]]*\][^!]*!"  # [1]Sheet1!A1, '[Book.xlsx]Sheet'!A1, 'C:\dir\[Book.xlsx]Sheet'!A1
+    r"|\.(?:xlsx|xlsm|xlsb|xls|xltx|xltm|csv|ods)\b"  # a workbook named in a reference
+    r"|\\\\|[A-Za-z]:\\"  # UNC or drive paths
+    r"|https?:|file:",
+    re.IGNORECASE,
+)
+
+
+def formula_hazard(formula: str) -> tuple[str, str] | None:
+    """Why ``formula`` (without ``=``) reaches outside the workbook, as (Japanese, English), or None.
+
+    String literals are ignored (``"a|b"`` is text), except that a function such as
+    ``HYPERLINK`` is a hazard whatever its arguments are.
+    """
+    bare = _STRING.sub('""', formula)
+    match = _FUNCTION.search(bare)
+    if match:
+        name = match.group(1).upper()
+        return f"{name} 関数", f"the {name} function"
+    if "|" in bare:  # DDE: application|topic!item
+        return "DDE（他のプログラムとの連携）", "DDE"
+    if _EXTERNAL.search(bare):
+        return "外部ファイルの参照", "a reference to another file"
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# the check
+# ----------------------------------------------------------------------------------------
+
+
+def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: str) -> CheckResult:
+    """Check the return ``snapshot`` identified as ``identity`` against ``plan``.
+
+    Args:
+        plan: the plan of the current round (gives indicators, units and last year's values).
+        snapshot: the file as safe reading reduced it.
+        identity: what :func:`xlplan.collect.identify.identify` made of it.
+        file: the file's name as reported in findings.
+
+    Returns:
+        A :class:`CheckResult` with the check's own findings; ``ok`` is False when any finding
+        of reading, identification or checking is an error.
+    """
+    upstream_ok = identity.ok and not any(finding.is_error for finding in snapshot.findings)
+    findings: list[Finding] = []
+    if snapshot.external_links:
+        targets = "、".join(snapshot.external_links[:5]) + ("…" if len(snapshot.external_links) > 5 else "")
+        findings.append(Finding("external-link", {"targets": targets}, file=file))
+    sheet = snapshot.response
+    if identity.department is None or sheet is None:
+        return CheckResult(identity.department, (), tuple(findings), upstream_ok=upstream_ok)
+
+    places = [
+        _Place(row, identity.found[row.row_id]) for row in identity.rows if row.row_id in identity.found
+    ]
+    reads = [_read_row(place, sheet, identity, file) for place in places]
+    for read in reads:
+        findings += read.findings
+
+    settings = plan.settings
+    issued = identity.manifest
+    document: dict[str, Any] = {
+        "plan": issued.plan if issued else settings.plan_name,
+        "fiscal_year": issued.fiscal_year if issued else settings.current_year.western,
+        "round": issued.round if issued else settings.round,
+        "department": identity.department,
+        "template_version": issued.template_version if issued else layout.TEMPLATE_VERSION,
+        "rows": [
+            {
+                "row_id": place.row.row_id,
+                "project_no": place.row.project_no,
+                "entry": place.row.entry,
+                "department": place.row.department,
+                "value": _json_value(read.value),
+                "narrative": read.narrative,
+            }
+            for place, read in zip(places, reads, strict=True)
+        ],
+    }
+    schema_found, covered = _schema_findings(schema_problems(document), places, identity, file)
+    findings += schema_found
+
+    index = plan_index(plan)
+    expected = {row.row_id: row for row in index.rows.get(identity.department, [])}
+    projects = index.projects
+    answers: list[Answer] = []
+    for place, read in zip(places, reads, strict=True):
+        row = place.row
+        project = projects.get(row.project_no)
+        if project is None:  # the manifest names a project the plan no longer has: identify reported it
+            continue
+        value = BLANK
+        if (row.row_id, layout.CURRENT_VALUE) not in covered and not read.value_reported:
+            value, value_findings = _check_value(project, read, place, identity, file)
+            findings += value_findings
+        narrative = read.narrative
+        if (row.row_id, layout.CURRENT_NARRATIVE) not in covered:
+            findings += _check_narrative(plan, index, project, read, value, place, identity, file)
+        findings += _check_prefilled(read, place, expected.get(row.row_id), identity, file)
+        if narrative is not None and len(narrative) > EXCEL_CELL_MAX:
+            narrative = narrative[:EXCEL_CELL_MAX]
+        answers.append(Answer(row.project_no, row.entry, row.department, value, narrative))
+    return CheckResult(identity.department, tuple(answers), tuple(findings), document, upstream_ok)
+
+
+@dataclass(frozen=True)
+class _RowRead:
+    """The cells of one row as read, after formulas were looked at."""
+
+    value: CellValue  # the 今年度 value cell's (cached) value
+    narrative: str | None  # the narrative as text, None when empty
+    prefilled: dict[str, CellValue]  # column key → value of each grey cell
+    findings: tuple[Finding, ...]
+    value_reported: bool = False  # a formula finding already says what is wrong with the value
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where findings about one cell go; calling it makes a finding there."""
+
+    file: str
+    sheet: str | None
+    cell: str | None
+
+    def __call__(self, code: str, params: Mapping[str, Any]) -> Finding:
+        return Finding(code, params, file=self.file, sheet=self.sheet, cell=self.cell)
+
+
+def _params(row: ManifestRow, column: str) -> dict[str, Any]:
+    """What places a finding on a row's cell (feedback reads row_id and column) and names the row."""
+    return {
+        "row_id": row.row_id,
+        "column": column,
+        "project_no": row.project_no,
+        "entry": row.entry,
+        "department": row.department,
+        "member": row.department,
+    }
+
+
+def _cell(identity: Identity, place: _Place, key: str) -> str:
+    return a1(place.sheet_row, identity.positions.get(key, 1))
+
+
+def _shown(value: CellValue) -> str:
+    """A cell value as quoted in a message, shortened."""
+    if value is None:
+        return ""
+    text = layout.canonical_cell(value) or "" if isinstance(value, (int, float, bool)) else str(value)
+    return text if len(text) <= MESSAGE_VALUE_MAX else text[:MESSAGE_VALUE_MAX] + "…"
+
+
+def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) -> _RowRead:
+    """Read a row's cells; report formulas in the yellow cells."""
+    headers = {column.key: column.header for column in identity.columns}
+    findings: list[Finding] = []
+    values: dict[str, CellValue] = {}
+    value_reported = False
+    for key in (layout.CURRENT_VALUE, layout.CURRENT_NARRATIVE):
+        cell = sheet.cells.get((place.sheet_row, identity.positions.get(key, 0)))
+        if cell is None:
+            values[key] = None
+            continue
+        values[key] = cell.value
+        if cell.formula is None:
+            continue
+        at = _At(file, identity.sheet, _cell(identity, place, key))
+        formula = cell.formula if len(cell.formula) <= 200 else cell.formula[:200] + "…"
+        params = _params(place.row, key) | {"header": headers.get(key, key), "formula": formula}
+        hazard = formula_hazard(cell.formula)
+        if hazard is not None:
+            findings.append(at("formula-dangerous", params | {"reason": hazard[0], "reason_en": hazard[1]}))  # fmt: skip
+            value_reported = value_reported or key == layout.CURRENT_VALUE
+        elif cell.value is None or cell.value == "":
+            findings.append(at("formula-no-value", params))
+            value_reported = value_reported or key == layout.CURRENT_VALUE
+        else:
+            findings.append(at("formula-in-input", params | {"value": _shown(cell.value)}))
+    prefilled = {
+        column.key: sheet.value(place.sheet_row, identity.positions[column.key])
+        for column in identity.columns
+        if not column.input and column.key in identity.positions
+    }
+    return _RowRead(values[layout.CURRENT_VALUE], _narrative_text(values[layout.CURRENT_NARRATIVE]), prefilled,
+                    tuple(findings), value_reported)  # fmt: skip
+
+
+def _narrative_text(value: CellValue) -> str | None:
+    """A narrative cell as text: a number typed there is its text, a date its ISO form; empty is None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dt.date, dt.time, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float, bool)):
+        return layout.canonical_cell(value)
+    return str(value)
+
+
+def _json_value(value: CellValue) -> Any:
+    """A value cell as JSON data for the schema: numbers and text as they are, dates as ISO text."""
+    if value == "":
+        return None
+    if isinstance(value, (dt.date, dt.time, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return value
+
+
+def _check_value(
+    project: Project, read: _RowRead, place: _Place, identity: Identity, file: str
+) -> tuple[Value, list[Finding]]:
+    """The row's Value (blank when unreadable) and the findings on the 今年度 value cell."""
+    rule = layout.input_rule(project.indicator, project.unit)
+    at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_VALUE))
+    raw = read.value
+    base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": _shown(raw)}
+    if isinstance(raw, str):
+        base["value"] = raw if len(raw) <= MESSAGE_VALUE_MAX else raw[:MESSAGE_VALUE_MAX] + "…"
+    parsed = parse_value(raw, rule.unit, unit_known=True)
+    if parsed.error is not None or parsed.value is None:
+        if parsed.error is ValueErrorCode.UNIT_MISMATCH and rule.kind != "mark":
+            return BLANK, [at("value-unit-mismatch", base)]
+        if parsed.error is ValueErrorCode.UNEXPECTED_UNIT and rule.kind != "mark":
+            return BLANK, [at("value-unexpected-unit", base | {"typed_unit": parsed.typed_unit})]
+        code = "value-not-a-mark" if rule.kind == "mark" else "value-not-a-number"
+        return BLANK, [at(code, base)]
+    value = parsed.value
+    if value.is_blank:
+        return BLANK, [at("value-missing", base)]
+    findings: list[Finding] = []
+    if value.number is not None:
+        problem = _out_of_rule(value.number, rule)
+        if problem is not None:
+            code, extra = problem
+            return BLANK, [at(code, base | extra)]
+    if Normalisation.MARK_VARIANT in parsed.normalisations and value.mark is not None:
+        findings.append(at("value-mark-variant", base | {"mark": value.mark.value}))
+    what: list[tuple[str, str]] = []
+    if Normalisation.WIDTH in parsed.normalisations:
+        what.append(("全角の文字を半角に直しました", "full-width characters made half-width"))
+    if Normalisation.TRIMMED in parsed.normalisations:
+        what.append(("空白を取り除きました", "spaces removed"))
+    if isinstance(raw, str) and value.number is not None:
+        what.append(("文字として入力された数値を数値にしました", "a number typed as text read as a number"))
+    if what:
+        params = base | {
+            "read": value.display(),
+            "what": "、".join(ja for ja, _en in what),
+            "what_en": ", ".join(en for _ja, en in what),
+        }
+        findings.append(at("value-normalised", params))
+    return value, findings
+
+
+def _out_of_rule(number: Decimal, rule: InputRule) -> tuple[str, dict[str, Any]] | None:
+    """(code, extra params) when ``number`` breaks the row's input rule, else None."""
+    if rule.kind == "mark":
+        return "value-not-a-mark", {}
+    if rule.kind == "whole" and number != number.to_integral_value():
+        return "value-not-whole", {}
+    low = rule.minimum if rule.minimum is not None else 0
+    if number < low or (rule.maximum is not None and number > rule.maximum):
+        if rule.maximum is not None:
+            ja, en = f"{low}〜{rule.maximum}", f"a number from {low} to {rule.maximum}"
+        else:
+            ja, en = f"{low}以上", f"a number of {low} or more"
+        return "value-out-of-range", {"range": ja, "range_en": en}
+    return None
+
+
+_WHITESPACE = re.compile(r"[\s\u3000]+")
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal once runs of spaces and line breaks are ignored (a copy re-wrapped is still a copy)."""
+    return _WHITESPACE.sub("", a) == _WHITESPACE.sub("", b)
+
+
+def _check_narrative(
+    plan: Plan,
+    index: PlanIndex,
+    project: Project,
+    read: _RowRead,
+    value: Value,
+    place: _Place,
+    identity: Identity,
+    file: str,
+) -> list[Finding]:
+    """Blank narrative, last year's narrative copied, a large change left unexplained."""
+    row = place.row
+    at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_NARRATIVE))
+    params = _params(row, layout.CURRENT_NARRATIVE)
+    findings: list[Finding] = []
+    previous_year = plan.settings.previous_year
+    record = index.history_for(row.project_no, row.entry, previous_year, row.department)
+    entry = next((item for item in project.entries if item.name == row.entry), None)
+    if record is None and entry is not None and not entry.joint:
+        # A single department's entry: the entry's own record is this department's.
+        record = index.history_for(row.project_no, row.entry, previous_year, None)
+    narrative = read.narrative
+    blank = narrative is None or not narrative.strip()
+    if blank:
+        findings.append(at("narrative-missing", params))
+    elif record is not None and record.narrative and _same_text(narrative or "", record.narrative):
+        findings.append(at("narrative-unchanged", params))
+    if blank and record is not None and value.number is not None and record.value.number is not None:
+        previous = record.value.number
+        change = abs(value.number - previous)
+        if (
+            previous > 0
+            and record.value.unit == value.unit
+            and change >= LARGE_CHANGE_MIN
+            and change > previous * LARGE_CHANGE_RATIO
+        ):
+            extra = {"value": value.display(), "previous": record.value.display()}
+            findings.append(at("value-large-change", params | extra))
+    return findings
+
+
+def _check_prefilled(
+    read: _RowRead, place: _Place, expected: Any, identity: Identity, file: str
+) -> list[Finding]:
+    """Compare the grey cells with the manifest's hash; name the changed cells where the plan still knows them.
+
+    ``expected`` is the row as distribution would write it from today's plan (a
+    :class:`~xlplan.form.workbook.ResponseRow`), or None.
+    """
+    row = place.row
+    columns: Sequence[Column] = identity.columns
+    # prefilled() canonicalises the values it is given.
+    if manifest.prefill_hash(layout.prefilled(columns, read.prefilled)) == row.prefill_sha256:
+        return []
+    read_cells = {key: layout.canonical_cell(value) for key, value in read.prefilled.items()}
+    headers = {column.key: column.header for column in columns}
+    if expected is not None:
+        sent = layout.prefilled(columns, expected.cells)
+        if manifest.prefill_hash(sent) == row.prefill_sha256:
+            # Today's plan gives what was sent: name each changed cell.
+            findings = []
+            grey = [column for column in columns if not column.input]
+            for column, was in zip(grey, sent, strict=True):
+                if read_cells.get(column.key) != was:
+                    params = _params(row, column.key) | {
+                        "header": headers.get(column.key, column.key),
+                        "expected": _shorten(was) if was is not None else "（空欄）",
+                    }
+                    findings.append(
+                        Finding(
+                            "prefilled-changed",
+                            params,
+                            file=file,
+                            sheet=identity.sheet,
+                            cell=_cell(identity, place, column.key),
+                        )
+                    )
+            if findings:
+                return findings
+    return [
+        Finding(
+            "prefilled-row-changed",
+            _params(row, layout.ROW_ID),
+            file=file,
+            sheet=identity.sheet,
+            cell=_cell(identity, place, layout.ROW_ID),
+        )
+    ]
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,566 @@
+"""Identify a returned workbook: which department, plan, year and round it answers, and where its rows are.
+
+A returned file is identified by its signed manifest (:mod:`xlplan.form.manifest`),
+never by its name: departments rename files, forward them, and return last
+year's. :func:`identify` works on a :class:`~xlplan.collect.snapshot.Snapshot` only
+(the plain records safe reading produced) and decides:
+
+- **whose** return it is: the manifest's department, when its signature verifies
+  under the workspace key and it names this plan, fiscal year, round, workspace
+  and template version; anything else is an error. A file without a manifest
+  (its content pasted into a new workbook) is matched by the departments and
+  project numbers in it where they name exactly one department, with a warning;
+  otherwise it is ``unidentified-file``.
+- **which rows** it may answer: only rows the department is in charge of
+  according to the plan (:meth:`Plan.assignments`), whatever the manifest lists,
+  so department A's file can never change department B's rows.
+- **where** each row is: rows are found by the row id in the 行ID column, not by
+  position, so inserted and reordered rows are read correctly and reported; a
+  missing row is an error. Columns are found by their header text, falling back
+  to the issued positions.
+
+Nothing here judges the answers themselves; that is :mod:`xlplan.collect.check`.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from xlplan.collect.snapshot import CellValue, SheetRead, Snapshot
+from xlplan.findings import Finding
+from xlplan.form import layout, manifest
+from xlplan.form.layout import Column
+from xlplan.form.manifest import Manifest, ManifestRow
+from xlplan.form.workbook import ResponseRow, columns_for, response_rows
+from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError
+from xlplan.plan.model import HistoryRecord, Plan, Project
+from xlplan.xlsx.cells import a1
+
+ROW_ID_PATTERN = re.compile(r"^P\d{3,}-\d+-\d+$")
+"""A row id as :func:`xlplan.form.layout.row_id` writes it (the schema's pattern)."""
+
+HEADER_SEARCH_ROWS = 30
+"""How far down the header row is looked for (content pasted into a new workbook may start anywhere)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a returned file was identified as.
+
+    Attributes:
+        department: the registry name of the answering department, or None when unidentified.
+        manifest: the manifest read from the file (verified or not), None when it had none.
+        rows: the rows the department is expected to return — the manifest's rows it is in
+            charge of (or, without a manifest, its rows in the plan) — in issued order.
+        found: row id → the sheet row (1-based) where that row was found; rows missing or
+            ambiguous (duplicated) are absent.
+        columns: the sheet's columns in issued order (keys, headers, which are input cells).
+        positions: column key → the sheet column (1-based) it was read from.
+        sheet: the name of the sheet the rows were read from.
+        findings: what identification found (errors make the whole return invalid).
+    """
+
+    department: str | None
+    manifest: Manifest | None
+    rows: tuple[ManifestRow, ...] = ()
+    found: Mapping[str, int] = field(default_factory=dict)
+    columns: tuple[Column, ...] = ()
+    positions: Mapping[str, int] = field(default_factory=dict)
+    sheet: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when identification found no error."""
+        return not any(finding.is_error for finding in self.findings)
+
+
+def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, file: str) -> Identity:
+    """Identify ``snapshot`` (a returned file) against ``plan``.
+
+    Args:
+        plan: the plan of the current round (the master).
+        snapshot: the file as safe reading reduced it.
+        key: the workspace's HMAC key (:meth:`Workspace.signing_key`).
+        workspace_id: the workspace's public id (:func:`xlplan.form.workbook.workspace_id`).
+        file: the file's name as it is reported in findings.
+
+    Returns:
+        An :class:`Identity`. It never raises on what a department sent: every problem is a
+        finding in it (codes ``manifest-*``, ``unidentified-file``, ``row-*``, ``rows-moved``,
+        ``columns-changed``, ``response-sheet-missing``, ``return-matched-by-content``).
+    """
+    findings: list[Finding] = []
+    sheet = snapshot.response
+    if sheet is None:
+        findings.append(Finding("response-sheet-missing", {"expected": layout.RESPONSE_SHEET}, file=file))
+        return Identity(None, None, findings=tuple(findings))
+
+    issued: Manifest | None = None
+    if snapshot.manifest_chunks is not None:
+        try:
+            issued = manifest.loads(snapshot.manifest_chunks)
+        except manifest.ManifestError as exc:
+            findings.append(
+                Finding(
+                    "manifest-unreadable",
+                    {"manifest_sheet": layout.MANIFEST_SHEET, "reason": str(exc)[:200]},
+                    file=file,
+                    sheet=layout.MANIFEST_SHEET,
+                )
+            )
+
+    template = columns_for(plan.settings)
+    index = plan_index(plan)
+    plan_rows = index.by_id
+    columns = _issued_columns(issued.columns, template) if issued is not None else template
+    header_row, positions, changed = _locate_columns(sheet, columns)
+    if changed and (issued is not None or header_row is not None):
+        findings.append(
+            Finding("columns-changed", {"headers": "、".join(changed)}, file=file, sheet=sheet.name)
+        )
+    ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
+
+    if issued is None:
+        return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)
+
+    findings += _check_manifest(plan, issued, key=key, workspace_id=workspace_id, file=file)
+    department = plan.canonical_department(issued.department)
+    if department is None:
+        findings.append(Finding("manifest-unknown-department", {"department": issued.department}, file=file))
+        return Identity(None, issued, columns=columns, positions=positions, sheet=sheet.name,
+                        findings=tuple(findings))  # fmt: skip
+
+    by_content = _department_by_content(index, sheet, positions, header_row, ids)
+    if by_content is not None and by_content != department:
+        # Another department's manifest pasted in (or this manifest over another's rows): reading
+        # either side's rows would let one department answer for another.
+        findings.append(
+            Finding("manifest-other-department", {"department": department, "found": by_content}, file=file)
+        )
+        return Identity(department, issued, columns=columns, positions=positions, sheet=sheet.name,
+                        findings=tuple(findings))  # fmt: skip
+
+    shares = index.shares.get(department, frozenset())
+    kept: list[ManifestRow] = []
+    for row in issued.rows:
+        if (row.project_no, row.entry, row.department) in shares and ROW_ID_PATTERN.match(row.row_id):
+            kept.append(row)
+            continue
+        where = ids.get(row.row_id, [])
+        findings.append(
+            Finding(
+                "row-not-assigned",
+                _row_params(row, layout.ROW_ID) | {"answering": department},
+                file=file,
+                sheet=sheet.name,
+                cell=a1(where[0], positions[layout.ROW_ID]) if where else None,
+            )
+        )
+    listed = {row.row_id for row in issued.rows}
+    found, more = _place_rows(kept, ids, listed, plan_rows, department, sheet, positions, header_row, file)
+    return Identity(department, issued, tuple(kept), found, columns, positions, sheet.name,
+                    tuple(findings + more))  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------
+# the manifest
+# ----------------------------------------------------------------------------------------
+
+
+def _check_manifest(
+    plan: Plan, issued: Manifest, *, key: bytes, workspace_id: str, file: str
+) -> list[Finding]:
+    """Signature, workspace, plan, year, round and template version of a manifest."""
+    settings = plan.settings
+    findings: list[Finding] = []
+
+    def add(code: str, params: dict[str, object]) -> None:
+        findings.append(Finding(code, params, file=file, sheet=layout.MANIFEST_SHEET))
+
+    if not manifest.verify(issued, key):
+        add("manifest-bad-signature", {})
+    if issued.workspace_id and issued.workspace_id != workspace_id:
+        add("manifest-other-workspace", {"found": issued.workspace_id})
+    if issued.plan != settings.plan_name:
+        add("manifest-other-plan", {"found": issued.plan, "expected": settings.plan_name})
+    if issued.fiscal_year != settings.current_year.western:
+        add(
+            "manifest-other-year",
+            {"found": _wareki(issued.fiscal_year), "expected": settings.current_year.wareki},
+        )
+    if issued.round != settings.round:
+        add("manifest-other-round", {"found": issued.round, "expected": settings.round})
+    if issued.template_version != layout.TEMPLATE_VERSION:
+        add(
+            "manifest-template-version",
+            {"found": issued.template_version, "expected": layout.TEMPLATE_VERSION},
+        )
+    return findings
+
+
+def _wareki(year: int) -> str:
+    try:
+        return FiscalYear(year).wareki
+    except FiscalYearError:
+        return f"{year}年度"
+
+
+def _issued_columns(keys: Sequence[str], template: Sequence[Column]) -> tuple[Column, ...]:
+    """The columns as issued (the manifest's keys), with today's headers where the key is known."""
+    known = {column.key: column for column in template}
+    inputs = {layout.CURRENT_VALUE, layout.CURRENT_NARRATIVE}
+    return tuple(known.get(key) or Column(key, key, 0, input=key in inputs) for key in keys)
+
+
+# ----------------------------------------------------------------------------------------
+# columns and rows in the sheet
+# ----------------------------------------------------------------------------------------
+
+
+def _text(value: CellValue) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _locate_columns(
+    sheet: SheetRead, columns: Sequence[Column]
+) -> tuple[int | None, dict[str, int], list[str]]:
+    """(header row, column key → sheet column, headers not found where expected).
+
+    The header row is the first row (of the top :data:`HEADER_SEARCH_ROWS`) holding the
+    行ID header. Each column is found by its header text there; a header that is not
+    found is read at its issued position and reported.
+    """
+    row_id_header = next((column.header for column in columns if column.key == layout.ROW_ID), "行ID")
+    header_row: int | None = None
+    for (r, _c), cell in sorted(sheet.cells.items()):
+        if r > HEADER_SEARCH_ROWS:
+            break
+        if _text(cell.value) == row_id_header:
+            header_row = r
+            break
+    headers: dict[str, int] = {}
+    if header_row is not None:
+        for (r, c), cell in sheet.cells.items():
+            if r == header_row and isinstance(cell.value, str):
+                headers.setdefault(cell.value.strip(), c)
+    positions: dict[str, int] = {}
+    changed: list[str] = []
+    for index, column in enumerate(columns, start=1):
+        at = headers.get(column.header)
+        if at is None:
+            changed.append(column.header)
+            at = index
+        positions[column.key] = at
+    if header_row is not None and header_row != layout.HEADER_ROW:
+        changed.insert(0, f"見出し行 {header_row}行目")
+    return header_row, positions, changed
+
+
+def _row_ids(sheet: SheetRead, column: int, header_row: int | None) -> dict[str, list[int]]:
+    """Row id → the sheet rows holding it, below the header row."""
+    first = (header_row or layout.HEADER_ROW) + 1
+    ids: dict[str, list[int]] = {}
+    for (r, c), cell in sorted(sheet.cells.items()):
+        if c == column and r >= first:
+            text = _text(cell.value)
+            if ROW_ID_PATTERN.match(text):
+                ids.setdefault(text, []).append(r)
+    return ids
+
+
+@dataclass(frozen=True)
+class _PlanRow:
+    department: str  # registry name
+    row: ResponseRow
+
+
+@dataclass(frozen=True)
+class PlanIndex:
+    """Look-ups over a plan that identification and checking make for every file, built once per plan.
+
+    :meth:`Plan.assignments`, :meth:`Plan.history_for` and :func:`response_rows` each scan
+    the whole plan; a collection of a thousand returns against a plan of a thousand
+    departments would make that quadratic, so they are indexed here.
+    """
+
+    rows: Mapping[str, Sequence[ResponseRow]]  # registry name → its rows, as distribution writes them
+    by_id: Mapping[str, _PlanRow]  # row id → department and row
+    by_share: Mapping[tuple[int, str], frozenset[str]]  # (project no, member as printed) → departments
+    shares: Mapping[str, frozenset[tuple[int, str, str]]]  # department → (project no, entry, member)
+    history: Mapping[tuple[int, str, int, str | None], HistoryRecord]  # (no, entry, year, member|None)
+    projects: Mapping[int, Project]
+
+    def history_for(
+        self, project_no: int, entry: str, year: FiscalYear, member: str | None
+    ) -> HistoryRecord | None:
+        """As :meth:`Plan.history_for` (the first record wins), in constant time."""
+        return self.history.get((project_no, entry, year.western, member))
+
+
+_INDEXES: dict[int, tuple[weakref.ref[Plan], PlanIndex]] = {}
+
+
+def plan_index(plan: Plan) -> PlanIndex:
+    """The :class:`PlanIndex` of ``plan``, built on first use and kept while the plan lives."""
+    cached = _INDEXES.get(id(plan))
+    if cached is not None and cached[0]() is plan:
+        return cached[1]
+    rows = response_rows(plan)
+    by_id = {row.row_id: _PlanRow(department, row) for department, items in rows.items() for row in items}
+    by_share: dict[tuple[int, str], set[str]] = {}
+    shares: dict[str, set[tuple[int, str, str]]] = {}
+    for department, items in rows.items():
+        for row in items:
+            by_share.setdefault((row.project_no, row.department), set()).add(department)
+            shares.setdefault(department, set()).add((row.project_no, row.entry, row.department))
+    history: dict[tuple[int, str, int, str | None], HistoryRecord] = {}
+    for record in plan.history:
+        history.setdefault(
+            (record.project_no, record.entry, record.fiscal_year.western, record.department), record
+        )
+    index = PlanIndex(
+        rows=rows,
+        by_id=by_id,
+        by_share={key: frozenset(value) for key, value in by_share.items()},
+        shares={key: frozenset(value) for key, value in shares.items()},
+        history=history,
+        projects={project.no: project for project in plan.projects},
+    )
+    for key in [key for key, (ref, _index) in _INDEXES.items() if ref() is None]:
+        del _INDEXES[key]  # plans that are gone
+    _INDEXES[id(plan)] = (weakref.ref(plan), index)
+    return index
+
+
+def _department_by_content(
+    index: PlanIndex,
+    sheet: SheetRead,
+    positions: Mapping[str, int],
+    header_row: int | None,
+    ids: Mapping[str, list[int]],
+) -> str | None:
+    """The one department whose rows the sheet holds, by row id or by (project number, 回答する課).
+
+    None when the rows name no department or several.
+    """
+    departments: set[str] = set()
+    matched_rows: set[int] = set()
+    for row_id, rows in ids.items():
+        if row_id in index.by_id:
+            departments.add(index.by_id[row_id].department)
+            matched_rows.update(rows)
+    # Rows whose id was lost (pasted without the 行ID column): the project number and the member.
+    first = (header_row or layout.HEADER_ROW) + 1
+    project_col, member_col = positions.get(layout.PROJECT_NO), positions.get(layout.DEPARTMENT)
+    if project_col is not None and member_col is not None:
+        last = max((r for r, _c in sheet.cells), default=0)
+        for r in range(first, last + 1):
+            if r in matched_rows:
+                continue
+            number = _whole(sheet.value(r, project_col))
+            member = _text(sheet.value(r, member_col))
+            if number is not None and member:
+                departments |= index.by_share.get((number, member), frozenset())
+    if len(departments) != 1:
+        return None
+    return next(iter(departments))
+
+
+def _filled(value: CellValue) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _whole(value: CellValue) -> int | None:
+    """A project number as read (``12.0``, ``12``, ``"12"``), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value.strip())
+    return None
+
+
+def _by_content(
+    index: PlanIndex,
+    sheet: SheetRead,
+    file: str,
+    columns: tuple[Column, ...],
+    positions: dict[str, int],
+    header_row: int | None,
+    ids: dict[str, list[int]],
+    findings: list[Finding],
+) -> Identity:
+    """Identify a file without a (readable) manifest by the rows it holds."""
+    department = _department_by_content(index, sheet, positions, header_row, ids)
+    if department is None:
+        findings.append(Finding("unidentified-file", {}, file=file))
+        return Identity(None, None, columns=columns, positions=positions, sheet=sheet.name,
+                        findings=tuple(findings))  # fmt: skip
+    findings.append(Finding("return-matched-by-content", {"department": department}, file=file))
+    # The rows the plan gives the department, as distribution would have issued them.
+    rows = tuple(
+        ManifestRow(
+            row_id=item.row_id,
+            row=layout.FIRST_DATA_ROW + position,
+            project_no=item.project_no,
+            entry=item.entry,
+            department=item.department,
+            prefill_sha256=manifest.prefill_hash(layout.prefilled(columns, item.cells)),
+        )
+        for position, item in enumerate(index.rows.get(department, []))
+    )
+    if ids:
+        # Pasted content rarely keeps the rows where they were issued: do not report moves.
+        found, more = _place_rows(rows, ids, set(), index.by_id, department, sheet, positions, header_row, file,
+                                  report_moves=False)  # fmt: skip
+    else:
+        # Matched by project number and member only: the rows have no ids to be found by.
+        found = _found_by_share(rows, sheet, positions, header_row)
+        more = _missing(rows, found, file, sheet.name)
+    return Identity(department, None, rows, found, columns, positions, sheet.name, tuple(findings + more))
+
+
+def _found_by_share(
+    rows: Sequence[ManifestRow], sheet: SheetRead, positions: Mapping[str, int], header_row: int | None
+) -> dict[str, int]:
+    """Row id → sheet row, matched by (project number, 回答する課) where exactly one sheet row has it."""
+    first = (header_row or layout.HEADER_ROW) + 1
+    last = max((r for r, _c in sheet.cells), default=0)
+    at: dict[tuple[int, str], list[int]] = {}
+    for r in range(first, last + 1):
+        number = _whole(sheet.value(r, positions[layout.PROJECT_NO]))
+        member = _text(sheet.value(r, positions[layout.DEPARTMENT]))
+        if number is not None and member:
+            at.setdefault((number, member), []).append(r)
+    wanted: dict[tuple[int, str], list[str]] = {}
+    for row in rows:
+        wanted.setdefault((row.project_no, row.department), []).append(row.row_id)
+    found: dict[str, int] = {}
+    for share, row_ids in wanted.items():
+        places = at.get(share, [])
+        if len(row_ids) == 1 and len(places) == 1:
+            found[row_ids[0]] = places[0]
+    return found
+
+
+def _row_params(row: ManifestRow, column: str) -> dict[str, object]:
+    """The params that place a finding on a row (feedback reads row_id and column)."""
+    return {
+        "row_id": row.row_id,
+        "column": column,
+        "project_no": row.project_no,
+        "entry": row.entry,
+        "department": row.department,  # the member as printed, as feedback matches shares
+        "member": row.department,
+    }
+
+
+def _missing(rows: Sequence[ManifestRow], found: Mapping[str, int], file: str, sheet: str) -> list[Finding]:
+    return [
+        Finding("row-missing", _row_params(row, layout.ROW_ID), file=file, sheet=sheet)
+        for row in rows
+        if row.row_id not in found
+    ]
+
+
+def _place_rows(
+    rows: Sequence[ManifestRow],
+    ids: Mapping[str, list[int]],
+    listed: set[str],
+    plan_rows: Mapping[str, _PlanRow],
+    department: str,
+    sheet: SheetRead,
+    positions: Mapping[str, int],
+    header_row: int | None,
+    file: str,
+    *,
+    report_moves: bool = True,
+) -> tuple[dict[str, int], list[Finding]]:
+    """Find each expected row by its id; report missing, duplicated, moved, foreign and extra rows.
+
+    ``listed`` are the row ids the manifest lists (kept or not): those already had their finding.
+    """
+    id_col = positions[layout.ROW_ID]
+    findings: list[Finding] = []
+    found: dict[str, int] = {}
+    moved: list[tuple[ManifestRow, int]] = []
+    for row in rows:
+        places = ids.get(row.row_id, [])
+        if not places:
+            findings.append(
+                Finding("row-missing", _row_params(row, layout.ROW_ID), file=file, sheet=sheet.name)
+            )
+        elif len(places) > 1:
+            cells = "、".join(a1(r, id_col) for r in places)
+            findings.append(
+                Finding(
+                    "row-duplicate",
+                    _row_params(row, layout.ROW_ID) | {"count": len(places), "cells": cells},
+                    file=file,
+                    sheet=sheet.name,
+                    cell=a1(places[0], id_col),
+                )
+            )
+        else:
+            found[row.row_id] = places[0]
+            if places[0] != row.row:
+                moved.append((row, places[0]))
+    if moved and report_moves:
+        first_moved, at = moved[0]
+        findings.append(
+            Finding(
+                "rows-moved",
+                {
+                    "count": len(moved),
+                    "project_no": first_moved.project_no,
+                    "issued": first_moved.row,
+                    "found": at,
+                },
+                file=file,
+                sheet=sheet.name,
+            )
+        )
+    # Rows in the sheet that were not expected: another department's rows are an error (they are
+    # never read); anything else typed into the table is a warning that it was not read.
+    expected = {row.row_id for row in rows}
+    accounted: set[int] = set()
+    for row_id, places in ids.items():
+        accounted.update(places)
+        if row_id in expected or row_id in listed:
+            continue
+        known = plan_rows.get(row_id)
+        if known is not None:
+            item = known.row
+            params: dict[str, object] = {
+                "row_id": row_id,
+                "column": layout.ROW_ID,
+                "project_no": item.project_no,
+                "entry": item.entry,
+                "department": item.department,
+                "member": item.department,
+                "answering": department,
+            }
+            findings.append(
+                Finding("row-not-assigned", params, file=file, sheet=sheet.name, cell=a1(places[0], id_col))
+            )
+        else:
+            for r in places:
+                findings.append(
+                    Finding("row-extra", {"row": r}, file=file, sheet=sheet.name, cell=a1(r, id_col))
+                )
+    first = (header_row or layout.HEADER_ROW) + 1
+    extra_rows = sorted(
+        {
+            r
+            for (r, _c), cell in sheet.cells.items()
+            if r >= first and r not in accounted and _filled(cell.value)
+        }
+    )
+    for r in extra_rows:
+        findings.append(Finding("row-extra", {"row": r}, file=file, sheet=sheet.name, cell=a1(r, id_col)))
+    return found, findings

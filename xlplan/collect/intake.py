@@ -1,0 +1,396 @@
+"""Intake: every new file in ``inbox/`` archived untouched, with a ledger receipt, before anything reads it.
+
+Departments drop returned workbooks into the shared ``inbox/`` folder, or the plan
+office saves the mails they sent there as ``.eml`` files. :func:`take_in` walks
+the folder (recursively, in a stable sorted order) and for each new file:
+
+1. reads its bytes once, between two ``stat`` calls: a file that changes while it is
+   read (still being copied), that cannot be opened (on Windows, a file another
+   program holds), or that Excel or LibreOffice has open (their lock file ``~$name``
+   / ``.~lock.name#`` lies beside it) is *busy*: a ``file-busy`` warning, nothing
+   recorded, and the next run tries again;
+2. stores the bytes in ``archive/`` under their SHA-256 (``archive/ab/abcdef….xlsx``,
+   the original suffix kept), write-once: an archived copy is never rewritten;
+3. records a ``receipts`` row (status ``archived``, or ``duplicate`` with
+   ``duplicate_of`` when the same bytes came before, under any name or by any way);
+4. for an ``.eml``: the mail itself is archived (status ``mail``) and each attached
+   workbook-like file (``.xlsx``, ``.xlsm``, ``.xls``, ``.xlsb``, ``.ods``, ``.csv`` or
+   a spreadsheet content type) goes through steps 2–3 with source ``eml``; other
+   attachments are ignored.
+
+Originals in ``inbox/`` are never modified, moved or deleted. A file already taken in
+(same path and same content as recorded in ``inbox_files``) is not taken again and
+not reported again. Excel lock files (``~$…``), ``.tmp`` files, ``Thumbs.db``,
+``desktop.ini`` and dotfiles are ignored. Every other file — an ``.xls``, a CSV, a
+file with no suffix — is archived too, so that reading can report what it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from xlplan.findings import Finding
+from xlplan.workspace.folder import Workspace
+from xlplan.workspace.ledger import now
+
+__all__ = ["WORKBOOK_SUFFIXES", "IntakeResult", "Receipt", "take_in"]
+
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx", ".xltm"})
+"""Attachments of a mail taken in by their name. Reading then tells what each really is."""
+
+_SPREADSHEET_TYPES = frozenset(
+    {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-excel.sheet.binary.macroenabled.12",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "text/csv",
+    }
+)
+_IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db"})
+_IGNORED_SUFFIXES = frozenset({".tmp", ".crdownload", ".part"})
+LOCK_FILE_MAX_AGE = 12 * 3600
+"""Seconds an Excel/LibreOffice lock file counts: an older one was left behind by a crash."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One file received and archived.
+
+    Attributes:
+        id: the ``receipts`` row.
+        sha256: of the bytes as received.
+        original_name: the path in ``inbox/`` (forward slashes), or an attachment's file name.
+        archived_path: the write-once copy in ``archive/`` (for a duplicate, the first copy).
+        source: ``inbox`` (a file in the folder) or ``eml`` (attached to a saved mail).
+        duplicate_of: the receipt that first brought the same bytes, if any.
+        duplicate_name: that receipt's original name.
+        container: for an attachment, the ``.eml`` it came in (its inbox path).
+        findings: what intake noticed about this file (``duplicate-file``).
+    """
+
+    id: int
+    sha256: str
+    original_name: str
+    archived_path: Path
+    source: str
+    duplicate_of: int | None = None
+    duplicate_name: str | None = None
+    container: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What one :func:`take_in` took.
+
+    ``receipts`` are the files to read and check (workbooks and any other file, duplicates
+    included, marked), in inbox order; ``mails`` the ``.eml`` files archived, whose
+    attachments are among ``receipts``; ``findings`` what concerns no single receipt
+    (``file-busy``, ``archive-write-failed``, ``eml-no-workbook``).
+    """
+
+    receipts: tuple[Receipt, ...] = ()
+    mails: tuple[Receipt, ...] = ()
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+
+class _Busy(Exception):
+    """The file cannot be taken now; the reason is shown in the finding."""
+
+
+def take_in(workspace: Workspace, connection: sqlite3.Connection, *, round_id: int | None) -> IntakeResult:
+    """Archive and record every new file in ``workspace.inbox``.
+
+    Args:
+        workspace: the workspace (``inbox/`` is read, ``archive/`` written).
+        connection: the ledger (schema 2 or later: ``inbox_files``, ``receipts.container_id``).
+        round_id: the round being collected, recorded on each receipt (None: not known).
+
+    Returns:
+        The receipts and findings of this run; files taken in before are not in it.
+    """
+    inbox = workspace.inbox
+    if not inbox.is_dir():
+        return IntakeResult()
+    receipts: list[Receipt] = []
+    mails: list[Receipt] = []
+    findings: list[Finding] = []
+    for path, name in _candidates(inbox):
+        try:
+            data, size, mtime_ns = _read_settled(path)
+        except _Busy as busy:
+            findings.append(Finding("file-busy", {"name": name, "reason": str(busy)}, file=name))
+            continue
+        sha256 = hashlib.sha256(data).hexdigest()
+        if _already_taken(connection, name, sha256):
+            continue
+        is_mail = path.suffix.lower() == ".eml"
+        attachments = _attachments(data) if is_mail else []
+        # Everything is in the archive before a row refers to it; a failure records nothing,
+        # so the next run tries the file again.
+        try:
+            stored = _store(workspace, connection, data, sha256, name)
+            stored_attachments = [
+                (attachment, _store(workspace, connection, content, digest, attachment))
+                for attachment, content, digest in attachments
+            ]
+        except OSError as exc:
+            findings.append(_archive_failed(workspace, name, exc))
+            continue
+        with connection:
+            receipt = _record(connection, stored, sha256, name, "inbox", round_id, mail=is_mail)
+            if not is_mail:
+                receipts.append(receipt)
+            else:
+                mails.append(receipt)
+                if receipt.duplicate_of is None:  # a mail received again brings nothing new
+                    for (attachment, _, digest), (_, kept) in zip(
+                        attachments, stored_attachments, strict=True
+                    ):
+                        receipts.append(
+                            _record(connection, kept, digest, attachment, "eml", round_id, container=receipt)
+                        )
+                    if not attachments:
+                        findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
+            connection.execute(
+                "INSERT INTO inbox_files (path, size, mtime_ns, sha256, receipt_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, size, mtime_ns, sha256, receipt.id, now()),
+            )
+    return IntakeResult(tuple(receipts), tuple(mails), tuple(findings))
+
+
+# ----------------------------------------------------------------------------------------
+# The inbox
+# ----------------------------------------------------------------------------------------
+
+
+def _candidates(inbox: Path) -> Iterator[tuple[Path, str]]:
+    """(path, inbox-relative name) of every file not ignored, sorted by name."""
+    found: list[tuple[str, Path]] = []
+    for folder, folders, files in os.walk(inbox):
+        # Dot folders (.git, .Trash) are not where departments drop files.
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for file in files:
+            if _ignored(file):
+                continue
+            path = Path(folder) / file
+            found.append((path.relative_to(inbox).as_posix(), path))
+    for name, path in sorted(found):
+        yield path, name
+
+
+def _ignored(name: str) -> bool:
+    lowered = name.lower()
+    return (
+        name.startswith((".", "~$"))  # dotfiles, LibreOffice .~lock.*#, Excel owner files
+        or lowered in _IGNORED_NAMES
+        or os.path.splitext(lowered)[1] in _IGNORED_SUFFIXES
+    )
+
+
+def _read_settled(path: Path) -> tuple[bytes, int, int]:
+    """The file's bytes, size and mtime, if it is not being written or held open; else :class:`_Busy`."""
+    lock = _lock_file(path)
+    if lock is not None:
+        raise _Busy(f"lock file {lock}")
+    try:
+        before = path.stat()
+        with path.open("rb") as handle:
+            data = handle.read()
+        after = path.stat()
+    except PermissionError as exc:  # on Windows: another program holds the file
+        raise _Busy(exc.strerror or "permission denied") from exc
+    except OSError as exc:
+        raise _Busy(exc.strerror or type(exc).__name__) from exc
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
+        data
+    ) != after.st_size:
+        raise _Busy("the file changed while it was read")
+    return data, after.st_size, after.st_mtime_ns
+
+
+def _lock_file(path: Path) -> str | None:
+    """The name of a fresh Excel (``~$name``) or LibreOffice (``.~lock.name#``) lock file beside ``path``."""
+    name = path.name
+    for lock in (f"~${name}", f"~${name[2:]}" if len(name) > 2 else None, f".~lock.{name}#"):
+        if lock is None:
+            continue
+        with contextlib.suppress(OSError):
+            if time.time() - (path.parent / lock).stat().st_mtime < LOCK_FILE_MAX_AGE:
+                return lock
+    return None
+
+
+def _already_taken(connection: sqlite3.Connection, name: str, sha256: str) -> bool:
+    """True when the latest record of this inbox path has the same content."""
+    row = connection.execute(
+        "SELECT sha256 FROM inbox_files WHERE path = ? ORDER BY id DESC LIMIT 1", (name,)
+    ).fetchone()
+    return row is not None and row[0] == sha256
+
+
+# ----------------------------------------------------------------------------------------
+# Archive and receipts
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """Where bytes are archived, and the receipt that first brought them (if any)."""
+
+    archived: Path
+    relative: str  # as the ledger records it: relative to the workspace, forward slashes
+    first: tuple[int, str] | None  # (receipt id, original name)
+
+
+def _store(
+    workspace: Workspace, connection: sqlite3.Connection, data: bytes, sha256: str, name: str
+) -> _Stored:
+    """Make sure ``data`` is in the archive; the same bytes received before keep their first copy."""
+    row = connection.execute(
+        "SELECT id, original_name, archived_path FROM receipts WHERE sha256 = ? AND duplicate_of IS NULL "
+        "ORDER BY id LIMIT 1",
+        (sha256,),
+    ).fetchone()
+    if row is None:
+        archived = _archive(workspace, data, sha256, _suffix(name))
+        return _Stored(archived, archived.relative_to(workspace.root).as_posix(), None)
+    archived = workspace.root / row[2]
+    if not _holds(archived, sha256):  # the first copy went missing or was damaged: store it again
+        archived = _archive(workspace, data, sha256, Path(row[2]).suffix)
+    return _Stored(archived, archived.relative_to(workspace.root).as_posix(), (int(row[0]), str(row[1])))
+
+
+def _record(
+    connection: sqlite3.Connection,
+    stored: _Stored,
+    sha256: str,
+    name: str,
+    source: str,
+    round_id: int | None,
+    *,
+    mail: bool = False,
+    container: Receipt | None = None,
+) -> Receipt:
+    """Insert the receipt row (the caller holds the transaction)."""
+    first = stored.first
+    if first is None:  # the same bytes may have arrived earlier in this very run
+        row = connection.execute(
+            "SELECT id, original_name FROM receipts WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        first = (int(row[0]), str(row[1])) if row is not None else None
+    status = "duplicate" if first is not None else ("mail" if mail else "archived")
+    cursor = connection.execute(
+        "INSERT INTO receipts (sha256, original_name, source, archived_path, received_at, round_id, status, "
+        "duplicate_of, container_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (sha256, name, source, stored.relative, now(), round_id, status,
+         first[0] if first else None, container.id if container else None),
+    )  # fmt: skip
+    findings: tuple[Finding, ...] = ()
+    if first is not None:
+        findings = (Finding("duplicate-file", {"name": name, "first": first[1]}, file=name),)
+    return Receipt(
+        int(cursor.lastrowid or 0),
+        sha256,
+        name,
+        stored.archived,
+        source,
+        duplicate_of=first[0] if first else None,
+        duplicate_name=first[1] if first else None,
+        container=container.original_name if container else None,
+        findings=findings,
+    )
+
+
+def _suffix(name: str) -> str:
+    """The original suffix, lower-cased, if it is a plain one (``.xlsx``); else none."""
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix if 2 <= len(suffix) <= 8 and suffix[1:].isalnum() and suffix[1:].isascii() else ""
+
+
+def _archive(workspace: Workspace, data: bytes, sha256: str, suffix: str) -> Path:
+    """Store ``data`` as ``archive/ab/abcdef….suffix``, write-once; returns the path.
+
+    An existing copy with the right content is left as it is. The copy is written to
+    a temporary file in the same folder, flushed to disk, then renamed into place, so
+    the archive never holds a partial file; it is made read-only.
+    """
+    target = workspace.archive / sha256[:2] / f"{sha256}{suffix}"
+    if _holds(target, sha256):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():  # a damaged copy: make it replaceable (Windows refuses read-only targets)
+            os.chmod(target, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):
+        os.chmod(target, 0o444)
+    return target
+
+
+def _holds(path: Path, sha256: str) -> bool:
+    """True when ``path`` exists with content of this hash."""
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _archive_failed(workspace: Workspace, name: str, exc: OSError) -> Finding:
+    reason = exc.strerror or type(exc).__name__
+    return Finding(
+        "archive-write-failed", {"name": name, "path": str(workspace.archive), "reason": reason}, file=name
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Mails saved as .eml
+# ----------------------------------------------------------------------------------------
+
+
+def _attachments(data: bytes) -> list[tuple[str, bytes, str]]:
+    """(file name, bytes, SHA-256) of a mail's workbook-like attachments, nested forwarded mails included."""
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        parts = [part for part in message.walk() if not part.is_multipart()]
+    except Exception:  # a mail the parser cannot take apart has, for intake, no attachment
+        return []
+    found: list[tuple[str, bytes, str]] = []
+    for part in parts:
+        filename = part.get_filename()
+        content_type = part.get_content_type().lower()
+        suffix = os.path.splitext(filename or "")[1].lower()
+        if suffix not in WORKBOOK_SUFFIXES and content_type not in _SPREADSHEET_TYPES:
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        name = filename or f"attachment{len(found) + 1}.xlsx"
+        found.append((name, payload, hashlib.sha256(payload).hexdigest()))
+    return found

@@ -1,0 +1,76 @@
+"""What safe reading hands to checking: a returned workbook as plain, bounded data.
+
+A returned file is untrusted. :mod:`xlplan.collect.read` opens it in a worker
+process, under limits, and reduces it to a :class:`Snapshot`: the sheet names,
+the manifest text, and the cells of the answer sheet within the bounds the
+manifest declares. Everything after that (:mod:`xlplan.collect.identify`,
+:mod:`xlplan.collect.check`) works on these records only and never touches the file,
+so a check cannot be crashed or slowed by what a department sent.
+
+The records pickle, so they cross the process boundary as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xlplan.findings import Finding
+
+CellValue = str | int | float | bool | dt.datetime | dt.date | dt.time | dt.timedelta | None
+"""A cached cell value as a reader gives it (numbers as int or float, text as str)."""
+
+
+@dataclass(frozen=True)
+class CellRead:
+    """One non-empty cell: its cached value and, where the cell holds a formula, its text."""
+
+    value: CellValue
+    formula: str | None = None  # without the leading "=", as stored in the file
+
+
+@dataclass(frozen=True)
+class SheetRead:
+    """The cells of one sheet that were read, keyed by 1-based (row, column).
+
+    ``max_row`` and ``max_column`` are the sheet's extent as the file declares it;
+    ``truncated`` is True when cells beyond the reading bounds were left unread
+    (a finding says so; the rows a department was sent are always inside the bounds).
+    """
+
+    name: str
+    cells: Mapping[tuple[int, int], CellRead]
+    max_row: int
+    max_column: int
+    truncated: bool = False
+
+    def value(self, row: int, column: int) -> CellValue:
+        """The cached value at (row, column), None when empty or unread."""
+        cell = self.cells.get((row, column))
+        return None if cell is None else cell.value
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A returned workbook reduced to what checking needs.
+
+    Attributes:
+        kind: the format found by content (``xlsx`` or ``xlsm``; anything else is refused before).
+        sheet_names: every sheet, in workbook order (hidden ones included).
+        manifest_chunks: column A of the manifest sheet, None when that sheet is missing.
+        response: the answer sheet (``回答``); where there is none — content pasted
+            into a new workbook — the first worksheet, so it can be matched by content.
+        external_links: targets of external-link parts of the package (linked workbooks, DDE).
+        has_vba: the package holds a VBA project (a macro-enabled return).
+        findings: what reading itself noticed (bounds exceeded, formulas without cached values).
+    """
+
+    kind: Literal["xlsx", "xlsm"]
+    sheet_names: tuple[str, ...]
+    manifest_chunks: tuple[str, ...] | None
+    response: SheetRead | None
+    external_links: tuple[str, ...] = ()
+    has_vba: bool = False
+    findings: tuple[Finding, ...] = field(default_factory=tuple)

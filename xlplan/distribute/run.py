@@ -1,0 +1,467 @@
+"""Distribute: one workbook and one mail draft per department, optionally sent over SMTP.
+
+``distribute(workspace)`` writes into ``outbox/<fiscal year>-R<round>/`` (for
+example ``outbox/2020-R1/``) and records every dispatch in the ledger:
+
+- a run without ``send`` writes a new version of each selected department's
+  workbook and mail draft; earlier versions stay in the folder and the ledger;
+- a run with ``send`` sends the latest unsent draft of each department (the one
+  staff may have reviewed), writing a draft first where there is none; a failed
+  send is recorded and retried by the next run with ``send``;
+- a department already sent to in this round is left alone unless ``resend``.
+
+Checks that can stop the run (an unknown department, missing SMTP settings or
+mail templates, an unwritable outbox) happen before any file is written.
+Workbooks are written by a pool of worker processes, one per core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field, replace
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
+from xlplan.form.workbook import (
+    WorkbookRequest,
+    columns_for,
+    render_workbook,
+    response_rows,
+    workbook_file_name,
+    workspace_id,
+)
+from xlplan.mail import build_message, require_mail_settings, send_messages, smtp_password, smtp_settings
+from xlplan.plan.model import Department, Plan, Settings
+from xlplan.workspace.folder import Workspace
+from xlplan.workspace.ledger import current_round
+from xlplan.workspace.ledger import now as ledger_now
+
+TEMPLATE_KEY = "依頼"
+KIND = "request"
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "drafted": ("下書きを作成", "drafted"),
+    "sent": ("送信済み", "sent"),
+    "failed": ("送信失敗（次回再送）", "send failed (retried next run)"),
+    "no-mail": ("ブックのみ（メールアドレスなし）", "workbook only (no address)"),
+    "already-sent": ("送信済みのため対象外", "already sent, skipped"),
+    "no-rows": ("担当事業なし", "no projects"),
+}
+POOL_THRESHOLD = 8
+"""Fewer departments than this are written in-process: starting workers would cost more than it saves."""
+
+
+@dataclass(frozen=True)
+class DepartmentDispatch:
+    """What distribution did for one department.
+
+    ``status`` is ``drafted`` (workbook and mail draft written), ``sent``,
+    ``failed`` (send failed; retried next time), ``no-mail`` (workbook only: no
+    address), ``already-sent`` (nothing done), or ``no-rows`` (not in charge of anything).
+    """
+
+    department: str
+    status: str
+    version: int | None = None
+    workbook: Path | None = None
+    mail: Path | None = None
+    sha256: str | None = None
+    message_id: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data for ``--json``."""
+        return {
+            "department": self.department,
+            "status": self.status,
+            "version": self.version,
+            "workbook": str(self.workbook) if self.workbook else None,
+            "mail": str(self.mail) if self.mail else None,
+            "sha256": self.sha256,
+            "message_id": self.message_id,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class DistributionResult:
+    """The outcome of a run: the round folder and one record per selected department."""
+
+    folder: Path
+    fiscal_year: int
+    round: int
+    departments: tuple[DepartmentDispatch, ...] = field(default=())
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every department's findings, in department order."""
+        return [finding for item in self.departments for finding in item.findings]
+
+    def lines(self) -> list[tuple[str, str]]:
+        """One (Japanese, English) line per department and a closing line, for the terminal."""
+        lines = []
+        for item in self.departments:
+            ja, en = STATUS_LABELS[item.status]
+            name = f"  {item.workbook.name}" if item.workbook else ""
+            lines.append((f"{item.department}: {ja}{name}", f"{item.department}: {en}{name}"))
+        lines.append((f"出力先: {self.folder}", f"Output folder: {self.folder}"))
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data for ``--json``."""
+        return {
+            "folder": str(self.folder),
+            "fiscal_year": self.fiscal_year,
+            "round": self.round,
+            "departments": [item.to_json() for item in self.departments],
+        }
+
+
+def round_folder_name(settings: Settings) -> str:
+    """``2020-R1``: the outbox folder of the current fiscal year and round."""
+    return f"{settings.current_year.western}-R{settings.round}"
+
+
+def distribute(
+    workspace: Workspace,
+    *,
+    only: Sequence[str] | None = None,
+    send: bool = False,
+    resend: bool = False,
+    now: dt.datetime | None = None,
+    plan: Plan | None = None,
+    workers: int | None = None,
+) -> DistributionResult:
+    """Write (and with ``send``, deliver) the request workbooks and mails of the current round.
+
+    Args:
+        workspace: the workspace; its master gives the plan unless ``plan`` is passed.
+        only: department names (or aliases) to distribute to; default every department.
+        send: deliver over SMTP (settings SMTPサーバー …, password from
+            ``XLPLAN_SMTP_PASSWORD`` or the keyring).
+        resend: also distribute to departments already sent to in this round (a new version).
+        now: the issue time (default: now), for reproducible runs.
+        plan: use this plan instead of reading the master (benchmarks, tests).
+        workers: worker processes for writing workbooks (default: one per core).
+
+    Returns:
+        A :class:`DistributionResult`; problems with single departments are findings in it.
+
+    Raises:
+        ConfigurationError: an unknown department in ``only``, missing mail settings, or
+            (with ``send``) missing SMTP settings or password. Nothing is written.
+        OutputError: the outbox cannot be written. Nothing is written.
+    """
+    plan = plan if plan is not None else workspace.load_plan()
+    settings = plan.settings
+    issued_at = (now or dt.datetime.now()).astimezone()
+    targets = _select(plan, only)
+    if any(department.email for department in targets):
+        require_mail_settings(settings, TEMPLATE_KEY)
+    smtp = smtp_settings(plan) if send else None
+    password = smtp_password(smtp) if smtp else None
+    folder = workspace.outbox / round_folder_name(settings)
+    _check_writable(folder)
+    key = workspace.signing_key()
+    rows = response_rows(plan)
+    columns = columns_for(settings)
+
+    results: dict[str, DepartmentDispatch] = {}
+    with closing(workspace.ledger()) as ledger:
+        round_id = current_round(ledger, settings)
+        history = _History(ledger, round_id)
+        jobs: list[_Job] = []
+        to_send: list[DepartmentDispatch] = []
+        round_label = f"{settings.current_year.wareki} 第{settings.round}回"
+        for department in targets:
+            name = department.name
+            if not rows.get(name):
+                findings = (Finding("distribute-no-rows", {"department": name}),) if only else ()
+                results[name] = DepartmentDispatch(name, "no-rows", findings=findings)
+                continue
+            if history.sent(name) and not resend:
+                finding = Finding("distribute-already-sent", {"department": name, "round": round_label})
+                results[name] = DepartmentDispatch(name, "already-sent", findings=(finding,))
+                continue
+            draft = history.unsent_draft(name) if send and not resend else None
+            if draft is not None:
+                to_send.append(draft)
+                continue
+            request = WorkbookRequest(settings, department, columns, tuple(rows[name]))
+            jobs.append(_Job(request, history.next_version(name), folder, bool(department.email)))
+
+        issued = issued_at.isoformat(timespec="seconds")
+        drafted = _run_jobs(jobs, key=key, issued_at=issued_at, workspace=workspace_id(key), workers=workers)
+        with ledger:
+            for item in drafted:
+                _record(ledger, round_id, item, "drafted" if item.mail else "skipped", created=issued)
+                results[item.department] = item
+        to_send += [item for item in drafted if item.mail is not None]
+
+        if smtp is not None and to_send:
+            messages = [_load_for_sending(item.mail) for item in to_send if item.mail is not None]
+            outcomes = send_messages(smtp, messages, password)
+            with ledger:
+                for item, outcome in zip(to_send, outcomes, strict=True):
+                    status = "sent" if outcome.ok else "failed"
+                    failure = (
+                        Finding(
+                            "smtp-send-failed",
+                            {"department": item.department, "to": outcome.to, "reason": outcome.error},
+                            file=str(item.mail),
+                        ),
+                    )
+                    sent = replace(
+                        item, status=status, findings=item.findings + (() if outcome.ok else failure)
+                    )
+                    _record(
+                        ledger,
+                        round_id,
+                        sent,
+                        status,
+                        created=ledger_now(),
+                        error=outcome.error,
+                        sent_at=outcome.sent_at,
+                    )
+                    results[item.department] = sent
+
+    order = [department.name for department in targets]
+    return DistributionResult(
+        folder,
+        settings.current_year.western,
+        settings.round,
+        tuple(results[name] for name in order if name in results),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Checks made before anything is written
+# ----------------------------------------------------------------------------------------
+
+
+def _select(plan: Plan, only: Sequence[str] | None) -> list[Department]:
+    if not only:
+        return list(plan.departments)
+    unknown = [name for name in only if plan.canonical_department(name) is None]
+    if unknown:
+        raise ConfigurationError(
+            [Finding("distribute-unknown-department", {"department": name}) for name in unknown]
+        )
+    wanted = {plan.canonical_department(name) for name in only}
+    return [department for department in plan.departments if department.name in wanted]
+
+
+def _check_writable(folder: Path) -> None:
+    """Make ``folder`` and prove a file can be created in it, or raise :class:`OutputError`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".xlplan-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError([not_writable(folder, exc)]) from exc
+
+
+# ----------------------------------------------------------------------------------------
+# The ledger
+# ----------------------------------------------------------------------------------------
+
+
+class _History:
+    """This round's request dispatches, read once at the start of a run."""
+
+    def __init__(self, ledger: sqlite3.Connection, round_id: int) -> None:
+        self.rows: dict[str, list[sqlite3.Row]] = {}
+        for row in ledger.execute(
+            "SELECT * FROM dispatches WHERE round_id = ? AND kind = ? ORDER BY id", (round_id, KIND)
+        ):
+            self.rows.setdefault(row["department"], []).append(row)
+
+    def sent(self, department: str) -> bool:
+        return any(row["status"] == "sent" for row in self.rows.get(department, []))
+
+    def next_version(self, department: str) -> int:
+        return max((int(row["version"]) for row in self.rows.get(department, [])), default=0) + 1
+
+    def unsent_draft(self, department: str) -> DepartmentDispatch | None:
+        """The latest version's draft when it has a mail file that still exists and was not sent."""
+        rows = self.rows.get(department, [])
+        if not rows:
+            return None
+        latest = max(int(row["version"]) for row in rows)
+        drafts = [row for row in rows if int(row["version"]) == latest and row["mail_path"]]
+        if (
+            not drafts
+            or not Path(drafts[-1]["mail_path"]).exists()
+            or not Path(drafts[-1]["file_path"]).exists()
+        ):
+            return None
+        row = drafts[-1]
+        return DepartmentDispatch(
+            department,
+            "drafted",
+            latest,
+            Path(row["file_path"]),
+            Path(row["mail_path"]),
+            row["sha256"],
+            row["message_id"],
+        )
+
+
+def _record(
+    ledger: sqlite3.Connection,
+    round_id: int,
+    item: DepartmentDispatch,
+    status: str,
+    *,
+    created: str,
+    error: str | None = None,
+    sent_at: str | None = None,
+) -> None:
+    ledger.execute(
+        "INSERT INTO dispatches (round_id, department, kind, version, file_path, sha256, mail_path, "
+        "message_id, status, error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            round_id,
+            item.department,
+            KIND,
+            item.version,
+            str(item.workbook) if item.workbook else None,
+            item.sha256,
+            str(item.mail) if item.mail else None,
+            item.message_id,
+            status,
+            error,
+            created,
+            sent_at,
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Writing workbooks and drafts (in worker processes)
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    request: WorkbookRequest
+    version: int
+    folder: Path
+    mail: bool
+
+
+_CONTEXT: dict[str, Any] = {}
+
+
+def _init_worker(key: bytes, issued_at: dt.datetime, workspace: str) -> None:
+    _CONTEXT.update(key=key, issued_at=issued_at, workspace=workspace)
+
+
+def _run_jobs(
+    jobs: Sequence[_Job], *, key: bytes, issued_at: dt.datetime, workspace: str, workers: int | None
+) -> list[DepartmentDispatch]:
+    processes = min(workers or os.cpu_count() or 1, len(jobs))
+    if processes <= 1 or len(jobs) < POOL_THRESHOLD:
+        _init_worker(key, issued_at, workspace)
+        return [_write_job(job) for job in jobs]
+    # Results come back in job order; chunks keep the per-task overhead small for thousands of jobs.
+    chunksize = max(1, len(jobs) // (processes * 8))
+    with multiprocessing.Pool(
+        processes, initializer=_init_worker, initargs=(key, issued_at, workspace)
+    ) as pool:
+        return pool.map(_write_job, jobs, chunksize=chunksize)
+
+
+def _write_job(job: _Job) -> DepartmentDispatch:
+    """Write one department's workbook and (when it has an address) its mail draft."""
+    request = job.request
+    department = request.department
+    data, _manifest = render_workbook(
+        request, key=_CONTEXT["key"], issued_at=_CONTEXT["issued_at"], workspace=_CONTEXT["workspace"]
+    )
+    wanted = job.folder / workbook_file_name(request.settings, department.name, job.version)
+    path, findings = _write_new(wanted, data)
+    if not job.mail:
+        findings.append(Finding("distribute-no-email", {"department": department.name, "file": path.name}))
+        return DepartmentDispatch(
+            department.name, "no-mail", job.version, path, None, _sha256(data), None, tuple(findings)
+        )
+    # build_message only needs the settings and the addressee.
+    plan = Plan(request.settings, (), (), (department,))
+    message = build_message(plan, department, TEMPLATE_KEY, path, now=_CONTEXT["issued_at"])
+    mail_path, mail_findings = _write_new(path.with_suffix(".eml"), message.as_bytes(policy=policy.SMTP))
+    return DepartmentDispatch(
+        department.name,
+        "drafted",
+        job.version,
+        path,
+        mail_path,
+        _sha256(data),
+        str(message["Message-ID"]),
+        tuple(findings + mail_findings),
+    )
+
+
+def _write_new(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
+    """Write ``data`` to a new file at ``path``, or beside it under a numbered name when ``path`` is taken.
+
+    A file open in Excel cannot be replaced on Windows (PermissionError), and an old file
+    must not be overwritten, so neither is: the data goes to ``name（2）.xlsx`` and a
+    finding says so.
+    """
+    findings: list[Finding] = []
+    for candidate in _candidates(path):
+        try:
+            with candidate.open("xb") as handle:
+                handle.write(data)
+        except (FileExistsError, PermissionError):
+            continue
+        except OSError as exc:
+            raise OutputError(
+                [
+                    Finding(
+                        "output-not-writable",
+                        {"path": str(path.parent), "reason": exc.strerror or type(exc).__name__},
+                    )
+                ]
+            ) from exc
+        if candidate != path:
+            findings.append(
+                Finding(
+                    "distribute-renamed", {"path": path.name, "actual": candidate.name}, file=str(candidate)
+                )
+            )
+        return candidate, findings
+    raise OutputError(
+        [Finding("output-not-writable", {"path": str(path.parent), "reason": "file names exhausted"})]
+    )
+
+
+def _candidates(path: Path, limit: int = 100) -> Iterable[Path]:
+    yield path
+    for number in range(2, limit):
+        yield path.with_name(f"{path.stem}（{number}）{path.suffix}")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _load_for_sending(path: Path) -> EmailMessage:
+    """The draft as written, with its Date set to the time of sending."""
+    message = BytesParser(policy=policy.SMTP).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)  # policy.SMTP parses into EmailMessage
+    del message["Date"]
+    message["Date"] = format_datetime(dt.datetime.now().astimezone())
+    return message

@@ -1,0 +1,342 @@
+"""``xlplan remind``: reminder mails (督促) to the departments that are overdue.
+
+A department is reminded when :mod:`xlplan.followup.status` says ``overdue``: its
+workbook went out, nothing came back, and the deadline has passed. A
+department that returned a file with errors is not reminded (it gets a
+差し戻し票 instead), nor one that was never sent the workbook.
+
+Each reminder is a mail draft (``.eml``, from the ``督促`` template of the
+master's settings, with the department's workbook attached again in case the
+first mail was lost) in ``outbox/<year>-R<round>/督促/``, and with ``send=True`` the
+same message delivered over SMTP. Every reminder is a ledger dispatch of kind
+``reminder``. Running again on the same day does not remind twice: a draft
+already made today is not made again, and a reminder already *sent* today is
+not sent again, so a failed delivery is simply retried by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Literal
+
+from xlplan.distribute.run import round_folder_name
+from xlplan.findings import Finding, OutputError, has_errors, not_writable
+from xlplan.followup.status import StatusReport, _report
+from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
+from xlplan.plan.model import Plan
+from xlplan.workspace.folder import Workspace
+from xlplan.workspace.ledger import current_round, now
+from xlplan.xlsx.cells import file_name
+
+TEMPLATE = "督促"
+"""The key of the reminder template in the master's mail settings."""
+
+Outcome = Literal["drafted", "sent", "failed", "no_address", "already_reminded"]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """What was done for one overdue department."""
+
+    department: str
+    outcome: Outcome
+    to: str | None = None
+    mail_path: Path | None = None  # the .eml draft
+    attachment: Path | None = None  # the department workbook attached again
+    message_id: str | None = None
+    error: str | None = None  # the SMTP server's reason when sending failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data."""
+        return {
+            "department": self.department,
+            "outcome": self.outcome,
+            "to": self.to,
+            "mail": str(self.mail_path) if self.mail_path else None,
+            "attachment": str(self.attachment) if self.attachment else None,
+            "message_id": self.message_id,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class RemindResult:
+    """The reminders of one run, and the status they were decided on."""
+
+    today: dt.date
+    sent: bool  # True when asked to deliver over SMTP
+    reminders: tuple[Reminder, ...]
+    report: StatusReport
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """False when a delivery failed (exit status 1)."""
+        return not has_errors(self.findings)
+
+    def count(self, outcome: Outcome) -> int:
+        """How many reminders ended with ``outcome``."""
+        return sum(1 for reminder in self.reminders if reminder.outcome == outcome)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``xlplan remind --json``."""
+        return {
+            "today": self.today.isoformat(),
+            "deadline": self.report.deadline.isoformat() if self.report.deadline else None,
+            "send": self.sent,
+            "reminders": [reminder.to_dict() for reminder in self.reminders],
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+    def lines(self) -> list[str]:
+        """What happened, one Japanese line per department, for the terminal and the Excel button."""
+        if not self.reminders:
+            deadline = f"{self.report.deadline:%Y/%m/%d}" if self.report.deadline else "未設定"
+            return [f"督促が必要な課はありません（{self.today:%Y/%m/%d} 時点、締切 {deadline}）。"]
+        words = {
+            "drafted": "督促メールの下書きを作成しました",
+            "sent": "督促メールを送信しました",
+            "failed": "督促メールを送信できませんでした",
+            "no_address": "メールアドレスが未登録のため作成していません",
+            "already_reminded": "本日は督促済みです",
+        }
+        lines = []
+        for reminder in self.reminders:
+            line = f"{reminder.department}: {words[reminder.outcome]}"
+            if reminder.mail_path is not None:
+                line += f"（{reminder.mail_path}）"
+            if reminder.error:
+                line += f"（{reminder.error}）"
+            lines.append(line)
+        return lines
+
+
+def remind(
+    workspace: Workspace,
+    *,
+    send: bool = False,
+    today: dt.date | None = None,
+    only: tuple[str, ...] | None = None,
+) -> RemindResult:
+    """Draft (and with ``send`` deliver) a reminder to every overdue department.
+
+    Args:
+        workspace: the workspace.
+        send: deliver over SMTP with the master's SMTP settings; drafts are written either way.
+        today: the date that decides "overdue" (default: today). Drafts are filed, and
+            "already reminded today" is judged, by the real date they are made.
+        only: remind just these departments (registry names), if they are overdue.
+
+    Returns:
+        A :class:`RemindResult`: one :class:`Reminder` per overdue department, findings
+        ``remind-no-address`` (warning) and ``smtp-send-failed`` (error).
+
+    Raises:
+        ConfigurationError: not a workspace; the master lacks the 督促 template, the
+            office's mail address, or (with ``send``) the SMTP settings or password —
+            all checked before any draft is written.
+        OutputError: the drafts' folder cannot be written.
+
+    Example::
+
+        result = remind(Workspace(Path("令和3年度")), send=True)
+        print("\\n".join(result.lines()))    # 農業委員会: 督促メールを送信しました（…）
+    """
+    plan = workspace.load_plan()
+    today = today or dt.date.today()
+    smtp = smtp_settings(plan) if send else None
+    password = smtp_password(smtp) if smtp is not None else None
+    connection = workspace.ledger()
+    try:
+        report = _report(plan, connection, today)
+        targets = [item for item in report.overdue() if only is None or item.department in only]
+        round_id = _round_id(connection, plan)
+        made_on = dt.date.today()
+        folder = workspace.outbox / round_folder_name(plan.settings) / "督促"
+        reminders: list[Reminder] = []
+        findings: list[Finding] = list(report.findings)
+        pending: list[tuple[int, EmailMessage, Reminder]] = []  # (dispatch id, message, draft) to send
+        for item in targets:
+            department = (
+                plan.department(item.department) if plan.canonical_department(item.department) else None
+            )
+            if department is None or not department.email:
+                findings.append(Finding("remind-no-address", {"department": item.department}))
+                _record(connection, round_id, item.department, status="skipped", error="no mail address")
+                reminders.append(Reminder(item.department, "no_address"))
+                continue
+            if _already(connection, round_id, item.department, made_on, sent_only=send):
+                reminders.append(Reminder(item.department, "already_reminded", to=department.email))
+                continue
+            attachment = _request_workbook(connection, workspace, round_id, item.department)
+            message = build_message(plan, department, TEMPLATE, attachment)
+            mail_path = _write_draft(message, folder, f"督促_{item.department}_{made_on:%Y%m%d}")
+            draft = Reminder(
+                item.department,
+                "drafted",
+                to=department.email,
+                mail_path=mail_path,
+                attachment=attachment,
+                message_id=str(message["Message-ID"]),
+            )
+            dispatch_id = _record(
+                connection,
+                round_id,
+                item.department,
+                status="drafted",
+                attachment=attachment,
+                mail_path=mail_path,
+                message_id=draft.message_id,
+            )
+            pending.append((dispatch_id, message, draft))
+        if smtp is not None and pending:
+            outcomes = send_messages(smtp, [message for _, message, _ in pending], password)
+            for (dispatch_id, _, draft), outcome in zip(pending, outcomes, strict=True):
+                _mark(connection, dispatch_id, outcome.sent_at, outcome.error)
+                if outcome.ok:
+                    reminders.append(_with(draft, "sent"))
+                else:
+                    findings.append(
+                        Finding(
+                            "smtp-send-failed",
+                            {"department": draft.department, "to": draft.to, "reason": outcome.error},
+                        )
+                    )
+                    reminders.append(_with(draft, "failed", outcome.error))
+        else:
+            reminders.extend(draft for _, _, draft in pending)
+    finally:
+        connection.close()
+    order = {item.department: index for index, item in enumerate(report.departments)}
+    reminders.sort(key=lambda reminder: order.get(reminder.department, len(order)))
+    return RemindResult(today, send, tuple(reminders), report, tuple(findings))
+
+
+def _with(draft: Reminder, outcome: Outcome, error: str | None = None) -> Reminder:
+    return Reminder(
+        draft.department, outcome, draft.to, draft.mail_path, draft.attachment, draft.message_id, error
+    )
+
+
+def _round_id(connection: sqlite3.Connection, plan: Plan) -> int:
+    # Created when missing, so a dispatch row always has its round.
+    return current_round(connection, plan.settings)
+
+
+def _already(
+    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date, *, sent_only: bool
+) -> bool:
+    """True when a reminder was sent on ``day`` (or, when only drafting, drafted or sent on it)."""
+    rows = connection.execute(
+        "SELECT created_at, sent_at, status FROM dispatches "
+        "WHERE round_id = ? AND department = ? AND kind = 'reminder'",
+        (round_id, department),
+    ).fetchall()
+    statuses = ("sent",) if sent_only else ("sent", "drafted")
+    return any(
+        row["status"] in statuses and (row["sent_at"] or row["created_at"] or "")[:10] == day.isoformat()
+        for row in rows
+    )
+
+
+def _request_workbook(
+    connection: sqlite3.Connection, workspace: Workspace, round_id: int, department: str
+) -> Path | None:
+    """The workbook the department was last sent in this round, if it is still in the outbox."""
+    row = connection.execute(
+        "SELECT file_path FROM dispatches WHERE round_id = ? AND department = ? AND kind = 'request' "
+        "AND file_path IS NOT NULL ORDER BY version DESC, created_at DESC, id DESC LIMIT 1",
+        (round_id, department),
+    ).fetchone()
+    if row is None:
+        return None
+    path = Path(row["file_path"])
+    if not path.is_absolute():
+        path = workspace.root / path
+    return path if path.is_file() else None
+
+
+def _write_draft(message: EmailMessage, folder: Path, stem: str) -> Path:
+    """Save the draft as ``<stem>.eml``; a second one the same day gets ``(2)`` (never overwritten)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        base = file_name(f"{stem}.eml")
+        stem = base[: -len(".eml")]
+        for number in range(1, 100):
+            path = folder / (base if number == 1 else f"{stem}({number}).eml")
+            try:
+                write_eml(message, path)
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(folder / base)
+    except OSError as exc:
+        raise OutputError([not_writable(folder, exc)]) from exc
+
+
+def record_dispatch(
+    connection: sqlite3.Connection,
+    round_id: int,
+    department: str,
+    kind: str,
+    *,
+    status: str,
+    attachment: Path | None = None,
+    mail_path: Path | None = None,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> int:
+    """Add a dispatch row (kind ``reminder`` or ``feedback``); returns its id.
+
+    ``version`` numbers the dispatches of this kind to the department in the
+    round (1, 2, …), as distribution numbers re-issued workbooks.
+    """
+    with connection:
+        version = connection.execute(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM dispatches WHERE round_id = ? AND department = ? AND kind = ?",
+            (round_id, department, kind),
+        ).fetchone()[0]
+        sha256 = hashlib.sha256(attachment.read_bytes()).hexdigest() if attachment is not None else None
+        cursor = connection.execute(
+            "INSERT INTO dispatches (round_id, department, kind, version, file_path, sha256, mail_path, "
+            "message_id, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                round_id,
+                department,
+                kind,
+                int(version),
+                str(attachment) if attachment else None,
+                sha256,
+                str(mail_path) if mail_path else None,
+                message_id,
+                status,
+                error,
+                now(),
+            ),
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def _record(connection: sqlite3.Connection, round_id: int, department: str, **fields: Any) -> int:
+    return record_dispatch(connection, round_id, department, "reminder", **fields)
+
+
+def mark_dispatch(
+    connection: sqlite3.Connection, dispatch_id: int, sent_at: str | None, error: str | None
+) -> None:
+    """Record the SMTP outcome of a drafted dispatch: ``sent`` with its time, or ``failed`` with the reason."""
+    with connection:
+        connection.execute(
+            "UPDATE dispatches SET status = ?, sent_at = ?, error = ? WHERE id = ?",
+            ("failed" if error else "sent", sent_at, error, dispatch_id),
+        )
+
+
+_mark = mark_dispatch
+
+__all__ = ["TEMPLATE", "RemindResult", "Reminder", "mark_dispatch", "record_dispatch", "remind"]

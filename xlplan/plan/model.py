@@ -1,0 +1,326 @@
+"""The plan as immutable records: hierarchy, projects, department entries, history, settings.
+
+Nothing here reads or writes files; :mod:`xlplan.workspace.master` maps these records to
+and from the master workbook. The depth of the hierarchy and the names of its
+levels come from the plan (``levels``); nothing assumes four levels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.values import Value
+
+NodeKey = tuple[str, ...]
+"""A node's path of numbers from the top level, e.g. ``("Ⅰ", "(1)", "①")``."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """A heading of the hierarchy above the projects (基本目標, 施策の方向, 基本事業 …)."""
+
+    key: NodeKey
+    title: str
+    subtitle: str | None = None
+
+    @property
+    def level(self) -> int:
+        """0 for the top level."""
+        return len(self.key) - 1
+
+    @property
+    def number(self) -> str:
+        """The node's own number (``①``)."""
+        return self.key[-1]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A 担当課 cell of a project: one department, or several reported jointly in one row.
+
+    ``name`` is the cell's text as printed (``企画政策課 生涯学習課``); ``members``
+    are the department names as printed, one per department that answers a share.
+    Separate reporting is simply several entries on the same project.
+    """
+
+    name: str
+    members: tuple[str, ...]
+
+    @property
+    def joint(self) -> bool:
+        """True when several departments answer in one row."""
+        return len(self.members) > 1
+
+
+@dataclass(frozen=True)
+class Project:
+    """A 事業: the leaf of the hierarchy, the unit that departments report on."""
+
+    no: int
+    node: NodeKey
+    description: str
+    indicator: str | None
+    unit: str | None
+    baseline: Value
+    entries: tuple[Entry, ...]
+
+    def entry(self, name: str) -> Entry:
+        """The entry named ``name``.
+
+        Raises:
+            KeyError: the project has no such entry.
+        """
+        for entry in self.entries:
+            if entry.name == name:
+                return entry
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department of the registry. ``aliases`` are spellings found in plan cells (人権・同和对策室)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    email: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """A value and narrative of one fiscal year, for an entry or for one member's share of it.
+
+    ``department`` is None for the entry as a whole (the consolidated value) and a
+    member name for a department's own share of a joint entry.
+    """
+
+    project_no: int
+    entry: str
+    fiscal_year: FiscalYear
+    value: Value
+    narrative: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    """Subject and body with placeholders such as ``{担当課}``, ``{締切}``, ``{年度}``."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The 設定 sheet: titles, fiscal years, deadline, the office, mail templates."""
+
+    plan_name: str
+    title: str
+    levels: tuple[str, ...]
+    baseline_year: FiscalYear
+    previous_year: FiscalYear
+    current_year: FiscalYear
+    document_label: str | None = None
+    slogan: str | None = None
+    baseline_label: str | None = None  # how the header prints the baseline year, e.g. 27年度
+    deadline: dt.date | None = None
+    round: int = 1
+    office: str | None = None  # the plan office (企画政策課)
+    office_contact: str | None = None
+    office_email: str | None = None
+    mail: dict[str, MailTemplate] = field(default_factory=dict)  # key: 依頼, 督促, 差し戻し
+    extra: dict[str, str] = field(default_factory=dict)  # settings this version does not know, kept
+
+    def year_label(self, year: FiscalYear) -> str:
+        """The header label of a year: the baseline's override (``27年度``) or its 和暦."""
+        if year == self.baseline_year and self.baseline_label:
+            return self.baseline_label
+        return year.wareki
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan: what the master workbook holds."""
+
+    settings: Settings
+    nodes: tuple[Node, ...]
+    projects: tuple[Project, ...]
+    departments: tuple[Department, ...]
+    history: tuple[HistoryRecord, ...] = ()
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Level names from the top to the projects' level (基本目標 … 事業)."""
+        return self.settings.levels
+
+    def node(self, key: NodeKey) -> Node:
+        """The node with this key.
+
+        Raises:
+            KeyError: no such node.
+        """
+        for node in self.nodes:
+            if node.key == key:
+                return node
+        raise KeyError(key)
+
+    def ancestors(self, project: Project) -> list[Node]:
+        """The project's headings from the top level down."""
+        return [self.node(project.node[: depth + 1]) for depth in range(len(project.node))]
+
+    def project(self, no: int) -> Project:
+        """The project numbered ``no``.
+
+        Raises:
+            KeyError: no such project.
+        """
+        for project in self.projects:
+            if project.no == no:
+                return project
+        raise KeyError(no)
+
+    def canonical_department(self, name: str) -> str | None:
+        """The registry name for a department as printed in a plan cell, or None if unknown."""
+        for department in self.departments:
+            if name == department.name or name in department.aliases:
+                return department.name
+        return None
+
+    def department(self, name: str) -> Department:
+        """The registry record for ``name`` or one of its aliases.
+
+        Raises:
+            KeyError: not registered.
+        """
+        canonical = self.canonical_department(name)
+        for department in self.departments:
+            if department.name == canonical:
+                return department
+        raise KeyError(name)
+
+    def assignments(self, department: str) -> Iterator[tuple[Project, Entry, str]]:
+        """Every (project, entry, member-as-printed) that ``department`` answers, in plan order."""
+        canonical = self.canonical_department(department)
+        for project in self.projects:
+            for entry in project.entries:
+                for member in entry.members:
+                    if self.canonical_department(member) == canonical:
+                        yield project, entry, member
+
+    def history_for(
+        self, project_no: int, entry: str, year: FiscalYear, department: str | None = None
+    ) -> HistoryRecord | None:
+        """The history record of an entry (or one member's share) in ``year``, if any."""
+        for record in self.history:
+            if (
+                record.project_no == project_no
+                and record.entry == entry
+                and record.fiscal_year == year
+                and record.department == department
+            ):
+                return record
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole plan as plain JSON data (``xlplan plan show --json``)."""
+        settings = self.settings
+        years: dict[tuple[int, str], dict[str, Any]] = {}
+        for record in self.history:
+            key = (record.project_no, record.entry)
+            bucket = years.setdefault(key, {})
+            item = {"value": record.value.to_json(), "narrative": record.narrative}
+            if record.department is None:
+                bucket.setdefault(record.fiscal_year.wareki, {}).update(item)
+            else:
+                shares = bucket.setdefault(record.fiscal_year.wareki, {}).setdefault("shares", {})
+                shares[record.department] = item
+        per_level: dict[str, int] = {name: 0 for name in settings.levels}
+        for node in self.nodes:
+            per_level[settings.levels[node.level]] += 1
+        per_level[settings.levels[-1]] = len(self.projects)
+        return {
+            "plan_name": settings.plan_name,
+            "title": settings.title,
+            "document_label": settings.document_label,
+            "slogan": settings.slogan,
+            "levels": list(settings.levels),
+            "fiscal_years": {
+                "baseline": _year_json(settings.baseline_year),
+                "previous": _year_json(settings.previous_year),
+                "current": _year_json(settings.current_year),
+            },
+            "counts": {
+                "per_level": per_level,
+                "projects": len(self.projects),
+                "entries": sum(len(project.entries) for project in self.projects),
+                "named_departments": sum(
+                    len(entry.members) for project in self.projects for entry in project.entries
+                ),
+                "departments": len(self.departments),
+            },
+            "nodes": [
+                {
+                    "level": settings.levels[node.level],
+                    "path": list(node.key),
+                    "number": node.number,
+                    "title": node.title,
+                    "subtitle": node.subtitle,
+                }
+                for node in self.nodes
+            ],
+            "projects": [
+                {
+                    "no": project.no,
+                    "path": list(project.node),
+                    "description": project.description,
+                    "indicator": project.indicator,
+                    "unit": project.unit,
+                    "baseline": project.baseline.to_json(),
+                    "entries": [
+                        {
+                            "name": entry.name,
+                            "members": list(entry.members),
+                            "departments": [self.canonical_department(m) for m in entry.members],
+                            "joint": entry.joint,
+                            "values": years.get((project.no, entry.name), {}),
+                        }
+                        for entry in project.entries
+                    ],
+                }
+                for project in self.projects
+            ],
+            "departments": [
+                {
+                    "name": department.name,
+                    "aliases": list(department.aliases),
+                    "email": department.email,
+                    "contact": department.contact,
+                }
+                for department in self.departments
+            ],
+        }
+
+
+def _year_json(year: FiscalYear) -> dict[str, Any]:
+    return {"wareki": year.wareki, "western": year.western}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A department's answer for one row it was sent: its share of an entry in the current year.
+
+    This is what collection produces from a returned workbook and what
+    consolidation combines into the table. ``department`` is the member name as
+    printed in the plan (for a single-department entry, the entry's name).
+    """
+
+    project_no: int
+    entry: str
+    department: str
+    value: Value
+    narrative: str | None = None

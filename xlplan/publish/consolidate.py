@@ -1,0 +1,259 @@
+"""Consolidate and publish: the 事業実績一覧 as .xlsx, and on request PDF, CSV and JSON.
+
+:func:`consolidate` is the library entry point: it takes the plan and the
+accepted answers as plain records, so it runs the same from the command line,
+from the master workbook's button, and from tests. The steps:
+
+1. :func:`xlplan.publish.table.build_table` pairs plan and answers (joint entries
+   combined by :mod:`xlplan.publish.combine`);
+2. :mod:`xlplan.publish.writer` writes the workbook, styled from the template
+   (:mod:`xlplan.publish.template`), to a temporary file beside the target;
+3. the temporary file is read back with python-calamine and compared with what
+   was written, then audited (:mod:`xlplan.xlsx.audit`) for formulas, external links
+   and macros; only then does it replace the target (:mod:`xlplan.xlsx.atomic`) —
+   under a versioned name if the target is open in Excel;
+4. the CSV and JSON (:mod:`xlplan.publish.opendata`) and the PDF (:mod:`xlplan.xlsx.pdf`)
+   follow the same way.
+
+A lock file in the output folder keeps two consolidations (a cron job and a
+click on the button) from interleaving their writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv as csv_module
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from xlplan.findings import Finding, OutputError
+from xlplan.plan.model import Answer, Plan
+from xlplan.publish.opendata import write_csv, write_json
+from xlplan.publish.table import Table, build_table
+from xlplan.publish.template import TEMPLATE_NAME, load_report_style
+from xlplan.publish.writer import read_back_checksum, sheet_names, write_table
+from xlplan.workspace.folder import Workspace
+from xlplan.xlsx.atomic import replace_into, temporary_beside
+from xlplan.xlsx.audit import audit_package
+from xlplan.xlsx.cells import file_name
+from xlplan.xlsx.pdf import PdfFailed, PdfUnavailable, export_pdf
+
+LOCK_NAME = ".xlplan-consolidate.lock"
+LOCK_TIMEOUT = 60.0
+"""Seconds to wait for another consolidation to finish before giving up."""
+
+__all__ = [
+    "ConsolidationResult",
+    "consolidate",
+    "consolidate_workspace",
+    "output_stem",
+    "workspace_template",
+]
+
+
+@dataclass(frozen=True)
+class ConsolidationResult:
+    """Where the outputs went and what was found on the way.
+
+    ``xlsx`` is where the workbook was actually written: the settings' name, or a
+    versioned name when that file was open (then ``findings`` says so). ``pdf``,
+    ``csv`` and ``json`` are None when not asked for or not possible.
+    """
+
+    xlsx: Path
+    pdf: Path | None
+    csv: Path | None
+    json: Path | None
+    rows: int
+    findings: tuple[Finding, ...]
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(Japanese, English) lines for the terminal or the master workbook's status cell."""
+        lines = [
+            (f"集約表（{self.rows} 行）: {self.xlsx}", f"Consolidated table ({self.rows} rows): {self.xlsx}")
+        ]
+        if self.pdf:
+            lines.append((f"PDF: {self.pdf}", f"PDF: {self.pdf}"))
+        if self.csv:
+            lines.append((f"CSV: {self.csv}", f"CSV: {self.csv}"))
+        if self.json:
+            lines.append((f"JSON: {self.json}", f"JSON: {self.json}"))
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON data."""
+        return {
+            "xlsx": str(self.xlsx),
+            "pdf": str(self.pdf) if self.pdf else None,
+            "csv": str(self.csv) if self.csv else None,
+            "json": str(self.json) if self.json else None,
+            "rows": self.rows,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+
+def output_stem(plan: Plan) -> str:
+    """The outputs' file name without suffix: the settings' title (``…事業実績一覧（R2）``)."""
+    return file_name(plan.settings.title or "事業実績一覧")
+
+
+def workspace_template(workspace: Workspace) -> Path | None:
+    """The office's restyled template in the workspace (``templates/事業実績一覧テンプレート.xlsx``), if any."""
+    candidate = workspace.root / "templates" / TEMPLATE_NAME
+    return candidate if candidate.exists() else None
+
+
+def consolidate(
+    plan: Plan,
+    answers: Iterable[Answer],
+    out_dir: Path,
+    *,
+    pdf: bool = False,
+    csv: bool = False,
+    template: Path | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> ConsolidationResult:
+    """Build the consolidated table and write it to ``out_dir``.
+
+    Args:
+        plan: the plan from the master workbook.
+        answers: the accepted answers of the current year (one per department and row).
+        out_dir: where to write (a workspace's ``reports/``); created if missing.
+        pdf: also print the table to PDF (LibreOffice, or Excel on Windows). Where
+            neither is installed the result has a ``pdf-unavailable`` warning and no PDF.
+        csv: also write the open-data CSV (UTF-8 with BOM) and the same as JSON.
+        template: a restyled template; None for the packaged one.
+        lock_timeout: seconds to wait for another consolidation of ``out_dir``.
+
+    Returns:
+        The :class:`ConsolidationResult`. Warnings about the data (a department that
+        has not answered, shares in different units) are in its findings.
+
+    Raises:
+        ConfigurationError: the template cannot be used.
+        OutputError: ``out_dir`` cannot be written, another consolidation holds the
+            lock, or the written workbook failed its read-back or audit (then the
+            previous table is left as it was).
+    """
+    style = load_report_style(template)
+    table = build_table(plan, answers)
+    findings: list[Finding] = list(table.findings)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from exc
+    stem = output_stem(plan)
+    lock = filelock.FileLock(str(out_dir / LOCK_NAME), timeout=lock_timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise OutputError([Finding("consolidate-busy", {"lock": str(out_dir / LOCK_NAME)})]) from exc
+    try:
+        xlsx = _publish(out_dir / f"{stem}.xlsx", findings, lambda path: _write_workbook(table, style, path))
+        csv_path = json_path = pdf_path = None
+        if csv:
+            csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, path))
+            json_path = _publish(out_dir / f"{stem}.json", findings, lambda path: _write_json(table, path))
+        if pdf:
+            try:
+                pdf_path = export_pdf(xlsx, out_dir / f"{stem}.pdf")
+            except (PdfUnavailable, PdfFailed) as exc:
+                findings.extend(exc.findings)
+            else:
+                _note_versioned(out_dir / f"{stem}.pdf", pdf_path, findings)
+    finally:
+        lock.release()
+    return ConsolidationResult(xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings))
+
+
+def consolidate_workspace(
+    workspace: Workspace, *, pdf: bool = False, csv: bool = False
+) -> ConsolidationResult:
+    """Consolidate a workspace: its master, its accepted answers, its template, into ``reports/``.
+
+    The answers come from :func:`xlplan.collect.run.accepted_answers` where collection
+    is installed; without it the table shows what the master itself holds for the
+    current year.
+    """
+    plan = workspace.load_plan()
+    answers: Iterable[Answer] = ()
+    try:
+        from xlplan.collect.run import accepted_answers  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        pass
+    else:
+        answers = accepted_answers(workspace)
+    return consolidate(
+        plan, answers, workspace.reports, pdf=pdf, csv=csv, template=workspace_template(workspace)
+    )
+
+
+# -- writing one output safely ------------------------------------------------------------
+
+
+def _publish(target: Path, findings: list[Finding], write: Callable[[Path], None]) -> Path:
+    """Write with ``write`` to a temporary file beside ``target`` (which verifies it), then move it in."""
+    temporary = temporary_beside(target)
+    try:
+        write(temporary)
+        placed = replace_into(temporary, target)
+    except OutputError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise _write_error(target, exc) from exc
+    _note_versioned(target, placed, findings)
+    return placed
+
+
+def _note_versioned(target: Path, placed: Path, findings: list[Finding]) -> None:
+    if placed != target:
+        findings.append(Finding("consolidate-target-open", {"path": str(target), "written": str(placed)}))
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    return OutputError(
+        [Finding("consolidate-write-failed", {"path": str(path), "reason": exc.strerror or str(exc)})]
+    )
+
+
+def _write_workbook(table: Table, style: Any, path: Path) -> None:
+    written = write_table(table, style, path)
+    try:
+        read = read_back_checksum(path, sheet_names(table))
+    except Exception as exc:  # any failure of the second reader means the file cannot be trusted
+        raise _verify_error(path, f"{type(exc).__name__}: {exc}") from exc
+    if read != written:
+        raise _verify_error(path, "checksum")
+    problems = audit_package(path)
+    if problems:
+        raise OutputError(
+            [Finding("consolidate-audit-failed", {"path": str(path), "parts": "; ".join(problems)})]
+        )
+
+
+def _write_csv(table: Table, path: Path) -> None:
+    write_csv(table, path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        read = sum(1 for _ in csv_module.reader(handle))
+    if read != table.entry_rows + 1:
+        raise _verify_error(path, f"{read - 1} rows read, {table.entry_rows} written")
+
+
+def _write_json(table: Table, path: Path) -> None:
+    write_json(table, path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    if len(document["rows"]) != table.entry_rows:
+        raise _verify_error(path, "row count")
+
+
+def _verify_error(path: Path, reason: str) -> OutputError:
+    return OutputError([Finding("consolidate-verify-failed", {"path": str(path), "reason": reason})])

@@ -1,0 +1,150 @@
+"""The consolidated table as open data: CSV (UTF-8 with BOM) and the same records as JSON.
+
+One row per printed department row (担当課の行), no merged, heading or
+decorative rows: every row repeats its project and hierarchy so that it stands
+alone. One value per cell: each of the three years has its 和暦 and 西暦 year,
+the number, the unit and the mark in separate columns. Column names are stable
+across years (``今年度_数値``), and the year itself is data (``今年度_年度（西暦）``),
+so files of successive years can be stacked.
+
+The BOM makes Excel open the CSV as UTF-8 (without it, Japanese Excel assumes
+Shift_JIS). Text is exact in the JSON; in the CSV a text cell that a
+spreadsheet would evaluate as a formula (starting with ``=`` ``+`` ``-`` ``@``,
+a tab or a line break) gets a leading apostrophe, as OWASP recommends against
+CSV injection, so it is shown as text when someone opens the CSV in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.values import Value
+from xlplan.publish.table import ProjectBlock, Table
+from xlplan.xlsx.cells import looks_like_formula
+
+_YEAR_PARTS = ("年度（和暦）", "年度（西暦）", "数値", "単位", "記号")
+_PERIODS = (("現状値", "baseline"), ("前年度", "previous"), ("今年度", "current"))
+
+
+def columns(table: Table) -> list[str]:
+    """The CSV header: plan, hierarchy (number and name per level), project, entry, three years, narrative."""
+    levels = table.plan.levels
+    names = ["計画名"]
+    for level in levels[:-1]:
+        names += [f"{level}番号", level]
+    names += [f"{levels[-1]}番号", f"{levels[-1]}の内容", "数値目標", "担当課", "担当課（構成課）", "共同"]
+    for period, _ in _PERIODS:
+        names += [f"{period}_{part}" for part in _YEAR_PARTS]
+    names.append("今年度_実績内容")
+    return names
+
+
+def records(table: Table) -> list[dict[str, Any]]:
+    """One dict per department row, keyed by :func:`columns`; values exact (numbers as numbers)."""
+    plan = table.plan
+    settings = plan.settings
+    levels = plan.levels
+    years = {
+        "baseline": settings.baseline_year,
+        "previous": settings.previous_year,
+        "current": settings.current_year,
+    }
+    names = columns(table)
+    rows: list[dict[str, Any]] = []
+    for section in table.sections:
+        for item in section.items:
+            if not isinstance(item, ProjectBlock):
+                continue
+            project = item.project
+            hierarchy: list[Any] = []
+            for depth in range(len(levels) - 1):
+                node = plan.node(project.node[: depth + 1]) if depth < len(project.node) else None
+                hierarchy += [node.number if node else None, node.title if node else None]
+            for row in item.rows:
+                values = {"baseline": project.baseline, "previous": row.previous, "current": row.current}
+                cells: list[Any] = [settings.plan_name, *hierarchy]
+                cells += [
+                    project.no,
+                    project.description,
+                    project.indicator,
+                    row.entry.name,
+                    "・".join(row.entry.members),
+                    row.entry.joint,
+                ]
+                for _period, key in _PERIODS:
+                    cells += _year_cells(years[key], values[key])
+                cells.append(row.narrative)
+                rows.append(dict(zip(names, cells, strict=True)))
+    return rows
+
+
+def _year_cells(year: FiscalYear, value: Value) -> list[Any]:
+    number: int | float | None = None
+    if value.number is not None:
+        # An int where the value is whole, so the CSV shows 159, not 159.0.
+        number = (
+            int(value.number) if value.number == value.number.to_integral_value() else float(value.number)
+        )
+    return [
+        year.wareki,
+        year.western,
+        number,
+        value.unit if value.number is not None else None,
+        value.mark.value if value.mark is not None else None,
+    ]
+
+
+def csv_text(table: Table) -> str:
+    """The CSV document (without the BOM, which :func:`write_csv` adds)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    names = columns(table)
+    writer.writerow(names)
+    for record in records(table):
+        writer.writerow([_csv_cell(record[name]) for name in names])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value
+    return value
+
+
+def write_csv(table: Table, path: Path) -> None:
+    """Write the CSV, UTF-8 with BOM and CRLF line ends (what Excel and most tools expect)."""
+    path.write_text(csv_text(table), encoding="utf-8-sig", newline="")
+
+
+def json_document(table: Table) -> dict[str, Any]:
+    """The JSON document: the plan's names and years, then the same records as the CSV."""
+    settings = table.plan.settings
+    return {
+        "plan_name": settings.plan_name,
+        "title": settings.title,
+        "levels": list(settings.levels),
+        "fiscal_years": {
+            key: {"wareki": year.wareki, "western": year.western}
+            for key, year in (
+                ("baseline", settings.baseline_year),
+                ("previous", settings.previous_year),
+                ("current", settings.current_year),
+            )
+        },
+        "columns": columns(table),
+        "rows": records(table),
+    }
+
+
+def write_json(table: Table, path: Path) -> None:
+    """Write the JSON document (UTF-8, Japanese as is)."""
+    path.write_text(json.dumps(json_document(table), ensure_ascii=False, indent=1), encoding="utf-8")

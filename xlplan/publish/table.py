@@ -1,0 +1,194 @@
+"""The consolidated table as plain records, before any file is written.
+
+:func:`build_table` pairs the plan with the departments' answers: one
+:class:`Section` per top-level node (基本目標), holding the headings of the
+levels below it and one :class:`ProjectBlock` per project with one
+:class:`EntryRow` per 担当課 entry. The Excel writer and the open-data writer
+both render this same table, so the xlsx and the CSV cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from xlplan.findings import Finding
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Answer, Entry, HistoryRecord, Node, Plan, Project
+from xlplan.plan.values import BLANK, Value
+from xlplan.publish.combine import Share, combine
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One printed row of a project: an entry (one department, or several jointly)."""
+
+    entry: Entry
+    previous: Value
+    current: Value
+    narrative: str | None
+
+
+@dataclass(frozen=True)
+class ProjectBlock:
+    """A project and its entry rows; the project's own cells span all of them."""
+
+    project: Project
+    rows: tuple[EntryRow, ...]
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading row of a level between the top and the projects (施策の方向, 基本事業)."""
+
+    node: Node
+
+
+@dataclass(frozen=True)
+class Section:
+    """Everything under one top-level node (one 基本目標): printed on its own sheet and pages.
+
+    ``node`` is None only for a plan with a single level, which has no top-level headings.
+    """
+
+    node: Node | None
+    items: tuple[Heading | ProjectBlock, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """The whole consolidated table and what building it found."""
+
+    plan: Plan
+    sections: tuple[Section, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def entry_rows(self) -> int:
+        """Number of department rows (the size of the table)."""
+        return sum(
+            len(item.rows) for s in self.sections for item in s.items if isinstance(item, ProjectBlock)
+        )
+
+
+HistoryKey = tuple[int, str, FiscalYear]
+
+
+def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
+    """Pair the plan with the answers into the consolidated table.
+
+    For each entry the current value and narrative are combined from its members'
+    answers by :func:`xlplan.publish.combine.combine`. An entry nobody answered takes the
+    master's own record of the current year if it has one (an office may type a
+    late answer straight into the master), and is otherwise blank. The previous
+    year comes from the master's history.
+
+    Findings (warnings): ``consolidate-missing-answer`` for each entry with members
+    that sent nothing, ``consolidate-unit-conflict`` where shares cannot be added,
+    ``consolidate-unknown-answer`` for answers that match no row of the plan.
+    """
+    settings = plan.settings
+    findings: list[Finding] = []
+    # Indexes built once: the plan's own lookups scan lists, which is quadratic for
+    # the tens of thousands of rows a large plan has.
+    history: dict[HistoryKey, HistoryRecord] = {}
+    for record in plan.history:
+        if record.department is None:
+            history[(record.project_no, record.entry, record.fiscal_year)] = record
+    entries: dict[tuple[int, str], tuple[Project, Entry]] = {}
+    for project in plan.projects:
+        for entry in project.entries:
+            entries[(project.no, entry.name)] = (project, entry)
+    shares: dict[tuple[int, str], list[Share]] = defaultdict(list)
+    for answer in answers:
+        found = entries.get((answer.project_no, answer.entry))
+        member = _member(plan, found[1], answer.department) if found else None
+        if found is None or member is None:
+            findings.append(
+                Finding(
+                    "consolidate-unknown-answer",
+                    {"no": answer.project_no, "entry": answer.entry, "department": answer.department},
+                )
+            )
+            continue
+        shares[(answer.project_no, answer.entry)].append(Share(member, answer.value, answer.narrative))
+
+    by_node: dict[tuple[str, ...], list[Project]] = defaultdict(list)
+    for project in plan.projects:
+        by_node[project.node].append(project)
+
+    def block(project: Project) -> ProjectBlock:
+        rows = []
+        for entry in project.entries:
+            previous = history.get((project.no, entry.name, settings.previous_year))
+            received = shares.get((project.no, entry.name))
+            if received is None:
+                own = history.get((project.no, entry.name, settings.current_year))
+                if own is None:
+                    findings.append(_missing(project, entry, entry.members))
+                rows.append(
+                    EntryRow(
+                        entry,
+                        previous.value if previous else BLANK,
+                        own.value if own else BLANK,
+                        own.narrative if own else None,
+                    )
+                )
+                continue
+            combined = combine(entry.members, received)
+            if combined.missing:
+                findings.append(_missing(project, entry, combined.missing))
+            if combined.unit_conflict:
+                findings.append(
+                    Finding(
+                        "consolidate-unit-conflict",
+                        {"no": project.no, "entry": entry.name, "units": "・".join(combined.unit_conflict)},
+                    )
+                )
+            rows.append(
+                EntryRow(entry, previous.value if previous else BLANK, combined.value, combined.narrative)
+            )
+        return ProjectBlock(project, tuple(rows))
+
+    sections: list[Section] = []
+    if len(plan.levels) <= 1:
+        sections.append(Section(None, tuple(block(project) for project in plan.projects)))
+    else:
+        items: list[Heading | ProjectBlock] = []
+        top: Node | None = None
+        for node in plan.nodes:
+            if node.level == 0:
+                if top is not None:
+                    sections.append(Section(top, tuple(items)))
+                top, items = node, []
+            else:
+                items.append(Heading(node))
+            items.extend(block(project) for project in by_node.get(node.key, ()))
+        if top is not None:
+            sections.append(Section(top, tuple(items)))
+    return Table(plan, tuple(sections), tuple(findings))
+
+
+def _member(plan: Plan, entry: Entry, department: str) -> str | None:
+    """The member of ``entry`` that ``department`` (as collection names it) answers for."""
+    if department in entry.members:
+        return department
+    if not entry.joint and department == entry.name:
+        # A single-department entry may be answered under the entry's printed name
+        # (企画政策課 (関係各課)).
+        return entry.members[0]
+    canonical = plan.canonical_department(department)
+    if canonical is None:
+        return None
+    for member in entry.members:
+        if plan.canonical_department(member) == canonical:
+            return member
+    return None
+
+
+def _missing(project: Project, entry: Entry, members: Iterable[str]) -> Finding:
+    return Finding(
+        "consolidate-missing-answer",
+        {"no": project.no, "entry": entry.name, "departments": "・".join(members)},
+    )

@@ -1,0 +1,916 @@
+"""Write the consolidated table (事業実績一覧) as an .xlsx in the layout of the seed.
+
+One sheet per top-level node (基本目標), so that each starts on a new printed
+page and its own heading block stays above its rows; each sheet has:
+
+====  =====================================================================
+row   content
+====  =====================================================================
+1     the title (設定の表題) and, at the right, the document label (資料 1-3)
+2     the goal heading with its subtitle
+3     体系一覧（計画名） and, at the right, the slogan
+4–5   the two-row table header, repeated at the top of every printed page
+6…    heading rows of the lower levels (施策の方向, 基本事業) and project rows
+====  =====================================================================
+
+Columns: one per level between the top and the projects (the project number is
+printed in the last of them, as the seed prints it under 基本事業; a plan with
+no such level gets a 番号 column), then 事業 (description and 【数値目標】),
+担当課, 現状値, 前年度, 今年度 and the narrative. A project's own cells (number,
+description, 現状値) are merged over its department rows.
+
+The writer is XlsxWriter (several times faster than openpyxl on large tables).
+Department text is written only with ``write_string`` and the workbook is opened
+with ``strings_to_formulas`` off, so no text can become a formula; text that
+Excel would read as one if retyped also gets the quote prefix. Every value
+written is folded into a checksum that :func:`read_back_checksum` recomputes from
+the file with a second reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import (
+    CellBlankTuple,
+    CellNumberTuple,
+    CellStringTuple,
+    Worksheet,
+)
+
+from xlplan.plan.model import Node, Plan, Project, Settings
+from xlplan.plan.values import Value
+from xlplan.publish.table import Heading, ProjectBlock, Section, Table
+from xlplan.publish.template import ReportStyle
+from xlplan.xlsx.cells import clean_text, looks_like_formula, sheet_title
+
+HEADER_FIRST = 3  # 0-based rows of the two-row table header (rows 4 and 5 in Excel)
+HEADER_SECOND = 4
+FIRST_DATA_ROW = 5
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+MAX_TEXT = 32767  # Excel's limit on a cell's text
+
+# Row-height estimate. Wrapped text is measured in "units": a narrow character is 1,
+# an East Asian wide one 2. A wide character of an N-point font is about N points
+# (N*96/72 pixels) wide; a column of width W is W*7+5 pixels in the default font.
+# A line takes about 1.25 times the font size in MS Pゴシック / MS ゴシック (Excel's
+# own row height for one 11-point line is 13.5 points), but where those fonts are
+# missing — a server printing the PDF with LibreOffice — Noto Sans CJK stands in, and
+# its line is 1.45 times the size: rows estimated at 1.25 clipped the last line of
+# wrapped narratives in the PDF. A little air in Excel is better than a cut-off line.
+# 游ゴシック / 游明朝 have tall line gaps (one 11-point line is 18.75).
+_LINE_SPACING = 1.45
+_LINE_SPACING_TALL = 1.7
+_TALL_FONTS = ("游", "Yu ", "Meiryo", "メイリオ")
+_CELL_PADDING_PX = 6
+_ROW_PADDING_PT = 3.0
+_MASK = (1 << 64) - 1
+
+PARALLEL_MIN_ROWS = 2000
+"""Tables with fewer department rows are written in one process: a second would cost more than it saves."""
+PARALLEL_MIN_BYTES = 1 << 20
+"""Packages smaller than this are read back in one process."""
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Column positions (0-based) of the table for a plan with ``levels``."""
+
+    level_columns: int  # columns for the levels between the top and the projects
+
+    @property
+    def number(self) -> int:
+        """The column printing the project number."""
+        return max(self.level_columns - 1, 0)
+
+    @property
+    def description(self) -> int:
+        """事業: description and indicator."""
+        return max(self.level_columns, 1)
+
+    @property
+    def department(self) -> int:
+        """担当課."""
+        return self.description + 1
+
+    @property
+    def baseline(self) -> int:
+        """現状値."""
+        return self.description + 2
+
+    @property
+    def previous(self) -> int:
+        """前年度の実績値."""
+        return self.description + 3
+
+    @property
+    def current(self) -> int:
+        """今年度の実績値."""
+        return self.description + 4
+
+    @property
+    def narrative(self) -> int:
+        """今年度の実績（事業の内容・取り組み状況）."""
+        return self.description + 5
+
+    @property
+    def last(self) -> int:
+        """The last column."""
+        return self.narrative
+
+    def headers(self, settings: Settings) -> tuple[list[str], list[str]]:
+        """The two header rows' texts, with level names and year labels from the settings."""
+        levels = settings.levels
+        first = list(levels[1:-1]) if self.level_columns else ["番号"]
+        first += [levels[-1], "担当課", "現状値", "実績値", "①実績値", f"②{settings.current_year.wareki}実績"]
+        second = [""] * (self.department + 1) + [
+            settings.year_label(settings.baseline_year),
+            settings.year_label(settings.previous_year),
+            settings.year_label(settings.current_year),
+            "（事業の内容・取り組み状況）",
+        ]
+        return first, second
+
+
+def layout_for(plan: Plan) -> Layout:
+    """The column layout for a plan: one column per level between the top and the projects."""
+    return Layout(max(len(plan.levels) - 2, 0))
+
+
+def sheet_names(table: Table) -> list[str]:
+    """The sheet names, one per section: ``基本目標Ⅰ`` … (unique, valid in Excel)."""
+    settings = table.plan.settings
+    names: list[str] = []
+    for section in table.sections:
+        base = sheet_title(
+            f"{settings.levels[0]}{section.node.number}" if section.node else settings.title or "事業実績一覧"
+        )
+        name, number = base, 1
+        while name in names:
+            number += 1
+            name = sheet_title(f"{base[:27]}({number})")
+        names.append(name)
+    return names
+
+
+def unit_format(value: Value) -> str:
+    """The number format that shows a number with its unit: ``#,##0"人"``, ``#,##0.0"%"``.
+
+    The unit is quoted text, so ``%`` is printed as typed rather than multiplying by 100;
+    the decimals are the ones typed (1.6% keeps one, 75% none).
+    """
+    decimals = 0
+    if value.number is not None:
+        exponent = value.number.as_tuple().exponent
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    unit = (value.unit or "").replace('"', "")
+    return "#,##0" + ("." + "0" * decimals if decimals else "") + (f'"{unit}"' if unit else "")
+
+
+def cell_text(text: str) -> str:
+    """Text as a cell holds it: no XML-illegal characters, ``\\n`` line breaks, within Excel's limit."""
+    cleaned = clean_text(text).replace("\r\n", "\n").replace("\r", "\n")
+    return cleaned[:MAX_TEXT]
+
+
+def text_units(line: str) -> int:
+    """Display width of one line: 1 per narrow character, 2 per East Asian wide one.
+
+    Counted from the UTF-8 length (1 byte ASCII, 3 bytes for kana and kanji), which is
+    C-fast and close enough for an estimate on tables of a hundred thousand narratives.
+    """
+    characters = len(line)
+    wide = (len(line.encode("utf-8")) - characters) // 2
+    return characters + wide
+
+
+def estimate_lines(text: str, width: float, font_size: float) -> int:
+    """Lines that ``text`` wraps to in a column ``width`` characters wide at ``font_size`` points."""
+    return wrapped_lines(text, units_per_line(width, font_size))
+
+
+def units_per_line(width: float, font_size: float) -> int:
+    """How many :func:`text_units` fit on one line of a column ``width`` characters wide."""
+    usable_px = width * 7 + 5 - _CELL_PADDING_PX
+    wide_px = font_size * 96 / 72
+    return max(2, int(usable_px / wide_px) * 2)
+
+
+def wrapped_lines(text: str, per_line: int) -> int:
+    """Lines that ``text`` wraps to at ``per_line`` units a line (each line break starts a new one)."""
+    if "\n" not in text:
+        units = text_units(text)
+        return -(-units // per_line) if units > per_line else 1
+    total = 0
+    for line in text.split("\n"):
+        units = text_units(line)
+        total += -(-units // per_line) if units > per_line else 1
+    return total
+
+
+def lines_height(lines: int, font_size: float, font_name: str = "") -> float:
+    """Row height in points for ``lines`` lines of text in ``font_name``."""
+    return lines * font_size * _spacing(font_name) + _ROW_PADDING_PT
+
+
+def _spacing(font_name: str) -> float:
+    return _LINE_SPACING_TALL if font_name.startswith(_TALL_FONTS) else _LINE_SPACING
+
+
+def _heading_text(node: Node) -> str:
+    return f"{node.number} {node.title}" + (f" {node.subtitle}" if node.subtitle else "")
+
+
+def _description(project: Project) -> str:
+    return project.description + (f"\n【数値目標】{project.indicator}" if project.indicator else "")
+
+
+class FastWorksheet(Worksheet):
+    """XlsxWriter's worksheet with a faster writer of the cell data.
+
+    A consolidated table has about a million cells, and XlsxWriter's general
+    cell loop (a list of attributes per cell, each run through an escaping regex,
+    one file write per element) is most of the time spent closing the workbook.
+    This loop writes the same XML for the cells a table has (blank, number and
+    shared-string cells, whose attributes never need escaping) as one string per
+    row, and hands any other kind of cell, or a sheet with comments, back to
+    XlsxWriter. ``tests/test_report_writer.py`` checks the XML is byte-identical.
+    """
+
+    spliced: Path | None = None
+    """The sheet's XML as another process wrote it; copied into the package in place of this sheet's own."""
+
+    def _assemble_xml_file(self) -> None:
+        if self.spliced is None:
+            super()._assemble_xml_file()
+            return
+        self.fh.flush()
+        with self.spliced.open("rb") as source:
+            shutil.copyfileobj(source, self.fh.buffer)
+        self._xml_close()
+
+    def _calculate_spans(self) -> None:
+        if self.comments:
+            super()._calculate_spans()
+            return
+        # The span of each block of 16 rows: the first and last column used in it.
+        spans: dict[int, tuple[int, int]] = {}
+        for row_num, cells in self.table.items():
+            if cells:
+                block, low, high = row_num >> 4, min(cells), max(cells)
+                known = spans.get(block)
+                if known is not None:
+                    low, high = min(low, known[0]), max(high, known[1])
+                spans[block] = (low, high)
+        self.row_spans = {block: f"{low + 1}:{high + 1}" for block, (low, high) in spans.items()}
+
+    def _write_rows(self) -> None:
+        if self.comments or self.constant_memory:
+            super()._write_rows()
+            return
+        self._calculate_spans()
+        names = {column: xl_col_to_name(column) for column in range(self.dim_colmin, self.dim_colmax + 1)}
+        write, table, row_info, spans = self.fh.write, self.table, self.row_info, self.row_spans
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num)
+            info = row_info.get(row_num)
+            span = spans.get(row_num >> 4)
+            if not cells:
+                if info is not None:
+                    self._write_empty_row(row_num, span, info)
+                continue
+            self._write_row(row_num, span, info)
+            number = str(row_num + 1)
+            parts: list[str] = []
+            for col_num in sorted(cells):
+                cell = cells[col_num]
+                kind = type(cell)
+                if kind is not CellBlankTuple and kind is not CellNumberTuple and kind is not CellStringTuple:
+                    write("".join(parts))
+                    parts.clear()
+                    self._write_cell(row_num, col_num, cell)
+                    continue
+                style = self._style_attribute(row_num, col_num, cell.format)
+                if kind is CellStringTuple:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style} t="s"><v>{cell.string}</v></c>')
+                elif kind is CellNumberTuple:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style}><v>{cell.number:.16G}</v></c>')
+                else:
+                    parts.append(f'<c r="{names[col_num]}{number}"{style}/>')
+            parts.append("</row>")
+            write("".join(parts))
+
+    def blank_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
+        """Formatted blank cells down one column: what ``write_blank`` does cell by cell."""
+        if self._check_dimensions(first_row, column) or self._check_dimensions(last_row, column):
+            raise ValueError(f"rows {first_row}–{last_row} of column {column} are outside the sheet")
+        blank, table = CellBlankTuple(cell_format), self.table
+        for row in range(first_row, last_row + 1):
+            table[row][column] = blank
+
+    def merge_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
+        """Merge rows ``first_row``–``last_row`` of one column, formatting every cell, as ``merge_range`` does.
+
+        ``merge_range`` also indexes every merged cell to detect overlapping merges;
+        the table's merges are over distinct project rows by construction, so that
+        index (a dictionary entry per cell) is left out. The first cell is left for
+        the caller to write with ``write_string`` / ``write_number``.
+        """
+        self.blank_column(first_row, last_row, column, cell_format)
+        self.merge.append([first_row, column, last_row, column])
+
+    def _style_attribute(self, row: int, column: int, cell_format: Format | None) -> str:
+        # The same choice as XlsxWriter's _write_cell: the cell's format, else the row's, else the column's.
+        if cell_format:
+            return f' s="{cell_format._get_xf_index()}"'
+        info = self.row_info.get(row)
+        if info is not None and info.row_format:
+            return f' s="{info.row_format._get_xf_index()}"'
+        column_info = self.col_info.get(column)
+        if column_info is not None and column_info.column_format is not None:
+            return f' s="{column_info.column_format._get_xf_index()}"'
+        return ""
+
+
+class _Writer:
+    """Writes one workbook; keeps the format cache and the checksum of what was written."""
+
+    def __init__(self, table: Table, style: ReportStyle, path: Path) -> None:
+        self.table = table
+        self.style = style
+        self.layout = layout_for(table.plan)
+        # Strings are never turned into formulas or links whichever method writes them.
+        self.book = xlsxwriter.Workbook(
+            str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        self.formats: dict[tuple[str, str | None, bool], Format] = {}
+        self.checksum = 0
+        self.sheet_index = 0
+        self.departments: dict[str, tuple[str, Format, float]] = {}
+        self.frozen = False  # True in a second process: a new format there would be missing from styles.xml
+        self.widths = self._widths()
+        # Per role: font size and line spacing, for the row heights of its cells.
+        self.line_spacing = {
+            role: (style.font_size(role), _spacing(str(properties.get("font_name", ""))))
+            for role, properties in style.formats.items()
+        }
+        self.value_formats: dict[tuple[str, str | None, int | str], Format] = {}
+
+    def _widths(self) -> list[float]:
+        style, layout = self.style, self.layout
+        widths: list[float] = []
+        for column in range(layout.level_columns):
+            if column == layout.number:
+                widths.append(style.widths["no"])  # the number shares the last level column
+            else:
+                widths.append(style.widths["level1" if column == 0 else "level2"])
+        if not layout.level_columns:
+            widths.append(style.widths["no"])
+        widths += [style.widths[role] for role in ("description", "department", "baseline", "previous")]
+        widths += [style.widths["current"], style.widths["narrative"]]
+        return widths
+
+    def fmt(self, role: str, num_format: str | None = None, quote: bool = False) -> Format:
+        key = (role, num_format, quote)
+        found = self.formats.get(key)
+        if found is None:
+            if self.frozen:
+                raise _UnforeseenFormat(key)
+            properties: dict[str, Any] = dict(self.style.formats[role])
+            if num_format is not None:
+                properties["num_format"] = num_format
+            if quote:
+                properties["quote_prefix"] = True
+            found = self.formats[key] = self.book.add_format(properties)
+        return found
+
+    def _note(self, row: int, column: int, value: str | float) -> None:
+        self.checksum = (self.checksum + hash((self.sheet_index, row, column, value))) & _MASK
+
+    def text(self, sheet: Worksheet, row: int, column: int, text: str | None, role: str) -> None:
+        cleaned = cell_text(text) if text else ""
+        if not cleaned:
+            sheet.write_blank(row, column, None, self.fmt(role))
+            return
+        sheet.write_string(row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
+        self._note(row, column, cleaned)
+
+    def value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> None:
+        if value.number is not None:
+            number = float(value.number)
+            sheet.write_number(row, column, number, self.fmt(role, unit_format(value)))
+            self._note(row, column, number)
+        elif value.mark is not None:
+            sheet.write_string(row, column, value.mark.value, self.fmt(role))
+            self._note(row, column, value.mark.value)
+        else:
+            sheet.write_blank(row, column, None, self.fmt(role))
+
+    def merge(self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], fmt: Format) -> None:
+        # merge_range would write its data with write(); it gets "" and the real value is
+        # written afterwards with write_string / write_number, as XlsxWriter recommends.
+        if rows[0] != rows[1] or columns[0] != columns[1]:
+            sheet.merge_range(rows[0], columns[0], rows[1], columns[1], "", fmt)
+
+    def merged_text(
+        self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], text: str | None, role: str
+    ) -> None:
+        cleaned = cell_text(text) if text else ""
+        fmt = self.fmt(role, quote=looks_like_formula(cleaned))
+        self.merge(sheet, rows, columns, fmt)
+        self.text(sheet, rows[0], columns[0], text, role)
+
+    def width(self, first: int, last: int) -> float:
+        return sum(self.widths[first : last + 1]) + 0.7 * (last - first)
+
+    def height(self, text: str | None, first: int, last: int, role: str) -> float:
+        if not text:
+            return 0.0
+        size = self.style.font_size(role)
+        lines = estimate_lines(cell_text(text), self.width(first, last), size)
+        return lines_height(lines, size, str(self.style.formats[role].get("font_name", "")))
+
+    # -- one sheet -------------------------------------------------------------------------
+
+    def add_sheet(self, name: str) -> FastWorksheet:
+        """A sheet of the table with its columns and print setup, still empty."""
+        sheet: FastWorksheet = self.book.add_worksheet(name, worksheet_class=FastWorksheet)
+        for column, width in enumerate(self.widths):
+            sheet.set_column(column, column, width)
+        self._page(sheet)
+        return sheet
+
+    def register_formats(self) -> None:
+        """Create every format the table will use and fix their style indices, in a set order.
+
+        XlsxWriter numbers styles in the order cells first use them; a sheet written in
+        a second process must refer to the same numbers as the styles this process writes.
+        """
+        for role in self.style.formats:
+            self.fmt(role)
+            self.fmt(role, quote=True)
+        self.fmt("no", "0")
+        for section in self.table.sections:
+            for item in section.items:
+                if isinstance(item, ProjectBlock):
+                    if item.project.baseline.number is not None:
+                        self.fmt("baseline", unit_format(item.project.baseline))
+                    for row in item.rows:
+                        for role, value in (("previous", row.previous), ("current", row.current)):
+                            if value.number is not None:
+                                self._value_format(role, value)
+        for found in self.formats.values():
+            found._get_xf_index()
+
+    def section(self, sheet: FastWorksheet, section: Section) -> None:
+        """Write one section (基本目標) into its sheet."""
+        layout, style, settings = self.layout, self.style, self.table.plan.settings
+        last = layout.last
+
+        # Heading block.
+        self.merged_text(sheet, (0, 0), (0, last - 1), settings.title, "title")
+        self.text(sheet, 0, last, settings.document_label, "label")
+        goal = self._goal(section)
+        self.merged_text(sheet, (1, 1), (0, last), goal, "goal")
+        self.merged_text(
+            sheet, (2, 2), (0, layout.department), f"体系一覧（{settings.plan_name}）", "plan_line"
+        )
+        self.merged_text(sheet, (2, 2), (layout.baseline, last), settings.slogan, "slogan")
+        for row, role in ((0, "title"), (1, "goal"), (2, "plan_line")):
+            needed = max(
+                style.heights.get(role, style.default_height),
+                self.height(goal if row == 1 else None, 0, last, role),
+            )
+            sheet.set_row(row, needed)
+
+        first, second = layout.headers(settings)
+        for column in range(last + 1):
+            if column <= layout.department:
+                self.merged_text(
+                    sheet, (HEADER_FIRST, HEADER_SECOND), (column, column), first[column], "header"
+                )
+            else:
+                self.text(sheet, HEADER_FIRST, column, first[column], "header")
+                self.text(sheet, HEADER_SECOND, column, second[column], "header_year")
+        sheet.set_row(HEADER_FIRST, style.heights.get("header", style.default_height))
+        sheet.set_row(HEADER_SECOND, style.heights.get("header_year", style.default_height))
+
+        row = FIRST_DATA_ROW
+        for item in section.items:
+            if isinstance(item, Heading):
+                row = self._heading(sheet, row, item)
+            else:
+                row = self._project(sheet, row, item)
+
+    def _goal(self, section: Section) -> str:
+        node, settings = section.node, self.table.plan.settings
+        if node is None:
+            return ""
+        return f"{settings.levels[0]}{node.number} {node.title}" + (
+            f" {node.subtitle}" if node.subtitle else ""
+        )
+
+    def texts(self, indices: list[int]) -> Iterator[str]:
+        """Every text the sections ``indices`` will write (and a few blanks), as written: cleaned."""
+        settings = self.table.plan.settings
+        first, second = self.layout.headers(settings)
+        block = [
+            settings.title,
+            settings.document_label,
+            f"体系一覧（{settings.plan_name}）",
+            settings.slogan,
+        ]
+        block += first + second
+        for index in indices:
+            section = self.table.sections[index]
+            items: list[str | None] = [*block, self._goal(section)]
+            for item in section.items:
+                if isinstance(item, Heading):
+                    items.append(_heading_text(item.node))
+                    continue
+                items.append(_description(item.project))
+                items.append(item.project.baseline.mark.value if item.project.baseline.mark else None)
+                for row in item.rows:
+                    items += (row.entry.name, row.narrative)
+                    items += (value.mark.value for value in (row.previous, row.current) if value.mark)
+            for text in items:
+                if text:
+                    yield cell_text(text)
+
+    def _page(self, sheet: Worksheet) -> None:
+        page = self.style.page
+        if page.landscape:
+            sheet.set_landscape()
+        else:
+            sheet.set_portrait()
+        sheet.set_paper(page.paper)
+        if page.fit_width is not None:
+            sheet.fit_to_pages(page.fit_width, page.fit_height or 0)
+        elif page.scale:
+            sheet.set_print_scale(page.scale)
+        left, right, top, bottom = page.margins
+        sheet.set_margins(left=left, right=right, top=top, bottom=bottom)
+        if page.header:
+            sheet.set_header(page.header, {"margin": page.header_margin})
+        if page.footer:
+            sheet.set_footer(page.footer, {"margin": page.footer_margin})
+        if page.center_horizontally:
+            sheet.center_horizontally()
+        sheet.repeat_rows(HEADER_FIRST, HEADER_SECOND)
+        sheet.freeze_panes(FIRST_DATA_ROW, 0)
+
+    def _heading(self, sheet: Worksheet, row: int, heading: Heading) -> int:
+        node, last = heading.node, self.layout.last
+        column = min(node.level - 1, max(self.layout.level_columns - 1, 0))
+        role = "level1" if node.level == 1 else "level2"
+        for gutter in range(column):
+            sheet.write_blank(row, gutter, None, self.fmt("gutter"))
+        text = _heading_text(node)
+        self.merged_text(sheet, (row, row), (column, last), text, role)
+        sheet.set_row(
+            row,
+            max(
+                self.style.heights.get(role, self.style.default_height), self.height(text, column, last, role)
+            ),
+        )
+        return row + 1
+
+    def _project(self, sheet: FastWorksheet, top: int, block: ProjectBlock) -> int:
+        # The innermost loop of a table of a hundred thousand rows: formats, column
+        # measures and department names are looked up once, and the checksum is summed
+        # in a local (masked once) — the same cells and checksum as text() and value().
+        layout, project, style = self.layout, block.project, self.style
+        bottom = top + max(len(block.rows), 1) - 1
+        span = (top, bottom)
+        for gutter in range(layout.number):
+            sheet.blank_column(top, bottom, gutter, self.fmt("gutter"))
+        number_format = self.fmt("no", "0")
+        if bottom > top:
+            sheet.merge_column(top, bottom, layout.number, number_format)
+        sheet.write_number(top, layout.number, project.no, number_format)
+        self._note(top, layout.number, float(project.no))
+        description = _description(project)
+        self.merged_text(sheet, span, (layout.description, layout.description), description, "description")
+        baseline_format = self.fmt(
+            "baseline", unit_format(project.baseline) if project.baseline.number is not None else None
+        )
+        self.merge(sheet, span, (layout.baseline, layout.baseline), baseline_format)
+        self.value(sheet, top, layout.baseline, project.baseline, "baseline")
+
+        index = self.sheet_index
+        department_column, narrative_column = layout.department, layout.narrative
+        previous_column, current_column = layout.previous, layout.current
+        narrative_format, narrative_quoted = self.fmt("narrative"), self.fmt("narrative", quote=True)
+        narrative_per_line = units_per_line(self.widths[narrative_column], style.font_size("narrative"))
+        narrative_size, narrative_spacing = self.line_spacing["narrative"]
+        default_height = style.default_height
+        departments = self.departments
+        write_string, write_blank = sheet.write_string, sheet.write_blank
+        checksum = 0
+        heights = []
+        for row, entry_row in enumerate(block.rows, start=top):
+            name = entry_row.entry.name
+            known = departments.get(name)
+            if known is None:
+                known = departments[name] = self._department(name)
+            cleaned, name_format, height = known
+            if cleaned:
+                write_string(row, department_column, cleaned, name_format)
+                checksum += hash((index, row, department_column, cleaned))
+            else:
+                write_blank(row, department_column, None, name_format)
+            checksum += self._value(sheet, row, previous_column, entry_row.previous, "previous")
+            checksum += self._value(sheet, row, current_column, entry_row.current, "current")
+            narrative = entry_row.narrative
+            cleaned = cell_text(narrative) if narrative else ""
+            if cleaned:
+                write_string(
+                    row,
+                    narrative_column,
+                    cleaned,
+                    narrative_quoted if looks_like_formula(cleaned) else narrative_format,
+                )
+                checksum += hash((index, row, narrative_column, cleaned))
+            else:
+                write_blank(row, narrative_column, None, narrative_format)
+            if narrative:
+                lines = wrapped_lines(cleaned, narrative_per_line)
+                height = max(height, lines * narrative_size * narrative_spacing + _ROW_PADDING_PT)
+            heights.append(max(default_height, height))
+        self.checksum = (self.checksum + checksum) & _MASK
+        if not heights:
+            heights = [default_height]
+        # Excel does not grow rows for merged cells, so the rows under the merged
+        # description share whatever it needs beyond their own text.
+        needed = self.height(description, layout.description, layout.description, "description")
+        shortfall = needed - sum(heights)
+        if shortfall > 0:
+            heights = [height + shortfall / len(heights) for height in heights]
+        for row, height in enumerate(heights, start=top):
+            sheet.set_row(row, min(height, MAX_ROW_HEIGHT))
+        return bottom + 1
+
+    def _value_format(self, role: str, value: Value) -> Format:
+        """``fmt(role, unit_format(value))`` for a number, cached by unit and decimals."""
+        assert value.number is not None
+        key = (role, value.unit, value.number.as_tuple().exponent)
+        found = self.value_formats.get(key)
+        if found is None:
+            found = self.value_formats[key] = self.fmt(role, unit_format(value))
+        return found
+
+    def _department(self, name: str) -> tuple[str, Format, float]:
+        """A department cell's text, format and the row height it needs (names repeat in every project)."""
+        cleaned = cell_text(name) if name else ""
+        column = self.layout.department
+        return (
+            cleaned,
+            self.fmt("department", quote=looks_like_formula(cleaned)),
+            self.height(name, column, column, "department"),
+        )
+
+    def _value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> int:
+        """Write ``value`` as :meth:`value` does; returns its checksum term (0 for a blank)."""
+        number = value.number
+        if number is not None:
+            as_float = float(number)
+            sheet.write_number(row, column, as_float, self._value_format(role, value))
+            return hash((self.sheet_index, row, column, as_float))
+        if value.mark is not None:
+            sheet.write_string(row, column, value.mark.value, self.fmt(role))
+            return hash((self.sheet_index, row, column, value.mark.value))
+        sheet.write_blank(row, column, None, self.fmt(role))
+        return 0
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def write_table(table: Table, style: ReportStyle, path: Path) -> int:
+    """Write ``table`` to ``path`` (.xlsx) styled by ``style``.
+
+    On Linux, a large table's sheets are shared between this process and a forked
+    second one (two cores): formats and the second's texts are numbered first, so
+    both number styles and shared strings alike; each writes its sheets' cells, the
+    second hands its sheets' XML over in temporary files, and this process puts
+    them into the one package. If the second process fails, its sheets are written
+    here instead.
+
+    Returns:
+        The checksum of every value written (see :func:`read_back_checksum`).
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    writer = _Writer(table, style, path)
+    sheets = [writer.add_sheet(name) for name in sheet_names(table)]
+    sheets[0].activate()  # what XlsxWriter does on closing; set now so that any process may write it
+    writer.register_formats()
+    mine, theirs = _share_sections(table) if _can_fork(table) else (list(range(len(sheets))), [])
+    strings = writer.book.str_table
+    if theirs:
+        # The second process's texts get their shared-string numbers now, so that both
+        # processes number them alike; the reference count is the real one again after.
+        count = strings.count
+        for text in writer.texts(theirs):
+            strings._get_shared_string_index(text)
+        strings.count = count
+    with tempfile.TemporaryDirectory(prefix="xlplan-sheets-") as folder:
+        second = _forked(lambda: _write_elsewhere(writer, sheets, theirs, Path(folder))) if theirs else None
+        outcome: tuple[int, dict[int, Path], int] | None = None
+        try:
+            for index in mine:
+                _fill(writer, sheets, index)
+            if second is not None:  # these sheets' XML too, while the second process is still at work
+                for index, spliced in _render(sheets, mine, Path(folder)).items():
+                    sheets[index].spliced = spliced
+        finally:
+            if second is not None:  # always waited for, so no child outlives this call
+                with contextlib.suppress(_ForkFailed):
+                    outcome = second()
+        if outcome is None:
+            for index in theirs:
+                _fill(writer, sheets, index)
+        else:
+            writer.checksum = (writer.checksum + outcome[0]) & _MASK
+            strings.count += outcome[2]
+            for index, spliced in outcome[1].items():
+                sheets[index].spliced = spliced
+        writer.close()
+    return writer.checksum
+
+
+def _fill(writer: _Writer, sheets: list[FastWorksheet], index: int) -> None:
+    writer.sheet_index = index
+    writer.section(sheets[index], writer.table.sections[index])
+
+
+def _write_elsewhere(
+    writer: _Writer, sheets: list[FastWorksheet], indices: list[int], folder: Path
+) -> tuple[int, dict[int, Path], int]:
+    """In the second process: write the sheets ``indices`` and their XML.
+
+    Returns their checksum, their XML files and how many shared-string references
+    they hold. Fails if they needed a format or a text the first process did not
+    number beforehand (its styles and shared strings would not hold it).
+    """
+    writer.frozen = True
+    strings = writer.book.str_table
+    unique, count = strings.unique_count, strings.count
+    for index in indices:
+        _fill(writer, sheets, index)
+    if strings.unique_count != unique:
+        raise _UnforeseenFormat("a text missing from the shared strings")
+    return writer.checksum, _render(sheets, indices, folder), strings.count - count
+
+
+def _render(sheets: list[FastWorksheet], indices: list[int], folder: Path) -> dict[int, Path]:
+    """Write the XML of the sheets ``indices`` into ``folder``, to be spliced into the package."""
+    xml = {}
+    for index in indices:
+        xml[index] = folder / f"sheet{index}.xml"
+        sheets[index]._set_xml_writer(str(xml[index]))
+        sheets[index]._assemble_xml_file()
+    return xml
+
+
+def _can_fork(table: Table) -> bool:
+    return _fork_allowed() and len(table.sections) > 1 and table.entry_rows >= PARALLEL_MIN_ROWS
+
+
+def _fork_allowed() -> bool:
+    # fork() without exec is safe only on Linux, and only while no other thread may hold a lock.
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _share_sections(table: Table) -> tuple[list[int], list[int]]:
+    """Sections for this process and for the second: the split with the most even row counts."""
+    return _balance(
+        [
+            sum(max(len(item.rows), 1) if isinstance(item, ProjectBlock) else 1 for item in section.items)
+            for section in table.sections
+        ]
+    )
+
+
+def _balance(sizes: list[int]) -> tuple[list[int], list[int]]:
+    """Indices for this process and for the second: the split of ``sizes`` with the most even sums."""
+    total = sum(sizes)
+    best: tuple[int, ...] = ()
+    best_cost = total + 1
+    for count in range(1, len(sizes)):
+        for theirs in itertools.combinations(range(len(sizes)), count):
+            cost = abs(total - 2 * sum(sizes[index] for index in theirs))
+            if cost < best_cost:
+                best, best_cost = theirs, cost
+    return [index for index in range(len(sizes)) if index not in best], list(best)
+
+
+class _ForkFailed(Exception):
+    """The second process did not deliver its result."""
+
+
+class _UnforeseenFormat(Exception):
+    """A format or text the second process needed that the first did not number beforehand."""
+
+
+def _forked(function: Callable[[], _T]) -> Callable[[], _T]:
+    """Run ``function`` in a forked child; the returned callable waits for its (pickled) result.
+
+    The callable raises :class:`_ForkFailed` when the child raised or died.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                payload = pickle.dumps((True, function()))
+                status = 0
+            except BaseException as exc:  # reported to the parent, which carries on without this result
+                payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(payload)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def result() -> _T:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        try:
+            ok, value = pickle.loads(data)
+        except Exception as exc:
+            raise _ForkFailed("the second process ended without a result") from exc
+        if not ok:
+            raise _ForkFailed(value)
+        return value
+
+    return result
+
+
+def read_back_checksum(path: Path, names: list[str]) -> int:
+    """The checksum of the non-empty cells of ``names`` in ``path``, read with python-calamine.
+
+    A second reader, independent of XlsxWriter, so that a writer bug (a lost string,
+    a number stored as text, a formula) shows as a mismatch. A large package is read
+    by two processes, a share of the sheets each, where fork() is available.
+    """
+    indices = list(range(len(names)))
+    if not (_fork_allowed() and len(names) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES):
+        return _read_sheets(path, names, indices)
+    mine, theirs = _balance(_sheet_sizes(path, len(names)))
+    second = _forked(lambda: _read_sheets(path, names, theirs))
+    other: int | None = None
+    try:
+        checksum = _read_sheets(path, names, mine)
+    finally:
+        with contextlib.suppress(_ForkFailed):
+            other = second()
+    if other is None:
+        other = _read_sheets(path, names, theirs)
+    return (checksum + other) & _MASK
+
+
+def _read_sheets(path: Path, names: list[str], indices: list[int]) -> int:
+    from python_calamine import CalamineWorkbook
+
+    checksum = 0
+    workbook = CalamineWorkbook.from_path(str(path))
+    for index in indices:
+        rows = workbook.get_sheet_by_name(names[index]).to_python(skip_empty_area=False)
+        for row_number, row in enumerate(rows):
+            for column, value in enumerate(row):
+                if value == "" or value is None:
+                    continue
+                item = (
+                    float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+                )
+                checksum += hash((index, row_number, column, item))
+    return checksum & _MASK
+
+
+def _sheet_sizes(path: Path, count: int) -> list[int]:
+    """The uncompressed size of each worksheet part (XlsxWriter names them sheet1.xml … in order)."""
+    with zipfile.ZipFile(path) as package:
+        sizes = {info.filename: info.file_size for info in package.infolist()}
+    return [sizes.get(f"xl/worksheets/sheet{index}.xml", 1) for index in range(1, count + 1)]

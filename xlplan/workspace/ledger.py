@@ -1,0 +1,181 @@
+"""The ledger: a SQLite file in the workspace recording what was sent, received, checked and accepted.
+
+The ledger is the memory of a cycle across runs and machines (a staff PC and a
+server may share the workspace folder). Rows are only added or marked, never
+deleted, so the history of a round can always be reconstructed. The schema is
+versioned in ``schema_version``; :func:`open_ledger` creates or upgrades it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xlplan.plan.model import Settings
+
+SCHEMA_VERSION = 2
+"""1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER NOT NULL,
+    applied_at  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rounds (
+    id           INTEGER PRIMARY KEY,
+    fiscal_year  INTEGER NOT NULL,          -- western year the fiscal year starts in
+    number       INTEGER NOT NULL,          -- 1 for the first request of the year
+    opened_at    TEXT NOT NULL,
+    deadline     TEXT,
+    UNIQUE (fiscal_year, number)
+);
+CREATE TABLE IF NOT EXISTS departments (
+    name     TEXT PRIMARY KEY,
+    email    TEXT,
+    contact  TEXT
+);
+CREATE TABLE IF NOT EXISTS dispatches (
+    id           INTEGER PRIMARY KEY,
+    round_id     INTEGER NOT NULL REFERENCES rounds(id),
+    department   TEXT NOT NULL,
+    kind         TEXT NOT NULL DEFAULT 'request',   -- request, reminder, feedback
+    version      INTEGER NOT NULL DEFAULT 1,        -- distributing again writes version 2, …
+    file_path    TEXT,
+    sha256       TEXT,
+    mail_path    TEXT,
+    message_id   TEXT,
+    status       TEXT NOT NULL,                     -- drafted, sent, failed, skipped
+    error        TEXT,
+    created_at   TEXT NOT NULL,
+    sent_at      TEXT
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    id             INTEGER PRIMARY KEY,
+    sha256         TEXT NOT NULL,
+    original_name  TEXT NOT NULL,
+    source         TEXT NOT NULL,                   -- inbox, eml, imap, validate
+    archived_path  TEXT NOT NULL,
+    received_at    TEXT NOT NULL,
+    round_id       INTEGER REFERENCES rounds(id),
+    department     TEXT,
+    status         TEXT NOT NULL,                   -- archived, duplicate, mail, invalid, valid, accepted, superseded
+    duplicate_of   INTEGER REFERENCES receipts(id),
+    container_id   INTEGER REFERENCES receipts(id)  -- the .eml a file was attached to (schema 2)
+);
+CREATE INDEX IF NOT EXISTS receipts_sha ON receipts(sha256);
+CREATE TABLE IF NOT EXISTS inbox_files (              -- schema 2: what intake has already taken from inbox/
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,                   -- relative to inbox/, with forward slashes
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    receipt_id  INTEGER REFERENCES receipts(id),
+    seen_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_files_path ON inbox_files(path);
+CREATE TABLE IF NOT EXISTS findings (
+    id          INTEGER PRIMARY KEY,
+    receipt_id  INTEGER REFERENCES receipts(id),
+    code        TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    sheet       TEXT,
+    cell        TEXT,
+    message     TEXT NOT NULL,
+    params      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS acceptances (
+    id             INTEGER PRIMARY KEY,
+    round_id       INTEGER NOT NULL REFERENCES rounds(id),
+    department     TEXT NOT NULL,
+    receipt_id     INTEGER NOT NULL REFERENCES receipts(id),
+    accepted_at    TEXT NOT NULL,
+    superseded_by  INTEGER REFERENCES acceptances(id)
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id            INTEGER PRIMARY KEY,
+    receipt_id    INTEGER NOT NULL REFERENCES receipts(id),
+    project_no    INTEGER NOT NULL,
+    entry         TEXT NOT NULL,
+    department    TEXT NOT NULL,                   -- the member as printed in the plan
+    value         TEXT,                            -- display form: 159人, ○, or NULL for blank
+    narrative     TEXT
+);
+"""
+
+
+def now() -> str:
+    """The current time as ISO 8601 with the local offset, for ledger rows."""
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def open_ledger(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the ledger at ``path`` and make sure its schema is current.
+
+    The connection uses WAL journaling where the file system allows it, so a
+    reader (``xlplan status``) does not block a running collection.
+    """
+    connection = sqlite3.connect(path, timeout=30)
+    connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA foreign_keys = ON")
+    # Network shares may refuse WAL; the default journal still works there.
+    with contextlib.suppress(sqlite3.OperationalError):
+        connection.execute("PRAGMA journal_mode = WAL")
+    with connection:
+        connection.executescript(_SCHEMA)
+        row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+        if row["v"] is None or row["v"] < SCHEMA_VERSION:
+            _migrate(connection)
+            connection.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now()))
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring an older ledger up to :data:`SCHEMA_VERSION`. Additive only: nothing is dropped or rewritten.
+
+    New tables come from ``_SCHEMA`` (``CREATE TABLE IF NOT EXISTS``); new columns of
+    existing tables are added here.
+    """
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
+    if "container_id" not in columns:  # schema 1 → 2
+        connection.execute("ALTER TABLE receipts ADD COLUMN container_id INTEGER REFERENCES receipts(id)")
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    """The schema version recorded in the ledger."""
+    row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+    return int(row["v"])
+
+
+def current_round(connection: sqlite3.Connection, settings: Settings) -> int:
+    """The id of the round the master's settings name (current fiscal year and round), created if new."""
+    deadline = settings.deadline.isoformat() if settings.deadline else None
+    return ensure_round(connection, settings.current_year.western, settings.round, deadline)
+
+
+def ensure_round(connection: sqlite3.Connection, fiscal_year: int, number: int, deadline: str | None) -> int:
+    """The id of the round (fiscal year, number), created if new."""
+    with connection:
+        connection.execute(
+            "INSERT OR IGNORE INTO rounds (fiscal_year, number, opened_at, deadline) VALUES (?, ?, ?, ?)",
+            (fiscal_year, number, now(), deadline),
+        )
+    row = connection.execute(
+        "SELECT id FROM rounds WHERE fiscal_year = ? AND number = ?", (fiscal_year, number)
+    ).fetchone()
+    return int(row["id"])
+
+
+def sync_departments(
+    connection: sqlite3.Connection, departments: list[tuple[str, str | None, str | None]]
+) -> None:
+    """Record the registry's departments (name, email, contact), updating changed addresses."""
+    with connection:
+        connection.executemany(
+            "INSERT INTO departments (name, email, contact) VALUES (?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET email = excluded.email, contact = excluded.contact",
+            departments,
+        )
