@@ -7,7 +7,7 @@ as Excel is for a real return) and dropped into ``inbox/``. Preparation is not
 timed. Three ways of reading the same files are then timed, each in a fresh
 process so that its peak memory is its own:
 
-- ``xlplan``: :func:`xlplan.collect.run.collect` — archive by SHA-256, ledger
+- ``xlplan``: :func:`xlplan.collection.run.collect` — archive by SHA-256, ledger
   receipts, sniffing and limits, reading in worker processes, manifest
   verification, schema and semantic checks, acceptance and answers in the
   ledger (the plan is passed in, as the master of a 120,129-row plan is not
@@ -81,7 +81,7 @@ def _fill(job: tuple[str, list[Answer], str]) -> None:
 
 def prepare(n: int, root: Path, workers: int) -> None:
     """Distribute to ``n`` departments into the workspace ``root`` and fill every return into inbox/."""
-    from xlplan.distribute.run import distribute
+    from xlplan.distribution.run import distribute
     from xlplan.workspace.folder import FOLDERS, Workspace
 
     plan = synthetic_plan(n)
@@ -100,7 +100,7 @@ def prepare(n: int, root: Path, workers: int) -> None:
 
 
 def phase_xlplan(root: Path, n: int, workers: int) -> dict[str, Any]:
-    from xlplan.collect.run import collect
+    from xlplan.collection.run import collect
     from xlplan.workspace.folder import Workspace
 
     plan = synthetic_plan(n)  # built before the clock starts (see run_phase)

@@ -132,11 +132,11 @@ def _plain(value: Value) -> object:
 
 def run_consolidate(respondents: int, out: Path) -> float:
     """The real thing: table, styled workbook, read-back check, audit, safe replace."""
-    from xlplan.publish.consolidate import consolidate
+    from xlplan.publish.consolidate import consolidate_plan
 
     plan, answers = synthetic(respondents)
     start = time.perf_counter()
-    result = consolidate(plan, answers, out.parent)
+    result = consolidate_plan(plan, answers, out.parent)
     elapsed = time.perf_counter() - start
     assert result.rows == respondents * len(plan.projects), result.rows
     return elapsed

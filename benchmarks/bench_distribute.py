@@ -4,7 +4,7 @@ Each department is in charge of all 69 projects of the example. Three ways of
 doing the same work are timed, each in a fresh process so that its peak memory
 is its own:
 
-- ``xlplan``: :func:`xlplan.distribute.run.distribute` — styled, validated,
+- ``xlplan``: :func:`xlplan.distribution.run.distribute` — styled, validated,
   protected workbooks with signed manifests and mail drafts, two worker processes;
 - ``openpyxl`` (baseline a): what a user would write — load a styled template
   with openpyxl, fill in the rows, save, once per department, in one process;
@@ -44,7 +44,7 @@ import psutil
 
 from xlplan.examples import load_example
 from xlplan.form import layout
-from xlplan.form.workbook import columns_for, response_rows
+from xlplan.form.rows import columns_for, response_rows
 from xlplan.plan.model import Department, Entry, Plan
 
 TARGETS = "targets: ≤ 2× floor, ≥ 2× faster than openpyxl, peak RSS ≤ 500 MB, both cores used"
@@ -75,7 +75,7 @@ def synthetic_plan(n: int) -> Plan:
 
 
 def phase_xlplan(plan: Plan, out: Path, workers: int) -> None:
-    from xlplan.distribute.run import distribute
+    from xlplan.distribution.run import distribute
     from xlplan.workspace.folder import Workspace
 
     workspace = Workspace(out)

@@ -1,6 +1,6 @@
-"""A test-only reader: a real .xlsx reduced to a :class:`~xlplan.collect.snapshot.Snapshot`.
+"""A test-only reader: a real .xlsx reduced to a :class:`~xlplan.collection.snapshot.Snapshot`.
 
-Until :mod:`xlplan.collect.read` exists, the check tests read returned workbooks
+Until :mod:`xlplan.collection.read` exists, the check tests read returned workbooks
 with this: python-calamine for the cached values (the reader collection uses),
 the sheet's XML for the formula text of cells that hold one. No limits, no worker
 process: the files are ones the tests wrote themselves.
@@ -15,7 +15,7 @@ from typing import Any
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook
 
-from xlplan.collect.snapshot import CellRead, SheetRead, Snapshot
+from xlplan.collection.snapshot import CellRead, SheetRead, Snapshot
 from xlplan.form import layout
 from xlplan.xlsx.cells import from_a1
 

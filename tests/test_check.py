@@ -24,7 +24,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from tests.snapshots import snapshot_of
 from xlplan.catalogue import CATALOGUE
-from xlplan.collect.check import (
+from xlplan.collection.check import (
     CheckResult,
     check_return,
     formula_hazard,
@@ -32,15 +32,15 @@ from xlplan.collect.check import (
     schema_id,
     schema_problems,
 )
-from xlplan.collect.identify import Identity, identify
-from xlplan.collect.read import read_return, read_returns
-from xlplan.collect.snapshot import CellRead, SheetRead, Snapshot
+from xlplan.collection.identify import Identity, identify
+from xlplan.collection.read import read_return, read_returns
+from xlplan.collection.snapshot import CellRead, SheetRead, Snapshot
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example, load_example
 from xlplan.findings import Finding
 from xlplan.form import layout, manifest
-from xlplan.form.workbook import workspace_id
+from xlplan.form.manifest import workspace_id
 from xlplan.plan.model import Answer, Plan
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.xlsx.cells import set_text

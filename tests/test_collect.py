@@ -1,7 +1,7 @@
 """Collection end to end: intake, safe reading, checks, acceptance, feedback and the ledger, in one run.
 
 The layers have their own tests (test_intake, test_safe_read, test_check); these
-drive :func:`xlplan.collect.run.collect` and the CLI over a real distribution of the
+drive :func:`xlplan.collection.run.collect` and the CLI over a real distribution of the
 example, with good and bad returns in the same inbox, and check what a run
 promises: every file archived untouched, every file a result, one department's
 file never changing another's rows, the latest valid return winning.
@@ -20,9 +20,9 @@ import pytest
 
 from tests import badfiles
 from xlplan.cli import main
-from xlplan.collect.run import accepted_answers, collect
+from xlplan.collection.run import collect
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.followup.status import status
 from xlplan.form import layout, manifest
@@ -129,7 +129,7 @@ def test_a_second_run_takes_nothing_again(workspace: Workspace, example: Example
     _returned(workspace, example, sent, A, "a.xlsx")
     assert collect(workspace).count("accepted") == 1
     again = collect(workspace)
-    assert again.files == () and again.all_findings == []
+    assert again.files == () and again.findings == []
 
 
 def test_the_latest_valid_return_supersedes_and_both_stay(workspace: Workspace, example: Example) -> None:
@@ -141,7 +141,7 @@ def test_the_latest_valid_return_supersedes_and_both_stay(workspace: Workspace, 
     _edit_value(second, 3, 30)  # project 3 (文化課, 冊) corrected to 30冊
     result = collect(workspace)
     assert [item.outcome for item in result.files] == ["accepted"]
-    mine = [a for a in accepted_answers(workspace) if a.project_no == 3]
+    mine = [a for a in workspace.accepted_answers() if a.project_no == 3]
     assert [a.value.display() for a in mine] == ["30冊"]
     connection = _ledger(workspace)
     statuses = [row["status"] for row in connection.execute("SELECT status FROM receipts ORDER BY id")]
@@ -157,7 +157,7 @@ def test_a_file_with_another_departments_rows_cannot_change_them(
     sent = _sent(workspace)
     _returned(workspace, example, sent, B, "b.xlsx")
     collect(workspace)
-    before = [a for a in accepted_answers(workspace) if example.plan.canonical_department(a.department) == B]
+    before = [a for a in workspace.accepted_answers() if example.plan.canonical_department(a.department) == B]
     # A's file with B's rows pasted over A's: B's manifest rows are not A's to answer.
     forged = workspace.inbox / "forged.xlsx"
     fill_response(sent[A], _answers(example, A), forged)
@@ -169,7 +169,7 @@ def test_a_file_with_another_departments_rows_cannot_change_them(
     a_book.save(forged)
     result = collect(workspace)
     assert result.files[0].outcome in ("invalid", "unidentified")
-    after = [a for a in accepted_answers(workspace) if example.plan.canonical_department(a.department) == B]
+    after = [a for a in workspace.accepted_answers() if example.plan.canonical_department(a.department) == B]
     assert after == before
 
 
@@ -230,16 +230,18 @@ def test_a_second_collection_waits_for_the_first(
 ) -> None:
     import filelock
 
-    from xlplan.collect import run as collect_module
-    from xlplan.findings import OutputError
+    from xlplan.collection import run as collect_module
+    from xlplan.errors import EXIT_BUSY, BusyError
 
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "a.xlsx")
     monkeypatch.setattr(collect_module, "LOCK_TIMEOUT", 0.2)
     held = filelock.FileLock(str(workspace.key_path.parent / collect_module.LOCK_NAME))
-    with held, pytest.raises(OutputError) as raised:
+    with held, pytest.raises(BusyError) as raised:
         collect(workspace)
     assert [f.code for f in raised.value.findings] == ["collect-busy"]
+    with held:  # the command line says so with its own exit status: try again later
+        assert main(["collect", "-w", str(workspace.root)]) == EXIT_BUSY
     assert not [path for path in workspace.archive.rglob("*") if path.is_file()]  # nothing was taken
     assert collect(workspace).count("accepted") == 1  # and after the first, everything is
 

@@ -25,16 +25,17 @@ import xlsxwriter
 
 from tests.conftest import calamine_rows
 from xlplan.cli import main
+from xlplan.errors import OutputError
 from xlplan.examples import Example, load_seed
-from xlplan.findings import OutputError
 from xlplan.plan.model import Answer, Node, Plan, Project
 from xlplan.plan.values import Value, format_number
-from xlplan.publish.consolidate import LOCK_NAME, ConsolidationResult, consolidate
+from xlplan.publish.consolidate import LOCK_NAME, ConsolidationResult, consolidate_plan
 from xlplan.publish.template import TEMPLATE_NAME
-from xlplan.publish.writer import estimate_lines, layout_for, text_units, unit_format
+from xlplan.publish.writer import layout_for, unit_format
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx import pdf as pdf_module
 from xlplan.xlsx.audit import audit_package
+from xlplan.xlsx.text import estimate_lines, text_units
 
 ROOT = Path(__file__).resolve().parents[1]
 GOALS = ("Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ", "Ⅴ")
@@ -46,7 +47,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> ConsolidationResult:
     from xlplan.examples import load_example
 
     example = load_example("ogi")
-    return consolidate(example.plan, example.answers, tmp_path_factory.mktemp("reports"), csv=True)
+    return consolidate_plan(example.plan, example.answers, tmp_path_factory.mktemp("reports"), csv=True)
 
 
 def _display(value: Any, number_format: str) -> str:
@@ -210,7 +211,7 @@ def test_a_formula_typed_by_a_department_stays_visible_text(example: Example, tm
         dataclasses.replace(answer, narrative=HOSTILE) if answer.project_no == 3 else answer
         for answer in example.answers
     ]
-    result = consolidate(example.plan, answers, tmp_path, csv=True)
+    result = consolidate_plan(example.plan, answers, tmp_path, csv=True)
     rows = calamine_rows(result.xlsx, "基本目標Ⅰ")
     assert [row[7] for row in rows if row[1] == 3.0] == [HOSTILE]
     cell = next(
@@ -263,7 +264,7 @@ def test_csv_and_json(published: ConsolidationResult) -> None:
 def test_missing_share_is_reported_and_the_rest_printed(example: Example, tmp_path: Path) -> None:
     answers = [a for a in example.answers if not (a.project_no == 1 and a.department == "生涯学習課")]
     answers.append(Answer(999, "どこか", "企画政策課", Value(Decimal(1), "人")))
-    result = consolidate(example.plan, answers, tmp_path)
+    result = consolidate_plan(example.plan, answers, tmp_path)
     codes = [(f.code, dict(f.params)) for f in result.findings]
     assert (
         "consolidate-missing-answer",
@@ -276,9 +277,9 @@ def test_missing_share_is_reported_and_the_rest_printed(example: Example, tmp_pa
 
 
 def test_target_open_in_excel_gets_a_versioned_name(example: Example, tmp_path: Path) -> None:
-    first = consolidate(example.plan, example.answers, tmp_path)
+    first = consolidate_plan(example.plan, example.answers, tmp_path)
     (tmp_path / ("~$" + first.xlsx.name)).write_bytes(b"owner")
-    second = consolidate(example.plan, example.answers, tmp_path)
+    second = consolidate_plan(example.plan, example.answers, tmp_path)
     assert second.xlsx.name == first.xlsx.stem + " (2).xlsx"
     assert [f.code for f in second.findings] == ["consolidate-target-open"]
     assert "開かれている" in second.findings[0].message()
@@ -287,7 +288,7 @@ def test_target_open_in_excel_gets_a_versioned_name(example: Example, tmp_path: 
 
 def test_a_second_consolidation_waits_for_the_lock(example: Example, tmp_path: Path) -> None:
     with filelock.FileLock(str(tmp_path / LOCK_NAME)), pytest.raises(OutputError) as raised:
-        consolidate(example.plan, example.answers, tmp_path, lock_timeout=0.2)
+        consolidate_plan(example.plan, example.answers, tmp_path, lock_timeout=0.2)
     assert raised.value.findings[0].code == "consolidate-busy"
 
 
@@ -296,7 +297,7 @@ def test_pdf_missing_converter_says_what_to_install(
 ) -> None:
     monkeypatch.setattr(pdf_module, "find_libreoffice", lambda: None)
     monkeypatch.setattr(pdf_module, "excel_available", lambda: False)
-    result = consolidate(example.plan, example.answers, tmp_path, pdf=True)
+    result = consolidate_plan(example.plan, example.answers, tmp_path, pdf=True)
     assert result.pdf is None and result.xlsx.exists()
     assert [f.code for f in result.findings] == ["pdf-unavailable"]
     assert "LibreOffice" in result.findings[0].message() and "インストール" in result.findings[0].message()
@@ -307,7 +308,7 @@ def test_pdf_starts_each_goal_on_a_new_page(
 ) -> None:
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
-    result = consolidate(example.plan, example.answers, tmp_path, pdf=True)
+    result = consolidate_plan(example.plan, example.answers, tmp_path, pdf=True)
     assert result.pdf is not None and result.pdf.exists(), result.findings
     seed = load_seed()
     pages = []
@@ -351,7 +352,7 @@ def test_a_restyled_template_carries_over(example: Example, tmp_path: Path) -> N
     sheet["A4"].fill = PatternFill("solid", fgColor=Color(theme=5, tint=0.6))
     sheet.column_dimensions["H"].width = 80
     workbook.save(template)
-    result = consolidate(example.plan, example.answers, tmp_path / "out", template=template)
+    result = consolidate_plan(example.plan, example.answers, tmp_path / "out", template=template)
     out = openpyxl.load_workbook(result.xlsx)["基本目標Ⅰ"]
     narrative = out["H8"]
     assert narrative.font.name == "ＭＳ 明朝" and narrative.font.sz == 11
@@ -375,7 +376,7 @@ def test_two_level_plan_gets_a_number_column(example: Example, tmp_path: Path) -
     projects = tuple(dataclasses.replace(p, node=p.node[:1]) for p in plan.projects)
     small = Plan(settings, nodes, projects, plan.departments, plan.history)
     assert layout_for(small).description == 1
-    result = consolidate(small, example.answers, tmp_path)
+    result = consolidate_plan(small, example.answers, tmp_path)
     rows = calamine_rows(result.xlsx, "分野Ⅰ")
     assert rows[3][:3] == ["番号", "事業", "担当課"]
     assert rows[1][0].startswith("分野Ⅰ ")
@@ -393,7 +394,7 @@ def test_cli_consolidate(workspace: Workspace, capsys: pytest.CaptureFixture[str
 def test_project_cells_of_a_project_without_answers_are_blank(example: Example, tmp_path: Path) -> None:
     project = example.plan.project(5)
     answers = [a for a in example.answers if a.project_no != project.no]
-    result = consolidate(example.plan, answers, tmp_path)
+    result = consolidate_plan(example.plan, answers, tmp_path)
     assert [f.code for f in result.findings] == ["consolidate-missing-answer"]
     row = next(r for r in calamine_rows(result.xlsx, "基本目標Ⅰ") if r[1] == 5.0)
     assert row[6] == "" and row[7] == ""

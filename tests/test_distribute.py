@@ -19,11 +19,11 @@ import pytest
 from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import DistributionResult, distribute
+from xlplan.distribution.run import DistributionResult, distribute
+from xlplan.errors import ConfigurationError, OutputError
 from xlplan.examples import Example
-from xlplan.findings import ConfigurationError, OutputError
 from xlplan.form import layout, manifest
-from xlplan.form.workbook import response_rows
+from xlplan.form.rows import response_rows
 from xlplan.plan.values import Value
 from xlplan.workspace.folder import Workspace, init_workspace
 

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ from xlplan.buttons.vba.skeleton import (
 )
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
+from xlplan.findings import Finding, Language
+from xlplan.result import Reported
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.master import fill_master, read_master
 
@@ -93,7 +96,7 @@ def test_build_makes_master_xlsm_and_retires_master_xlsx(built: Workspace) -> No
 
 
 def test_plan_sheets_data_and_formatting_survive(built: Workspace, example: Example) -> None:
-    assert read_master(built.master_path).to_json() == example.plan.to_json()
+    assert read_master(built.master_path).to_dict() == example.plan.to_dict()
     (original,) = (built.root / ".xlplan" / "backup").glob("master-*.xlsx")
     for sheet in MASTER_SHEETS:
         assert calamine_rows(built.master_path, sheet) == calamine_rows(original, sheet), sheet
@@ -168,7 +171,7 @@ def test_building_again_keeps_data_extra_sheets_settings_and_buttons(
     assert calamine_rows(fresh.master_path, "メモ") == [["来年度は 4 月に配布"]]
     conf = calamine_rows(fresh.master_path, CONF_SHEET)
     assert conf[:3] == [["INTERPRETER_WIN", INTERPRETER], ["PYTHONPATH", r"C:\xlplan\extra"], ["", ""]]
-    assert read_master(fresh.master_path).to_json() == example.plan.to_json()
+    assert read_master(fresh.master_path).to_dict() == example.plan.to_dict()
     assert button_macros(fresh.master_path) == [button.macro for button in BUTTONS]
     assert vba_project_bytes(fresh.master_path) == first_vba
     assert result.backup is not None and result.backup.suffix == ".xlsm" and result.backup.exists()
@@ -177,15 +180,15 @@ def test_building_again_keeps_data_extra_sheets_settings_and_buttons(
 def test_nothing_in_the_cycle_rewrites_the_master(fresh: Workspace) -> None:
     # Only init_workspace writes a master (a new .xlsx); the cycle reads it. Were that to change,
     # rewrite_master (below) is the way that keeps an .xlsm's VBA and buttons.
+    from xlplan.followup import save_status, status
     from xlplan.followup.remind import remind
-    from xlplan.followup.status import save_status, status
-    from xlplan.publish.consolidate import consolidate_workspace
+    from xlplan.publish.consolidate import consolidate
 
     before = sha256(fresh.master_path)
     distribute(fresh)
     save_status(fresh, status(fresh))
     remind(fresh)
-    consolidate_workspace(fresh, csv=True)
+    consolidate(fresh, csv=True)
     assert sha256(fresh.master_path) == before
 
 
@@ -195,7 +198,7 @@ def test_rewriting_the_plan_into_master_xlsm_keeps_vba_and_buttons(
     vba, buttons = vba_project_bytes(fresh.master_path), button_macros(fresh.master_path)
     assert rewrite_master(fresh, example.plan) == fresh.master_path
     assert vba_project_bytes(fresh.master_path) == vba and button_macros(fresh.master_path) == buttons
-    assert read_master(fresh.master_path).to_json() == example.plan.to_json()
+    assert read_master(fresh.master_path).to_dict() == example.plan.to_dict()
     book = openpyxl.load_workbook(fresh.master_path, keep_vba=True)
     assert book.sheetnames[:1] == [OPS_SHEET] and set(MASTER_SHEETS) <= set(book.sheetnames)
     # openpyxl's own load and save with keep_vba (what any later tool does) keeps them too.
@@ -401,7 +404,7 @@ def test_status_sheet_is_replaced_and_text_never_becomes_a_formula(
     fresh: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(
-        xlplan.excel.ACTIONS, "status", ("回答状況", lambda workspace: (["=HYPERLINK(1)"], []))
+        xlplan.excel.ACTIONS, "status", ("回答状況", lambda workspace: _Lines(["=HYPERLINK(1)"]))
     )
     book = FakeBook(fresh.master_path)
     book.sheets.add("状況", after=book.sheets[0]).value = [["古い結果"] * 5] * 40
@@ -420,4 +423,18 @@ def test_default_interpreter_is_written_without_the_option(tmp_path: Path, examp
     workspace = init_workspace(tmp_path / "ws", example.plan)
     result = build_excel_master(workspace)
     assert result.interpreter_win == DEFAULT_INTERPRETER_WIN
-    assert any("pythonw.exe" in ja for ja, _ in result.lines())
+    assert any("pythonw.exe" in line for line in result.lines())
+
+
+@dataclass(frozen=True)
+class _Lines(Reported):
+    """A result that only has lines, for a button stubbed out."""
+
+    text: list[str]
+    findings: tuple[Finding, ...] = ()
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        return list(self.text)
+
+    def to_dict(self, language: Language = "ja") -> dict[str, object]:
+        return {"lines": self.text}

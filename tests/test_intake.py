@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests import badfiles
-from xlplan.collect.intake import IntakeResult, take_in
-from xlplan.collect.read import ReadFailed, read_returns
-from xlplan.collect.snapshot import Snapshot
+from xlplan.collection.intake import IntakeResult, take_in
+from xlplan.collection.read import ReadFailed, read_returns
+from xlplan.collection.snapshot import Snapshot
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.ledger import SCHEMA_VERSION, ensure_round, open_ledger, schema_version

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
+from xlplan.errors import ConfigurationError
 from xlplan.examples import Example
-from xlplan.findings import ConfigurationError
 from xlplan.mail import (
     PASSWORD_ENV,
     SmtpSettings,

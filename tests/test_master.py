@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import calamine_rows
 from xlplan.cli import main
+from xlplan.errors import ConfigurationError
 from xlplan.examples import Example
-from xlplan.findings import ConfigurationError
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
 from xlplan.plan.values import Mark, Value

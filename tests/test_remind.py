@@ -18,7 +18,7 @@ import pytest
 
 from tests.test_status import AFTER, BEFORE, dispatch, receive
 from xlplan.cli import main
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.followup.remind import remind
 from xlplan.followup.status import status

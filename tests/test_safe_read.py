@@ -19,10 +19,10 @@ import xlsxwriter
 from tests import badfiles
 from tests.conftest import convert_with_soffice
 from tests.snapshots import snapshot_of
-from xlplan.collect.read import Limits, ReadFailed, read_return, read_returns, sniff
-from xlplan.collect.snapshot import Snapshot
+from xlplan.collection.read import Limits, ReadFailed, read_return, read_returns, sniff
+from xlplan.collection.snapshot import Snapshot
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.form import layout, manifest

@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import calamine_rows
 from xlplan.cli import main
-from xlplan.followup.status import STATUS_WORKBOOK, format_status, save_status, status, write_status_workbook
+from xlplan.followup.status import format_status, status
+from xlplan.followup.status_sheet import STATUS_WORKBOOK, save_status, write_status_workbook
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import now
 
@@ -253,11 +254,11 @@ def test_a_locked_status_workbook_is_written_beside_it(
             raise PermissionError(13, "used by another process")
         real_replace(source, destination)
 
-    monkeypatch.setattr("xlplan.followup.status.os.replace", refuse_target)
+    monkeypatch.setattr("xlplan.xlsx.atomic.os.replace", refuse_target)
     written = save_status(workspace, status(workspace, today=BEFORE))
-    assert written.name == "回答状況(2).xlsx"
+    assert written.name == "回答状況 (2).xlsx"
     assert calamine_rows(written, "回答状況")[4][0] == "企画政策課"
-    assert not list(workspace.reports.glob(".status-*"))  # no temporary file left behind
+    assert not list(workspace.reports.glob(".~*"))  # no temporary file left behind
 
 
 # --- presentation and the command line --------------------------------------------------
@@ -326,7 +327,7 @@ def test_the_docs_example_runs(
 
 
 def test_real_distribution_marks_departments_sent(workspace: Workspace) -> None:
-    from xlplan.distribute.run import distribute
+    from xlplan.distribution.run import distribute
 
     distribute(workspace, only=["文化課", "市民課"], workers=1)
     report = status(workspace, today=BEFORE)

@@ -20,8 +20,21 @@ class Entry:
     en: str
 
 
+@dataclass(frozen=True)
+class Text:
+    """A phrase that a message embeds (a reason, a place, a range), in both languages."""
+
+    ja: str
+    en: str
+
+
 CATALOGUE: dict[str, Entry] = {
     # --- master workbook and workspace (exit status 2) -------------------------------
+    "excel-extra-missing": Entry(
+        "error",
+        'ボタン付きの計画マスタを作るには xlwings が必要です。pip install "xlplan[excel]" で入れてください（{detail}）。',
+        'Building the master with buttons needs xlwings: pip install "xlplan[excel]" ({detail}).',
+    ),
     "master-not-found": Entry(
         "error",
         "計画マスタ {path} が見つかりません。xlplan init で作業フォルダを作成してください。",
@@ -179,7 +192,7 @@ CATALOGUE: dict[str, Entry] = {
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
     ),
     # --- collect: identification and checks ---------------------------------------------
-    # Identification (xlplan.collect.identify): which department, plan, year and round a returned file answers.
+    # Identification (xlplan.collection.identify): which department, plan, year and round a returned file answers.
     "manifest-bad-signature": Entry(
         "error",
         "このファイルの管理情報（非表示シート）の署名が一致しません。管理情報が書き換えられたか、別の作業フォルダで作成されたファイルです。照会元から送付されたファイルに記入して提出してください。",
@@ -287,11 +300,11 @@ CATALOGUE: dict[str, Entry] = {
         "This file links to other files or programs ({targets}). Remove the links and formulas referring to "
         "other files; enter values only.",
     ),
-    # Checks (xlplan.collect.check): the cells of each row, against the schema and the semantic rules.
+    # Checks (xlplan.collection.check): the cells of each row, against the schema and the semantic rules.
     "return-schema-invalid": Entry(
         "error",
         "{where}「{header}」の内容は受け付けられません。{reason}",
-        "{where_en}'{header}' is not accepted: {reason_en}",
+        "{where}'{header}' is not accepted: {reason}",
     ),
     "value-missing": Entry(
         "error",
@@ -331,7 +344,7 @@ CATALOGUE: dict[str, Entry] = {
     "value-out-of-range": Entry(
         "error",
         "事業番号 {project_no} の今年度の値「{value}」は範囲外です。{range}の数値を入力してください。",
-        "Project {project_no}: this year's value '{value}' is out of range; enter {range_en}.",
+        "Project {project_no}: this year's value '{value}' is out of range; enter {range}.",
     ),
     "value-mark-variant": Entry(
         "warning",
@@ -341,7 +354,7 @@ CATALOGUE: dict[str, Entry] = {
     "value-normalised": Entry(
         "warning",
         "事業番号 {project_no} の今年度の値「{value}」を「{read}」として読み取りました（{what}）。正しいか確認してください。次回からは数字だけを半角で入力してください。",
-        "Project {project_no}: this year's value '{value}' was read as '{read}' ({what_en}). Please check it; "
+        "Project {project_no}: this year's value '{value}' was read as '{read}' ({what}). Please check it; "
         "next time enter digits only.",
     ),
     "value-large-change": Entry(
@@ -394,7 +407,7 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "事業番号 {project_no} の「{header}」（{cell}）の数式「={formula}」は、外部のファイル・Webサイト・プログラムを参照するため受け付けられません（{reason}）。数式を削除し、文字や数値をそのまま入力してください。",
         "Project {project_no}: the formula '={formula}' in '{header}' ({cell}) refers to other files, web sites "
-        "or programs ({reason_en}) and is not accepted. Delete it and type the text or number itself.",
+        "or programs ({reason}) and is not accepted. Delete it and type the text or number itself.",
     ),
     # --- feedback, status, remind -------------------------------------------------------
     "status-no-deadline": Entry(
@@ -606,3 +619,47 @@ CATALOGUE: dict[str, Entry] = {
         "Making the PDF failed ({tool}: {reason}). The Excel file and CSV were made.",
     ),
 }
+
+
+PHRASES: dict[str, Text] = {
+    # --- what the return schema refused, by the keyword that failed (xlplan.collection.check) ----
+    "reason-type": Text("{allowed}のいずれかを入力してください。", "expected {allowed}."),
+    "json-string": Text("文字", "text"),
+    "json-number": Text("数値", "a number"),
+    "json-integer": Text("整数", "a whole number"),
+    "json-null": Text("空欄", "blank"),
+    "json-object": Text("表", "a table"),
+    "json-array": Text("一覧", "a list"),
+    "json-boolean": Text("TRUE/FALSE", "TRUE/FALSE"),
+    "reason-max-length": Text("{limit:,}字以内で入力してください。", "longer than {limit:,} characters."),
+    "reason-min-length": Text("空の文字列は入力できません。", "empty text."),
+    "reason-pattern": Text("形式が違います。元の内容に戻してください。", "does not match {pattern}."),
+    "reason-minimum": Text("{limit}以上の値にしてください。", "less than {limit}."),
+    "reason-maximum": Text("{limit}以下の値にしてください。", "greater than {limit}."),
+    "reason-required": Text("必要な項目がありません。", "a required field is missing."),
+    "reason-additional": Text("不明な項目があります。", "unknown fields."),
+    "reason-other": Text("形式が違います。", "fails '{keyword}'."),
+    "at-project": Text("事業番号 {project_no} の", "Project {project_no}: "),
+    "at-document": Text("", ""),
+    "whole-document": Text("（全体）", "(the whole return)"),
+    # --- ranges of a value cell ------------------------------------------------------------
+    "range-between": Text("{low}〜{high}", "a number from {low} to {high}"),
+    "range-at-least": Text("{low}以上", "a number of {low} or more"),
+    # --- what reading a value changed ----------------------------------------------------
+    "normalised-width": Text("全角の文字を半角に直しました", "full-width characters made half-width"),
+    "normalised-trimmed": Text("空白を取り除きました", "spaces removed"),
+    "normalised-number-as-text": Text(
+        "文字として入力された数値を数値にしました", "a number typed as text read as a number"
+    ),
+    # --- why a formula reaches outside the workbook ----------------------------------------
+    "hazard-function": Text("{name} 関数", "the {name} function"),
+    "hazard-dde": Text("DDE（他のプログラムとの連携）", "DDE"),
+    "hazard-external": Text("外部ファイルの参照", "a reference to another file"),
+    # --- places and settings ---------------------------------------------------------------
+    "header-row-moved": Text("見出し行 {row}行目", "header row {row}"),
+    "expected-security": Text("STARTTLS、SSL、なし", "STARTTLS, SSL or なし (none)"),
+    "expected-port": Text("1〜65535 の整数", "a whole number from 1 to 65535"),
+    "file-names-exhausted": Text("同じ名前のファイルが多すぎます", "too many files of the same name"),
+    "too-many-drafts": Text("下書きが多すぎます", "too many drafts"),
+}
+"""Phrases that messages embed through a :class:`~xlplan.findings.Phrase` param, so params stay data."""

@@ -5,7 +5,7 @@ workbook that called it (``xw.Book.caller()``), saves it, runs the same library 
 command line on the workspace around it (the workbook's folder), writes a short result to the
 状況 sheet of the open workbook and shows a Japanese message box. Whatever goes wrong reaches the
 user as a Japanese message box, never a Python traceback: findings' messages for an
-:class:`~xlplan.findings.XlplanError`; otherwise a short message and the path of
+:class:`~xlplan.errors.XlplanError`; otherwise a short message and the path of
 ``.xlplan/excel.log``, where the traceback is written.
 
 This is the only module that imports xlwings, and only inside :func:`_caller`, so that
@@ -20,12 +20,18 @@ import datetime as dt
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from xlplan.findings import Finding, XlplanError
+from xlplan.errors import XlplanError
+from xlplan.findings import Finding, Language
+from xlplan.result import Reported, Result
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx.cells import looks_like_formula
+
+if TYPE_CHECKING:
+    from xlplan.followup.status import StatusReport
 
 __all__ = [
     "ACTIONS",
@@ -67,54 +73,64 @@ class Book(Protocol):
         """Save the workbook where it is."""
 
 
-Result = tuple[list[str], list[Finding]]
-"""Japanese lines for 状況 and the message box, and the findings of the run."""
-
-
 def _distribute(workspace: Workspace) -> Result:
-    from xlplan.distribute.run import distribute as run_distribute
+    import xlplan
 
-    result = run_distribute(workspace)
-    return [ja for ja, _ in result.lines()], list(result.findings)
+    return xlplan.distribute(workspace)
 
 
 def _collect(workspace: Workspace) -> Result:
-    from xlplan.collect.run import collect as run_collect
+    import xlplan
 
-    result = run_collect(workspace)
-    # all_findings also holds the files' findings; older results only had findings.
-    findings = getattr(result, "all_findings", None) or result.findings
-    return [ja for ja, _ in result.lines()], list(findings)
+    return xlplan.collect(workspace)
 
 
 def _consolidate(workspace: Workspace) -> Result:
-    from xlplan.publish.consolidate import consolidate_workspace
+    import xlplan
 
     # The office wants all three outputs; without LibreOffice or Excel the PDF is a warning only.
-    result = consolidate_workspace(workspace, pdf=True, csv=True)
-    return [ja for ja, _ in result.lines()], list(result.findings)
+    return xlplan.consolidate(workspace, pdf=True, csv=True)
 
 
 def _remind(workspace: Workspace) -> Result:
-    from xlplan.followup.remind import remind as run_remind
+    import xlplan
 
-    result = run_remind(workspace)
-    return list(result.lines()), list(result.findings)
+    return xlplan.remind(workspace)
+
+
+@dataclass(frozen=True)
+class _StatusButton(Reported):
+    """回答状況 as the button shows it: one line per department, and where the workbook was saved.
+
+    The terminal's aligned table does not survive a message box's proportional font.
+    """
+
+    report: StatusReport
+    workbook: Path
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.report.findings
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        report = self.report
+        lines = [f"{report.fiscal_year} 第{report.round}回照会: {report.summary()}"]
+        lines += [
+            f"{item.department}: {item.label}（エラー {item.errors}・警告 {item.warnings}）"
+            for item in report.departments
+        ]
+        return [*lines, f"回答状況を保存しました: {self.workbook}"]
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        return {**self.report.to_dict(language), "workbook": str(self.workbook)}
 
 
 def _status(workspace: Workspace) -> Result:
-    from xlplan.followup.status import save_status
-    from xlplan.followup.status import status as run_status
+    import xlplan
+    from xlplan.followup import save_status
 
-    report = run_status(workspace)
-    path = save_status(workspace, report)
-    # One line per department (the terminal's aligned table does not survive a proportional font).
-    lines = [f"{report.fiscal_year} 第{report.round}回照会: {report.summary()}"]
-    lines += [
-        f"{item.department}: {item.label}（エラー {item.errors}・警告 {item.warnings}）"
-        for item in report.departments
-    ]
-    return [*lines, f"回答状況を保存しました: {path}"], list(report.findings)
+    report = xlplan.status(workspace)
+    return _StatusButton(report, save_status(workspace, report))
 
 
 ACTIONS: dict[str, tuple[str, Callable[[Workspace], Result]]] = {
@@ -171,7 +187,8 @@ def run(action: str, book: Book) -> None:
         # Saved first: the library reads the master from disk, so the staff's edits must be there.
         book.save()
         saved = True
-        lines, findings = function(Workspace(root))
+        result = function(Workspace(root))
+        lines, findings = result.lines("ja"), list(result.findings)
     except XlplanError as exc:
         failed, findings = True, list(exc.findings)
     except Exception as exc:  # the button must never show a traceback; the log keeps it

@@ -2,38 +2,80 @@
 
 A finding is never free text written at a call site. It carries a ``code``
 from :mod:`xlplan.catalogue`, a severity, where it applies (file, sheet, A1
-cell) and ``params``; the message is rendered from the catalogue's template
-in Japanese (the default) or English. Exceptions stop a run; findings go into
-a list that is reported as JSON, a table, or rows of an Excel sheet.
+cell) and ``params`` — plain data: numbers, names, the text a department typed,
+and, where a message needs a reason or a description, a :class:`Phrase` (a
+catalogue phrase code with its own params) rather than prose. The message is
+rendered from the catalogue's template in the language asked for, Japanese by
+default. Exceptions stop a run (:mod:`xlplan.errors`); findings go into a
+result that is reported as JSON, a table, or the rows of an Excel sheet.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from xlplan.catalogue import CATALOGUE
+from xlplan.catalogue import CATALOGUE, PHRASES
 
 Severity = Literal["error", "warning"]
 Language = Literal["ja", "en"]
+LANGUAGES: tuple[Language, ...] = ("ja", "en")
 
 
-def current_language() -> Language:
-    """The message language: ``XLPLAN_LANG=en`` switches to English, Japanese otherwise."""
-    return "en" if os.environ.get("XLPLAN_LANG", "").lower().startswith("en") else "ja"
+def language_of(text: str | None) -> Language:
+    """``en`` for ``en``, ``en_US.UTF-8`` …; Japanese for anything else (the default)."""
+    return "en" if (text or "").lower().startswith("en") else "ja"
 
 
-def render(code: str, params: Mapping[str, Any], language: Language | None = None) -> str:
+@dataclass(frozen=True)
+class Phrase:
+    """A part of a message kept as data: a phrase of the catalogue (``PHRASES``) and its params.
+
+    ``Phrase("reason-max-length", {"limit": 2000})`` renders as 「2,000字以内で入力してください。」
+    or "longer than 2,000 characters.", whichever language the message is rendered in.
+    """
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code not in PHRASES:
+            raise KeyError(f"phrase code not in the catalogue: {self.code}")
+
+    def render(self, language: Language = "ja") -> str:
+        """The phrase in ``language``."""
+        entry = PHRASES[self.code]
+        template = entry.en if language == "en" else entry.ja
+        return template.format_map(_Lenient(_rendered(self.params, language)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data: ``{"phrase": code, "params": {…}}``."""
+        return {"phrase": self.code, "params": {key: jsonable(value) for key, value in self.params.items()}}
+
+
+def render(code: str, params: Mapping[str, Any], language: Language = "ja") -> str:
     """The message for ``code`` in ``language``, with ``params`` filled in.
 
-    A missing parameter is shown as ``{name}`` rather than raising, so a
-    message can never be the thing that crashes a run.
+    A :class:`Phrase` among the params is rendered in the same language; a list (of
+    phrases or plain values) is joined (「、」 in Japanese, ", " in English). A missing parameter is shown as ``{name}``
+    rather than raising, so a message can never be the thing that crashes a run.
     """
     entry = CATALOGUE[code]
-    template = entry.en if (language or current_language()) == "en" else entry.ja
-    return template.format_map(_Lenient(params))
+    template = entry.en if language == "en" else entry.ja
+    return template.format_map(_Lenient(_rendered(params, language)))
+
+
+def _rendered(params: Mapping[str, Any], language: Language) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Phrase):
+            value = value.render(language)
+        elif isinstance(value, (list, tuple)):
+            parts = (item.render(language) if isinstance(item, Phrase) else str(item) for item in value)
+            value = ("、" if language == "ja" else ", ").join(parts)
+        out[key] = value
+    return out
 
 
 class _Lenient(dict[str, Any]):
@@ -63,7 +105,7 @@ class Finding:
         """True for severity ``error``."""
         return self.severity == "error"
 
-    def message(self, language: Language | None = None) -> str:
+    def message(self, language: Language = "ja") -> str:
         """The rendered message, Japanese unless asked otherwise. Templates may use {sheet}, {cell}, {file}."""
         return render(
             self.code, {"sheet": self.sheet, "cell": self.cell, "file": self.file, **self.params}, language
@@ -75,8 +117,12 @@ class Finding:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or self.cell or ""
 
-    def to_dict(self, language: Language | None = None) -> dict[str, Any]:
-        """The JSON form promised by the command-line contract."""
+    def params_json(self) -> dict[str, Any]:
+        """The params as JSON data (phrases as ``{"phrase": …, "params": …}``)."""
+        return {key: jsonable(value) for key, value in self.params.items()}
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """The JSON form promised by the command-line contract: ``message`` in ``language``, ``message_en`` too."""
         return {
             "code": self.code,
             "severity": self.severity,
@@ -85,15 +131,18 @@ class Finding:
             "cell": self.cell,
             "message": self.message(language),
             "message_en": self.message("en"),
-            "params": {key: _jsonable(value) for key, value in self.params.items()},
+            "params": self.params_json(),
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON data: phrases as dicts, sequences as lists, anything else unknown as text."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, Phrase):
+        return value.to_dict()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     return str(value)
 
 
@@ -107,38 +156,17 @@ def has_errors(findings: Iterable[Finding]) -> bool:
     return any(finding.is_error for finding in findings)
 
 
-def format_table(findings: Iterable[Finding], language: Language | None = None) -> str:
+def format_table(findings: Iterable[Finding], language: Language = "ja") -> str:
     """A plain text table, one finding a line, for the terminal."""
     lines = []
     for finding in findings:
-        label = (
-            ("エラー" if finding.is_error else "警告")
-            if (language or current_language()) == "ja"
-            else (finding.severity or "")
-        )
+        label = ("エラー" if finding.is_error else "警告") if language == "ja" else (finding.severity or "")
         place = " ".join(part for part in (finding.file or "", finding.where()) if part)
         prefix = f"[{label}] {place}: " if place else f"[{label}] "
         lines.append(f"{prefix}{finding.message(language)} ({finding.code})")
     return "\n".join(lines)
 
 
-class XlplanError(Exception):
-    """Base of the exceptions that stop a run.
-
-    Tree:
-        XlplanError
-        ├── ConfigurationError  bad master, bad workspace, bad usage → exit status 2
-        └── OutputError         a file cannot be written where it must be
-    """
-
-    def __init__(self, findings: Iterable[Finding]) -> None:
-        self.findings = tuple(findings)
-        super().__init__("\n".join(finding.message() for finding in self.findings))
-
-
-class ConfigurationError(XlplanError):
-    """The master workbook or the workspace is not usable as it is. Someone must fix it; exit 2."""
-
-
-class OutputError(XlplanError):
-    """A file could not be written (folder not writable, file open in Excel)."""
+def findings_json(findings: Sequence[Finding], language: Language = "ja") -> list[dict[str, Any]]:
+    """Findings as the JSON list every ``--json`` document carries."""
+    return [finding.to_dict(language) for finding in findings]

@@ -38,32 +38,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from xlplan.findings import ConfigurationError, Finding
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
 from xlplan.plan.dates import month_day, wareki_date
-from xlplan.plan.model import Department, MailTemplate, Plan, Settings
+from xlplan.plan.model import Department, MailTemplate, Plan, Settings, SmtpSettings, parse_smtp
 
 PASSWORD_ENV = "XLPLAN_SMTP_PASSWORD"
 KEYRING_SERVICE = "xlplan-smtp"
 
-K_SMTP_HOST = "SMTPサーバー"
-K_SMTP_PORT = "SMTPポート"
-K_SMTP_SECURITY = "SMTP暗号化"
-K_SMTP_USER = "SMTPユーザー"
-K_SMTP_CAFILE = "SMTP証明書"
-
-SMTP_SETTING_HELP: dict[str, str] = {
-    K_SMTP_HOST: "メール送信に使う SMTP サーバー（例: smtp.city.example.lg.jp）。空欄なら下書き（.eml）だけを作ります。",
-    K_SMTP_PORT: "SMTP のポート番号。空欄なら STARTTLS は 587、SSL は 465、なし は 25。",
-    K_SMTP_SECURITY: "暗号化の方式: STARTTLS（既定）、SSL、なし。",
-    K_SMTP_USER: "SMTP 認証のユーザー名。認証のない中継サーバーなら空欄。パスワードはここに書かず、環境変数 XLPLAN_SMTP_PASSWORD か keyring に登録します。",
-    K_SMTP_CAFILE: "庁内の認証局の証明書ファイル（.pem）。通常は空欄。",
-}
-"""The 説明 texts of the SMTP settings, for the master's 設定 sheet."""
-
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
-_SECURITY = {"starttls": "starttls", "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "なし": "none", "none": "none", "": "starttls"}  # fmt: skip
-_DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
 
 
 # ----------------------------------------------------------------------------------------
@@ -192,58 +176,19 @@ def write_eml(message: EmailMessage, path: Path) -> None:
 # ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to deliver mail. ``security`` is ``starttls``, ``ssl`` or ``none``."""
-
-    host: str
-    port: int
-    security: str = "starttls"
-    user: str | None = None
-    cafile: str | None = None
-    timeout: float = 60.0
-
-
 def smtp_settings(plan: Plan) -> SmtpSettings:
-    """The SMTP settings of the master's 設定 sheet.
+    """The SMTP settings of the master's 設定 sheet (:func:`xlplan.plan.model.parse_smtp`).
 
     Raises:
-        ConfigurationError: no SMTPサーバー, or a bad port or encryption value.
+        ConfigurationError: no SMTPサーバー, or a bad port or encryption value (the master
+            reader reports those already; a plan built in code may still have them).
     """
-    extra = plan.settings.extra
-    host = (extra.get(K_SMTP_HOST) or "").strip()
-    if not host:
+    smtp, findings = parse_smtp(plan.settings.extra)
+    if findings:
+        raise ConfigurationError(findings)
+    if smtp is None:
         raise ConfigurationError([Finding("smtp-not-configured", sheet="設定")])
-    raw_security = (extra.get(K_SMTP_SECURITY) or "").strip()
-    security = _SECURITY.get(raw_security.lower())
-    if security is None:
-        raise ConfigurationError(
-            [
-                Finding(
-                    "smtp-bad-setting",
-                    {"key": K_SMTP_SECURITY, "value": raw_security, "expected": "STARTTLS、SSL、なし"},
-                    sheet="設定",
-                )
-            ]
-        )
-    raw_port = (extra.get(K_SMTP_PORT) or "").strip()
-    try:
-        port = int(raw_port) if raw_port else _DEFAULT_PORT[security]
-        if not 0 < port < 65536:
-            raise ValueError(raw_port)
-    except ValueError:
-        raise ConfigurationError(
-            [
-                Finding(
-                    "smtp-bad-setting",
-                    {"key": K_SMTP_PORT, "value": raw_port, "expected": "1〜65535 の整数"},
-                    sheet="設定",
-                )
-            ]
-        ) from None
-    user = (extra.get(K_SMTP_USER) or "").strip() or None
-    cafile = (extra.get(K_SMTP_CAFILE) or "").strip() or None
-    return SmtpSettings(host, port, security, user, cafile)
+    return smtp
 
 
 def smtp_password(smtp: SmtpSettings) -> str | None:

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from copy import copy, deepcopy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import MergedCell
@@ -41,12 +42,16 @@ from xlplan.buttons.vba.skeleton import (
     CONF_SHEET,
     DEFAULT_INTERPRETER_WIN,
     Button,
+    XlwingsVbaNotFoundError,
     build_button_workbook,
     button_macros,
     merge_into_skeleton,
+    xlwings_vba_files,
 )
-from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
+from xlplan.errors import ConfigurationError, MissingExtraError, OutputError
+from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.plan.model import Plan
+from xlplan.result import Reported, say
 from xlplan.workspace.folder import MASTER_NAMES, Workspace
 from xlplan.workspace.master import fill_master, read_master, write_master
 
@@ -82,7 +87,7 @@ _CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 @dataclass(frozen=True)
-class BuildResult:
+class BuildResult(Reported):
     """What :func:`build_excel_master` wrote and where the previous master went."""
 
     path: Path
@@ -90,29 +95,44 @@ class BuildResult:
     sheets: tuple[str, ...]
     buttons: tuple[str, ...]
     interpreter_win: str
+    findings: tuple[Finding, ...] = ()
 
-    def lines(self) -> list[tuple[str, str]]:
-        """(Japanese, English) lines for the terminal."""
+    def lines(self, language: Language = "ja") -> list[str]:
+        """Lines for the terminal."""
         lines = [
-            (
+            say(
+                language,
                 f"ボタン付きの計画マスタを作成しました: {self.path}",
                 f"Master workbook with buttons: {self.path}",
             ),
-            (f"シート: {'、'.join(self.sheets)}", f"Sheets: {', '.join(self.sheets)}"),
-            (f"ボタン: {'、'.join(self.buttons)}", f"Buttons: {', '.join(self.buttons)}"),
-            (
+            say(language, f"シート: {'、'.join(self.sheets)}", f"Sheets: {', '.join(self.sheets)}"),
+            say(language, f"ボタン: {'、'.join(self.buttons)}", f"Buttons: {', '.join(self.buttons)}"),
+            say(
+                language,
                 f"Python の場所（xlwings.conf シートの B1）: {self.interpreter_win}",
                 f"Python interpreter (sheet xlwings.conf, B1): {self.interpreter_win}",
             ),
         ]
         if self.backup is not None:
             lines.append(
-                (
+                say(
+                    language,
                     f"元の計画マスタの控え: {self.backup}",
                     f"Copy of the previous master: {self.backup}",
                 )
             )
         return lines
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """JSON data."""
+        return {
+            "path": str(self.path),
+            "backup": str(self.backup) if self.backup else None,
+            "sheets": list(self.sheets),
+            "buttons": list(self.buttons),
+            "interpreter_win": self.interpreter_win,
+            "findings": findings_json(self.findings, language),
+        }
 
 
 def explanation_lines(plan: Plan) -> list[str]:
@@ -175,11 +195,15 @@ def build_excel_master(
         ConfigurationError: no master, or the master cannot be read as a plan (nothing is written).
         OutputError: the workspace cannot be written, or ``master.xlsm`` is open in Excel
             (close it and build again).
-        XlwingsVbaNotFoundError: xlwings is not installed, so its VBA cannot be put in the workbook.
+        MissingExtraError: xlwings is not installed, so its VBA cannot be put in the workbook.
     """
     source = workspace.master_path
     if not source.exists():
         raise ConfigurationError([Finding("master-not-found", {"path": str(source)})])
+    try:
+        xlwings_vba_files()
+    except XlwingsVbaNotFoundError as exc:
+        raise MissingExtraError([Finding("excel-extra-missing", {"detail": str(exc)})]) from exc
     # Reading the plan first refuses a broken master before anything is written, and gives the
     # reference that the built workbook is checked against.
     plan = read_master(source)
@@ -364,7 +388,7 @@ _PAGE_SETUP = (
 def _verify(built: Path, plan: Plan) -> None:
     """The built workbook holds the same plan and every button; raise before it replaces the master."""
     again = read_master(built)
-    if again.to_json() != plan.to_json():
+    if again.to_dict() != plan.to_dict():
         raise RuntimeError(f"{built}: the plan read back differs from the master's")
     expected = [button.macro for button in BUTTONS]
     if button_macros(built) != expected:

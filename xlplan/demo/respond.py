@@ -9,14 +9,13 @@ Rows are found through the workbook's own manifest, never by position.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 
 from xlplan.form import layout, manifest
+from xlplan.form.rows import typed_value
 from xlplan.plan.model import Answer
-from xlplan.plan.values import Value
 from xlplan.xlsx.cells import set_text
 
 
@@ -54,15 +53,3 @@ def fill_response(sent: Path, answers: Sequence[Answer], out: Path) -> None:
         workbook.save(out)
     finally:
         workbook.close()
-
-
-def typed_value(value: Value, unit: str | None) -> int | float | str | None:
-    """What a person types for ``value`` in a cell whose format shows ``unit``."""
-    if value.mark is not None:
-        return value.mark.value
-    if value.number is None:
-        return None
-    if value.unit == unit:
-        number: Decimal = value.number
-        return int(number) if number == number.to_integral_value() else float(number)
-    return value.display()

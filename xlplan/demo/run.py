@@ -14,28 +14,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from xlplan.collect.run import collect
+from xlplan.collection.run import collect
 from xlplan.demo.respond import fill_response
-from xlplan.distribute.run import distribute
+from xlplan.distribution.run import distribute
 from xlplan.examples import load_example
-from xlplan.findings import Finding
-from xlplan.publish.consolidate import consolidate_workspace
+from xlplan.findings import Finding, Language, findings_json
+from xlplan.publish.consolidate import consolidate
+from xlplan.result import Reported, say
 from xlplan.workspace.folder import Workspace, init_workspace
 
 
 @dataclass
-class DemoSummary:
-    """What the demo did, as (Japanese, English) lines for the terminal."""
+class DemoSummary(Reported):
+    """What the demo did: each step as a (Japanese, English) line, its findings, where the outputs are."""
 
     workspace: Workspace
     steps: list[tuple[str, str]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
 
-    def lines(self) -> list[tuple[str, str]]:
-        """Lines to print, Japanese and English side by side."""
-        return [(f"作業フォルダ: {self.workspace.root}", f"Workspace: {self.workspace.root}"), *self.steps]
+    def lines(self, language: Language = "ja") -> list[str]:
+        """Lines to print."""
+        steps = [(f"作業フォルダ: {self.workspace.root}", f"Workspace: {self.workspace.root}"), *self.steps]
+        return [say(language, ja, en) for ja, en in steps]
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """JSON data: the workspace, the outputs and the findings."""
+        return {
+            "workspace": str(self.workspace.root),
+            "outputs": {kind: str(path) for kind, path in self.outputs.items()},
+            "findings": findings_json(self.findings, language),
+        }
 
 
 def run_demo(root: Path, example: str = "ogi", *, pdf: bool = True) -> DemoSummary:
@@ -87,11 +98,12 @@ def run_demo(root: Path, example: str = "ogi", *, pdf: bool = True) -> DemoSumma
     )
 
     collected = collect(workspace)
-    summary.findings.extend(finding for finding in collected.all_findings if finding.is_error)
-    for ja, en in collected.lines()[:1]:
-        summary.steps.append((f"回収・検証: {ja}", f"Collected: {en}"))
+    summary.findings.extend(finding for finding in collected.findings if finding.is_error)
+    summary.steps.append(
+        (f"回収・検証: {collected.lines('ja')[0]}", f"Collected: {collected.lines('en')[0]}")
+    )
 
-    published = consolidate_workspace(workspace, pdf=pdf, csv=True)
+    published = consolidate(workspace, pdf=pdf, csv=True)
     summary.findings.extend(published.findings)
     summary.outputs["xlsx"] = published.xlsx
     summary.steps.append((f"集約表: {published.xlsx}", f"Consolidated table: {published.xlsx}"))

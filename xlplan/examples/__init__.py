@@ -16,7 +16,8 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from xlplan.findings import ConfigurationError, Finding
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
 from xlplan.plan.fiscal_year import parse_fiscal_year
 from xlplan.plan.model import (
     Answer,

@@ -17,20 +17,21 @@ not sent again, so a failed delivery is simply retried by the next run.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sqlite3
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
 
-from xlplan.distribute.run import round_folder_name
-from xlplan.findings import Finding, OutputError, has_errors, not_writable
-from xlplan.followup.status import StatusReport, _report
+from xlplan.errors import OutputError
+from xlplan.findings import Finding, Language, findings_json, not_writable
+from xlplan.followup.status import StatusReport, report_for
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
 from xlplan.plan.model import Plan
+from xlplan.result import Reported, say
+from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
-from xlplan.workspace.ledger import current_round, now
+from xlplan.workspace.ledger import current_round
 from xlplan.xlsx.cells import file_name
 
 TEMPLATE = "督促"
@@ -51,7 +52,7 @@ class Reminder:
     message_id: str | None = None
     error: str | None = None  # the SMTP server's reason when sending failed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """JSON data."""
         return {
             "department": self.department,
@@ -65,7 +66,7 @@ class Reminder:
 
 
 @dataclass(frozen=True)
-class RemindResult:
+class RemindResult(Reported):
     """The reminders of one run, and the status they were decided on."""
 
     today: dt.date
@@ -74,46 +75,54 @@ class RemindResult:
     report: StatusReport
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
-    @property
-    def ok(self) -> bool:
-        """False when a delivery failed (exit status 1)."""
-        return not has_errors(self.findings)
-
     def count(self, outcome: Outcome) -> int:
         """How many reminders ended with ``outcome``."""
         return sum(1 for reminder in self.reminders if reminder.outcome == outcome)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """The JSON document of ``xlplan remind --json``."""
         return {
             "today": self.today.isoformat(),
             "deadline": self.report.deadline.isoformat() if self.report.deadline else None,
             "send": self.sent,
-            "reminders": [reminder.to_dict() for reminder in self.reminders],
-            "findings": [finding.to_dict() for finding in self.findings],
+            "reminders": [reminder.to_dict(language) for reminder in self.reminders],
+            "findings": findings_json(self.findings, language),
         }
 
-    def lines(self) -> list[str]:
-        """What happened, one Japanese line per department, for the terminal and the Excel button."""
+    def lines(self, language: Language = "ja") -> list[str]:
+        """What happened, one line per department, for the terminal and the Excel button."""
         if not self.reminders:
-            deadline = f"{self.report.deadline:%Y/%m/%d}" if self.report.deadline else "未設定"
-            return [f"督促が必要な課はありません（{self.today:%Y/%m/%d} 時点、締切 {deadline}）。"]
-        words = {
-            "drafted": "督促メールの下書きを作成しました",
-            "sent": "督促メールを送信しました",
-            "failed": "督促メールを送信できませんでした",
-            "no_address": "メールアドレスが未登録のため作成していません",
-            "already_reminded": "本日は督促済みです",
-        }
+            deadline = (
+                f"{self.report.deadline:%Y/%m/%d}"
+                if self.report.deadline
+                else say(language, "未設定", "not set")
+            )
+            return [
+                say(
+                    language,
+                    f"督促が必要な課はありません（{self.today:%Y/%m/%d} 時点、締切 {deadline}）。",
+                    f"No department needs a reminder (as of {self.today:%Y/%m/%d}, deadline {deadline}).",
+                )
+            ]
         lines = []
         for reminder in self.reminders:
-            line = f"{reminder.department}: {words[reminder.outcome]}"
+            ja, en = _OUTCOME_WORDS[reminder.outcome]
+            line = f"{reminder.department}: {say(language, ja, en)}"
             if reminder.mail_path is not None:
-                line += f"（{reminder.mail_path}）"
+                line += say(language, f"（{reminder.mail_path}）", f" ({reminder.mail_path})")
             if reminder.error:
-                line += f"（{reminder.error}）"
+                line += say(language, f"（{reminder.error}）", f" ({reminder.error})")
             lines.append(line)
         return lines
+
+
+_OUTCOME_WORDS: dict[Outcome, tuple[str, str]] = {
+    "drafted": ("督促メールの下書きを作成しました", "reminder drafted"),
+    "sent": ("督促メールを送信しました", "reminder sent"),
+    "failed": ("督促メールを送信できませんでした", "the reminder could not be sent"),
+    "no_address": ("メールアドレスが未登録のため作成していません", "no address registered: nothing made"),
+    "already_reminded": ("本日は督促済みです", "already reminded today"),
+}
 
 
 def remind(
@@ -153,11 +162,11 @@ def remind(
     password = smtp_password(smtp) if smtp is not None else None
     connection = workspace.ledger()
     try:
-        report = _report(plan, connection, today)
+        report = report_for(plan, connection, today)
         targets = [item for item in report.overdue() if only is None or item.department in only]
         round_id = _round_id(connection, plan)
         made_on = dt.date.today()
-        folder = workspace.outbox / round_folder_name(plan.settings) / "督促"
+        folder = workspace.round_folder(plan.settings) / "督促"
         reminders: list[Reminder] = []
         findings: list[Finding] = list(report.findings)
         pending: list[tuple[int, EmailMessage, Reminder]] = []  # (dispatch id, message, draft) to send
@@ -170,10 +179,12 @@ def remind(
                 _record(connection, round_id, item.department, status="skipped", error="no mail address")
                 reminders.append(Reminder(item.department, "no_address"))
                 continue
-            if _already(connection, round_id, item.department, made_on, sent_only=send):
+            if ledger.reminded_on(connection, round_id, item.department, made_on, sent_only=send):
                 reminders.append(Reminder(item.department, "already_reminded", to=department.email))
                 continue
-            attachment = _request_workbook(connection, workspace, round_id, item.department)
+            attachment = _request_workbook(
+                workspace, ledger.latest_request_file(connection, round_id, item.department)
+            )
             message = build_message(plan, department, TEMPLATE, attachment)
             mail_path = _write_draft(message, folder, f"督促_{item.department}_{made_on:%Y%m%d}")
             draft = Reminder(
@@ -197,7 +208,7 @@ def remind(
         if smtp is not None and pending:
             outcomes = send_messages(smtp, [message for _, message, _ in pending], password)
             for (dispatch_id, _, draft), outcome in zip(pending, outcomes, strict=True):
-                _mark(connection, dispatch_id, outcome.sent_at, outcome.error)
+                ledger.mark_dispatch(connection, dispatch_id, outcome.sent_at, outcome.error)
                 if outcome.ok:
                     reminders.append(_with(draft, "sent"))
                 else:
@@ -228,34 +239,11 @@ def _round_id(connection: sqlite3.Connection, plan: Plan) -> int:
     return current_round(connection, plan.settings)
 
 
-def _already(
-    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date, *, sent_only: bool
-) -> bool:
-    """True when a reminder was sent on ``day`` (or, when only drafting, drafted or sent on it)."""
-    rows = connection.execute(
-        "SELECT created_at, sent_at, status FROM dispatches "
-        "WHERE round_id = ? AND department = ? AND kind = 'reminder'",
-        (round_id, department),
-    ).fetchall()
-    statuses = ("sent",) if sent_only else ("sent", "drafted")
-    return any(
-        row["status"] in statuses and (row["sent_at"] or row["created_at"] or "")[:10] == day.isoformat()
-        for row in rows
-    )
-
-
-def _request_workbook(
-    connection: sqlite3.Connection, workspace: Workspace, round_id: int, department: str
-) -> Path | None:
+def _request_workbook(workspace: Workspace, recorded: str | None) -> Path | None:
     """The workbook the department was last sent in this round, if it is still in the outbox."""
-    row = connection.execute(
-        "SELECT file_path FROM dispatches WHERE round_id = ? AND department = ? AND kind = 'request' "
-        "AND file_path IS NOT NULL ORDER BY version DESC, created_at DESC, id DESC LIMIT 1",
-        (round_id, department),
-    ).fetchone()
-    if row is None:
+    if recorded is None:
         return None
-    path = Path(row["file_path"])
+    path = Path(recorded)
     if not path.is_absolute():
         path = workspace.root / path
     return path if path.is_file() else None
@@ -279,64 +267,5 @@ def _write_draft(message: EmailMessage, folder: Path, stem: str) -> Path:
         raise OutputError([not_writable(folder, exc)]) from exc
 
 
-def record_dispatch(
-    connection: sqlite3.Connection,
-    round_id: int,
-    department: str,
-    kind: str,
-    *,
-    status: str,
-    attachment: Path | None = None,
-    mail_path: Path | None = None,
-    message_id: str | None = None,
-    error: str | None = None,
-) -> int:
-    """Add a dispatch row (kind ``reminder`` or ``feedback``); returns its id.
-
-    ``version`` numbers the dispatches of this kind to the department in the
-    round (1, 2, …), as distribution numbers re-issued workbooks.
-    """
-    with connection:
-        version = connection.execute(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM dispatches WHERE round_id = ? AND department = ? AND kind = ?",
-            (round_id, department, kind),
-        ).fetchone()[0]
-        sha256 = hashlib.sha256(attachment.read_bytes()).hexdigest() if attachment is not None else None
-        cursor = connection.execute(
-            "INSERT INTO dispatches (round_id, department, kind, version, file_path, sha256, mail_path, "
-            "message_id, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                round_id,
-                department,
-                kind,
-                int(version),
-                str(attachment) if attachment else None,
-                sha256,
-                str(mail_path) if mail_path else None,
-                message_id,
-                status,
-                error,
-                now(),
-            ),
-        )
-    return int(cursor.lastrowid or 0)
-
-
 def _record(connection: sqlite3.Connection, round_id: int, department: str, **fields: Any) -> int:
-    return record_dispatch(connection, round_id, department, "reminder", **fields)
-
-
-def mark_dispatch(
-    connection: sqlite3.Connection, dispatch_id: int, sent_at: str | None, error: str | None
-) -> None:
-    """Record the SMTP outcome of a drafted dispatch: ``sent`` with its time, or ``failed`` with the reason."""
-    with connection:
-        connection.execute(
-            "UPDATE dispatches SET status = ?, sent_at = ?, error = ? WHERE id = ?",
-            ("failed" if error else "sent", sent_at, error, dispatch_id),
-        )
-
-
-_mark = mark_dispatch
-
-__all__ = ["TEMPLATE", "RemindResult", "Reminder", "mark_dispatch", "record_dispatch", "remind"]
+    return ledger.record_dispatch(connection, round_id, department, "reminder", **fields)

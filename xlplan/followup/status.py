@@ -19,24 +19,23 @@ state                       shown as     when
 A department whose return has errors after the deadline stays ``returned_with_errors``
 (with ``overdue`` true): it answered, it needs a correction, not a reminder.
 
-The same report is written as a formatted workbook (``reports/回答状況.xlsx``)
-with :func:`write_status_workbook`.
+The same report is written as a formatted workbook (``reports/回答状況.xlsx``) by
+:mod:`xlplan.followup.status_sheet`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
-import tempfile
-import unicodedata
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from xlplan.findings import Finding, OutputError, not_writable
+from xlplan.findings import Finding, Language, findings_json
 from xlplan.plan.model import Plan
+from xlplan.result import Reported
+from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
+from xlplan.xlsx.text import display_width
 
 State = Literal["accepted", "returned_with_errors", "received", "overdue", "sent", "not_sent"]
 
@@ -61,9 +60,6 @@ STATE_LABELS_EN: dict[State, str] = {
     "sent": "sent",
     "not_sent": "not sent",
 }
-
-STATUS_WORKBOOK = "回答状況.xlsx"
-"""File name of the status workbook in ``reports/``."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +95,7 @@ class DepartmentStatus:
 
 
 @dataclass(frozen=True)
-class StatusReport:
+class StatusReport(Reported):
     """The status of every department in the current round."""
 
     plan: str
@@ -123,17 +119,29 @@ class StatusReport:
         """True when a department has errors to correct or is overdue: the command exits 1."""
         return any(item.state in ("returned_with_errors", "overdue") for item in self.departments)
 
+    @property
+    def ok(self) -> bool:
+        """False when a department must correct its return or is overdue, so a scheduled run can alert."""
+        return not self.needs_action()
+
     def overdue(self) -> list[DepartmentStatus]:
         """Departments to remind: sent, nothing returned, deadline passed."""
         return [item for item in self.departments if item.state == "overdue"]
 
-    def summary(self) -> str:
-        """One Japanese line: ``受理 3・要修正 1・期限超過 2・… （全15課）``."""
+    def summary(self, language: Language = "ja") -> str:
+        """One line: ``受理 3・要修正 1・期限超過 2・… （全15課）``."""
         counts = self.counts()
+        if language == "en":
+            parts = [f"{STATE_LABELS_EN[state]} {counts[state]}" for state in STATES if counts[state]]
+            return ", ".join(parts) + f" ({len(self.departments)} departments)"
         parts = [f"{STATE_LABELS[state]} {counts[state]}" for state in STATES if counts[state]]
         return "・".join(parts) + f"（全{len(self.departments)}課）"
 
-    def to_dict(self) -> dict[str, Any]:
+    def lines(self, language: Language = "ja") -> list[str]:
+        """The heading, the date and counts, and a table aligned for a terminal (wide characters count two)."""
+        return table_lines(self, language)
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """The JSON document printed by ``xlplan status --json``."""
         return {
             "plan": self.plan,
@@ -145,7 +153,7 @@ class StatusReport:
             "needs_action": self.needs_action(),
             "unidentified_files": self.unidentified,
             "departments": [item.to_dict() for item in self.departments],
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": findings_json(self.findings, language),
         }
 
 
@@ -175,18 +183,16 @@ def status(workspace: Workspace, *, today: dt.date | None = None) -> StatusRepor
     today = today or dt.date.today()
     connection = workspace.ledger()
     try:
-        return _report(plan, connection, today)
+        return report_for(plan, connection, today)
     finally:
         connection.close()
 
 
-def _report(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> StatusReport:
+def report_for(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> StatusReport:
+    """The :class:`StatusReport` of ``plan``'s current round as the ledger ``connection`` records it."""
     settings = plan.settings
     year = settings.current_year
-    round_row = connection.execute(
-        "SELECT id, deadline, opened_at FROM rounds WHERE fiscal_year = ? AND number = ?",
-        (year.western, settings.round),
-    ).fetchone()
+    round_row = ledger.find_round(connection, year.western, settings.round)
     # The master is the authority on the deadline (staff may move it); the round's copy is a fallback.
     deadline = settings.deadline
     if deadline is None and round_row is not None and round_row["deadline"]:
@@ -203,20 +209,11 @@ def _report(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> Statu
         round_id = int(round_row["id"])
         # A department the ledger knows in this round but the registry no longer lists
         # (renamed, merged) is still shown, so nothing that happened disappears.
-        for (name,) in connection.execute(
-            "SELECT department FROM dispatches WHERE round_id = ? "
-            "UNION SELECT department FROM receipts WHERE round_id = ? AND department IS NOT NULL",
-            (round_id, round_id),
-        ):
+        for name in ledger.round_departments(connection, round_id):
             if name not in rows:
                 names.append(name)
                 rows[name] = 0
-        # Files nobody could be matched to carry no round; count those that came in since it opened.
-        unidentified = connection.execute(
-            "SELECT COUNT(*) FROM receipts WHERE department IS NULL AND status NOT IN ('duplicate', 'mail') "
-            "AND received_at >= (SELECT opened_at FROM rounds WHERE id = ?)",
-            (round_id,),
-        ).fetchone()[0]
+        unidentified = ledger.unidentified_since(connection, round_id)
         items = [
             _department(connection, round_id, name, emails.get(name), rows[name], deadline, today)
             for name in names
@@ -231,7 +228,7 @@ def _report(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> Statu
         deadline=deadline,
         today=today,
         departments=tuple(items),
-        unidentified=int(unidentified),
+        unidentified=unidentified,
         findings=tuple(findings),
     )
 
@@ -245,38 +242,26 @@ def _department(
     deadline: dt.date | None,
     today: dt.date,
 ) -> DepartmentStatus:
-    def dispatches(kind: str) -> list[sqlite3.Row]:
-        return connection.execute(
-            "SELECT * FROM dispatches WHERE round_id = ? AND department = ? AND kind = ? "
-            "ORDER BY created_at, id",
-            (round_id, name, kind),
-        ).fetchall()
-
-    requests = dispatches("request")
+    requests = ledger.dispatches(connection, round_id, "request", name)
     # A request counts as gone out when its mail was sent, or drafted for staff to send by hand,
     # or its workbook was made for a department without an address (handed over by hand).
     delivered = [row for row in requests if row["status"] in ("sent", "drafted", "skipped")]
     latest_request: sqlite3.Row | None = (delivered or requests)[-1] if requests else None
-    reminders = [row for row in dispatches("reminder") if row["status"] in ("sent", "drafted")]
-    feedback = dispatches("feedback")
+    reminders = [
+        row
+        for row in ledger.dispatches(connection, round_id, "reminder", name)
+        if row["status"] in ("sent", "drafted")
+    ]
+    feedback = ledger.dispatches(connection, round_id, "feedback", name)
 
-    receipts = connection.execute(
-        "SELECT * FROM receipts WHERE round_id = ? AND department = ? ORDER BY received_at, id",
-        (round_id, name),
-    ).fetchall()
+    receipts = ledger.receipts_of(connection, round_id, name)
     originals = [row for row in receipts if row["status"] != "duplicate"]
-    acceptance = connection.execute(
-        "SELECT * FROM acceptances WHERE round_id = ? AND department = ? AND superseded_by IS NULL "
-        "ORDER BY accepted_at DESC, id DESC LIMIT 1",
-        (round_id, name),
-    ).fetchone()
+    acceptance = ledger.current_acceptance(connection, round_id, name)
 
     deciding: sqlite3.Row | None = None  # the receipt whose findings are counted
     if acceptance is not None:
         state: State = "accepted"
-        deciding = connection.execute(
-            "SELECT * FROM receipts WHERE id = ?", (acceptance["receipt_id"],)
-        ).fetchone()
+        deciding = ledger.receipt(connection, int(acceptance["receipt_id"]))
     elif originals:
         deciding = originals[-1]
         # Anything but "invalid" (archived and not yet checked, or valid and waiting for
@@ -292,20 +277,9 @@ def _department(
 
     errors = warnings = answered = 0
     if deciding is not None:
-        for severity, count in connection.execute(
-            "SELECT severity, COUNT(*) FROM findings WHERE receipt_id = ? GROUP BY severity",
-            (deciding["id"],),
-        ):
-            if severity == "error":
-                errors = int(count)
-            elif severity == "warning":
-                warnings = int(count)
+        errors, warnings = ledger.finding_counts(connection, int(deciding["id"]))
         if state == "accepted":
-            answered = int(
-                connection.execute(
-                    "SELECT COUNT(*) FROM answers WHERE receipt_id = ?", (deciding["id"],)
-                ).fetchone()[0]
-            )
+            answered = ledger.answer_count(connection, int(deciding["id"]))
     return DepartmentStatus(
         department=name,
         state=state,
@@ -328,13 +302,18 @@ def _department(
 
 
 # ----------------------------------------------------------------------------------------
-# presentation: terminal table and workbook
+# presentation: the terminal table (the workbook is xlplan.followup.status_sheet)
 # ----------------------------------------------------------------------------------------
 
-_DISPATCH_LABELS = {"sent": "送信済み", "drafted": "下書き", "failed": "送信失敗", "skipped": "ブックのみ"}
+_DISPATCH_LABELS = {
+    "sent": ("送信済み", "sent"),
+    "drafted": ("下書き", "drafted"),
+    "failed": ("送信失敗", "failed"),
+    "skipped": ("ブックのみ", "workbook only"),
+}
 
 # (header, width in Excel character units): one list for the workbook and the terminal.
-_COLUMNS: tuple[tuple[str, float], ...] = (
+COLUMNS: tuple[tuple[str, float], ...] = (
     ("担当課", 18),
     ("状況", 12),
     ("回答行数", 9),
@@ -350,6 +329,14 @@ _COLUMNS: tuple[tuple[str, float], ...] = (
     ("最終督促", 16),
     ("メールアドレス", 26),
 )
+COLUMNS_EN: tuple[tuple[str, float], ...] = tuple(
+    zip(
+        ("department", "state", "rows", "sent", "how", "last received", "accepted", "errors", "warnings",
+         "files", "feedback", "reminders", "last reminder", "mail address"),
+        (width for _, width in COLUMNS),
+        strict=True,
+    )
+)  # fmt: skip
 
 
 def short_time(value: str | None) -> str:
@@ -368,14 +355,15 @@ def _parse_time(value: str | None) -> dt.datetime | None:
         return None
 
 
-def _cells(item: DepartmentStatus) -> list[Any]:
-    """One department's row as plain values (times as naive datetimes), in :data:`_COLUMNS` order."""
+def cells(item: DepartmentStatus, language: Language = "ja") -> list[Any]:
+    """One department's row as plain values (times as naive datetimes), in :data:`COLUMNS` order."""
+    dispatch = _DISPATCH_LABELS.get(item.dispatch or "")
     return [
         item.department,
-        item.label,
+        STATE_LABELS_EN[item.state] if language == "en" else item.label,
         item.rows,
         _parse_time(item.sent_at),
-        _DISPATCH_LABELS.get(item.dispatch or "", ""),
+        (dispatch[1] if language == "en" else dispatch[0]) if dispatch else "",
         _parse_time(item.last_received_at),
         _parse_time(item.accepted_at),
         item.errors,
@@ -384,15 +372,25 @@ def _cells(item: DepartmentStatus) -> list[Any]:
         _parse_time(item.feedback_at),
         item.reminders,
         _parse_time(item.reminded_at),
-        item.email or "（未登録）",
+        item.email or ("(none)" if language == "en" else "（未登録）"),
     ]
 
 
-def _heading(report: StatusReport) -> str:
+def heading(report: StatusReport, language: Language = "ja") -> str:
+    """``第2次… 令和2年度 回答状況（第1回照会）``: the title of the table and the workbook."""
+    if language == "en":
+        return f"{report.plan} {report.fiscal_year_western}: status of returns (round {report.round})"
     return f"{report.plan} {report.fiscal_year} 回答状況（第{report.round}回照会）"
 
 
-def _info(report: StatusReport) -> str:
+def info(report: StatusReport, language: Language = "ja") -> str:
+    """The date, the deadline and the counts, in one line."""
+    if language == "en":
+        deadline = report.deadline.strftime("%Y/%m/%d") if report.deadline else "not set"
+        text = f"as of {report.today:%Y/%m/%d}, deadline {deadline}: {report.summary('en')}"
+        if report.unidentified:
+            text += f"; {report.unidentified} files from no known department (check inbox/)"
+        return text
     deadline = report.deadline.strftime("%Y/%m/%d") if report.deadline else "未設定"
     text = f"{report.today:%Y/%m/%d} 時点　締切 {deadline}　{report.summary()}"
     if report.unidentified:
@@ -400,20 +398,23 @@ def _info(report: StatusReport) -> str:
     return text
 
 
-def format_status(report: StatusReport) -> str:
-    """The report as a Japanese text table for the terminal (East Asian wide characters aligned)."""
+def table_lines(report: StatusReport, language: Language = "ja") -> list[str]:
+    """The report as a text table for the terminal (East Asian wide characters aligned)."""
     columns = (0, 1, 2, 3, 5, 6, 7, 8, 12)  # the terminal shows the columns that matter most
-    table = [[_COLUMNS[index][0] for index in columns]]
+    table = [[(COLUMNS_EN if language == "en" else COLUMNS)[index][0] for index in columns]]
     for item in report.departments:
-        values = _cells(item)
+        values = cells(item, language)
         table.append([_text(values[index]) for index in columns])
-    widths = [max(_width(row[index]) for row in table) for index in range(len(columns))]
-    lines = [_heading(report), _info(report), ""]
+    widths = [max(display_width(row[index]) for row in table) for index in range(len(columns))]
+    lines = [heading(report, language), info(report, language), ""]
     for row in table:
         lines.append("  ".join(_pad(text, width) for text, width in zip(row, widths, strict=True)).rstrip())
-    for finding in report.findings:
-        lines.append(f"[警告] {finding.message()}")
-    return "\n".join(lines)
+    return lines
+
+
+def format_status(report: StatusReport, language: Language = "ja") -> str:
+    """The report's lines as one text."""
+    return "\n".join(report.lines(language))
 
 
 def _text(value: Any) -> str:
@@ -424,177 +425,18 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-# Light fill and dark text per state, the colours Excel's own "good / bad / neutral" styles use,
-# so they read the same as the conditional formats staff already know.
-_STATE_COLOURS: dict[State, tuple[str, str]] = {
-    "accepted": ("#C6EFCE", "#006100"),
-    "returned_with_errors": ("#FFC7CE", "#9C0006"),
-    "received": ("#FFEB9C", "#9C5700"),
-    "overdue": ("#F8CBAD", "#833C0B"),
-    "sent": ("#DDEBF7", "#1F4E78"),
-    "not_sent": ("#EDEDED", "#404040"),
-}
-
-_HEADER_ROW = 3  # 0-based for XlsxWriter: Excel row 4, as in the department workbook
-_FIRST_ROW = _HEADER_ROW + 1
-
-
-def write_status_workbook(report: StatusReport, path: Path) -> Path:
-    """Write the report as a formatted workbook; returns the path actually written.
-
-    Sheet ``回答状況``: a title, a line with the date, the deadline and the counts,
-    then one row per department from row 5 under a header in row 4 (autofilter,
-    frozen panes, each row coloured by its state, times as real Excel dates),
-    printed A4 landscape with the header repeated. A second sheet ``凡例``
-    explains the states.
-
-    When the file is open in Excel (Windows refuses to replace it), the report
-    is written beside it as ``回答状況(2).xlsx``, ``(3)`` … and that path is returned.
-
-    Raises:
-        OutputError: the folder cannot be written.
-    """
-    import xlsxwriter  # a writer dependency only this function needs
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(suffix=".xlsx", prefix=".status-", dir=path.parent)
-    os.close(descriptor)
-    workbook = xlsxwriter.Workbook(temporary, {"remove_timezone": True})
-    try:
-        _fill_workbook(workbook, report)
-    finally:
-        workbook.close()
-    return _place(Path(temporary), path)
-
-
-def _fill_workbook(workbook: Any, report: StatusReport) -> None:
-    font = {"font_name": "游ゴシック", "font_size": 10}
-    sheet = workbook.add_worksheet("回答状況")
-    title = workbook.add_format({**font, "bold": True, "font_size": 14})
-    info = workbook.add_format({**font})
-    header = workbook.add_format(
-        {
-            **font,
-            "bold": True,
-            "bg_color": "#1F4E78",
-            "font_color": "#FFFFFF",
-            "border": 1,
-            "align": "center",
-            "valign": "vcenter",
-            "text_wrap": True,
-        }
-    )
-    sheet.write(0, 0, _heading(report), title)
-    sheet.write(1, 0, _info(report), info)
-    for column, (name, width) in enumerate(_COLUMNS):
-        sheet.write(_HEADER_ROW, column, name, header)
-        sheet.set_column(column, column, width)
-    sheet.set_row(_HEADER_ROW, 30)
-    formats: dict[tuple[State, str], Any] = {}
-
-    def cell_format(state: State, kind: str) -> Any:
-        # One format per (state, kind) — XlsxWriter formats are shared objects, not per cell.
-        if (state, kind) not in formats:
-            fill, colour = _STATE_COLOURS[state]
-            spec: dict[str, Any] = {
-                **font,
-                "bg_color": fill,
-                "font_color": colour,
-                "border": 1,
-                "border_color": "#BFBFBF",
-                "valign": "vcenter",
-            }
-            if kind == "time":
-                spec["num_format"] = "yyyy/mm/dd hh:mm"
-            elif kind == "number":
-                spec["num_format"] = "#,##0"
-            elif kind == "state":
-                spec["bold"] = True
-                spec["align"] = "center"
-            formats[(state, kind)] = workbook.add_format(spec)
-        return formats[(state, kind)]
-
-    for offset, item in enumerate(report.departments):
-        row = _FIRST_ROW + offset
-        for column, value in enumerate(_cells(item)):
-            if isinstance(value, dt.datetime):
-                sheet.write_datetime(row, column, value, cell_format(item.state, "time"))
-            elif value is None:
-                sheet.write_blank(row, column, None, cell_format(item.state, "text"))
-            elif isinstance(value, int):
-                sheet.write_number(row, column, value, cell_format(item.state, "number"))
-            else:
-                kind = "state" if column == 1 else "text"
-                # write_string: a department name is never a formula, whatever it starts with.
-                sheet.write_string(row, column, str(value), cell_format(item.state, kind))
-    last = _FIRST_ROW + max(len(report.departments), 1) - 1
-    sheet.autofilter(_HEADER_ROW, 0, last, len(_COLUMNS) - 1)
-    sheet.freeze_panes(_FIRST_ROW, 1)
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(_HEADER_ROW)
-    sheet.set_header(f'&L&"游ゴシック"{_heading(report)}&R&P / &N')
-
-    legend = workbook.add_worksheet("凡例")
-    legend.set_column(0, 0, 14)
-    legend.set_column(1, 1, 70)
-    legend.write(0, 0, "状況", header)
-    legend.write(0, 1, "意味と対応", header)
-    for offset, (state, meaning) in enumerate(_LEGEND.items(), start=1):
-        legend.write_string(offset, 0, STATE_LABELS[state], cell_format(state, "state"))
-        legend.write_string(offset, 1, meaning, cell_format(state, "text"))
-
-
-_LEGEND: dict[State, str] = {
-    "accepted": "回答を受理しました。対応は不要です。",
-    "returned_with_errors": "回答に修正が必要な箇所があります。feedback フォルダの差し戻し票を送付してください。",
-    "received": "回答を受信しましたが、まだ検証していません。回収・検証を実行してください。",
-    "overdue": "締切を過ぎても回答がありません。督促を実行してください。",
-    "sent": "照会を送付し、回答を待っています（締切前）。",
-    "not_sent": "まだ照会を送付していません。配布を実行してください。",
-}
-
-
-def _place(temporary: Path, path: Path) -> Path:
-    """Move the finished file into place; beside it under a numbered name when the target is locked."""
-    candidates = [path, *(path.with_name(f"{path.stem}({n}){path.suffix}") for n in range(2, 20))]
-    for candidate in candidates:
-        try:
-            os.replace(temporary, candidate)
-            return candidate
-        except PermissionError:
-            # Windows: the file is open in Excel. Try the next name rather than fail the run.
-            continue
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise OutputError([not_writable(path.parent, exc)]) from exc
-    temporary.unlink(missing_ok=True)
-    raise OutputError([Finding("status-file-locked", {"path": str(path)})])
-
-
-def save_status(workspace: Workspace, report: StatusReport) -> Path:
-    """Write ``reports/回答状況.xlsx`` of ``workspace``; returns the path written (see :func:`write_status_workbook`)."""
-    return write_status_workbook(report, workspace.reports / STATUS_WORKBOOK)
+    return text + " " * (width - display_width(text))
 
 
 __all__ = [
+    "COLUMNS",
     "STATES",
     "STATE_LABELS",
-    "STATUS_WORKBOOK",
     "DepartmentStatus",
     "State",
     "StatusReport",
     "format_status",
-    "save_status",
+    "report_for",
     "status",
-    "write_status_workbook",
 ]

@@ -57,6 +57,11 @@ class Manifest:
         return data
 
 
+def workspace_id(key: bytes) -> str:
+    """A public id of the workspace derived from its signing key (the key itself cannot be recovered)."""
+    return hashlib.sha256(b"xlplan-workspace-id:" + key).hexdigest()[:16]
+
+
 def prefill_hash(values: Sequence[object]) -> str:
     """SHA-256 of the prefilled cells of a row, as their JSON text (``None`` for empty)."""
     text = json.dumps([None if value is None else str(value) for value in values], ensure_ascii=False)

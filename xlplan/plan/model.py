@@ -8,10 +8,12 @@ levels come from the plan (``levels``); nothing assumes four levels.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xlplan.findings import Finding, Phrase
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.values import Value
 
@@ -115,6 +117,70 @@ class MailTemplate:
     body: str
 
 
+K_SMTP_HOST = "SMTPサーバー"
+K_SMTP_PORT = "SMTPポート"
+K_SMTP_SECURITY = "SMTP暗号化"
+K_SMTP_USER = "SMTPユーザー"
+K_SMTP_CAFILE = "SMTP証明書"
+SMTP_KEYS = (K_SMTP_HOST, K_SMTP_PORT, K_SMTP_SECURITY, K_SMTP_USER, K_SMTP_CAFILE)
+"""The 設定 keys of mail delivery (kept as typed in ``Settings.extra``, read by :func:`parse_smtp`)."""
+
+_SECURITY = {"starttls": "starttls", "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "なし": "none", "none": "none", "": "starttls"}  # fmt: skip
+_DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to deliver mail. ``security`` is ``starttls``, ``ssl`` or ``none``."""
+
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str | None = None
+    cafile: str | None = None
+    timeout: float = 60.0
+
+
+def parse_smtp(extra: Mapping[str, str]) -> tuple[SmtpSettings | None, tuple[Finding, ...]]:
+    """The SMTP settings among the 設定 rows ``extra``: None when no SMTPサーバー is set.
+
+    A bad port (not 1–65535) or an unknown encryption is a finding (``smtp-bad-setting``
+    on the 設定 sheet): the master reader reports it when the master is read, so a typo
+    never waits for the first mail to be sent.
+    """
+    host = (extra.get(K_SMTP_HOST) or "").strip()
+    raw_security = (extra.get(K_SMTP_SECURITY) or "").strip()
+    raw_port = (extra.get(K_SMTP_PORT) or "").strip()
+    findings: list[Finding] = []
+    security = _SECURITY.get(raw_security.lower())
+    if security is None:
+        findings.append(
+            Finding(
+                "smtp-bad-setting",
+                {"key": K_SMTP_SECURITY, "value": raw_security, "expected": Phrase("expected-security")},
+                sheet="設定",
+            )
+        )
+    port = None
+    if raw_port:
+        normal = unicodedata.normalize("NFKC", raw_port)
+        port = int(normal) if normal.isascii() and normal.isdecimal() else None
+        if port is None or not 0 < port < 65536:
+            findings.append(
+                Finding(
+                    "smtp-bad-setting",
+                    {"key": K_SMTP_PORT, "value": raw_port, "expected": Phrase("expected-port")},
+                    sheet="設定",
+                )
+            )
+    if findings or not host:
+        return None, tuple(findings)
+    assert security is not None
+    user = (extra.get(K_SMTP_USER) or "").strip() or None
+    cafile = (extra.get(K_SMTP_CAFILE) or "").strip() or None
+    return SmtpSettings(host, port or _DEFAULT_PORT[security], security, user, cafile), ()
+
+
 @dataclass(frozen=True)
 class Settings:
     """The 設定 sheet: titles, fiscal years, deadline, the office, mail templates."""
@@ -135,6 +201,11 @@ class Settings:
     office_email: str | None = None
     mail: dict[str, MailTemplate] = field(default_factory=dict)  # key: 依頼, 督促, 差し戻し
     extra: dict[str, str] = field(default_factory=dict)  # settings this version does not know, kept
+
+    @property
+    def smtp(self) -> SmtpSettings | None:
+        """The SMTP settings, None when no SMTPサーバー is set (or the settings are bad: see :func:`parse_smtp`)."""
+        return parse_smtp(self.extra)[0]
 
     def year_label(self, year: FiscalYear) -> str:
         """The header label of a year: the baseline's override (``27年度``) or its 和暦."""
@@ -226,7 +297,7 @@ class Plan:
                 return record
         return None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The whole plan as plain JSON data (``xlplan plan show --json``)."""
         settings = self.settings
         years: dict[tuple[int, str], dict[str, Any]] = {}

@@ -31,17 +31,20 @@ from typing import Any
 
 import filelock
 
-from xlplan.findings import Finding, OutputError
+from xlplan.errors import OutputError, PdfFailed, PdfUnavailable
+from xlplan.findings import Finding, Language, findings_json
 from xlplan.plan.model import Answer, Plan
 from xlplan.publish.opendata import write_csv, write_json
+from xlplan.publish.parallel import read_back_checksum, write_table
 from xlplan.publish.table import Table, build_table
 from xlplan.publish.template import TEMPLATE_NAME, load_report_style
-from xlplan.publish.writer import read_back_checksum, sheet_names, write_table
+from xlplan.publish.writer import sheet_names
+from xlplan.result import Reported, say
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx.atomic import replace_into, temporary_beside
 from xlplan.xlsx.audit import audit_package
 from xlplan.xlsx.cells import file_name
-from xlplan.xlsx.pdf import PdfFailed, PdfUnavailable, export_pdf
+from xlplan.xlsx.pdf import export_pdf
 
 LOCK_NAME = ".xlplan-consolidate.lock"
 LOCK_TIMEOUT = 60.0
@@ -50,14 +53,14 @@ LOCK_TIMEOUT = 60.0
 __all__ = [
     "ConsolidationResult",
     "consolidate",
-    "consolidate_workspace",
+    "consolidate_plan",
     "output_stem",
     "workspace_template",
 ]
 
 
 @dataclass(frozen=True)
-class ConsolidationResult:
+class ConsolidationResult(Reported):
     """Where the outputs went and what was found on the way.
 
     ``xlsx`` is where the workbook was actually written: the settings' name, or a
@@ -72,20 +75,23 @@ class ConsolidationResult:
     rows: int
     findings: tuple[Finding, ...]
 
-    def lines(self) -> list[tuple[str, str]]:
-        """(Japanese, English) lines for the terminal or the master workbook's status cell."""
+    def lines(self, language: Language = "ja") -> list[str]:
+        """Lines for the terminal or the master workbook's 状況 sheet: where each output went."""
         lines = [
-            (f"集約表（{self.rows} 行）: {self.xlsx}", f"Consolidated table ({self.rows} rows): {self.xlsx}")
+            say(
+                language,
+                f"集約表（{self.rows} 行）: {self.xlsx}",
+                f"Consolidated table ({self.rows} rows): {self.xlsx}",
+            )
         ]
-        if self.pdf:
-            lines.append((f"PDF: {self.pdf}", f"PDF: {self.pdf}"))
-        if self.csv:
-            lines.append((f"CSV: {self.csv}", f"CSV: {self.csv}"))
-        if self.json:
-            lines.append((f"JSON: {self.json}", f"JSON: {self.json}"))
+        lines += [
+            f"{label}: {path}"
+            for label, path in (("PDF", self.pdf), ("CSV", self.csv), ("JSON", self.json))
+            if path
+        ]
         return lines
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """The result as JSON data."""
         return {
             "xlsx": str(self.xlsx),
@@ -93,7 +99,7 @@ class ConsolidationResult:
             "csv": str(self.csv) if self.csv else None,
             "json": str(self.json) if self.json else None,
             "rows": self.rows,
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": findings_json(self.findings, language),
         }
 
 
@@ -108,7 +114,7 @@ def workspace_template(workspace: Workspace) -> Path | None:
     return candidate if candidate.exists() else None
 
 
-def consolidate(
+def consolidate_plan(
     plan: Plan,
     answers: Iterable[Answer],
     out_dir: Path,
@@ -171,24 +177,11 @@ def consolidate(
     return ConsolidationResult(xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings))
 
 
-def consolidate_workspace(
-    workspace: Workspace, *, pdf: bool = False, csv: bool = False
-) -> ConsolidationResult:
-    """Consolidate a workspace: its master, its accepted answers, its template, into ``reports/``.
-
-    The answers come from :func:`xlplan.collect.run.accepted_answers` where collection
-    is installed; without it the table shows what the master itself holds for the
-    current year.
-    """
+def consolidate(workspace: Workspace, *, pdf: bool = False, csv: bool = False) -> ConsolidationResult:
+    """Consolidate a workspace: its master, the accepted answers in its ledger, its template, into ``reports/``."""
     plan = workspace.load_plan()
-    answers: Iterable[Answer] = ()
-    try:
-        from xlplan.collect.run import accepted_answers  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        pass
-    else:
-        answers = accepted_answers(workspace)
-    return consolidate(
+    answers = workspace.accepted_answers(plan)
+    return consolidate_plan(
         plan, answers, workspace.reports, pdf=pdf, csv=csv, template=workspace_template(workspace)
     )
 

@@ -41,7 +41,8 @@ from openpyxl.utils.cell import column_index_from_string
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlplan.findings import ConfigurationError, Finding
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
 
 TEMPLATE_NAME = "事業実績一覧テンプレート.xlsx"
 """File name of the template, in the package (``xlplan/templates/``) and in a workspace's ``templates/``."""

@@ -23,70 +23,45 @@ The writer is XlsxWriter (several times faster than openpyxl on large tables).
 Department text is written only with ``write_string`` and the workbook is opened
 with ``strings_to_formulas`` off, so no text can become a formula; text that
 Excel would read as one if retyped also gets the quote prefix. Every value
-written is folded into a checksum that :func:`read_back_checksum` recomputes from
-the file with a second reader.
+written is folded into a checksum that :func:`xlplan.publish.parallel.read_back_checksum`
+recomputes from the file with a second reader. Writing the sheets, in one process
+or two, is :mod:`xlplan.publish.parallel`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import os
-import pickle
-import shutil
-import sys
-import tempfile
-import threading
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import (
-    CellBlankTuple,
-    CellNumberTuple,
-    CellStringTuple,
-    Worksheet,
-)
+from xlsxwriter.worksheet import Worksheet
 
 from xlplan.plan.model import Node, Plan, Project, Settings
 from xlplan.plan.values import Value
 from xlplan.publish.table import Heading, ProjectBlock, Section, Table
 from xlplan.publish.template import ReportStyle
+from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text, looks_like_formula, sheet_title
+from xlplan.xlsx.text import (
+    MAX_ROW_HEIGHT,
+    ROW_PADDING_PT,
+    estimate_lines,
+    line_spacing,
+    lines_height,
+    units_per_line,
+    wrapped_lines,
+)
 
 HEADER_FIRST = 3  # 0-based rows of the two-row table header (rows 4 and 5 in Excel)
 HEADER_SECOND = 4
 FIRST_DATA_ROW = 5
-MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 MAX_TEXT = 32767  # Excel's limit on a cell's text
 
-# Row-height estimate. Wrapped text is measured in "units": a narrow character is 1,
-# an East Asian wide one 2. A wide character of an N-point font is about N points
-# (N*96/72 pixels) wide; a column of width W is W*7+5 pixels in the default font.
-# A line takes about 1.25 times the font size in MS Pゴシック / MS ゴシック (Excel's
-# own row height for one 11-point line is 13.5 points), but where those fonts are
-# missing — a server printing the PDF with LibreOffice — Noto Sans CJK stands in, and
-# its line is 1.45 times the size: rows estimated at 1.25 clipped the last line of
-# wrapped narratives in the PDF. A little air in Excel is better than a cut-off line.
-# 游ゴシック / 游明朝 have tall line gaps (one 11-point line is 18.75).
-_LINE_SPACING = 1.45
-_LINE_SPACING_TALL = 1.7
-_TALL_FONTS = ("游", "Yu ", "Meiryo", "メイリオ")
-_CELL_PADDING_PX = 6
-_ROW_PADDING_PT = 3.0
-_MASK = (1 << 64) - 1
-
-PARALLEL_MIN_ROWS = 2000
-"""Tables with fewer department rows are written in one process: a second would cost more than it saves."""
-PARALLEL_MIN_BYTES = 1 << 20
-"""Packages smaller than this are read back in one process."""
-
-_T = TypeVar("_T")
+MASK = (1 << 64) - 1
+"""Checksums are sums of cell hashes modulo 2**64."""
 
 
 @dataclass(frozen=True)
@@ -190,50 +165,6 @@ def cell_text(text: str) -> str:
     return cleaned[:MAX_TEXT]
 
 
-def text_units(line: str) -> int:
-    """Display width of one line: 1 per narrow character, 2 per East Asian wide one.
-
-    Counted from the UTF-8 length (1 byte ASCII, 3 bytes for kana and kanji), which is
-    C-fast and close enough for an estimate on tables of a hundred thousand narratives.
-    """
-    characters = len(line)
-    wide = (len(line.encode("utf-8")) - characters) // 2
-    return characters + wide
-
-
-def estimate_lines(text: str, width: float, font_size: float) -> int:
-    """Lines that ``text`` wraps to in a column ``width`` characters wide at ``font_size`` points."""
-    return wrapped_lines(text, units_per_line(width, font_size))
-
-
-def units_per_line(width: float, font_size: float) -> int:
-    """How many :func:`text_units` fit on one line of a column ``width`` characters wide."""
-    usable_px = width * 7 + 5 - _CELL_PADDING_PX
-    wide_px = font_size * 96 / 72
-    return max(2, int(usable_px / wide_px) * 2)
-
-
-def wrapped_lines(text: str, per_line: int) -> int:
-    """Lines that ``text`` wraps to at ``per_line`` units a line (each line break starts a new one)."""
-    if "\n" not in text:
-        units = text_units(text)
-        return -(-units // per_line) if units > per_line else 1
-    total = 0
-    for line in text.split("\n"):
-        units = text_units(line)
-        total += -(-units // per_line) if units > per_line else 1
-    return total
-
-
-def lines_height(lines: int, font_size: float, font_name: str = "") -> float:
-    """Row height in points for ``lines`` lines of text in ``font_name``."""
-    return lines * font_size * _spacing(font_name) + _ROW_PADDING_PT
-
-
-def _spacing(font_name: str) -> float:
-    return _LINE_SPACING_TALL if font_name.startswith(_TALL_FONTS) else _LINE_SPACING
-
-
 def _heading_text(node: Node) -> str:
     return f"{node.number} {node.title}" + (f" {node.subtitle}" if node.subtitle else "")
 
@@ -242,114 +173,11 @@ def _description(project: Project) -> str:
     return project.description + (f"\n【数値目標】{project.indicator}" if project.indicator else "")
 
 
-class FastWorksheet(Worksheet):
-    """XlsxWriter's worksheet with a faster writer of the cell data.
-
-    A consolidated table has about a million cells, and XlsxWriter's general
-    cell loop (a list of attributes per cell, each run through an escaping regex,
-    one file write per element) is most of the time spent closing the workbook.
-    This loop writes the same XML for the cells a table has (blank, number and
-    shared-string cells, whose attributes never need escaping) as one string per
-    row, and hands any other kind of cell, or a sheet with comments, back to
-    XlsxWriter. ``tests/test_report_writer.py`` checks the XML is byte-identical.
-    """
-
-    spliced: Path | None = None
-    """The sheet's XML as another process wrote it; copied into the package in place of this sheet's own."""
-
-    def _assemble_xml_file(self) -> None:
-        if self.spliced is None:
-            super()._assemble_xml_file()
-            return
-        self.fh.flush()
-        with self.spliced.open("rb") as source:
-            shutil.copyfileobj(source, self.fh.buffer)
-        self._xml_close()
-
-    def _calculate_spans(self) -> None:
-        if self.comments:
-            super()._calculate_spans()
-            return
-        # The span of each block of 16 rows: the first and last column used in it.
-        spans: dict[int, tuple[int, int]] = {}
-        for row_num, cells in self.table.items():
-            if cells:
-                block, low, high = row_num >> 4, min(cells), max(cells)
-                known = spans.get(block)
-                if known is not None:
-                    low, high = min(low, known[0]), max(high, known[1])
-                spans[block] = (low, high)
-        self.row_spans = {block: f"{low + 1}:{high + 1}" for block, (low, high) in spans.items()}
-
-    def _write_rows(self) -> None:
-        if self.comments or self.constant_memory:
-            super()._write_rows()
-            return
-        self._calculate_spans()
-        names = {column: xl_col_to_name(column) for column in range(self.dim_colmin, self.dim_colmax + 1)}
-        write, table, row_info, spans = self.fh.write, self.table, self.row_info, self.row_spans
-        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
-            cells = table.get(row_num)
-            info = row_info.get(row_num)
-            span = spans.get(row_num >> 4)
-            if not cells:
-                if info is not None:
-                    self._write_empty_row(row_num, span, info)
-                continue
-            self._write_row(row_num, span, info)
-            number = str(row_num + 1)
-            parts: list[str] = []
-            for col_num in sorted(cells):
-                cell = cells[col_num]
-                kind = type(cell)
-                if kind is not CellBlankTuple and kind is not CellNumberTuple and kind is not CellStringTuple:
-                    write("".join(parts))
-                    parts.clear()
-                    self._write_cell(row_num, col_num, cell)
-                    continue
-                style = self._style_attribute(row_num, col_num, cell.format)
-                if kind is CellStringTuple:
-                    parts.append(f'<c r="{names[col_num]}{number}"{style} t="s"><v>{cell.string}</v></c>')
-                elif kind is CellNumberTuple:
-                    parts.append(f'<c r="{names[col_num]}{number}"{style}><v>{cell.number:.16G}</v></c>')
-                else:
-                    parts.append(f'<c r="{names[col_num]}{number}"{style}/>')
-            parts.append("</row>")
-            write("".join(parts))
-
-    def blank_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
-        """Formatted blank cells down one column: what ``write_blank`` does cell by cell."""
-        if self._check_dimensions(first_row, column) or self._check_dimensions(last_row, column):
-            raise ValueError(f"rows {first_row}–{last_row} of column {column} are outside the sheet")
-        blank, table = CellBlankTuple(cell_format), self.table
-        for row in range(first_row, last_row + 1):
-            table[row][column] = blank
-
-    def merge_column(self, first_row: int, last_row: int, column: int, cell_format: Format) -> None:
-        """Merge rows ``first_row``–``last_row`` of one column, formatting every cell, as ``merge_range`` does.
-
-        ``merge_range`` also indexes every merged cell to detect overlapping merges;
-        the table's merges are over distinct project rows by construction, so that
-        index (a dictionary entry per cell) is left out. The first cell is left for
-        the caller to write with ``write_string`` / ``write_number``.
-        """
-        self.blank_column(first_row, last_row, column, cell_format)
-        self.merge.append([first_row, column, last_row, column])
-
-    def _style_attribute(self, row: int, column: int, cell_format: Format | None) -> str:
-        # The same choice as XlsxWriter's _write_cell: the cell's format, else the row's, else the column's.
-        if cell_format:
-            return f' s="{cell_format._get_xf_index()}"'
-        info = self.row_info.get(row)
-        if info is not None and info.row_format:
-            return f' s="{info.row_format._get_xf_index()}"'
-        column_info = self.col_info.get(column)
-        if column_info is not None and column_info.column_format is not None:
-            return f' s="{column_info.column_format._get_xf_index()}"'
-        return ""
+class UnforeseenFormat(Exception):
+    """A format or text a second process needed that the first did not number beforehand."""
 
 
-class _Writer:
+class TableWriter:
     """Writes one workbook; keeps the format cache and the checksum of what was written."""
 
     def __init__(self, table: Table, style: ReportStyle, path: Path) -> None:
@@ -368,7 +196,7 @@ class _Writer:
         self.widths = self._widths()
         # Per role: font size and line spacing, for the row heights of its cells.
         self.line_spacing = {
-            role: (style.font_size(role), _spacing(str(properties.get("font_name", ""))))
+            role: (style.font_size(role), line_spacing(str(properties.get("font_name", ""))))
             for role, properties in style.formats.items()
         }
         self.value_formats: dict[tuple[str, str | None, int | str], Format] = {}
@@ -392,7 +220,7 @@ class _Writer:
         found = self.formats.get(key)
         if found is None:
             if self.frozen:
-                raise _UnforeseenFormat(key)
+                raise UnforeseenFormat(key)
             properties: dict[str, Any] = dict(self.style.formats[role])
             if num_format is not None:
                 properties["num_format"] = num_format
@@ -402,7 +230,7 @@ class _Writer:
         return found
 
     def _note(self, row: int, column: int, value: str | float) -> None:
-        self.checksum = (self.checksum + hash((self.sheet_index, row, column, value))) & _MASK
+        self.checksum = (self.checksum + hash((self.sheet_index, row, column, value))) & MASK
 
     def text(self, sheet: Worksheet, row: int, column: int, text: str | None, role: str) -> None:
         cleaned = cell_text(text) if text else ""
@@ -449,9 +277,9 @@ class _Writer:
 
     # -- one sheet -------------------------------------------------------------------------
 
-    def add_sheet(self, name: str) -> FastWorksheet:
+    def add_sheet(self, name: str) -> Worksheet:
         """A sheet of the table with its columns and print setup, still empty."""
-        sheet: FastWorksheet = self.book.add_worksheet(name, worksheet_class=FastWorksheet)
+        sheet: Worksheet = self.book.add_worksheet(name, worksheet_class=fast.table_sheet_class())
         for column, width in enumerate(self.widths):
             sheet.set_column(column, column, width)
         self._page(sheet)
@@ -476,10 +304,9 @@ class _Writer:
                         for role, value in (("previous", row.previous), ("current", row.current)):
                             if value.number is not None:
                                 self._value_format(role, value)
-        for found in self.formats.values():
-            found._get_xf_index()
+        fast.number_styles(self.formats.values())
 
-    def section(self, sheet: FastWorksheet, section: Section) -> None:
+    def section(self, sheet: Worksheet, section: Section) -> None:
         """Write one section (基本目標) into its sheet."""
         layout, style, settings = self.layout, self.style, self.table.plan.settings
         last = layout.last
@@ -592,7 +419,7 @@ class _Writer:
         )
         return row + 1
 
-    def _project(self, sheet: FastWorksheet, top: int, block: ProjectBlock) -> int:
+    def _project(self, sheet: Worksheet, top: int, block: ProjectBlock) -> int:
         # The innermost loop of a table of a hundred thousand rows: formats, column
         # measures and department names are looked up once, and the checksum is summed
         # in a local (masked once) — the same cells and checksum as text() and value().
@@ -600,10 +427,10 @@ class _Writer:
         bottom = top + max(len(block.rows), 1) - 1
         span = (top, bottom)
         for gutter in range(layout.number):
-            sheet.blank_column(top, bottom, gutter, self.fmt("gutter"))
+            fast.blank_column(sheet, top, bottom, gutter, self.fmt("gutter"))
         number_format = self.fmt("no", "0")
         if bottom > top:
-            sheet.merge_column(top, bottom, layout.number, number_format)
+            fast.merge_column(sheet, top, bottom, layout.number, number_format)
         sheet.write_number(top, layout.number, project.no, number_format)
         self._note(top, layout.number, float(project.no))
         description = _description(project)
@@ -652,9 +479,9 @@ class _Writer:
                 write_blank(row, narrative_column, None, narrative_format)
             if narrative:
                 lines = wrapped_lines(cleaned, narrative_per_line)
-                height = max(height, lines * narrative_size * narrative_spacing + _ROW_PADDING_PT)
+                height = max(height, lines * narrative_size * narrative_spacing + ROW_PADDING_PT)
             heights.append(max(default_height, height))
-        self.checksum = (self.checksum + checksum) & _MASK
+        self.checksum = (self.checksum + checksum) & MASK
         if not heights:
             heights = [default_height]
         # Excel does not grow rows for merged cells, so the rows under the merged
@@ -701,216 +528,3 @@ class _Writer:
 
     def close(self) -> None:
         self.book.close()
-
-
-def write_table(table: Table, style: ReportStyle, path: Path) -> int:
-    """Write ``table`` to ``path`` (.xlsx) styled by ``style``.
-
-    On Linux, a large table's sheets are shared between this process and a forked
-    second one (two cores): formats and the second's texts are numbered first, so
-    both number styles and shared strings alike; each writes its sheets' cells, the
-    second hands its sheets' XML over in temporary files, and this process puts
-    them into the one package. If the second process fails, its sheets are written
-    here instead.
-
-    Returns:
-        The checksum of every value written (see :func:`read_back_checksum`).
-
-    Raises:
-        OSError: the file cannot be written.
-    """
-    writer = _Writer(table, style, path)
-    sheets = [writer.add_sheet(name) for name in sheet_names(table)]
-    sheets[0].activate()  # what XlsxWriter does on closing; set now so that any process may write it
-    writer.register_formats()
-    mine, theirs = _share_sections(table) if _can_fork(table) else (list(range(len(sheets))), [])
-    strings = writer.book.str_table
-    if theirs:
-        # The second process's texts get their shared-string numbers now, so that both
-        # processes number them alike; the reference count is the real one again after.
-        count = strings.count
-        for text in writer.texts(theirs):
-            strings._get_shared_string_index(text)
-        strings.count = count
-    with tempfile.TemporaryDirectory(prefix="xlplan-sheets-") as folder:
-        second = _forked(lambda: _write_elsewhere(writer, sheets, theirs, Path(folder))) if theirs else None
-        outcome: tuple[int, dict[int, Path], int] | None = None
-        try:
-            for index in mine:
-                _fill(writer, sheets, index)
-            if second is not None:  # these sheets' XML too, while the second process is still at work
-                for index, spliced in _render(sheets, mine, Path(folder)).items():
-                    sheets[index].spliced = spliced
-        finally:
-            if second is not None:  # always waited for, so no child outlives this call
-                with contextlib.suppress(_ForkFailed):
-                    outcome = second()
-        if outcome is None:
-            for index in theirs:
-                _fill(writer, sheets, index)
-        else:
-            writer.checksum = (writer.checksum + outcome[0]) & _MASK
-            strings.count += outcome[2]
-            for index, spliced in outcome[1].items():
-                sheets[index].spliced = spliced
-        writer.close()
-    return writer.checksum
-
-
-def _fill(writer: _Writer, sheets: list[FastWorksheet], index: int) -> None:
-    writer.sheet_index = index
-    writer.section(sheets[index], writer.table.sections[index])
-
-
-def _write_elsewhere(
-    writer: _Writer, sheets: list[FastWorksheet], indices: list[int], folder: Path
-) -> tuple[int, dict[int, Path], int]:
-    """In the second process: write the sheets ``indices`` and their XML.
-
-    Returns their checksum, their XML files and how many shared-string references
-    they hold. Fails if they needed a format or a text the first process did not
-    number beforehand (its styles and shared strings would not hold it).
-    """
-    writer.frozen = True
-    strings = writer.book.str_table
-    unique, count = strings.unique_count, strings.count
-    for index in indices:
-        _fill(writer, sheets, index)
-    if strings.unique_count != unique:
-        raise _UnforeseenFormat("a text missing from the shared strings")
-    return writer.checksum, _render(sheets, indices, folder), strings.count - count
-
-
-def _render(sheets: list[FastWorksheet], indices: list[int], folder: Path) -> dict[int, Path]:
-    """Write the XML of the sheets ``indices`` into ``folder``, to be spliced into the package."""
-    xml = {}
-    for index in indices:
-        xml[index] = folder / f"sheet{index}.xml"
-        sheets[index]._set_xml_writer(str(xml[index]))
-        sheets[index]._assemble_xml_file()
-    return xml
-
-
-def _can_fork(table: Table) -> bool:
-    return _fork_allowed() and len(table.sections) > 1 and table.entry_rows >= PARALLEL_MIN_ROWS
-
-
-def _fork_allowed() -> bool:
-    # fork() without exec is safe only on Linux, and only while no other thread may hold a lock.
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and threading.active_count() == 1
-
-
-def _share_sections(table: Table) -> tuple[list[int], list[int]]:
-    """Sections for this process and for the second: the split with the most even row counts."""
-    return _balance(
-        [
-            sum(max(len(item.rows), 1) if isinstance(item, ProjectBlock) else 1 for item in section.items)
-            for section in table.sections
-        ]
-    )
-
-
-def _balance(sizes: list[int]) -> tuple[list[int], list[int]]:
-    """Indices for this process and for the second: the split of ``sizes`` with the most even sums."""
-    total = sum(sizes)
-    best: tuple[int, ...] = ()
-    best_cost = total + 1
-    for count in range(1, len(sizes)):
-        for theirs in itertools.combinations(range(len(sizes)), count):
-            cost = abs(total - 2 * sum(sizes[index] for index in theirs))
-            if cost < best_cost:
-                best, best_cost = theirs, cost
-    return [index for index in range(len(sizes)) if index not in best], list(best)
-
-
-class _ForkFailed(Exception):
-    """The second process did not deliver its result."""
-
-
-class _UnforeseenFormat(Exception):
-    """A format or text the second process needed that the first did not number beforehand."""
-
-
-def _forked(function: Callable[[], _T]) -> Callable[[], _T]:
-    """Run ``function`` in a forked child; the returned callable waits for its (pickled) result.
-
-    The callable raises :class:`_ForkFailed` when the child raised or died.
-    """
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into the caller's code
-        status = 1
-        try:
-            os.close(read_end)
-            try:
-                payload = pickle.dumps((True, function()))
-                status = 0
-            except BaseException as exc:  # reported to the parent, which carries on without this result
-                payload = pickle.dumps((False, f"{type(exc).__name__}: {exc}"))
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(payload)
-        finally:
-            os._exit(status)
-    os.close(write_end)
-
-    def result() -> _T:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        try:
-            ok, value = pickle.loads(data)
-        except Exception as exc:
-            raise _ForkFailed("the second process ended without a result") from exc
-        if not ok:
-            raise _ForkFailed(value)
-        return value
-
-    return result
-
-
-def read_back_checksum(path: Path, names: list[str]) -> int:
-    """The checksum of the non-empty cells of ``names`` in ``path``, read with python-calamine.
-
-    A second reader, independent of XlsxWriter, so that a writer bug (a lost string,
-    a number stored as text, a formula) shows as a mismatch. A large package is read
-    by two processes, a share of the sheets each, where fork() is available.
-    """
-    indices = list(range(len(names)))
-    if not (_fork_allowed() and len(names) > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES):
-        return _read_sheets(path, names, indices)
-    mine, theirs = _balance(_sheet_sizes(path, len(names)))
-    second = _forked(lambda: _read_sheets(path, names, theirs))
-    other: int | None = None
-    try:
-        checksum = _read_sheets(path, names, mine)
-    finally:
-        with contextlib.suppress(_ForkFailed):
-            other = second()
-    if other is None:
-        other = _read_sheets(path, names, theirs)
-    return (checksum + other) & _MASK
-
-
-def _read_sheets(path: Path, names: list[str], indices: list[int]) -> int:
-    from python_calamine import CalamineWorkbook
-
-    checksum = 0
-    workbook = CalamineWorkbook.from_path(str(path))
-    for index in indices:
-        rows = workbook.get_sheet_by_name(names[index]).to_python(skip_empty_area=False)
-        for row_number, row in enumerate(rows):
-            for column, value in enumerate(row):
-                if value == "" or value is None:
-                    continue
-                item = (
-                    float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-                )
-                checksum += hash((index, row_number, column, item))
-    return checksum & _MASK
-
-
-def _sheet_sizes(path: Path, count: int) -> list[int]:
-    """The uncompressed size of each worksheet part (XlsxWriter names them sheet1.xml … in order)."""
-    with zipfile.ZipFile(path) as package:
-        sizes = {info.filename: info.file_size for info in package.infolist()}
-    return [sizes.get(f"xl/worksheets/sheet{index}.xml", 1) for index in range(1, count + 1)]

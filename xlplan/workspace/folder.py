@@ -14,15 +14,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlplan.findings import ConfigurationError, Finding, not_writable
-from xlplan.plan.model import Plan
-from xlplan.workspace.ledger import current_round, open_ledger, sync_departments
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding, not_writable
+from xlplan.plan.model import Answer, Plan, Settings
+from xlplan.workspace.ledger import accepted_answers, current_round, open_ledger, sync_departments
 from xlplan.workspace.master import read_master, write_master
 
 MASTER_NAMES = ("master.xlsm", "master.xlsx")
@@ -31,9 +33,13 @@ FOLDERS = ("outbox", "inbox", "archive", "feedback", "reports")
 
 @dataclass(frozen=True)
 class Workspace:
-    """Paths of one workspace. Creating the object touches nothing on disk."""
+    """Paths of one workspace. Creating the object touches nothing on disk; ``root`` may be given as text."""
 
     root: Path
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.root, Path):
+            object.__setattr__(self, "root", Path(self.root))
 
     @property
     def master_path(self) -> Path:
@@ -52,6 +58,10 @@ class Workspace:
     def outbox(self) -> Path:
         """Where department workbooks and mail drafts are written."""
         return self.root / "outbox"
+
+    def round_folder(self, settings: Settings) -> Path:
+        """``outbox/2020-R1``: where the current fiscal year's round of requests and reminders goes."""
+        return self.outbox / f"{settings.current_year.western}-R{settings.round}"
 
     @property
     def inbox(self) -> Path:
@@ -106,6 +116,15 @@ class Workspace:
         """Open the ledger (created if missing)."""
         return open_ledger(self.ledger_path)
 
+    def accepted_answers(self, plan: Plan | None = None) -> list[Answer]:
+        """The answers of every department's accepted return in the current round, in plan order.
+
+        ``plan`` is the master's plan (read when not given). This is what consolidation prints.
+        """
+        plan = plan or self.load_plan()
+        with contextlib.closing(self.ledger()) as connection:
+            return accepted_answers(connection, plan)
+
 
 def init_workspace(root: Path, plan: Plan) -> Workspace:
     """Make a new workspace at ``root`` holding ``plan``.
@@ -129,3 +148,14 @@ def init_workspace(root: Path, plan: Plan) -> Workspace:
         sync_departments(connection, [(d.name, d.email, d.contact) for d in plan.departments])
     connection.close()
     return workspace
+
+
+def init(root: Path | str, *, example: str = "ogi") -> Workspace:
+    """Make a new workspace at ``root`` from the embedded example ``example`` (``xlplan init``).
+
+    Raises:
+        ConfigurationError: ``root`` already holds a workspace or cannot be written, or no such example.
+    """
+    from xlplan.examples import load_example
+
+    return init_workspace(Path(root), load_example(example).plan)

@@ -33,7 +33,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlplan.findings import ConfigurationError, Finding
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
 from xlplan.plan.model import (
     Department,
@@ -45,6 +46,7 @@ from xlplan.plan.model import (
     Plan,
     Project,
     Settings,
+    parse_smtp,
 )
 from xlplan.plan.values import parse_value
 from xlplan.xlsx.cells import a1, set_text
@@ -256,6 +258,10 @@ class _Reader:
         known |= {f"{K_LEVEL}{i + 1}" for i in range(len(levels))}
         known |= {f"{kind}メール{part}" for kind in MAIL_KINDS for part in ("件名", "本文")}
         extra = {key: _text(raw) or "" for key, (raw, _cell) in values.items() if key not in known}
+        # Typed when the master is read: a bad port is a master finding, not a failure at the first send.
+        for finding in parse_smtp(extra)[1]:
+            cell = values.get(str(finding.params.get("key")), (None, None))[1]
+            self.fail(finding.code, sheet=SHEET_SETTINGS, cell=cell, **finding.params)
         if not (levels and plan_name and title and baseline and previous and current):
             return None
         return Settings(

@@ -7,12 +7,13 @@ formula, a DDE call or an external link, whatever it starts with.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.utils.cell import column_index_from_string as _column_index
-from openpyxl.utils.cell import coordinate_from_string, get_column_letter
+if TYPE_CHECKING:  # openpyxl is imported where its cells are written, not by every reader of A1 addresses
+    from openpyxl.cell.cell import Cell, MergedCell
 
 # Characters that make Excel (on typing, or some readers on import) start a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -51,6 +52,8 @@ def set_text(cell: Cell | MergedCell, text: str | None) -> None:
     is forced back to string; the quote prefix keeps Excel from re-reading the
     text as a formula when a person edits the cell later.
     """
+    from openpyxl.cell.cell import Cell
+
     if not isinstance(cell, Cell):
         raise TypeError(f"cannot write text into merged cell {cell.coordinate}")
     if text is None:
@@ -85,12 +88,50 @@ def file_name(name: str, *, max_length: int = 120) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+# ----------------------------------------------------------------------------------------
+# A1 addresses: the one implementation every reader and writer uses
+# ----------------------------------------------------------------------------------------
+
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
+COLUMN_MAX = 16_384
+"""Excel's last column, XFD."""
+
+
+@functools.lru_cache(maxsize=4096)
+def column_letters(column: int) -> str:
+    """1-based column number to letters: ``column_letters(6) == "F"``, ``column_letters(28) == "AB"``."""
+    if column < 1:
+        raise ValueError(f"column {column} is not a sheet column")
+    letters = ""
+    while column > 0:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+@functools.lru_cache(maxsize=4096)
+def column_number(letters: str) -> int:
+    """Column letters to the 1-based number: ``column_number("AB") == 28`` (case does not matter)."""
+    number = 0
+    for letter in letters.upper():
+        if not "A" <= letter <= "Z":
+            raise ValueError(f"not column letters: {letters!r}")
+        number = number * 26 + (ord(letter) - 64)
+    return number
+
+
 def a1(row: int, column: int) -> str:
     """1-based row and column to an A1 address: ``a1(12, 6) == "F12"``."""
-    return f"{get_column_letter(column)}{row}"
+    return f"{column_letters(column)}{row}"
 
 
 def from_a1(address: str) -> tuple[int, int]:
-    """An A1 address to 1-based (row, column): ``from_a1("F12") == (12, 6)``."""
-    letters, row = coordinate_from_string(address)
-    return row, _column_index(letters)
+    """An A1 address to 1-based (row, column): ``from_a1("F12") == (12, 6)``; ``$F$12`` too.
+
+    Raises:
+        ValueError: not a cell address.
+    """
+    match = _A1.match(address.strip())
+    if match is None:
+        raise ValueError(f"not a cell address: {address!r}")
+    return int(match.group(2)), column_number(match.group(1))

@@ -20,7 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xlplan.findings import Finding, OutputError
+from xlplan.errors import PdfFailed, PdfUnavailable
+from xlplan.findings import Finding
 from xlplan.xlsx.atomic import replace_into, temporary_beside
 
 TIMEOUT = 600
@@ -33,14 +34,6 @@ _WINDOWS_LIBREOFFICE = (
     / "program"
     / "soffice.exe",
 )
-
-
-class PdfUnavailable(OutputError):
-    """Neither LibreOffice nor Excel with xlwings is installed."""
-
-
-class PdfFailed(OutputError):
-    """A converter was found but did not produce the PDF."""
 
 
 def find_libreoffice() -> str | None:

@@ -1,4 +1,4 @@
-"""The ledger: a SQLite file in the workspace recording what was sent, received, checked and accepted.
+"""The ledger's schema: its tables, opening a ledger, and upgrading an older one.
 
 The ledger is the memory of a cycle across runs and machines (a staff PC and a
 server may share the workspace folder). Rows are only added or marked, never
@@ -12,10 +12,6 @@ import contextlib
 import datetime as dt
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from xlplan.plan.model import Settings
 
 SCHEMA_VERSION = 2
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``."""
@@ -148,34 +144,3 @@ def schema_version(connection: sqlite3.Connection) -> int:
     """The schema version recorded in the ledger."""
     row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
     return int(row["v"])
-
-
-def current_round(connection: sqlite3.Connection, settings: Settings) -> int:
-    """The id of the round the master's settings name (current fiscal year and round), created if new."""
-    deadline = settings.deadline.isoformat() if settings.deadline else None
-    return ensure_round(connection, settings.current_year.western, settings.round, deadline)
-
-
-def ensure_round(connection: sqlite3.Connection, fiscal_year: int, number: int, deadline: str | None) -> int:
-    """The id of the round (fiscal year, number), created if new."""
-    with connection:
-        connection.execute(
-            "INSERT OR IGNORE INTO rounds (fiscal_year, number, opened_at, deadline) VALUES (?, ?, ?, ?)",
-            (fiscal_year, number, now(), deadline),
-        )
-    row = connection.execute(
-        "SELECT id FROM rounds WHERE fiscal_year = ? AND number = ?", (fiscal_year, number)
-    ).fetchone()
-    return int(row["id"])
-
-
-def sync_departments(
-    connection: sqlite3.Connection, departments: list[tuple[str, str | None, str | None]]
-) -> None:
-    """Record the registry's departments (name, email, contact), updating changed addresses."""
-    with connection:
-        connection.executemany(
-            "INSERT INTO departments (name, email, contact) VALUES (?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET email = excluded.email, contact = excluded.contact",
-            departments,
-        )

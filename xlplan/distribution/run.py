@@ -33,20 +33,17 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from xlplan.findings import ConfigurationError, Finding, OutputError, not_writable
-from xlplan.form.workbook import (
-    WorkbookRequest,
-    columns_for,
-    render_workbook,
-    response_rows,
-    workbook_file_name,
-    workspace_id,
-)
+from xlplan.errors import ConfigurationError, OutputError
+from xlplan.findings import Finding, Language, findings_json, not_writable
+from xlplan.form.manifest import workspace_id
+from xlplan.form.rows import WorkbookRequest, columns_for, response_rows, workbook_file_name
+from xlplan.form.writer import render_workbook
 from xlplan.mail import build_message, require_mail_settings, send_messages, smtp_password, smtp_settings
-from xlplan.plan.model import Department, Plan, Settings
+from xlplan.plan.model import Department, Plan
+from xlplan.result import Reported, say
+from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
-from xlplan.workspace.ledger import now as ledger_now
 
 TEMPLATE_KEY = "依頼"
 KIND = "request"
@@ -80,7 +77,7 @@ class DepartmentDispatch:
     message_id: str | None = None
     findings: tuple[Finding, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """Plain JSON data for ``--json``."""
         return {
             "department": self.department,
@@ -90,12 +87,12 @@ class DepartmentDispatch:
             "mail": str(self.mail) if self.mail else None,
             "sha256": self.sha256,
             "message_id": self.message_id,
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": findings_json(self.findings, language),
         }
 
 
 @dataclass(frozen=True)
-class DistributionResult:
+class DistributionResult(Reported):
     """The outcome of a run: the round folder and one record per selected department."""
 
     folder: Path
@@ -108,29 +105,25 @@ class DistributionResult:
         """Every department's findings, in department order."""
         return [finding for item in self.departments for finding in item.findings]
 
-    def lines(self) -> list[tuple[str, str]]:
-        """One (Japanese, English) line per department and a closing line, for the terminal."""
+    def lines(self, language: Language = "ja") -> list[str]:
+        """One line per department and a closing line, for the terminal."""
         lines = []
         for item in self.departments:
             ja, en = STATUS_LABELS[item.status]
             name = f"  {item.workbook.name}" if item.workbook else ""
-            lines.append((f"{item.department}: {ja}{name}", f"{item.department}: {en}{name}"))
-        lines.append((f"出力先: {self.folder}", f"Output folder: {self.folder}"))
+            lines.append(f"{item.department}: {say(language, ja, en)}{name}")
+        lines.append(say(language, f"出力先: {self.folder}", f"Output folder: {self.folder}"))
         return lines
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON data for ``--json``."""
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """The JSON document of ``xlplan distribute --json``."""
         return {
             "folder": str(self.folder),
             "fiscal_year": self.fiscal_year,
             "round": self.round,
-            "departments": [item.to_json() for item in self.departments],
+            "departments": [item.to_dict(language) for item in self.departments],
+            "findings": findings_json(self.findings, language),
         }
-
-
-def round_folder_name(settings: Settings) -> str:
-    """``2020-R1``: the outbox folder of the current fiscal year and round."""
-    return f"{settings.current_year.western}-R{settings.round}"
 
 
 def distribute(
@@ -171,16 +164,16 @@ def distribute(
         require_mail_settings(settings, TEMPLATE_KEY)
     smtp = smtp_settings(plan) if send else None
     password = smtp_password(smtp) if smtp else None
-    folder = workspace.outbox / round_folder_name(settings)
+    folder = workspace.round_folder(settings)
     _check_writable(folder)
     key = workspace.signing_key()
     rows = response_rows(plan)
     columns = columns_for(settings)
 
     results: dict[str, DepartmentDispatch] = {}
-    with closing(workspace.ledger()) as ledger:
-        round_id = current_round(ledger, settings)
-        history = _History(ledger, round_id)
+    with closing(workspace.ledger()) as connection:
+        round_id = current_round(connection, settings)
+        history = _History(connection, round_id)
         jobs: list[_Job] = []
         to_send: list[DepartmentDispatch] = []
         round_label = f"{settings.current_year.wareki} 第{settings.round}回"
@@ -203,16 +196,16 @@ def distribute(
 
         issued = issued_at.isoformat(timespec="seconds")
         drafted = _run_jobs(jobs, key=key, issued_at=issued_at, workspace=workspace_id(key), workers=workers)
-        with ledger:
+        with connection:
             for item in drafted:
-                _record(ledger, round_id, item, "drafted" if item.mail else "skipped", created=issued)
+                _record(connection, round_id, item, "drafted" if item.mail else "skipped", created=issued)
                 results[item.department] = item
         to_send += [item for item in drafted if item.mail is not None]
 
         if smtp is not None and to_send:
             messages = [_load_for_sending(item.mail) for item in to_send if item.mail is not None]
             outcomes = send_messages(smtp, messages, password)
-            with ledger:
+            with connection:
                 for item, outcome in zip(to_send, outcomes, strict=True):
                     status = "sent" if outcome.ok else "failed"
                     failure = (
@@ -226,11 +219,11 @@ def distribute(
                         item, status=status, findings=item.findings + (() if outcome.ok else failure)
                     )
                     _record(
-                        ledger,
+                        connection,
                         round_id,
                         sent,
                         status,
-                        created=ledger_now(),
+                        created=ledger.now(),
                         error=outcome.error,
                         sent_at=outcome.sent_at,
                     )
@@ -280,11 +273,9 @@ def _check_writable(folder: Path) -> None:
 class _History:
     """This round's request dispatches, read once at the start of a run."""
 
-    def __init__(self, ledger: sqlite3.Connection, round_id: int) -> None:
+    def __init__(self, connection: sqlite3.Connection, round_id: int) -> None:
         self.rows: dict[str, list[sqlite3.Row]] = {}
-        for row in ledger.execute(
-            "SELECT * FROM dispatches WHERE round_id = ? AND kind = ? ORDER BY id", (round_id, KIND)
-        ):
+        for row in ledger.dispatches(connection, round_id, KIND):
             self.rows.setdefault(row["department"], []).append(row)
 
     def sent(self, department: str) -> bool:
@@ -319,7 +310,7 @@ class _History:
 
 
 def _record(
-    ledger: sqlite3.Connection,
+    connection: sqlite3.Connection,
     round_id: int,
     item: DepartmentDispatch,
     status: str,
@@ -328,24 +319,15 @@ def _record(
     error: str | None = None,
     sent_at: str | None = None,
 ) -> None:
-    ledger.execute(
-        "INSERT INTO dispatches (round_id, department, kind, version, file_path, sha256, mail_path, "
-        "message_id, status, error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            round_id,
-            item.department,
-            KIND,
-            item.version,
-            str(item.workbook) if item.workbook else None,
-            item.sha256,
-            str(item.mail) if item.mail else None,
-            item.message_id,
-            status,
-            error,
-            created,
-            sent_at,
+    ledger.insert_dispatch(
+        connection,
+        ledger.DispatchRecord(
+            round_id, item.department, KIND, item.version or 1, status, created,
+            file_path=str(item.workbook) if item.workbook else None, sha256=item.sha256,
+            mail_path=str(item.mail) if item.mail else None, message_id=item.message_id,
+            error=error, sent_at=sent_at,
         ),
-    )
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------

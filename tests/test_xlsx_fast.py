@@ -1,4 +1,4 @@
-"""The consolidated table's fast worksheet writer produces XlsxWriter's own XML."""
+"""The fast path on XlsxWriter's internals (xlplan.xlsx.fast) writes XlsxWriter's own XML, and the table in two processes the same as in one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.publish.writer import FastWorksheet
+from xlplan.xlsx.fast import FastWorksheet
 
 
 def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
@@ -82,7 +82,7 @@ def test_two_processes_write_the_same_table_as_one(tmp_path: Path, monkeypatch: 
     import dataclasses
 
     from xlplan.examples import load_example
-    from xlplan.publish import writer as report_writer
+    from xlplan.publish import parallel as report_writer
     from xlplan.publish.table import build_table
     from xlplan.publish.template import load_report_style
 
@@ -125,7 +125,7 @@ def test_a_failed_second_process_leaves_its_sheets_to_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from xlplan.examples import load_example
-    from xlplan.publish import writer as report_writer
+    from xlplan.publish import parallel as report_writer
     from xlplan.publish.table import build_table
     from xlplan.publish.template import load_report_style
 
@@ -148,22 +148,24 @@ def test_department_workbooks_keep_xlsxwriters_xml(monkeypatch: pytest.MonkeyPat
     import io
 
     from xlplan.examples import load_example
-    from xlplan.form import workbook as dw
+    from xlplan.form import rows as form_rows
+    from xlplan.form.writer import render_workbook
+    from xlplan.xlsx import fast
 
     plan = load_example("ogi").plan
-    rows = dw.response_rows(plan)
+    rows = form_rows.response_rows(plan)
     department = next(d for d in plan.departments if rows.get(d.name))
-    request = dw.WorkbookRequest(
-        plan.settings, department, dw.columns_for(plan.settings), tuple(rows[department.name])
+    request = form_rows.WorkbookRequest(
+        plan.settings, department, form_rows.columns_for(plan.settings), tuple(rows[department.name])
     )
     issued = dt.datetime(2021, 4, 1, 9, 0, tzinfo=dt.timezone.utc)
 
     def parts() -> dict[str, bytes]:
-        data, _ = dw.render_workbook(request, key=b"k" * 32, issued_at=issued)
+        data, _ = render_workbook(request, key=b"k" * 32, issued_at=issued)
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             return {name: package.read(name) for name in package.namelist() if "core.xml" not in name}
 
-    fast = parts()
+    fast_parts = parts()
     again = parts()  # the second time with the validation formulas already prepared
-    monkeypatch.setattr(dw._Workbook, "worksheet_class", Worksheet)
-    assert fast == again == parts()
+    monkeypatch.setattr(fast.ProtectedWorkbook, "worksheet_class", Worksheet)
+    assert fast_parts == again == parts()

@@ -40,8 +40,8 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from xlplan.findings import Finding
+from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
-from xlplan.workspace.ledger import now
 
 __all__ = ["WORKBOOK_SUFFIXES", "IntakeResult", "Receipt", "take_in"]
 
@@ -164,10 +164,7 @@ def take_in(workspace: Workspace, connection: sqlite3.Connection, *, round_id: i
                         )
                     if not attachments:
                         findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
-            connection.execute(
-                "INSERT INTO inbox_files (path, size, mtime_ns, sha256, receipt_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, size, mtime_ns, sha256, receipt.id, now()),
-            )
+            ledger.insert_inbox_file(connection, name, size, mtime_ns, sha256, receipt.id)
     return IntakeResult(tuple(receipts), tuple(mails), tuple(findings))
 
 
@@ -235,10 +232,7 @@ def _lock_file(path: Path) -> str | None:
 
 def _already_taken(connection: sqlite3.Connection, name: str, sha256: str) -> bool:
     """True when the latest record of this inbox path has the same content."""
-    row = connection.execute(
-        "SELECT sha256 FROM inbox_files WHERE path = ? ORDER BY id DESC LIMIT 1", (name,)
-    ).fetchone()
-    return row is not None and row[0] == sha256
+    return ledger.latest_inbox_sha256(connection, name) == sha256
 
 
 # ----------------------------------------------------------------------------------------
@@ -259,18 +253,14 @@ def _store(
     workspace: Workspace, connection: sqlite3.Connection, data: bytes, sha256: str, name: str
 ) -> _Stored:
     """Make sure ``data`` is in the archive; the same bytes received before keep their first copy."""
-    row = connection.execute(
-        "SELECT id, original_name, archived_path FROM receipts WHERE sha256 = ? AND duplicate_of IS NULL "
-        "ORDER BY id LIMIT 1",
-        (sha256,),
-    ).fetchone()
-    if row is None:
+    first = ledger.first_receipt(connection, sha256)
+    if first is None:
         archived = _archive(workspace, data, sha256, _suffix(name))
         return _Stored(archived, archived.relative_to(workspace.root).as_posix(), None)
-    archived = workspace.root / row[2]
+    archived = workspace.root / first.archived_path
     if not _holds(archived, sha256):  # the first copy went missing or was damaged: store it again
-        archived = _archive(workspace, data, sha256, Path(row[2]).suffix)
-    return _Stored(archived, archived.relative_to(workspace.root).as_posix(), (int(row[0]), str(row[1])))
+        archived = _archive(workspace, data, sha256, Path(first.archived_path).suffix)
+    return _Stored(archived, archived.relative_to(workspace.root).as_posix(), (first.id, first.original_name))
 
 
 def _record(
@@ -287,23 +277,19 @@ def _record(
     """Insert the receipt row (the caller holds the transaction)."""
     first = stored.first
     if first is None:  # the same bytes may have arrived earlier in this very run
-        row = connection.execute(
-            "SELECT id, original_name FROM receipts WHERE sha256 = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-            (sha256,),
-        ).fetchone()
-        first = (int(row[0]), str(row[1])) if row is not None else None
+        earlier = ledger.first_receipt(connection, sha256)
+        first = (earlier.id, earlier.original_name) if earlier is not None else None
     status = "duplicate" if first is not None else ("mail" if mail else "archived")
-    cursor = connection.execute(
-        "INSERT INTO receipts (sha256, original_name, source, archived_path, received_at, round_id, status, "
-        "duplicate_of, container_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (sha256, name, source, stored.relative, now(), round_id, status,
-         first[0] if first else None, container.id if container else None),
+    receipt_id = ledger.insert_receipt(
+        connection,
+        ledger.ReceiptRecord(sha256, name, source, stored.relative, round_id, status,
+                             first[0] if first else None, container.id if container else None),
     )  # fmt: skip
     findings: tuple[Finding, ...] = ()
     if first is not None:
         findings = (Finding("duplicate-file", {"name": name, "first": first[1]}, file=name),)
     return Receipt(
-        int(cursor.lastrowid or 0),
+        receipt_id,
         sha256,
         name,
         stored.archived,

@@ -1,6 +1,6 @@
 """Check an identified return: the JSON Schema of a department return, then the semantic rules.
 
-:func:`check_return` takes what :func:`xlplan.collect.identify.identify` found (whose
+:func:`check_return` takes what :func:`xlplan.collection.identify.identify` found (whose
 return it is, where its rows are) and the cells safe reading produced, and
 returns the department's :class:`~xlplan.plan.model.Answer` records with the
 findings. It never touches the file and never raises on what a department sent.
@@ -57,9 +57,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from xlplan.collect.identify import Identity, PlanIndex, plan_index
-from xlplan.collect.snapshot import CellValue, SheetRead, Snapshot
-from xlplan.findings import Finding
+from xlplan.collection.identify import Identity, PlanIndex, plan_index
+from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
+from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column, InputRule
 from xlplan.form.manifest import ManifestRow
@@ -88,7 +88,7 @@ class CheckResult:
         department: registry name of the answering department (None when unidentified).
         answers: one Answer per row found in the sheet, in issued order (see the module docstring).
         findings: the check's own findings. The snapshot's and the identity's are not repeated
-            here (the caller reports them beside these, as :mod:`xlplan.collect.run` does), but they
+            here (the caller reports them beside these, as :mod:`xlplan.collection.run` does), but they
             count for ``ok``.
         document: the return as the JSON document the schema describes (None when unidentified).
         upstream_ok: no error among the snapshot's and the identity's findings.
@@ -183,32 +183,27 @@ def _prefixed(error: Any, index: int) -> Any:
     return error
 
 
-_TYPE_NAMES = {"string": "文字", "number": "数値", "integer": "整数", "null": "空欄", "object": "表", "array": "一覧",
-               "boolean": "TRUE/FALSE"}  # fmt: skip
-
-
-def _reason(problem: SchemaProblem) -> tuple[str, str]:
-    """(Japanese, English) reason for a schema problem, by the keyword that failed."""
+def _reason(problem: SchemaProblem) -> Phrase:
+    """The reason for a schema problem, by the keyword that failed, as a catalogue phrase."""
     keyword, limit = problem.keyword, problem.limit
     if keyword == "type":
         allowed = limit if isinstance(limit, list) else [limit]
-        ja = "・".join(_TYPE_NAMES.get(str(name), str(name)) for name in allowed)
-        return f"{ja}のいずれかを入力してください。", f"expected {' or '.join(map(str, allowed))}."
+        return Phrase("reason-type", {"allowed": [Phrase(f"json-{name}") for name in allowed]})
     if keyword == "maxLength":
-        return f"{limit:,}字以内で入力してください。", f"longer than {limit:,} characters."
+        return Phrase("reason-max-length", {"limit": limit})
     if keyword == "minLength":
-        return "空の文字列は入力できません。", "empty text."
+        return Phrase("reason-min-length")
     if keyword == "pattern":
-        return "形式が違います。元の内容に戻してください。", f"does not match {limit}."
+        return Phrase("reason-pattern", {"pattern": limit})
     if keyword in ("minimum", "exclusiveMinimum"):
-        return f"{limit}以上の値にしてください。", f"less than {limit}."
+        return Phrase("reason-minimum", {"limit": limit})
     if keyword in ("maximum", "exclusiveMaximum"):
-        return f"{limit}以下の値にしてください。", f"greater than {limit}."
+        return Phrase("reason-maximum", {"limit": limit})
     if keyword == "required":
-        return "必要な項目がありません。", "a required field is missing."
+        return Phrase("reason-required")
     if keyword == "additionalProperties":
-        return "不明な項目があります。", "unknown fields."
-    return "形式が違います。", f"fails '{keyword}'."
+        return Phrase("reason-additional")
+    return Phrase("reason-other", {"keyword": keyword})
 
 
 _FIELD_COLUMNS = {
@@ -240,7 +235,7 @@ def _schema_findings(
     findings: list[Finding] = []
     covered: set[tuple[str, str]] = set()
     for problem in problems:
-        ja, en = _reason(problem)
+        reason = _reason(problem)
         path = problem.path
         if len(path) >= 3 and path[0] == "rows" and isinstance(path[1], int) and path[1] < len(places):
             place = places[path[1]]
@@ -254,16 +249,16 @@ def _schema_findings(
                     Finding("narrative-too-long", params, file=file, sheet=identity.sheet, cell=cell)
                 )
                 continue
-            params |= {"header": headers.get(key, key), "reason": ja, "reason_en": en,
-                       "where": f"事業番号 {place.row.project_no} の", "where_en": f"Project {place.row.project_no}: "}  # fmt: skip
+            where = Phrase("at-project", {"project_no": place.row.project_no})
+            params |= {"header": headers.get(key, key), "reason": reason, "where": where}
             if key == layout.CURRENT_VALUE and isinstance(problem.instance, str):
                 params["value"] = problem.instance  # feedback writes the typed text back
             findings.append(
                 Finding("return-schema-invalid", params, file=file, sheet=identity.sheet, cell=cell)
             )
         else:
-            name = ".".join(str(part) for part in path) or "（全体）"
-            params = {"header": name, "reason": ja, "reason_en": en, "where": "", "where_en": ""}
+            name: str | Phrase = ".".join(str(part) for part in path) or Phrase("whole-document")
+            params = {"header": name, "reason": reason, "where": Phrase("at-document")}
             findings.append(Finding("return-schema-invalid", params, file=file))
     return findings, covered
 
@@ -309,8 +304,8 @@ _EXTERNAL = re.compile(
 )
 
 
-def formula_hazard(formula: str) -> tuple[str, str] | None:
-    """Why ``formula`` (without ``=``) reaches outside the workbook, as (Japanese, English), or None.
+def formula_hazard(formula: str) -> Phrase | None:
+    """Why ``formula`` (without ``=``) reaches outside the workbook, as a catalogue phrase, or None.
 
     String literals are ignored (``"a|b"`` is text), except that a function such as
     ``HYPERLINK`` is a hazard whatever its arguments are.
@@ -318,12 +313,11 @@ def formula_hazard(formula: str) -> tuple[str, str] | None:
     bare = _STRING.sub('""', formula)
     match = _FUNCTION.search(bare)
     if match:
-        name = match.group(1).upper()
-        return f"{name} 関数", f"the {name} function"
+        return Phrase("hazard-function", {"name": match.group(1).upper()})
     if "|" in bare:  # DDE: application|topic!item
-        return "DDE（他のプログラムとの連携）", "DDE"
+        return Phrase("hazard-dde")
     if _EXTERNAL.search(bare):
-        return "外部ファイルの参照", "a reference to another file"
+        return Phrase("hazard-external")
     return None
 
 
@@ -338,7 +332,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     Args:
         plan: the plan of the current round (gives indicators, units and last year's values).
         snapshot: the file as safe reading reduced it.
-        identity: what :func:`xlplan.collect.identify.identify` made of it.
+        identity: what :func:`xlplan.collection.identify.identify` made of it.
         file: the file's name as reported in findings.
 
     Returns:
@@ -473,7 +467,7 @@ def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) ->
         params = _params(place.row, key) | {"header": headers.get(key, key), "formula": formula}
         hazard = formula_hazard(cell.formula)
         if hazard is not None:
-            findings.append(at("formula-dangerous", params | {"reason": hazard[0], "reason_en": hazard[1]}))  # fmt: skip
+            findings.append(at("formula-dangerous", params | {"reason": hazard}))
             value_reported = value_reported or key == layout.CURRENT_VALUE
         elif cell.value is None or cell.value == "":
             findings.append(at("formula-no-value", params))
@@ -540,20 +534,15 @@ def _check_value(
             return BLANK, [at(code, base | extra)]
     if Normalisation.MARK_VARIANT in parsed.normalisations and value.mark is not None:
         findings.append(at("value-mark-variant", base | {"mark": value.mark.value}))
-    what: list[tuple[str, str]] = []
+    what: list[Phrase] = []
     if Normalisation.WIDTH in parsed.normalisations:
-        what.append(("全角の文字を半角に直しました", "full-width characters made half-width"))
+        what.append(Phrase("normalised-width"))
     if Normalisation.TRIMMED in parsed.normalisations:
-        what.append(("空白を取り除きました", "spaces removed"))
+        what.append(Phrase("normalised-trimmed"))
     if isinstance(raw, str) and value.number is not None:
-        what.append(("文字として入力された数値を数値にしました", "a number typed as text read as a number"))
+        what.append(Phrase("normalised-number-as-text"))
     if what:
-        params = base | {
-            "read": value.display(),
-            "what": "、".join(ja for ja, _en in what),
-            "what_en": ", ".join(en for _ja, en in what),
-        }
-        findings.append(at("value-normalised", params))
+        findings.append(at("value-normalised", base | {"read": value.display(), "what": what}))
     return value, findings
 
 
@@ -566,10 +555,10 @@ def _out_of_rule(number: Decimal, rule: InputRule) -> tuple[str, dict[str, Any]]
     low = rule.minimum if rule.minimum is not None else 0
     if number < low or (rule.maximum is not None and number > rule.maximum):
         if rule.maximum is not None:
-            ja, en = f"{low}〜{rule.maximum}", f"a number from {low} to {rule.maximum}"
-        else:
-            ja, en = f"{low}以上", f"a number of {low} or more"
-        return "value-out-of-range", {"range": ja, "range_en": en}
+            return "value-out-of-range", {
+                "range": Phrase("range-between", {"low": low, "high": rule.maximum})
+            }
+        return "value-out-of-range", {"range": Phrase("range-at-least", {"low": low})}
     return None
 
 
@@ -628,7 +617,7 @@ def _check_prefilled(
     """Compare the grey cells with the manifest's hash; name the changed cells where the plan still knows them.
 
     ``expected`` is the row as distribution would write it from today's plan (a
-    :class:`~xlplan.form.workbook.ResponseRow`), or None.
+    :class:`~xlplan.form.rows.ResponseRow`), or None.
     """
     row = place.row
     columns: Sequence[Column] = identity.columns

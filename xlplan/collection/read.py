@@ -59,7 +59,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from xlplan.collect.snapshot import CellRead, CellValue, SheetRead, Snapshot
+from xlplan.collection.snapshot import CellRead, CellValue, SheetRead, Snapshot
 from xlplan.findings import Finding
 from xlplan.form import layout
 
@@ -270,7 +270,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has the reader imported already (no effect once it runs).
-        context.set_forkserver_preload(["xlplan.collect.read"])
+        context.set_forkserver_preload(["xlplan.collection.read"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -674,7 +674,7 @@ class _Package:
         """Rows and columns to read of the response sheet: the manifest's, plus slack, capped.
 
         Only the JSON is parsed here (building the manifest's records cost more than the rest
-        of this step); :mod:`xlplan.collect.identify` loads and verifies the manifest itself.
+        of this step); :mod:`xlplan.collection.identify` loads and verifies the manifest itself.
         """
         limits = self.limits
         rows, columns = limits.default_rows, limits.default_columns

@@ -1,10 +1,10 @@
 """What safe reading hands to checking: a returned workbook as plain, bounded data.
 
-A returned file is untrusted. :mod:`xlplan.collect.read` opens it in a worker
+A returned file is untrusted. :mod:`xlplan.collection.read` opens it in a worker
 process, under limits, and reduces it to a :class:`Snapshot`: the sheet names,
 the manifest text, and the cells of the answer sheet within the bounds the
-manifest declares. Everything after that (:mod:`xlplan.collect.identify`,
-:mod:`xlplan.collect.check`) works on these records only and never touches the file,
+manifest declares. Everything after that (:mod:`xlplan.collection.identify`,
+:mod:`xlplan.collection.check`) works on these records only and never touches the file,
 so a check cannot be crashed or slowed by what a department sent.
 
 The records pickle, so they cross the process boundary as they are.

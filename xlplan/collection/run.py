@@ -2,14 +2,14 @@
 
 One run of :func:`collect`:
 
-1. **Intake** (:mod:`xlplan.collect.intake`): every new file in ``inbox/`` (and the
+1. **Intake** (:mod:`xlplan.collection.intake`): every new file in ``inbox/`` (and the
    workbooks attached to ``.eml`` files there) is archived untouched by SHA-256
    with a ledger receipt, before anything reads it. The same bytes twice are a
    duplicate and are not checked again.
-2. **Reading** (:mod:`xlplan.collect.read`): the archived copy — never the inbox
+2. **Reading** (:mod:`xlplan.collection.read`): the archived copy — never the inbox
    file, which a department could still be overwriting — is read in worker
-   processes under limits into a :class:`~xlplan.collect.snapshot.Snapshot`.
-3. **Identification and checks** (:mod:`xlplan.collect.identify`, :mod:`xlplan.collect.check`):
+   processes under limits into a :class:`~xlplan.collection.snapshot.Snapshot`.
+3. **Identification and checks** (:mod:`xlplan.collection.identify`, :mod:`xlplan.collection.check`):
    the manifest says whose file it is; the rules say what is wrong with it.
    Findings go to the ledger with the receipt.
 4. **Acceptance**: a return without errors becomes the department's accepted
@@ -25,33 +25,35 @@ than those its own signed manifest gives its department.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import filelock
 
-from xlplan.collect.check import CheckResult, check_return
-from xlplan.collect.identify import identify
-from xlplan.collect.intake import Receipt, take_in
-from xlplan.collect.read import Limits, ReadFailed, read_returns
-from xlplan.collect.snapshot import Snapshot
-from xlplan.findings import Finding, OutputError, XlplanError, has_errors
+from xlplan.collection.check import CheckResult, check_return
+from xlplan.collection.identify import identify
+from xlplan.collection.intake import Receipt, take_in
+from xlplan.collection.read import Limits, ReadFailed, read_returns
+from xlplan.collection.snapshot import Snapshot
+from xlplan.errors import BusyError, XlplanError
+from xlplan.findings import Finding, Language, findings_json, has_errors
 from xlplan.followup.feedback import FeedbackResult, write_feedback
-from xlplan.form.workbook import workspace_id
+from xlplan.form.manifest import workspace_id
 from xlplan.plan.model import Answer, Plan
-from xlplan.plan.values import parse_value
+from xlplan.result import Reported, say
+from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
-from xlplan.workspace.ledger import current_round, now
+from xlplan.workspace.ledger import current_round
 
 LOCK_NAME = "collect.lock"
 LOCK_TIMEOUT = 300.0
 """Seconds to wait for another collection of the same workspace (a thousand files take minutes)."""
 
 Outcome = Literal["accepted", "invalid", "unreadable", "unidentified", "duplicate"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "invalid", "unreadable", "unidentified", "duplicate")
 
 _OUTCOME_JA = {
     "accepted": "受理",
@@ -85,7 +87,7 @@ class FileOutcome:
         """Findings of severity warning."""
         return len(self.findings) - self.errors
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """JSON data for ``xlplan collect --json``."""
         return {
             "receipt": self.receipt_id,
@@ -97,32 +99,37 @@ class FileOutcome:
             "answers": self.answers,
             "errors": self.errors,
             "warnings": self.warnings,
-            "findings": [finding.to_dict() for finding in self.findings],
+            "findings": findings_json(self.findings, language),
         }
 
 
 @dataclass(frozen=True)
-class CollectResult:
-    """The outcome of one :func:`collect` run."""
+class CollectResult(Reported):
+    """The outcome of one :func:`collect` run.
+
+    ``run_findings`` are those tied to no single file (intake, mail); ``findings`` is every
+    finding of the run: the files', the run's own and the feedback's.
+    """
 
     files: tuple[FileOutcome, ...]
     feedback: tuple[FeedbackResult, ...] = ()
-    findings: tuple[Finding, ...] = field(default_factory=tuple)  # not tied to one file (intake, mail)
+    run_findings: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
-    def all_findings(self) -> list[Finding]:
+    def findings(self) -> list[Finding]:
         """Every finding of the run: the files' and the run's own."""
-        return [*(f for item in self.files for f in item.findings), *self.findings,
+        return [*(f for item in self.files for f in item.findings), *self.run_findings,
                 *(f for item in self.feedback for f in item.findings)]  # fmt: skip
 
     def count(self, outcome: Outcome) -> int:
         """How many files ended with ``outcome``."""
         return sum(1 for item in self.files if item.outcome == outcome)
 
-    def lines(self) -> list[tuple[str, str]]:
-        """(Japanese, English) lines for the terminal and the 状況 sheet."""
+    def lines(self, language: Language = "ja") -> list[str]:
+        """Lines for the terminal and the 状況 sheet: the counts, then one line per file and per 差し戻し票."""
         lines = [
-            (
+            say(
+                language,
                 f"受信 {len(self.files)} 件: 受理 {self.count('accepted')}・要修正 {self.count('invalid')}・"
                 f"読み取り不可 {self.count('unreadable')}・提出元不明 {self.count('unidentified')}・"
                 f"重複 {self.count('duplicate')}",
@@ -134,22 +141,22 @@ class CollectResult:
         for item in self.files:
             who = item.department or "—"
             lines.append(
-                (
+                say(
+                    language,
                     f"  {_OUTCOME_JA[item.outcome]}: {item.name}（{who}、エラー {item.errors}・警告 {item.warnings}）",
                     f"  {item.outcome}: {item.name} ({who}, {item.errors} errors, {item.warnings} warnings)",
                 )
             )
-        for result in self.feedback:
-            lines.append((f"  {result.line()}", f"  feedback for {result.department}: {result.path}"))
+        lines += [f"  {line}" for result in self.feedback for line in result.lines(language)]
         return lines
 
-    def to_dict(self) -> dict[str, Any]:
-        """One JSON document for ``xlplan collect --json``."""
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """One JSON document for ``xlplan collect --json`` (``findings``: those tied to no file)."""
         return {
-            "files": [item.to_dict() for item in self.files],
-            "counts": {key: self.count(key) for key in _OUTCOME_JA},  # type: ignore[arg-type]
-            "feedback": [result.to_dict() for result in self.feedback],
-            "findings": [finding.to_dict() for finding in self.findings],
+            "files": [item.to_dict(language) for item in self.files],
+            "counts": {key: self.count(key) for key in OUTCOMES},
+            "feedback": [result.to_dict(language) for result in self.feedback],
+            "findings": findings_json(self.run_findings, language),
         }
 
 
@@ -184,6 +191,7 @@ def collect(
     feedback: bool = True,
     limits: Limits | None = None,
     plan: Plan | None = None,
+    progress: bool = False,
 ) -> CollectResult:
     """Take in, archive, check and accept what arrived in ``inbox/``; write 差し戻し票 where needed.
 
@@ -193,13 +201,15 @@ def collect(
         feedback: write 差し戻し票 for departments whose latest return has errors.
         limits: reading limits (size, zip entries, time, memory); the defaults suit real returns.
         plan: use this plan instead of reading the master (benchmarks, the Excel button that has it).
+        progress: show a progress bar on standard error while files are read and checked
+            (the command line asks for it only when a person watches a terminal).
 
     Returns:
         A :class:`CollectResult`; files already taken in on an earlier run are not in it.
 
     Raises:
         ConfigurationError: not a workspace, or the master has problems (nothing is taken in).
-        OutputError: another collection of the workspace did not finish within ``LOCK_TIMEOUT``.
+        BusyError: another collection of the workspace did not finish within ``LOCK_TIMEOUT``.
     """
     plan = plan or workspace.load_plan()
     # A scheduled run on the server and a click on the button may start together: one waits.
@@ -208,15 +218,15 @@ def collect(
     try:
         lock.acquire()
     except filelock.Timeout as exc:
-        raise OutputError([Finding("collect-busy", {"lock": lock.lock_file})]) from exc
+        raise BusyError([Finding("collect-busy", {"lock": lock.lock_file})]) from exc
     try:
-        return _collect(workspace, plan, send=send, feedback=feedback, limits=limits)
+        return _collect(workspace, plan, send=send, feedback=feedback, limits=limits, progress=progress)
     finally:
         lock.release()
 
 
 def _collect(
-    workspace: Workspace, plan: Plan, *, send: bool, feedback: bool, limits: Limits | None
+    workspace: Workspace, plan: Plan, *, send: bool, feedback: bool, limits: Limits | None, progress: bool
 ) -> CollectResult:
     settings = plan.settings
     key = workspace.signing_key()
@@ -234,9 +244,16 @@ def _collect(
         by_path = {receipt.archived_path: receipt for receipt in fresh}
         checked: dict[int, Checked] = {}
         names = {receipt.archived_path: receipt.original_name for receipt in fresh}
-        for path, snapshot in read_returns(list(names), limits=limits or Limits(), names=names):
-            receipt = by_path[path]
-            checked[receipt.id] = check_snapshot(plan, snapshot, key=key, file=receipt.original_name)
+        bar = _progress_bar(len(names)) if progress else None
+        try:
+            for path, snapshot in read_returns(list(names), limits=limits or Limits(), names=names):
+                receipt = by_path[path]
+                checked[receipt.id] = check_snapshot(plan, snapshot, key=key, file=receipt.original_name)
+                if bar is not None:
+                    bar.update()
+        finally:
+            if bar is not None:
+                bar.close()
         latest: dict[str, tuple[Receipt, Checked]] = {}
         # Receipts in the order they arrived, so the later of two returns of a department wins.
         for receipt in fresh:
@@ -271,6 +288,14 @@ def _collect(
     return CollectResult(tuple(outcomes), tuple(feedback_results), tuple(run_findings))
 
 
+def _progress_bar(total: int) -> Any:
+    """A progress bar on standard error (created only when wanted: tqdm starts a monitor thread)."""
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: a forked writer later in the process needs none
+    return tqdm(total=total, desc="回収・検証", unit="件", leave=False)
+
+
 def _duplicate(receipt: Receipt) -> FileOutcome:
     # Intake's duplicate-file finding names the first copy; the file is not checked again.
     return FileOutcome(receipt.id, receipt.original_name, receipt.archived_path, receipt.sha256, "duplicate",
@@ -287,94 +312,9 @@ def _outcome(receipt: Receipt, result: Checked) -> FileOutcome:
 
 def _record(connection: sqlite3.Connection, round_id: int, receipt: Receipt, result: Checked) -> None:
     """Write the check's outcome to the ledger: findings, status, and for a good return its acceptance."""
-    status = "accepted" if result.outcome == "accepted" else "invalid"
-    with connection:
-        connection.executemany(
-            "INSERT INTO findings (receipt_id, code, severity, sheet, cell, message, params) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    receipt.id,
-                    f.code,
-                    f.severity,
-                    f.sheet,
-                    f.cell,
-                    f.message(),
-                    json.dumps(dict(f.params), ensure_ascii=False, default=str),
-                )
-                for f in result.findings
-            ],
-        )
-        connection.execute(
-            "UPDATE receipts SET status = ?, department = ? WHERE id = ?",
-            (status, result.department, receipt.id),
-        )
-        if result.outcome != "accepted" or result.department is None:
-            return
-        previous = connection.execute(
-            "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? "
-            "AND superseded_by IS NULL",
-            (round_id, result.department),
-        ).fetchall()
-        cursor = connection.execute(
-            "INSERT INTO acceptances (round_id, department, receipt_id, accepted_at) VALUES (?, ?, ?, ?)",
-            (round_id, result.department, receipt.id, now()),
-        )
-        for row in previous:
-            connection.execute(
-                "UPDATE acceptances SET superseded_by = ? WHERE id = ?", (cursor.lastrowid, row["id"])
-            )
-            connection.execute("UPDATE receipts SET status = 'superseded' WHERE id = ?", (row["receipt_id"],))
-        connection.executemany(
-            "INSERT INTO answers (receipt_id, project_no, entry, department, value, narrative) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    receipt.id,
-                    a.project_no,
-                    a.entry,
-                    a.department,
-                    a.value.display() or None,
-                    a.narrative or None,
-                )
-                for a in result.answers
-            ],
-        )
-
-
-def accepted_answers(workspace: Workspace, plan: Plan | None = None) -> list[Answer]:
-    """The answers of every department's accepted return in the current round, in plan order.
-
-    This is what consolidation prints. Values are stored in the ledger in their
-    display form (``159人``, ``○``) and read back against the project's unit.
-    """
-    plan = plan or workspace.load_plan()
-    settings = plan.settings
-    connection = workspace.ledger()
-    try:
-        rows = connection.execute(
-            "SELECT a.project_no, a.entry, a.department, a.value, a.narrative "
-            "FROM answers a JOIN acceptances c ON c.receipt_id = a.receipt_id "
-            "JOIN rounds r ON r.id = c.round_id "
-            "WHERE r.fiscal_year = ? AND r.number = ? AND c.superseded_by IS NULL ORDER BY a.id",
-            (settings.current_year.western, settings.round),
-        ).fetchall()
-    finally:
-        connection.close()
-    units = {project.no: project.unit for project in plan.projects}
-    answers: list[Answer] = []
-    for row in rows:
-        unit = units.get(int(row["project_no"]))
-        parsed = parse_value(row["value"], unit, unit_known=True)
-        if parsed.value is None:  # cannot happen for a value the check accepted; keep it out of the table
-            continue
-        answers.append(Answer(int(row["project_no"]), row["entry"], row["department"], parsed.value,
-                              row["narrative"] or ""))  # fmt: skip
-    order = {
-        (p.no, e.name): index for index, (p, e) in enumerate((p, e) for p in plan.projects for e in p.entries)
-    }
-    answers.sort(key=lambda a: order.get((a.project_no, a.entry), len(order)))
-    return answers
+    accepted = result.outcome == "accepted" and result.department is not None
+    ledger.record_check(connection, round_id, receipt.id, result.department, result.findings,
+                        result.answers if accepted else None)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------
@@ -389,20 +329,44 @@ class Validation:
     path: Path
     checked: Checked
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """JSON data for ``xlplan validate --json``."""
         return {
             "file": str(self.path),
             "outcome": "valid" if self.checked.outcome == "accepted" else self.checked.outcome,
             "department": self.checked.department,
             "answers": len(self.checked.answers),
-            "findings": [finding.to_dict() for finding in self.checked.findings],
+            "findings": findings_json(self.checked.findings, language),
         }
+
+
+@dataclass(frozen=True)
+class ValidationResult(Reported):
+    """What :func:`validate` found, file by file, in the order the files were given."""
+
+    files: tuple[Validation, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding, file by file."""
+        return [finding for item in self.files for finding in item.checked.findings]
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        """One line per file: 問題なし or 要修正."""
+        return [
+            f"{item.path}: " + (say(language, "問題なし", "valid") if item.checked.outcome == "accepted"
+                                else say(language, "要修正", "invalid"))
+            for item in self.files
+        ]  # fmt: skip
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """The JSON document of ``xlplan validate --json``."""
+        return {"files": [item.to_dict(language) for item in self.files]}
 
 
 def validate(
     workspace: Workspace, paths: Sequence[Path], *, limits: Limits | None = None
-) -> list[Validation]:
+) -> ValidationResult:
     """Check ``paths`` as collection would, writing nothing: no archive, ledger or feedback.
 
     Raises:
@@ -422,9 +386,4 @@ def validate(
     for path, snapshot in read_returns(readable, limits=limits or Limits()):
         results.append(Validation(path, check_snapshot(plan, snapshot, key=key, file=path.name)))
     order = {path: index for index, path in enumerate(paths)}
-    return sorted([*results, *missing], key=lambda item: order.get(item.path, 0))
-
-
-def validation_findings(results: Iterable[Validation]) -> list[Finding]:
-    """Every finding of a validation, for the terminal table."""
-    return [finding for item in results for finding in item.checked.findings]
+    return ValidationResult(tuple(sorted([*results, *missing], key=lambda item: order.get(item.path, 0))))

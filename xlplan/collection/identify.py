@@ -2,7 +2,7 @@
 
 A returned file is identified by its signed manifest (:mod:`xlplan.form.manifest`),
 never by its name: departments rename files, forward them, and return last
-year's. :func:`identify` works on a :class:`~xlplan.collect.snapshot.Snapshot` only
+year's. :func:`identify` works on a :class:`~xlplan.collection.snapshot.Snapshot` only
 (the plain records safe reading produced) and decides:
 
 - **whose** return it is: the manifest's department, when its signature verifies
@@ -19,7 +19,7 @@ year's. :func:`identify` works on a :class:`~xlplan.collect.snapshot.Snapshot` o
   missing row is an error. Columns are found by their header text, falling back
   to the issued positions.
 
-Nothing here judges the answers themselves; that is :mod:`xlplan.collect.check`.
+Nothing here judges the answers themselves; that is :mod:`xlplan.collection.check`.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from xlplan.collect.snapshot import CellValue, SheetRead, Snapshot
-from xlplan.findings import Finding
+from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
+from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column
 from xlplan.form.manifest import Manifest, ManifestRow
-from xlplan.form.workbook import ResponseRow, columns_for, response_rows
+from xlplan.form.rows import ResponseRow, columns_for, response_rows
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError
 from xlplan.plan.model import HistoryRecord, Plan, Project
 from xlplan.xlsx.cells import a1
@@ -85,7 +85,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         plan: the plan of the current round (the master).
         snapshot: the file as safe reading reduced it.
         key: the workspace's HMAC key (:meth:`Workspace.signing_key`).
-        workspace_id: the workspace's public id (:func:`xlplan.form.workbook.workspace_id`).
+        workspace_id: the workspace's public id (:func:`xlplan.form.manifest.workspace_id`).
         file: the file's name as it is reported in findings.
 
     Returns:
@@ -119,9 +119,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     columns = _issued_columns(issued.columns, template) if issued is not None else template
     header_row, positions, changed = _locate_columns(sheet, columns)
     if changed and (issued is not None or header_row is not None):
-        findings.append(
-            Finding("columns-changed", {"headers": "、".join(changed)}, file=file, sheet=sheet.name)
-        )
+        findings.append(Finding("columns-changed", {"headers": changed}, file=file, sheet=sheet.name))
     ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
 
     if issued is None:
@@ -227,7 +225,7 @@ def _text(value: CellValue) -> str:
 
 def _locate_columns(
     sheet: SheetRead, columns: Sequence[Column]
-) -> tuple[int | None, dict[str, int], list[str]]:
+) -> tuple[int | None, dict[str, int], list[str | Phrase]]:
     """(header row, column key → sheet column, headers not found where expected).
 
     The header row is the first row (of the top :data:`HEADER_SEARCH_ROWS`) holding the
@@ -248,7 +246,7 @@ def _locate_columns(
             if r == header_row and isinstance(cell.value, str):
                 headers.setdefault(cell.value.strip(), c)
     positions: dict[str, int] = {}
-    changed: list[str] = []
+    changed: list[str | Phrase] = []
     for index, column in enumerate(columns, start=1):
         at = headers.get(column.header)
         if at is None:
@@ -256,7 +254,7 @@ def _locate_columns(
             at = index
         positions[column.key] = at
     if header_row is not None and header_row != layout.HEADER_ROW:
-        changed.insert(0, f"見出し行 {header_row}行目")
+        changed.insert(0, Phrase("header-row-moved", {"row": header_row}))
     return header_row, positions, changed
 
 

@@ -1,0 +1,164 @@
+"""The status report as a formatted workbook: ``reports/回答状況.xlsx``.
+
+One row per department under a header (autofilter, frozen panes, each row
+coloured by its state as Excel's own good / bad / neutral styles colour cells,
+times as real Excel dates), printed A4 landscape, and a 凡例 sheet explaining
+the states. Written beside the target and moved in place
+(:mod:`xlplan.xlsx.atomic`), so a half-written file never replaces the last one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from xlplan.errors import OutputError
+from xlplan.findings import not_writable
+from xlplan.followup.status import COLUMNS, STATE_LABELS, State, StatusReport, cells, heading, info
+from xlplan.workspace.folder import Workspace
+from xlplan.xlsx.atomic import replace_into, temporary_beside
+
+STATUS_WORKBOOK = "回答状況.xlsx"
+"""File name of the status workbook in ``reports/``."""
+
+
+# Light fill and dark text per state, the colours Excel's own "good / bad / neutral" styles use,
+# so they read the same as the conditional formats staff already know.
+_STATE_COLOURS: dict[State, tuple[str, str]] = {
+    "accepted": ("#C6EFCE", "#006100"),
+    "returned_with_errors": ("#FFC7CE", "#9C0006"),
+    "received": ("#FFEB9C", "#9C5700"),
+    "overdue": ("#F8CBAD", "#833C0B"),
+    "sent": ("#DDEBF7", "#1F4E78"),
+    "not_sent": ("#EDEDED", "#404040"),
+}
+
+_HEADER_ROW = 3  # 0-based for XlsxWriter: Excel row 4, as in the department workbook
+_FIRST_ROW = _HEADER_ROW + 1
+
+
+def write_status_workbook(report: StatusReport, path: Path) -> Path:
+    """Write the report as a formatted workbook; returns the path actually written.
+
+    Sheet ``回答状況``: a title, a line with the date, the deadline and the counts,
+    then one row per department from row 5 under a header in row 4 (autofilter,
+    frozen panes, each row coloured by its state, times as real Excel dates),
+    printed A4 landscape with the header repeated. A second sheet ``凡例``
+    explains the states.
+
+    When the file is open in Excel (Windows refuses to replace it), the report
+    is written beside it as ``回答状況 (2).xlsx``, ``(3)`` … and that path is returned
+    (:func:`xlplan.xlsx.atomic.replace_into`).
+
+    Raises:
+        OutputError: the folder cannot be written.
+    """
+    temporary = temporary_beside(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        workbook = xlsxwriter.Workbook(str(temporary), {"remove_timezone": True})
+        try:
+            _fill_workbook(workbook, report)
+        finally:
+            workbook.close()
+        return replace_into(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError([not_writable(path.parent, exc)]) from exc
+
+
+def _fill_workbook(workbook: Any, report: StatusReport) -> None:
+    font = {"font_name": "游ゴシック", "font_size": 10}
+    sheet = workbook.add_worksheet("回答状況")
+    title = workbook.add_format({**font, "bold": True, "font_size": 14})
+    info_format = workbook.add_format({**font})
+    header = workbook.add_format(
+        {
+            **font,
+            "bold": True,
+            "bg_color": "#1F4E78",
+            "font_color": "#FFFFFF",
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+        }
+    )
+    sheet.write(0, 0, heading(report), title)
+    sheet.write(1, 0, info(report), info_format)
+    for column, (name, width) in enumerate(COLUMNS):
+        sheet.write(_HEADER_ROW, column, name, header)
+        sheet.set_column(column, column, width)
+    sheet.set_row(_HEADER_ROW, 30)
+    formats: dict[tuple[State, str], Any] = {}
+
+    def cell_format(state: State, kind: str) -> Any:
+        # One format per (state, kind) — XlsxWriter formats are shared objects, not per cell.
+        if (state, kind) not in formats:
+            fill, colour = _STATE_COLOURS[state]
+            spec: dict[str, Any] = {
+                **font,
+                "bg_color": fill,
+                "font_color": colour,
+                "border": 1,
+                "border_color": "#BFBFBF",
+                "valign": "vcenter",
+            }
+            if kind == "time":
+                spec["num_format"] = "yyyy/mm/dd hh:mm"
+            elif kind == "number":
+                spec["num_format"] = "#,##0"
+            elif kind == "state":
+                spec["bold"] = True
+                spec["align"] = "center"
+            formats[(state, kind)] = workbook.add_format(spec)
+        return formats[(state, kind)]
+
+    for offset, item in enumerate(report.departments):
+        row = _FIRST_ROW + offset
+        for column, value in enumerate(cells(item)):
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(row, column, value, cell_format(item.state, "time"))
+            elif value is None:
+                sheet.write_blank(row, column, None, cell_format(item.state, "text"))
+            elif isinstance(value, int):
+                sheet.write_number(row, column, value, cell_format(item.state, "number"))
+            else:
+                kind = "state" if column == 1 else "text"
+                # write_string: a department name is never a formula, whatever it starts with.
+                sheet.write_string(row, column, str(value), cell_format(item.state, kind))
+    last = _FIRST_ROW + max(len(report.departments), 1) - 1
+    sheet.autofilter(_HEADER_ROW, 0, last, len(COLUMNS) - 1)
+    sheet.freeze_panes(_FIRST_ROW, 1)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(_HEADER_ROW)
+    sheet.set_header(f'&L&"游ゴシック"{heading(report).replace("&", "&&")}&R&P / &N')
+
+    legend = workbook.add_worksheet("凡例")
+    legend.set_column(0, 0, 14)
+    legend.set_column(1, 1, 70)
+    legend.write(0, 0, "状況", header)
+    legend.write(0, 1, "意味と対応", header)
+    for offset, (state, meaning) in enumerate(_LEGEND.items(), start=1):
+        legend.write_string(offset, 0, STATE_LABELS[state], cell_format(state, "state"))
+        legend.write_string(offset, 1, meaning, cell_format(state, "text"))
+
+
+_LEGEND: dict[State, str] = {
+    "accepted": "回答を受理しました。対応は不要です。",
+    "returned_with_errors": "回答に修正が必要な箇所があります。feedback フォルダの差し戻し票を送付してください。",
+    "received": "回答を受信しましたが、まだ検証していません。回収・検証を実行してください。",
+    "overdue": "締切を過ぎても回答がありません。督促を実行してください。",
+    "sent": "照会を送付し、回答を待っています（締切前）。",
+    "not_sent": "まだ照会を送付していません。配布を実行してください。",
+}
+
+
+def save_status(workspace: Workspace, report: StatusReport) -> Path:
+    """Write ``reports/回答状況.xlsx`` of ``workspace``; returns the path written (see :func:`write_status_workbook`)."""
+    return write_status_workbook(report, workspace.reports / STATUS_WORKBOOK)

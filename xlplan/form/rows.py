@@ -1,0 +1,142 @@
+"""What a department workbook holds: its columns, and one row per project share the department answers.
+
+:mod:`xlplan.form.layout` fixes the sheet's layout; this module fills it from the
+plan (:func:`response_rows`), names the file, and says how a value is typed into a
+value cell (:func:`typed_value`) — what distribution prefills, what checking
+compares with, and what a 差し戻し票 writes back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from xlplan.form import layout
+from xlplan.form.layout import Column, InputRule
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Department, HistoryRecord, Plan, Settings
+from xlplan.plan.values import Value
+from xlplan.xlsx.cells import file_name
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """One row of the 回答 sheet: a department's share of one project × entry.
+
+    ``cells`` maps column keys to the prefilled values: ``str`` for text and marks,
+    ``Decimal`` or ``int`` for numbers, None for an empty cell.
+    """
+
+    row_id: str
+    project_no: int
+    entry: str
+    department: str  # the member as printed in the plan
+    rule: InputRule
+    cells: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class WorkbookRequest:
+    """Everything needed to write one department's workbook: plain data that pickles to a worker."""
+
+    settings: Settings
+    department: Department
+    columns: tuple[Column, ...]
+    rows: tuple[ResponseRow, ...]
+
+
+def columns_for(settings: Settings) -> tuple[Column, ...]:
+    """The 回答 sheet's columns for the plan's levels and years."""
+    return tuple(
+        layout.response_columns(
+            settings.levels,
+            settings.year_label(settings.baseline_year),
+            settings.previous_year.wareki,
+            settings.current_year.wareki,
+        )
+    )
+
+
+def response_rows(plan: Plan) -> dict[str, list[ResponseRow]]:
+    """Every department's rows, keyed by registry name, in plan order.
+
+    One row per project × entry × member that the department is, so each member of
+    a joint entry answers its own share. Built in one pass over the plan with
+    dictionaries: :meth:`Plan.assignments` and :meth:`Plan.history_for` scan the
+    whole plan per call, which is quadratic for a thousand departments.
+    """
+    settings = plan.settings
+    canonical = {
+        spelling: department.name
+        for department in plan.departments
+        for spelling in (department.name, *department.aliases)
+    }
+    history: dict[tuple[int, str, FiscalYear, str | None], HistoryRecord] = {
+        (record.project_no, record.entry, record.fiscal_year, record.department): record
+        for record in plan.history
+    }
+    nodes = {node.key: node for node in plan.nodes}
+    previous = settings.previous_year
+    rows: dict[str, list[ResponseRow]] = defaultdict(list)
+    for project in plan.projects:
+        context: dict[str, object] = {
+            f"level{depth + 1}": f"{nodes[project.node[: depth + 1]].number} {nodes[project.node[: depth + 1]].title}"
+            for depth in range(len(project.node))
+        }
+        rule = layout.input_rule(project.indicator, project.unit)
+        for entry_index, entry in enumerate(project.entries, start=1):
+            for member_index, member in enumerate(entry.members, start=1):
+                department = canonical.get(member)
+                if department is None:  # the master reader reports unknown departments
+                    continue
+                # A member's own share where the history has one; otherwise the entry's value,
+                # which for a joint entry is the combined value (the 記入方法 sheet says so).
+                record = history.get((project.no, entry.name, previous, member)) or history.get(
+                    (project.no, entry.name, previous, None)
+                )
+                row_id = layout.row_id(project.no, entry_index, member_index)
+                cells: dict[str, object] = {
+                    layout.ROW_ID: row_id,
+                    **context,
+                    layout.PROJECT_NO: project.no,
+                    layout.DESCRIPTION: project.description,
+                    layout.INDICATOR: project.indicator,
+                    layout.UNIT: project.unit,
+                    layout.ENTRY: entry.name,
+                    layout.DEPARTMENT: member,
+                    layout.BASELINE: _cell_value(project.baseline),
+                    layout.PREVIOUS_VALUE: _cell_value(record.value) if record else None,
+                    layout.PREVIOUS_NARRATIVE: record.narrative if record else None,
+                }
+                rows[department].append(ResponseRow(row_id, project.no, entry.name, member, rule, cells))
+    return dict(rows)
+
+
+def _cell_value(value: Value) -> object:
+    if value.number is not None:
+        return value.number
+    return value.to_json()
+
+
+def workbook_file_name(settings: Settings, department: str, version: int = 1) -> str:
+    """``第2次小城市男女共同参画プラン_令和2年度実績照会_文化課.xlsx`` (``_第2版`` from version 2)."""
+    round_part = f"（第{settings.round}回）" if settings.round > 1 else ""
+    version_part = f"_第{version}版" if version > 1 else ""
+    stem = (
+        f"{settings.plan_name}_{settings.current_year.wareki}実績照会{round_part}_{department}{version_part}"
+    )
+    return file_name(f"{stem}.xlsx")
+
+
+def typed_value(value: Value, unit: str | None) -> int | float | str | None:
+    """What a person types for ``value`` in a cell whose format shows ``unit``."""
+    if value.mark is not None:
+        return value.mark.value
+    if value.number is None:
+        return None
+    if value.unit == unit:
+        number: Decimal = value.number
+        return int(number) if number == number.to_integral_value() else float(number)
+    return value.display()

@@ -1,0 +1,75 @@
+"""The ledger: a SQLite file in the workspace recording what was sent, received, checked and accepted.
+
+The ledger is the memory of a cycle across runs and machines. Rows are only
+added or marked, never deleted, so the history of a round can always be
+reconstructed. Every SQL statement of xlplan is in this package:
+
+- :mod:`~xlplan.workspace.ledger.schema`: the tables, opening and upgrading;
+- :mod:`~xlplan.workspace.ledger.rounds`: rounds and the department registry;
+- :mod:`~xlplan.workspace.ledger.dispatches`: requests, reminders and 差し戻し票 sent;
+- :mod:`~xlplan.workspace.ledger.receipts`: files received, findings, acceptances, answers.
+"""
+
+from xlplan.workspace.ledger.dispatches import (
+    DispatchRecord,
+    count_dispatches,
+    dispatches,
+    insert_dispatch,
+    latest_request_file,
+    mark_dispatch,
+    record_dispatch,
+    reminded_on,
+)
+from xlplan.workspace.ledger.receipts import (
+    FirstReceipt,
+    ReceiptRecord,
+    accepted_answers,
+    answer_count,
+    current_acceptance,
+    finding_counts,
+    first_receipt,
+    insert_inbox_file,
+    insert_receipt,
+    latest_inbox_sha256,
+    receipt,
+    receipts_of,
+    record_check,
+    round_departments,
+    unidentified_since,
+)
+from xlplan.workspace.ledger.rounds import current_round, ensure_round, find_round, sync_departments
+from xlplan.workspace.ledger.schema import SCHEMA_VERSION, now, open_ledger, schema_version
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DispatchRecord",
+    "FirstReceipt",
+    "ReceiptRecord",
+    "accepted_answers",
+    "answer_count",
+    "count_dispatches",
+    "current_acceptance",
+    "current_round",
+    "dispatches",
+    "ensure_round",
+    "find_round",
+    "finding_counts",
+    "first_receipt",
+    "insert_dispatch",
+    "insert_inbox_file",
+    "insert_receipt",
+    "latest_inbox_sha256",
+    "latest_request_file",
+    "mark_dispatch",
+    "now",
+    "open_ledger",
+    "receipt",
+    "receipts_of",
+    "record_check",
+    "record_dispatch",
+    "reminded_on",
+    "round_departments",
+    "schema_version",
+    "sync_departments",
+    "unidentified_since",
+]
