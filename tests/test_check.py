@@ -24,18 +24,12 @@ from openpyxl.workbook.workbook import Workbook
 
 from tests.snapshots import snapshot_of
 from xlplan.catalogue import CATALOGUE
-from xlplan.collection.check import (
-    CheckResult,
-    check_return,
-    formula_hazard,
-    return_schema,
-    schema_id,
-    schema_problems,
-)
+from xlplan.collection.check import CheckResult, check_return, formula_hazard
 from xlplan.collection.identify import Identity, identify
 from xlplan.collection.read import read_return, read_returns
 from xlplan.collection.snapshot import CellRead, SheetRead, Snapshot
 from xlplan.demo.respond import fill_response
+from xlplan.form.schema import is_valid, return_schema, schema_id, schema_problems
 from xlplan.distribution.run import distribute
 from xlplan.examples import Example, load_example
 from xlplan.findings import Finding
@@ -779,6 +773,43 @@ def test_schema_problems_name_the_field_and_keyword(
     target[path[-1]] = value
     [problem] = schema_problems(document)
     assert problem.path == path and problem.keyword == keyword
+
+
+_ROW: dict[str, Any] = {"row_id": "P001-1-1", "project_no": 1, "entry": "文化課", "department": "文化課",
+                        "value": 3, "narrative": None}  # fmt: skip
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=5),
+    st.text(min_size=1995, max_size=2005, alphabet="あ"),
+    st.sampled_from(["P001-1-1", "P1-1-1", "P0001-12-3", "", "文化課", "1"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example(row={**_ROW, "project_no": 1.0}, fiscal_year=2020, rows=1)  # a whole float is an integer to both
+@example(row={**_ROW, "project_no": True}, fiscal_year=2020, rows=1)  # a boolean is not
+@example(row={**_ROW, "narrative": "あ" * 2001}, fiscal_year=2020.0, rows=2)
+@given(
+    row=st.fixed_dictionaries(
+        {key: _JSON_LEAVES for key in ("row_id", "project_no", "entry", "department", "value", "narrative")},
+        optional={"extra": _JSON_LEAVES},
+    ),
+    fiscal_year=st.one_of(st.integers(min_value=1900, max_value=2300), st.text(max_size=4)),
+    rows=st.integers(min_value=0, max_value=3),
+)
+def test_the_compiled_validator_agrees_with_jsonschema(
+    row: dict[str, Any], fiscal_year: object, rows: int
+) -> None:
+    """The fast path (fastjsonschema) accepts exactly what jsonschema accepts, so it can decide alone."""
+    from jsonschema import Draft202012Validator
+
+    document = {"plan": "計画", "fiscal_year": fiscal_year, "round": 1, "department": "文化課",
+                "template_version": "1", "rows": [row] * rows}  # fmt: skip
+    assert is_valid(document) == Draft202012Validator(return_schema()).is_valid(document)
+    assert (schema_problems(document) == []) == is_valid(document)
 
 
 def _cells_strategy() -> st.SearchStrategy[object]:

@@ -1,17 +1,31 @@
-"""The docs and the package keep their promises: help for every command, a page for every command,
-the README's quick start run by CI, and no xlwings on a headless import."""
+"""The docs and the package keep their promises, command by command (as sqlite-utils tests its docs).
+
+For every command: help text with an example, a section in docs/cli.md, a line in the
+README, its documented example run for real, and ``--json`` printing one JSON document.
+Plus: the README's quick start is what CI runs, links resolve, the public surface is honest
+and a headless import never loads xlwings.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from xlplan.cli import build_parser
+import pytest
+
+import xlplan
+from xlplan.cli import build_parser, main
+from xlplan.examples import Example
+from xlplan.workspace.folder import Workspace, init_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+CLI_PAGE = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
@@ -29,21 +43,125 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
     return found
 
 
-def test_every_command_has_help_and_an_example() -> None:
-    commands = _commands()
-    assert {"init", "demo", "plan show", "distribute", "collect", "validate", "status", "consolidate"} <= set(
-        commands
+COMMANDS = sorted(_commands())
+
+
+def _section(name: str) -> str:
+    """The command's section of docs/cli.md."""
+    return CLI_PAGE.split(f"## xlplan {name}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _examples(name: str) -> list[str]:
+    """The command lines of the command's section (``xlplan …`` lines of its code blocks)."""
+    blocks = re.findall(r"```\n(.*?)\n```", _section(name), flags=re.S)
+    return [line for block in blocks for line in block.splitlines() if line.startswith(f"xlplan {name}")]
+
+
+def _takes_json(name: str) -> bool:
+    return any("--json" in action.option_strings for action in _commands()[name]._actions)
+
+
+def test_the_commands_are_the_contract() -> None:
+    # docs/cli.md's contract changes only by additions.
+    assert {"init", "demo", "plan show", "distribute", "collect", "validate", "status", "remind",
+            "consolidate", "excel build"} <= set(COMMANDS)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_command_has_help_with_an_example(name: str) -> None:
+    description = _commands()[name].description or ""
+    assert len(description) > 10 and f"例: xlplan {name}" in description, description
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_command_has_a_page_and_a_readme_line(name: str) -> None:
+    assert f"## xlplan {name}\n" in CLI_PAGE, name
+    assert _examples(name), f"docs/cli.md shows no example of xlplan {name}"
+    assert f"`xlplan {name}" in (ROOT / "README.md").read_text(encoding="utf-8"), name
+
+
+@pytest.fixture(scope="module")
+def ready(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Path:
+    """A folder holding the docs' workspace 令和3年度, distributed, with one department's return as 回答.xlsx."""
+    from xlplan.demo.respond import fill_response
+
+    folder = tmp_path_factory.mktemp("docs")
+    workspace = init_workspace(folder / "令和3年度", example.plan)
+    sent = xlplan.distribute(workspace)
+    item = next(item for item in sent.departments if item.department == "文化課")
+    assert item.workbook is not None
+    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == "文化課"]
+    fill_response(item.workbook, answers, folder / "回答.xlsx")
+    shutil.copy(folder / "回答.xlsx", workspace.inbox / "回答.xlsx")
+    return folder
+
+
+@pytest.fixture
+def here(ready: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of ``ready``, the current folder for the test (the docs' examples use relative paths)."""
+    folder = tmp_path / "docs"
+    shutil.copytree(ready, folder)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def _run(line: str, here: Path) -> int:
+    argv = shlex.split(line)[1:]
+    if argv[0] == "init":  # the docs' workspace exists already: the example makes a second one
+        argv[1] = "令和4年度"
+    if argv[0] == "demo":
+        argv.append(str(here / "デモ"))
+    return main(argv)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_the_documented_example_runs(name: str, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if name == "consolidate" and shutil.which("soffice") is None:
+        pytest.skip("the example asks for a PDF: LibreOffice is not installed (.ci/run installs it)")
+    for line in _examples(name):
+        status = _run(line, here)
+        output = capsys.readouterr()
+        # 0, or 1 where the example's workspace has something to act on (an overdue department …):
+        # never a usage, output or configuration error.
+        assert status in (0, 1), (line, status, output.err)
+        assert "Traceback" not in output.err, line
+
+
+@pytest.mark.parametrize("name", [name for name in COMMANDS if _takes_json(name)])
+def test_json_prints_one_document(name: str, here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = {"demo": ["demo", str(here / "デモ")], "validate": ["validate", "回答.xlsx"]}.get(
+        name, name.split()
     )
-    for name, parser in commands.items():
-        assert parser.description and len(parser.description) > 10, name
+    if name != "demo":
+        argv += ["-w", "令和3年度"]
+    status = main([*argv, "--json"])
+    out = capsys.readouterr().out
+    document = json.loads(out)  # the whole of standard output is one JSON document
+    assert isinstance(document, dict) and status in (0, 1), (name, status)
+    for finding in document.get("findings", []):
+        assert {"code", "severity", "file", "sheet", "cell", "message", "message_en", "params"} <= set(
+            finding
+        )
 
 
-def test_every_command_is_documented() -> None:
-    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in _commands():
-        assert f"## xlplan {name}" in page, name
-        assert f"xlplan {name}" in readme, name
+def test_remind_json_is_the_remind_document(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `xlplan remind --json` used to fail with "unrecognized arguments".
+    assert main(["remind", "-w", "令和3年度", "--json"]) in (0, 1)
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"today", "deadline", "send", "reminders", "findings"}
+
+
+def test_english_is_available_for_every_message(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lang", "en", "status", "-w", "令和3年度"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "status of returns" in out and "回答状況（" not in out
+
+
+def test_exit_status_by_who_must_act(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from xlplan.errors import EXIT_USAGE
+
+    assert main(["status", "-w", str(tmp_path / "none")]) == EXIT_USAGE  # not a workspace: fix the command
+    assert "workspace-not-found" in capsys.readouterr().err
 
 
 def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
@@ -53,6 +171,7 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert blocks == ["pip install . && xlplan demo", 'pip install ".[test]" && pytest']
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert f"TEST_COMMAND='{blocks[1]}'" in ci
+    assert "\nlint-imports\n" in ci  # the layers contract is checked in CI
 
 
 def test_docs_links_resolve() -> None:
@@ -61,7 +180,50 @@ def test_docs_links_resolve() -> None:
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
 
-def test_import_does_not_load_xlwings() -> None:
-    code = "import sys, xlplan, xlplan.cli, xlplan.workspace.master; print('xlwings' in sys.modules)"
+def test_the_package_map_names_every_package() -> None:
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    packages = sorted(path.parent.name for path in (ROOT / "xlplan").glob("*/__init__.py"))
+    for name in packages:
+        assert f"`{name}/`" in page, name
+        assert f"`{name}/`" in readme, name
+
+
+def test_the_public_surface_is_what_all_lists() -> None:
+    names = set(xlplan.__all__)
+    assert names == {"__version__", *xlplan._EXPORTS}
+    for name in xlplan.__all__:
+        assert getattr(xlplan, name) is not None, name
+    verbs = {"init", "distribute", "collect", "validate", "status", "remind", "consolidate"}
+    assert verbs <= names and all(callable(getattr(xlplan, verb)) for verb in verbs)
+    assert issubclass(xlplan.BusyError, xlplan.XlplanError) and xlplan.OutputError.exit_code == 3
+    with pytest.raises(AttributeError):
+        _ = xlplan.no_such_name  # type: ignore[attr-defined]
+
+
+def test_import_does_not_load_xlwings_or_the_stages() -> None:
+    code = (
+        "import sys, xlplan; lazy = 'xlplan.collection.run' not in sys.modules; "
+        "import xlplan.cli, xlplan.excel, xlplan.workspace.master; xlplan.Workspace('.'); xlplan.collect; "
+        "print('xlwings' in sys.modules, lazy)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.split() == ["False", "True"]
+
+
+def test_every_verb_returns_the_one_result_shape(here: Path) -> None:
+    workspace = Workspace(here / "令和3年度")
+    results = [
+        xlplan.collect(workspace),
+        xlplan.validate(workspace, [here / "回答.xlsx"]),
+        xlplan.status(workspace),
+        xlplan.remind(workspace),
+        xlplan.consolidate(workspace),
+        xlplan.distribute(workspace, only=["文化課"], resend=True),
+    ]
+    for result in results:
+        assert isinstance(result, xlplan.Result), type(result)
+        for language in ("ja", "en"):
+            assert all(isinstance(line, str) for line in result.lines(language)), type(result)
+            json.dumps(result.to_dict(language), ensure_ascii=False)
+        assert isinstance(result.ok, bool)

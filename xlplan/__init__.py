@@ -44,8 +44,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # their results
     "Result": ("xlplan.result", "Result"),
     "DistributionResult": ("xlplan.distribution.run", "DistributionResult"),
-    "CollectResult": ("xlplan.collection.run", "CollectResult"),
-    "ValidationResult": ("xlplan.collection.run", "ValidationResult"),
+    "CollectResult": ("xlplan.collection.results", "CollectResult"),
+    "ValidationResult": ("xlplan.collection.results", "ValidationResult"),
     "StatusReport": ("xlplan.followup.status", "StatusReport"),
     "RemindResult": ("xlplan.followup.remind", "RemindResult"),
     "ConsolidationResult": ("xlplan.publish.consolidate", "ConsolidationResult"),
@@ -118,7 +118,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what the type checker and editors see; at run time __getattr__ loads these
     from xlplan.buttons.build import BuildResult
     from xlplan.buttons.build import build_excel_master as build_buttons
-    from xlplan.collection.run import CollectResult, ValidationResult, collect, validate
+    from xlplan.collection.results import CollectResult, ValidationResult
+    from xlplan.collection.run import collect, validate
     from xlplan.distribution.run import DistributionResult, distribute
     from xlplan.errors import (
         BusyError,

@@ -656,6 +656,7 @@ PHRASES: dict[str, Text] = {
     "hazard-dde": Text("DDE（他のプログラムとの連携）", "DDE"),
     "hazard-external": Text("外部ファイルの参照", "a reference to another file"),
     # --- places and settings ---------------------------------------------------------------
+    "blank-cell": Text("（空欄）", "(blank)"),
     "header-row-moved": Text("見出し行 {row}行目", "header row {row}"),
     "expected-security": Text("STARTTLS、SSL、なし", "STARTTLS, SSL or なし (none)"),
     "expected-port": Text("1〜65535 の整数", "a whole number from 1 to 65535"),

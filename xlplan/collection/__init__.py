@@ -7,6 +7,7 @@
 - :mod:`~xlplan.collection.run`: one collection run, and ``validate`` (the same checks, nothing taken in).
 """
 
-from xlplan.collection.run import CollectResult, FileOutcome, Validation, ValidationResult, collect, validate
+from xlplan.collection.results import CollectResult, FileOutcome, Validation, ValidationResult
+from xlplan.collection.run import collect, validate
 
 __all__ = ["CollectResult", "FileOutcome", "Validation", "ValidationResult", "collect", "validate"]

@@ -13,8 +13,8 @@ The order of the work, and why:
    error; a formula that reaches outside the workbook (external references, DDE,
    ``WEBSERVICE``, ``HYPERLINK``, ``CALL``, ``REGISTER``, ``FILTERXML`` …) is an
    error whatever its value. External-link parts of the package are errors too.
-2. **The schema** (``xlplan/schemas/return.schema.json``, versioned by its
-   ``$id``) is applied with jsonschema to the return as plain JSON — one record
+2. **The schema** (:mod:`xlplan.form.schema`, versioned by its
+   ``$id``) is applied to the return as plain JSON — one record
    per row read. It carries the structural limits (types, the row id pattern,
    the narrative's length limit); each schema error becomes a finding on the
    cell it concerns, and that cell is then left out of the semantic checks so
@@ -46,28 +46,24 @@ how feedback places it even when rows were moved.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from xlplan.collection.identify import Identity, PlanIndex, plan_index
+from xlplan.collection.identify import Identity
+from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
 from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column, InputRule
 from xlplan.form.manifest import ManifestRow
+from xlplan.form.schema import SchemaProblem, schema_problems
 from xlplan.plan.model import Answer, Plan, Project
 from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, parse_value
 from xlplan.xlsx.cells import a1
 
-SCHEMA_FILE = "return.schema.json"
 EXCEL_CELL_MAX = 32_767
 """Characters an Excel cell holds: an Answer's narrative is cut there so feedback can write it back."""
 
@@ -104,83 +100,6 @@ class CheckResult:
     def ok(self) -> bool:
         """True when reading, identification and the check found no error: the return may be accepted."""
         return self.upstream_ok and not any(finding.is_error for finding in self.findings)
-
-
-# ----------------------------------------------------------------------------------------
-# the schema
-# ----------------------------------------------------------------------------------------
-
-
-@functools.cache
-def return_schema() -> dict[str, Any]:
-    """The JSON Schema of a department return, as shipped in the package."""
-    text = resources.files("xlplan").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-@functools.cache
-def _validator() -> Draft202012Validator:
-    schema = return_schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-def schema_id() -> str:
-    """The schema's ``$id``, which carries its version (``xlplan/return/1``)."""
-    return str(return_schema()["$id"])
-
-
-@dataclass(frozen=True)
-class SchemaProblem:
-    """One schema error, reduced to what a finding needs."""
-
-    path: tuple[str | int, ...]  # ("rows", 3, "narrative") or ("plan",)
-    keyword: str  # the schema keyword that failed: type, maxLength, pattern …
-    limit: Any  # the keyword's value in the schema (2000, ["string", "null"], a pattern …)
-    instance: Any  # the value that failed
-
-
-def schema_problems(document: Mapping[str, Any]) -> list[SchemaProblem]:
-    """Every error of ``document`` against the return schema, in document order.
-
-    The rows are the bulk of a document and almost always valid, so each row is first
-    tested on its own with the schema's row definition (``is_valid``, about a third
-    cheaper than collecting errors), and only the invalid rows, and the document
-    without its rows, are walked for their errors.
-    """
-    data = dict(document)
-    rows = data.get("rows")
-    problems: list[SchemaProblem] = []
-    if isinstance(rows, list) and _row_validator() is not None:
-        errors = list(_validator().iter_errors({**data, "rows": []}))
-        row_validator = _row_validator()
-        assert row_validator is not None
-        for index, row in enumerate(rows):
-            if not row_validator.is_valid(row):
-                errors += [_prefixed(error, index) for error in row_validator.iter_errors(row)]
-    else:
-        errors = list(_validator().iter_errors(data))
-    for error in errors:
-        path = tuple(error.absolute_path)
-        problems.append(SchemaProblem(path, str(error.validator), error.validator_value, error.instance))
-    return sorted(problems, key=lambda problem: [str(part).zfill(8) for part in problem.path])
-
-
-@functools.cache
-def _row_validator() -> Draft202012Validator | None:
-    """A validator of one row: the schema's ``rows.items`` with the schema's ``$defs``; None if not local."""
-    schema = return_schema()
-    items = schema.get("properties", {}).get("rows", {}).get("items")
-    if not isinstance(items, dict):
-        return None
-    return Draft202012Validator({**items, "$defs": schema.get("$defs", {})})
-
-
-def _prefixed(error: Any, index: int) -> Any:
-    """A row validator's error as if it came from validating the whole document."""
-    error.path.extendleft(reversed(["rows", index]))
-    return error
 
 
 def _reason(problem: SchemaProblem) -> Phrase:
@@ -379,7 +298,6 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     findings += schema_found
 
     index = plan_index(plan)
-    expected = {row.row_id: row for row in index.rows.get(identity.department, [])}
     projects = index.projects
     answers: list[Answer] = []
     for place, read in zip(places, reads, strict=True):
@@ -394,7 +312,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
         narrative = read.narrative
         if (row.row_id, layout.CURRENT_NARRATIVE) not in covered:
             findings += _check_narrative(plan, index, project, read, value, place, identity, file)
-        findings += _check_prefilled(read, place, expected.get(row.row_id), identity, file)
+        findings += _check_prefilled(read, place, index, identity, file)
         if narrative is not None and len(narrative) > EXCEL_CELL_MAX:
             narrative = narrative[:EXCEL_CELL_MAX]
         answers.append(Answer(row.project_no, row.entry, row.department, value, narrative))
@@ -612,12 +530,12 @@ def _check_narrative(
 
 
 def _check_prefilled(
-    read: _RowRead, place: _Place, expected: Any, identity: Identity, file: str
+    read: _RowRead, place: _Place, index: PlanIndex, identity: Identity, file: str
 ) -> list[Finding]:
     """Compare the grey cells with the manifest's hash; name the changed cells where the plan still knows them.
 
-    ``expected`` is the row as distribution would write it from today's plan (a
-    :class:`~xlplan.form.rows.ResponseRow`), or None.
+    Where the hash differs, the row as distribution would write it from today's plan is
+    made, and when it hashes to what was sent, each changed cell gets its own finding.
     """
     row = place.row
     columns: Sequence[Column] = identity.columns
@@ -626,6 +544,10 @@ def _check_prefilled(
         return []
     read_cells = {key: layout.canonical_cell(value) for key, value in read.prefilled.items()}
     headers = {column.key: column.header for column in columns}
+    owner = index.owner(row.row_id)
+    expected = (
+        index.response_row(owner) if owner is not None and owner.department == identity.department else None
+    )
     if expected is not None:
         sent = layout.prefilled(columns, expected.cells)
         if manifest.prefill_hash(sent) == row.prefill_sha256:
@@ -636,7 +558,7 @@ def _check_prefilled(
                 if read_cells.get(column.key) != was:
                     params = _params(row, column.key) | {
                         "header": headers.get(column.key, column.key),
-                        "expected": _shorten(was) if was is not None else "（空欄）",
+                        "expected": _shorten(was) if was is not None else Phrase("blank-cell"),
                     }
                     findings.append(
                         Finding(

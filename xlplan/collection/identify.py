@@ -25,18 +25,18 @@ Nothing here judges the answers themselves; that is :mod:`xlplan.collection.chec
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
 from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column
 from xlplan.form.manifest import Manifest, ManifestRow
-from xlplan.form.rows import ResponseRow, columns_for, response_rows
+from xlplan.form.rows import columns_for
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError
-from xlplan.plan.model import HistoryRecord, Plan, Project
+from xlplan.plan.model import Plan
 from xlplan.xlsx.cells import a1
 
 ROW_ID_PATTERN = re.compile(r"^P\d{3,}-\d+-\d+$")
@@ -115,7 +115,6 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
 
     template = columns_for(plan.settings)
     index = plan_index(plan)
-    plan_rows = index.by_id
     columns = _issued_columns(issued.columns, template) if issued is not None else template
     header_row, positions, changed = _locate_columns(sheet, columns)
     if changed and (issued is not None or header_row is not None):
@@ -142,7 +141,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         return Identity(department, issued, columns=columns, positions=positions, sheet=sheet.name,
                         findings=tuple(findings))  # fmt: skip
 
-    shares = index.shares.get(department, frozenset())
+    shares = index.shares(department)
     kept: list[ManifestRow] = []
     for row in issued.rows:
         if (row.project_no, row.entry, row.department) in shares and ROW_ID_PATTERN.match(row.row_id):
@@ -159,7 +158,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
             )
         )
     listed = {row.row_id for row in issued.rows}
-    found, more = _place_rows(kept, ids, listed, plan_rows, department, sheet, positions, header_row, file)
+    found, more = _place_rows(kept, ids, listed, index, department, sheet, positions, header_row, file)
     return Identity(department, issued, tuple(kept), found, columns, positions, sheet.name,
                     tuple(findings + more))  # fmt: skip
 
@@ -270,70 +269,6 @@ def _row_ids(sheet: SheetRead, column: int, header_row: int | None) -> dict[str,
     return ids
 
 
-@dataclass(frozen=True)
-class _PlanRow:
-    department: str  # registry name
-    row: ResponseRow
-
-
-@dataclass(frozen=True)
-class PlanIndex:
-    """Look-ups over a plan that identification and checking make for every file, built once per plan.
-
-    :meth:`Plan.assignments`, :meth:`Plan.history_for` and :func:`response_rows` each scan
-    the whole plan; a collection of a thousand returns against a plan of a thousand
-    departments would make that quadratic, so they are indexed here.
-    """
-
-    rows: Mapping[str, Sequence[ResponseRow]]  # registry name → its rows, as distribution writes them
-    by_id: Mapping[str, _PlanRow]  # row id → department and row
-    by_share: Mapping[tuple[int, str], frozenset[str]]  # (project no, member as printed) → departments
-    shares: Mapping[str, frozenset[tuple[int, str, str]]]  # department → (project no, entry, member)
-    history: Mapping[tuple[int, str, int, str | None], HistoryRecord]  # (no, entry, year, member|None)
-    projects: Mapping[int, Project]
-
-    def history_for(
-        self, project_no: int, entry: str, year: FiscalYear, member: str | None
-    ) -> HistoryRecord | None:
-        """As :meth:`Plan.history_for` (the first record wins), in constant time."""
-        return self.history.get((project_no, entry, year.western, member))
-
-
-_INDEXES: dict[int, tuple[weakref.ref[Plan], PlanIndex]] = {}
-
-
-def plan_index(plan: Plan) -> PlanIndex:
-    """The :class:`PlanIndex` of ``plan``, built on first use and kept while the plan lives."""
-    cached = _INDEXES.get(id(plan))
-    if cached is not None and cached[0]() is plan:
-        return cached[1]
-    rows = response_rows(plan)
-    by_id = {row.row_id: _PlanRow(department, row) for department, items in rows.items() for row in items}
-    by_share: dict[tuple[int, str], set[str]] = {}
-    shares: dict[str, set[tuple[int, str, str]]] = {}
-    for department, items in rows.items():
-        for row in items:
-            by_share.setdefault((row.project_no, row.department), set()).add(department)
-            shares.setdefault(department, set()).add((row.project_no, row.entry, row.department))
-    history: dict[tuple[int, str, int, str | None], HistoryRecord] = {}
-    for record in plan.history:
-        history.setdefault(
-            (record.project_no, record.entry, record.fiscal_year.western, record.department), record
-        )
-    index = PlanIndex(
-        rows=rows,
-        by_id=by_id,
-        by_share={key: frozenset(value) for key, value in by_share.items()},
-        shares={key: frozenset(value) for key, value in shares.items()},
-        history=history,
-        projects={project.no: project for project in plan.projects},
-    )
-    for key in [key for key, (ref, _index) in _INDEXES.items() if ref() is None]:
-        del _INDEXES[key]  # plans that are gone
-    _INDEXES[id(plan)] = (weakref.ref(plan), index)
-    return index
-
-
 def _department_by_content(
     index: PlanIndex,
     sheet: SheetRead,
@@ -348,8 +283,9 @@ def _department_by_content(
     departments: set[str] = set()
     matched_rows: set[int] = set()
     for row_id, rows in ids.items():
-        if row_id in index.by_id:
-            departments.add(index.by_id[row_id].department)
+        owner = index.owner(row_id)
+        if owner is not None:
+            departments.add(owner.department)
             matched_rows.update(rows)
     # Rows whose id was lost (pasted without the 行ID column): the project number and the member.
     first = (header_row or layout.HEADER_ROW) + 1
@@ -362,7 +298,7 @@ def _department_by_content(
             number = _whole(sheet.value(r, project_col))
             member = _text(sheet.value(r, member_col))
             if number is not None and member:
-                departments |= index.by_share.get((number, member), frozenset())
+                departments |= index.departments_of_share(number, member)
     if len(departments) != 1:
         return None
     return next(iter(departments))
@@ -410,11 +346,11 @@ def _by_content(
             department=item.department,
             prefill_sha256=manifest.prefill_hash(layout.prefilled(columns, item.cells)),
         )
-        for position, item in enumerate(index.rows.get(department, []))
+        for position, item in enumerate(index.response_rows(department))
     )
     if ids:
         # Pasted content rarely keeps the rows where they were issued: do not report moves.
-        found, more = _place_rows(rows, ids, set(), index.by_id, department, sheet, positions, header_row, file,
+        found, more = _place_rows(rows, ids, set(), index, department, sheet, positions, header_row, file,
                                   report_moves=False)  # fmt: skip
     else:
         # Matched by project number and member only: the rows have no ids to be found by.
@@ -470,7 +406,7 @@ def _place_rows(
     rows: Sequence[ManifestRow],
     ids: Mapping[str, list[int]],
     listed: set[str],
-    plan_rows: Mapping[str, _PlanRow],
+    index: PlanIndex,
     department: str,
     sheet: SheetRead,
     positions: Mapping[str, int],
@@ -531,16 +467,15 @@ def _place_rows(
         accounted.update(places)
         if row_id in expected or row_id in listed:
             continue
-        known = plan_rows.get(row_id)
+        known = index.owner(row_id)
         if known is not None:
-            item = known.row
             params: dict[str, object] = {
                 "row_id": row_id,
                 "column": layout.ROW_ID,
-                "project_no": item.project_no,
-                "entry": item.entry,
-                "department": item.department,
-                "member": item.department,
+                "project_no": known.project_no,
+                "entry": known.entry,
+                "department": known.member,
+                "member": known.member,
                 "answering": department,
             }
             findings.append(

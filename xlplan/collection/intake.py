@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -43,7 +44,7 @@ from xlplan.findings import Finding
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 
-__all__ = ["WORKBOOK_SUFFIXES", "IntakeResult", "Receipt", "take_in"]
+__all__ = ["WORKBOOK_SUFFIXES", "Intake", "IntakeResult", "Receipt", "take_in"]
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx", ".xltm"})
 """Attachments of a mail taken in by their name. Reading then tells what each really is."""
@@ -110,6 +111,10 @@ class _Busy(Exception):
     """The file cannot be taken now; the reason is shown in the finding."""
 
 
+BATCH = 32
+"""Files archived per ledger transaction: one commit per file would cost more than the file's checks."""
+
+
 def take_in(workspace: Workspace, connection: sqlite3.Connection, *, round_id: int | None) -> IntakeResult:
     """Archive and record every new file in ``workspace.inbox``.
 
@@ -121,21 +126,54 @@ def take_in(workspace: Workspace, connection: sqlite3.Connection, *, round_id: i
     Returns:
         The receipts and findings of this run; files taken in before are not in it.
     """
-    inbox = workspace.inbox
-    if not inbox.is_dir():
-        return IntakeResult()
-    receipts: list[Receipt] = []
-    mails: list[Receipt] = []
-    findings: list[Finding] = []
-    for path, name in _candidates(inbox):
+    intake = Intake(workspace, connection, round_id=round_id)
+    receipts = tuple(intake)
+    return IntakeResult(receipts, tuple(intake.mails), tuple(intake.findings))
+
+
+class Intake:
+    """One intake as a stream: iterating archives the inbox's new files and yields their receipts.
+
+    Receipts come in inbox order, a batch at a time, each batch committed to the ledger
+    before its receipts are yielded, so that a caller may read and check the first files
+    while later ones are still being archived. ``mails`` and ``findings`` fill up as the
+    iteration goes (see :class:`IntakeResult`).
+    """
+
+    def __init__(self, workspace: Workspace, connection: sqlite3.Connection, *, round_id: int | None) -> None:
+        self.workspace = workspace
+        self.connection = connection
+        self.round_id = round_id
+        self.mails: list[Receipt] = []
+        self.findings: list[Finding] = []
+
+    def __iter__(self) -> Iterator[Receipt]:
+        inbox = self.workspace.inbox
+        if not inbox.is_dir():
+            return
+        candidates = _candidates(inbox)
+        while True:
+            batch: list[Receipt] = []
+            seen = 0
+            with self.connection:
+                for path, name in itertools.islice(candidates, BATCH):
+                    seen += 1
+                    batch += self._take(path, name)
+            yield from batch
+            if seen < BATCH:
+                return
+
+    def _take(self, path: Path, name: str) -> list[Receipt]:
+        """Archive one inbox file (and a mail's attachments); the receipts to read. The caller commits."""
+        workspace, connection, round_id = self.workspace, self.connection, self.round_id
         try:
             data, size, mtime_ns = _read_settled(path)
         except _Busy as busy:
-            findings.append(Finding("file-busy", {"name": name, "reason": str(busy)}, file=name))
-            continue
+            self.findings.append(Finding("file-busy", {"name": name, "reason": str(busy)}, file=name))
+            return []
         sha256 = hashlib.sha256(data).hexdigest()
         if _already_taken(connection, name, sha256):
-            continue
+            return []
         is_mail = path.suffix.lower() == ".eml"
         attachments = _attachments(data) if is_mail else []
         # Everything is in the archive before a row refers to it; a failure records nothing,
@@ -147,25 +185,23 @@ def take_in(workspace: Workspace, connection: sqlite3.Connection, *, round_id: i
                 for attachment, content, digest in attachments
             ]
         except OSError as exc:
-            findings.append(_archive_failed(workspace, name, exc))
-            continue
-        with connection:
-            receipt = _record(connection, stored, sha256, name, "inbox", round_id, mail=is_mail)
-            if not is_mail:
-                receipts.append(receipt)
-            else:
-                mails.append(receipt)
-                if receipt.duplicate_of is None:  # a mail received again brings nothing new
-                    for (attachment, _, digest), (_, kept) in zip(
-                        attachments, stored_attachments, strict=True
-                    ):
-                        receipts.append(
-                            _record(connection, kept, digest, attachment, "eml", round_id, container=receipt)
-                        )
-                    if not attachments:
-                        findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
-            ledger.insert_inbox_file(connection, name, size, mtime_ns, sha256, receipt.id)
-    return IntakeResult(tuple(receipts), tuple(mails), tuple(findings))
+            self.findings.append(_archive_failed(workspace, name, exc))
+            return []
+        receipts: list[Receipt] = []
+        receipt = _record(connection, stored, sha256, name, "inbox", round_id, mail=is_mail)
+        if not is_mail:
+            receipts.append(receipt)
+        else:
+            self.mails.append(receipt)
+            if receipt.duplicate_of is None:  # a mail received again brings nothing new
+                for (attachment, _, digest), (_, kept) in zip(attachments, stored_attachments, strict=True):
+                    receipts.append(
+                        _record(connection, kept, digest, attachment, "eml", round_id, container=receipt)
+                    )
+                if not attachments:
+                    self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
+        ledger.insert_inbox_file(connection, name, size, mtime_ns, sha256, receipt.id)
+        return receipts
 
 
 # ----------------------------------------------------------------------------------------
@@ -307,6 +343,9 @@ def _suffix(name: str) -> str:
     return suffix if 2 <= len(suffix) <= 8 and suffix[1:].isalnum() and suffix[1:].isascii() else ""
 
 
+_FOLDERS_MADE: set[Path] = set()
+
+
 def _archive(workspace: Workspace, data: bytes, sha256: str, suffix: str) -> Path:
     """Store ``data`` as ``archive/ab/abcdef….suffix``, write-once; returns the path.
 
@@ -317,7 +356,9 @@ def _archive(workspace: Workspace, data: bytes, sha256: str, suffix: str) -> Pat
     target = workspace.archive / sha256[:2] / f"{sha256}{suffix}"
     if _holds(target, sha256):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent not in _FOLDERS_MADE:  # 256 folders, made once each; mkdir is a costly call on shares
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _FOLDERS_MADE.add(target.parent)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     try:
         with os.fdopen(descriptor, "wb") as handle:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from xlplan.form import layout
 from xlplan.form.layout import Column, InputRule
 from xlplan.plan.fiscal_year import FiscalYear
-from xlplan.plan.model import Department, HistoryRecord, Plan, Settings
+from xlplan.plan.model import Department, Entry, HistoryRecord, Plan, Project, Settings
 from xlplan.plan.values import Value
 from xlplan.xlsx.cells import file_name
 
@@ -59,6 +59,76 @@ def columns_for(settings: Settings) -> tuple[Column, ...]:
     )
 
 
+HistoryKey = tuple[int, str, FiscalYear, str | None]
+"""(project number, entry, fiscal year, member as printed or None for the entry as a whole)."""
+
+
+def history_map(plan: Plan) -> dict[HistoryKey, HistoryRecord]:
+    """The plan's history records by :data:`HistoryKey` (the first record of a key wins)."""
+    found: dict[HistoryKey, HistoryRecord] = {}
+    for record in plan.history:
+        found.setdefault((record.project_no, record.entry, record.fiscal_year, record.department), record)
+    return found
+
+
+class RowMaker:
+    """Makes the rows of department workbooks, one at a time, with the plan's look-ups built once."""
+
+    def __init__(self, plan: Plan, history: Mapping[HistoryKey, HistoryRecord] | None = None) -> None:
+        self.plan = plan
+        self.history = history if history is not None else history_map(plan)
+        self.nodes = {node.key: node for node in plan.nodes}
+        self._context: dict[int, dict[str, object]] = {}
+
+    def context(self, project: Project) -> dict[str, object]:
+        """The hierarchy columns of a project's rows: ``level1`` … with number and title."""
+        found = self._context.get(project.no)
+        if found is None:
+            nodes = self.nodes
+            found = self._context[project.no] = {
+                f"level{depth + 1}": f"{nodes[project.node[: depth + 1]].number} {nodes[project.node[: depth + 1]].title}"
+                for depth in range(len(project.node))
+            }
+        return found
+
+    def row(
+        self, project: Project, entry_index: int, entry: Entry, member_index: int, member: str
+    ) -> ResponseRow:
+        """The row of ``member``'s share of ``entry`` (1-based indexes, as the row id numbers them)."""
+        # A member's own share where the history has one; otherwise the entry's value,
+        # which for a joint entry is the combined value (the 記入方法 sheet says so).
+        previous = self.plan.settings.previous_year
+        history = self.history
+        record = history.get((project.no, entry.name, previous, member)) or history.get(
+            (project.no, entry.name, previous, None)
+        )
+        row_id = layout.row_id(project.no, entry_index, member_index)
+        cells: dict[str, object] = {
+            layout.ROW_ID: row_id,
+            **self.context(project),
+            layout.PROJECT_NO: project.no,
+            layout.DESCRIPTION: project.description,
+            layout.INDICATOR: project.indicator,
+            layout.UNIT: project.unit,
+            layout.ENTRY: entry.name,
+            layout.DEPARTMENT: member,
+            layout.BASELINE: _cell_value(project.baseline),
+            layout.PREVIOUS_VALUE: _cell_value(record.value) if record else None,
+            layout.PREVIOUS_NARRATIVE: record.narrative if record else None,
+        }
+        rule = layout.input_rule(project.indicator, project.unit)
+        return ResponseRow(row_id, project.no, entry.name, member, rule, cells)
+
+
+def canonical_names(plan: Plan) -> dict[str, str]:
+    """Every spelling of a department in plan cells (its name, its aliases) → its registry name."""
+    return {
+        spelling: department.name
+        for department in plan.departments
+        for spelling in (department.name, *department.aliases)
+    }
+
+
 def response_rows(plan: Plan) -> dict[str, list[ResponseRow]]:
     """Every department's rows, keyed by registry name, in plan order.
 
@@ -67,50 +137,16 @@ def response_rows(plan: Plan) -> dict[str, list[ResponseRow]]:
     dictionaries: :meth:`Plan.assignments` and :meth:`Plan.history_for` scan the
     whole plan per call, which is quadratic for a thousand departments.
     """
-    settings = plan.settings
-    canonical = {
-        spelling: department.name
-        for department in plan.departments
-        for spelling in (department.name, *department.aliases)
-    }
-    history: dict[tuple[int, str, FiscalYear, str | None], HistoryRecord] = {
-        (record.project_no, record.entry, record.fiscal_year, record.department): record
-        for record in plan.history
-    }
-    nodes = {node.key: node for node in plan.nodes}
-    previous = settings.previous_year
+    canonical = canonical_names(plan)
+    maker = RowMaker(plan)
     rows: dict[str, list[ResponseRow]] = defaultdict(list)
     for project in plan.projects:
-        context: dict[str, object] = {
-            f"level{depth + 1}": f"{nodes[project.node[: depth + 1]].number} {nodes[project.node[: depth + 1]].title}"
-            for depth in range(len(project.node))
-        }
-        rule = layout.input_rule(project.indicator, project.unit)
         for entry_index, entry in enumerate(project.entries, start=1):
             for member_index, member in enumerate(entry.members, start=1):
                 department = canonical.get(member)
                 if department is None:  # the master reader reports unknown departments
                     continue
-                # A member's own share where the history has one; otherwise the entry's value,
-                # which for a joint entry is the combined value (the 記入方法 sheet says so).
-                record = history.get((project.no, entry.name, previous, member)) or history.get(
-                    (project.no, entry.name, previous, None)
-                )
-                row_id = layout.row_id(project.no, entry_index, member_index)
-                cells: dict[str, object] = {
-                    layout.ROW_ID: row_id,
-                    **context,
-                    layout.PROJECT_NO: project.no,
-                    layout.DESCRIPTION: project.description,
-                    layout.INDICATOR: project.indicator,
-                    layout.UNIT: project.unit,
-                    layout.ENTRY: entry.name,
-                    layout.DEPARTMENT: member,
-                    layout.BASELINE: _cell_value(project.baseline),
-                    layout.PREVIOUS_VALUE: _cell_value(record.value) if record else None,
-                    layout.PREVIOUS_NARRATIVE: record.narrative if record else None,
-                }
-                rows[department].append(ResponseRow(row_id, project.no, entry.name, member, rule, cells))
+                rows[department].append(maker.row(project, entry_index, entry, member_index, member))
     return dict(rows)
 
 

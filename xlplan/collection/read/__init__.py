@@ -12,7 +12,7 @@ or exhaust the run that collects it, so:
 """
 
 from xlplan.collection.read.limits import Limits, ReadFailed
-from xlplan.collection.read.pool import read_return, read_returns
+from xlplan.collection.read.pool import map_returns, read_return, read_returns
 from xlplan.collection.read.sniff import sniff
 
-__all__ = ["Limits", "ReadFailed", "read_return", "read_returns", "sniff"]
+__all__ = ["Limits", "ReadFailed", "map_returns", "read_return", "read_returns", "sniff"]

@@ -10,22 +10,27 @@ still apply.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xlplan.collection.read.limits import Limits, ReadFailed
 from xlplan.collection.read.package import Wire
 from xlplan.collection.read.sniff import read_guarded
 from xlplan.collection.snapshot import Snapshot
 from xlplan.findings import Finding
+
+T = TypeVar("T")
 
 # ----------------------------------------------------------------------------------------
 # Public entry points (run in the caller's process; the reading itself runs in workers)
@@ -73,26 +78,57 @@ def read_returns(
         names: file names for findings, where they differ from ``path.name``
             (an archived copy is named by its hash; findings should show the name received).
     """
+    yield from map_returns(paths, _identity, limits=limits, workers=workers, names=names)
+
+
+def _identity(outcome: Snapshot | ReadFailed, name: str) -> Snapshot | ReadFailed:
+    return outcome
+
+
+def map_returns(
+    paths: Iterable[Path],
+    job: Callable[[Snapshot | ReadFailed, str], T],
+    *,
+    limits: Limits | None = None,
+    workers: int | None = None,
+    names: Mapping[Path, str] | None = None,
+) -> Iterator[tuple[Path, T]]:
+    """Read returned workbooks in worker processes and apply ``job`` to each reading.
+
+    ``job(snapshot_or_failure, name)`` is what the caller does with a file once read
+    (collection identifies and checks it). Where the platform can fork a process that
+    has no other threads (Linux, macOS), the workers are forked from this process, so
+    they share what ``job`` refers to — the plan, its indexes, the compiled schema —
+    without pickling it, and run ``job`` themselves: only its result crosses back, and
+    both cores read and check. Elsewhere the workers (spawned) only read, and ``job``
+    runs here. A ``job`` that raises in a worker is run again here, so its exception is
+    the caller's, as if it had run here. Yields ``(path, job's result)``, in the order
+    the files finish; see :func:`read_returns` for the rest.
+    """
     limits = limits or Limits()
-    queue = deque((index, path) for index, path in enumerate(paths))
+    queue = _Tasks(paths)
     if not queue:
         return
-    size = max(1, min(workers or os.cpu_count() or 1, len(queue)))
-    context = _context()
-    labels = dict(names or {})
+    size = max(1, workers or os.cpu_count() or 1)
+    context = _context(forked_job=job is not _identity)
+    in_workers = context.get_start_method() == "fork"
+    spec = _Spec(limits, job if in_workers else None)
+    # By reference: a caller that produces paths as it goes (collection's intake) names each first.
+    labels: Mapping[Path, str] = names if names is not None else {}
     pool: list[_Worker] = []
     try:
-        pool = [_Worker(context, limits) for _ in range(size)]
+        pool = [_Worker(context, spec) for _ in range(queue.at_most(size))]
         while True:
             # Keep every worker's next file already in its pipe, so it never waits on this process.
             for slot, worker in enumerate(pool):
                 while queue and worker.wants_more():
                     if not worker.assign(queue[0], labels):
                         queue.extendleft(reversed(worker.drain()))
-                        pool[slot] = worker = worker.replace(context, limits)  # died while idle
+                        pool[slot] = worker = worker.replace(context, spec)  # died while idle
                         if not worker.assign(queue[0], labels):
                             lost = queue.popleft()
-                            yield lost[1], _failed("file-read-crashed", lost, labels, reason="worker start")
+                            failed = _failed("file-read-crashed", lost, labels, reason="worker start")
+                            yield lost[1], job(failed, labels.get(lost[1]) or lost[1].name)
                             continue
                     queue.popleft()
             busy = [worker for worker in pool if worker.tasks]
@@ -103,30 +139,42 @@ def read_returns(
             waitables += [worker.process.sentinel for worker in busy]
             ready = set(wait(waitables, timeout=max(0.0, deadline - time.monotonic())))
             now = time.monotonic()
-            finished: list[tuple[Path, Wire | ReadFailed]] = []
+            finished: list[tuple[_Task, _Answer]] = []
             for worker in busy:
                 slot = pool.index(worker)
                 head = worker.tasks[0]
                 if worker.connection in ready or worker.process.sentinel in ready:
-                    result = worker.receive()
-                    if result is None:  # the pipe closed: the worker died reading the head file
+                    answer = worker.receive()
+                    if answer is None:  # the pipe closed: the worker died reading the head file
                         worker.process.join(timeout=5)  # so its exit status is known
                         reason = _exit_reason(worker.process.exitcode)
                         queue.extendleft(reversed(worker.drain()[1:]))  # the others were not started
-                        pool[slot] = worker.replace(context, limits)
-                        finished.append((head[1], _failed("file-read-crashed", head, labels, reason=reason)))
+                        pool[slot] = worker.replace(context, spec)
+                        finished.append(
+                            (head, _Answer(_failed("file-read-crashed", head, labels, reason=reason)))
+                        )
                         continue
-                    finished.append((head[1], ReadFailed(result) if isinstance(result, tuple) else result))
+                    finished.append((head, answer))
                     if worker.retiring() and not worker.tasks:
-                        pool[slot] = worker.replace(context, limits)
+                        pool[slot] = worker.replace(context, spec)
                 elif now >= worker.deadline:
                     queue.extendleft(reversed(worker.drain()[1:]))
-                    pool[slot] = worker.replace(context, limits)
-                    finished.append(
-                        (head[1], _failed("file-read-timeout", head, labels, seconds=limits.timeout_seconds))
-                    )
-            for path, outcome in finished:
-                yield path, (outcome.assemble() if isinstance(outcome, Wire) else outcome)
+                    pool[slot] = worker.replace(context, spec)
+                    timeout = _failed("file-read-timeout", head, labels, seconds=limits.timeout_seconds)
+                    finished.append((head, _Answer(timeout)))
+            for task, answer in finished:
+                if answer.done:
+                    yield task[1], answer.result
+                    continue
+                raw = answer.result
+                outcome = (
+                    raw.assemble()
+                    if isinstance(raw, Wire)
+                    else raw
+                    if isinstance(raw, ReadFailed)
+                    else ReadFailed(raw)
+                )
+                yield task[1], job(outcome, labels.get(task[1]) or task[1].name)
     finally:
         for worker in pool:
             worker.stop()
@@ -139,9 +187,64 @@ def read_returns(
 _Task = tuple[int, Path]
 
 
-def _context() -> multiprocessing.context.BaseContext:
+class _Tasks:
+    """The files still to read: those put back (a worker died before starting them) first, then the source.
+
+    The source is drawn only when a worker has room, so a caller can produce the paths as it
+    goes (collection archives a file and records its receipt just before it is read).
+    """
+
+    def __init__(self, paths: Iterable[Path]) -> None:
+        self.back: deque[_Task] = deque()
+        self.source = iter(paths)
+        self.count = 0
+        self._fill()
+
+    def _fill(self) -> None:
+        if not self.back:
+            path = next(self.source, None)
+            if path is not None:
+                self.back.append((self.count, path))
+                self.count += 1
+
+    def __bool__(self) -> bool:
+        self._fill()
+        return bool(self.back)
+
+    def __getitem__(self, index: int) -> _Task:
+        if index != 0:
+            raise IndexError(index)
+        self._fill()
+        return self.back[0]
+
+    def popleft(self) -> _Task:
+        """The next file to read."""
+        self._fill()
+        return self.back.popleft()
+
+    def extendleft(self, tasks: Iterable[_Task]) -> None:
+        """Put back files that were sent to a worker that is gone, to be read first (reversed, as deque does)."""
+        self.back.extendleft(tasks)
+
+    def at_most(self, size: int) -> int:
+        """``size``, or fewer when fewer files are known to come (no more workers than files)."""
+        while len(self.back) < size:
+            path = next(self.source, None)
+            if path is None:
+                break
+            self.back.append((self.count, path))
+            self.count += 1
+        return max(1, min(size, len(self.back)))
+
+
+def _context(*, forked_job: bool) -> multiprocessing.context.BaseContext:
+    # fork, for a job that refers to the caller's data, where nothing else runs in this process (fork
+    # copies one thread only, and a lock another thread held would stay locked in the child forever).
+    methods = multiprocessing.get_all_start_methods()
+    if forked_job and "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
     # forkserver: cheap restarts after a crash and no fork of a threaded parent; Windows has only spawn.
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has the reader imported already (no effect once it runs).
         context.set_forkserver_preload(["xlplan.collection.read"])
@@ -163,21 +266,47 @@ def _exit_reason(exitcode: int | None) -> str:
     return f"exit status {exitcode}"
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """What every worker is started with: the limits, and the job when the workers run it (fork only)."""
+
+    limits: Limits
+    job: Callable[[Snapshot | ReadFailed, str], Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A worker's answer for one file: the job's result (``done``), or what was read, for the caller's job."""
+
+    result: Any
+    done: bool = False
+
+
 class _Worker:
     """One worker process, the pipe to it, and the files sent to it (the first is being read)."""
 
-    DEPTH = 2
-    """Files in a worker's pipe at once: the one it reads and the next."""
+    DEPTH = 3
+    """Files in a worker's pipe at once: the one it reads and the next two (a forked worker also checks
+    them, and the caller may be busy archiving the next files while the worker goes on)."""
 
-    def __init__(self, context: multiprocessing.context.BaseContext, limits: Limits) -> None:
+    def __init__(self, context: multiprocessing.context.BaseContext, spec: _Spec) -> None:
         parent, child = context.Pipe(duplex=True)
         self.connection: Connection = parent
         self.process: Any = context.Process(  # type: ignore[attr-defined]  # every concrete context has it
-            target=_worker_main, args=(child, limits), daemon=True
+            target=_worker_main, args=(child, spec), daemon=True
         )
-        self.process.start()
+        if context.get_start_method() == "fork":
+            # Objects that exist now are never collected in the child, so its garbage collector does not
+            # write to (and so copy) the pages of the plan it shares with this process.
+            gc.freeze()
+            try:
+                self.process.start()
+            finally:
+                gc.unfreeze()
+        else:
+            self.process.start()
         child.close()
-        self.limits = limits
+        self.limits = spec.limits
         self.tasks: deque[_Task] = deque()
         self.deadline = 0.0  # of the file being read
         self.sent = 0
@@ -202,10 +331,10 @@ class _Worker:
         self.sent += 1
         return True
 
-    def receive(self) -> Wire | tuple[Finding, ...] | None:
+    def receive(self) -> _Answer | None:
         """The answer for the first file, or None when the worker died before answering."""
         try:
-            result: Wire | tuple[Finding, ...] = self.connection.recv()
+            result: _Answer = self.connection.recv()
         except (EOFError, OSError):
             return None
         except Exception:  # an answer that does not unpickle is a broken worker, too
@@ -221,11 +350,11 @@ class _Worker:
         self.tasks.clear()
         return tasks
 
-    def replace(self, context: multiprocessing.context.BaseContext, limits: Limits) -> _Worker:
+    def replace(self, context: multiprocessing.context.BaseContext, spec: _Spec) -> _Worker:
         """Kill this worker and start a fresh one."""
         self.tasks.clear()
         self.stop(kill=True)
-        return _Worker(context, limits)
+        return _Worker(context, spec)
 
     def stop(self, kill: bool = False) -> None:
         """End the worker: politely when idle, killed when busy or asked to."""
@@ -239,11 +368,12 @@ class _Worker:
         self.connection.close()
 
 
-def _worker_main(connection: Connection, limits: Limits) -> None:
+def _worker_main(connection: Connection, spec: _Spec) -> None:
     """Read files sent over ``connection`` until told to stop (None) or the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides, the workers are killed by it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _limit_memory(limits.memory_bytes)
+    # A forked worker starts with the parent's address space (the plan); the limit comes on top.
+    _limit_memory(spec.limits.memory_bytes, on_top=spec.job is not None)
     while True:
         try:
             message = connection.recv()
@@ -252,16 +382,45 @@ def _worker_main(connection: Connection, limits: Limits) -> None:
         if message is None:
             return
         path, name = message
-        connection.send(read_guarded(Path(path), limits, name))
+        raw = read_guarded(Path(path), spec.limits, name)
+        connection.send(_run(spec.job, raw, name) if spec.job is not None else _Answer(raw))
 
 
-def _limit_memory(limit: int) -> None:
-    """Cap the worker's address space, so a runaway allocation fails in this process only."""
+def _run(
+    job: Callable[[Snapshot | ReadFailed, str], Any], raw: Wire | tuple[Finding, ...], name: str
+) -> _Answer:
+    """The job's result for one reading; what was read, when the job fails, for the caller to run it again."""
+    try:
+        outcome = raw.assemble() if isinstance(raw, Wire) else ReadFailed(raw)
+        return _Answer(job(outcome, name), done=True)
+    except Exception:
+        return _Answer(raw)
+
+
+def _limit_memory(limit: int, *, on_top: bool = False) -> None:
+    """Cap the worker's address space, so a runaway allocation fails in this process only.
+
+    With ``on_top``, the cap is ``limit`` beyond what the process already maps (a forked
+    worker inherits its parent's mappings).
+    """
     if sys.platform == "win32":  # no RLIMIT_AS on Windows; the time limit still applies
         return
     import resource
 
     with contextlib.suppress(ValueError, OSError):
+        if on_top:
+            limit += _mapped_bytes()
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def _mapped_bytes() -> int:
+    """The address space the process maps now (Linux: /proc/self/statm; elsewhere an estimate)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux, bytes on macOS

@@ -101,53 +101,53 @@ def record_check(
     """Write a checked file's findings and verdict; with ``answers``, accept it (superseding the earlier one).
 
     ``answers`` is None for a return that is not accepted. Findings are stored with their
-    Japanese message (what staff read in the ledger) and their params as JSON.
+    Japanese message (what staff read in the ledger) and their params as JSON. The caller
+    holds the transaction (collection commits several verdicts at once).
     """
-    with connection:
-        connection.executemany(
-            "INSERT INTO findings (receipt_id, code, severity, sheet, cell, message, params) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (receipt_id, f.code, f.severity, f.sheet, f.cell, f.message(),
-                 json.dumps(f.params_json(), ensure_ascii=False))
-                for f in findings
-            ],
-        )  # fmt: skip
-        status = "accepted" if answers is not None else "invalid"
+    connection.executemany(
+        "INSERT INTO findings (receipt_id, code, severity, sheet, cell, message, params) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (receipt_id, f.code, f.severity, f.sheet, f.cell, f.message(),
+             json.dumps(f.params_json(), ensure_ascii=False))
+            for f in findings
+        ],
+    )  # fmt: skip
+    status = "accepted" if answers is not None else "invalid"
+    connection.execute(
+        "UPDATE receipts SET status = ?, department = ? WHERE id = ?", (status, department, receipt_id)
+    )
+    if answers is None or department is None:
+        return
+    previous = connection.execute(
+        "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? "
+        "AND superseded_by IS NULL",
+        (round_id, department),
+    ).fetchall()
+    cursor = connection.execute(
+        "INSERT INTO acceptances (round_id, department, receipt_id, accepted_at) VALUES (?, ?, ?, ?)",
+        (round_id, department, receipt_id, now()),
+    )
+    for row in previous:
         connection.execute(
-            "UPDATE receipts SET status = ?, department = ? WHERE id = ?", (status, department, receipt_id)
+            "UPDATE acceptances SET superseded_by = ? WHERE id = ?", (cursor.lastrowid, row["id"])
         )
-        if answers is None or department is None:
-            return
-        previous = connection.execute(
-            "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? "
-            "AND superseded_by IS NULL",
-            (round_id, department),
-        ).fetchall()
-        cursor = connection.execute(
-            "INSERT INTO acceptances (round_id, department, receipt_id, accepted_at) VALUES (?, ?, ?, ?)",
-            (round_id, department, receipt_id, now()),
-        )
-        for row in previous:
-            connection.execute(
-                "UPDATE acceptances SET superseded_by = ? WHERE id = ?", (cursor.lastrowid, row["id"])
+        connection.execute("UPDATE receipts SET status = 'superseded' WHERE id = ?", (row["receipt_id"],))
+    connection.executemany(
+        "INSERT INTO answers (receipt_id, project_no, entry, department, value, narrative) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                receipt_id,
+                a.project_no,
+                a.entry,
+                a.department,
+                a.value.display() or None,
+                a.narrative or None,
             )
-            connection.execute("UPDATE receipts SET status = 'superseded' WHERE id = ?", (row["receipt_id"],))
-        connection.executemany(
-            "INSERT INTO answers (receipt_id, project_no, entry, department, value, narrative) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    receipt_id,
-                    a.project_no,
-                    a.entry,
-                    a.department,
-                    a.value.display() or None,
-                    a.narrative or None,
-                )
-                for a in answers
-            ],
-        )
+            for a in answers
+        ],
+    )
 
 
 def accepted_answers(connection: sqlite3.Connection, plan: Plan) -> list[Answer]:

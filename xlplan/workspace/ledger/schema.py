@@ -120,6 +120,10 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     # Network shares may refuse WAL; the default journal still works there.
     with contextlib.suppress(sqlite3.OperationalError):
         connection.execute("PRAGMA journal_mode = WAL")
+    # In WAL mode NORMAL never corrupts the file and loses no committed transaction when xlplan
+    # crashes; a power cut may lose the last ones, whose files are still in inbox/ for the next run.
+    # FULL would sync the log at every commit (collection commits every few files).
+    connection.execute("PRAGMA synchronous = NORMAL")
     with connection:
         connection.executescript(_SCHEMA)
         row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()

@@ -1,0 +1,130 @@
+"""Look-ups over a plan that identification and checking make for every returned file.
+
+:meth:`Plan.assignments`, :meth:`Plan.history_for` and a department's rows each scan the
+whole plan; a collection of a thousand returns against a plan of a thousand departments
+would make that quadratic. The index makes them constant-time, and builds only what every
+file needs up front — which rows each department answers, the history by key — in one
+pass; a department's full rows (the cells as distribution wrote them) are made when a
+check needs them, and the look-up by project and member only for a file without a
+manifest. Built once per plan, before collection forks its workers, so that they share it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from xlplan.form import layout
+from xlplan.form.rows import HistoryKey, ResponseRow, RowMaker, canonical_names, history_map
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import HistoryRecord, Plan, Project
+
+_ROW_ID = re.compile(r"^P(\d{3,})-(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """A row a department answers, as the plan gives it."""
+
+    row_id: str
+    project_no: int
+    entry: str
+    member: str  # the member as printed in the plan
+    department: str  # its registry name
+    entry_index: int  # 1-based, as the row id numbers them
+    member_index: int
+
+
+class PlanIndex:
+    """The index of one plan (see the module docstring). Use :func:`plan_index` to get it."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.projects: Mapping[int, Project] = {project.no: project for project in plan.projects}
+        self.canonical = canonical_names(plan)
+        assigned: dict[str, list[PlanRow]] = {}
+        for project in plan.projects:
+            for entry_index, entry in enumerate(project.entries, start=1):
+                for member_index, member in enumerate(entry.members, start=1):
+                    department = self.canonical.get(member)
+                    if department is None:  # the master reader reports unknown departments
+                        continue
+                    row_id = layout.row_id(project.no, entry_index, member_index)
+                    assigned.setdefault(department, []).append(
+                        PlanRow(row_id, project.no, entry.name, member, department, entry_index, member_index)
+                    )
+        self.assigned: Mapping[str, Sequence[PlanRow]] = assigned
+        self.history: Mapping[HistoryKey, HistoryRecord] = history_map(plan)
+        self._maker = RowMaker(plan, self.history)
+        self._by_share: dict[tuple[int, str], frozenset[str]] | None = None
+
+    def rows_of(self, department: str) -> Sequence[PlanRow]:
+        """The rows ``department`` (registry name) answers, in plan order."""
+        return self.assigned.get(department, ())
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - the index lives as long as its plan, and the cache with it
+    def shares(self, department: str) -> frozenset[tuple[int, str, str]]:
+        """(project number, entry, member) of every row ``department`` answers."""
+        return frozenset((row.project_no, row.entry, row.member) for row in self.rows_of(department))
+
+    def owner(self, row_id: str) -> PlanRow | None:
+        """The plan's row of this id, whoever answers it, or None when the plan has no such row."""
+        match = _ROW_ID.match(row_id)
+        if match is None:
+            return None
+        project = self.projects.get(int(match.group(1)))
+        entry_index, member_index = int(match.group(2)), int(match.group(3))
+        if project is None or not 0 < entry_index <= len(project.entries):
+            return None
+        entry = project.entries[entry_index - 1]
+        if not 0 < member_index <= len(entry.members):
+            return None
+        member = entry.members[member_index - 1]
+        department = self.canonical.get(member)
+        if department is None or layout.row_id(project.no, entry_index, member_index) != row_id:
+            return None
+        return PlanRow(row_id, project.no, entry.name, member, department, entry_index, member_index)
+
+    def departments_of_share(self, project_no: int, member: str) -> frozenset[str]:
+        """The departments answering (project number, member as printed): for a file without a manifest."""
+        if self._by_share is None:
+            by_share: dict[tuple[int, str], set[str]] = {}
+            for department, rows in self.assigned.items():
+                for row in rows:
+                    by_share.setdefault((row.project_no, row.member), set()).add(department)
+            self._by_share = {key: frozenset(value) for key, value in by_share.items()}
+        return self._by_share.get((project_no, member), frozenset())
+
+    def response_row(self, row: PlanRow) -> ResponseRow:
+        """The row with its cells as distribution writes them from today's plan."""
+        project = self.projects[row.project_no]
+        entry = project.entries[row.entry_index - 1]
+        return self._maker.row(project, row.entry_index, entry, row.member_index, row.member)
+
+    def response_rows(self, department: str) -> list[ResponseRow]:
+        """Every row of ``department`` with its cells, as distribution writes them."""
+        return [self.response_row(row) for row in self.rows_of(department)]
+
+    def history_for(
+        self, project_no: int, entry: str, year: FiscalYear, member: str | None
+    ) -> HistoryRecord | None:
+        """As :meth:`Plan.history_for` (the first record wins), in constant time."""
+        return self.history.get((project_no, entry, year, member))
+
+
+_INDEXES: dict[int, tuple[weakref.ref[Plan], PlanIndex]] = {}
+
+
+def plan_index(plan: Plan) -> PlanIndex:
+    """The :class:`PlanIndex` of ``plan``, built on first use and kept while the plan lives."""
+    cached = _INDEXES.get(id(plan))
+    if cached is not None and cached[0]() is plan:
+        return cached[1]
+    index = PlanIndex(plan)
+    for key in [key for key, (ref, _index) in _INDEXES.items() if ref() is None]:
+        del _INDEXES[key]  # plans that are gone
+    _INDEXES[id(plan)] = (weakref.ref(plan), index)
+    return index

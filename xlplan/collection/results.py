@@ -1,0 +1,171 @@
+"""What collection reports: the outcome of each file, of a run, and of ``validate``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from xlplan.findings import Finding, Language, findings_json
+from xlplan.followup.feedback import FeedbackResult
+from xlplan.plan.model import Answer
+from xlplan.result import Reported, say
+
+Outcome = Literal["accepted", "invalid", "unreadable", "unidentified", "duplicate"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "invalid", "unreadable", "unidentified", "duplicate")
+
+_OUTCOME_JA = {
+    "accepted": "受理",
+    "invalid": "要修正",
+    "unreadable": "読み取り不可",
+    "unidentified": "提出元不明",
+    "duplicate": "重複（受信済み）",
+}
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one received file."""
+
+    receipt_id: int
+    name: str  # the name it arrived under
+    archived: Path
+    sha256: str
+    outcome: Outcome
+    department: str | None = None
+    answers: int = 0
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        """Findings of severity error."""
+        return sum(1 for finding in self.findings if finding.is_error)
+
+    @property
+    def warnings(self) -> int:
+        """Findings of severity warning."""
+        return len(self.findings) - self.errors
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """JSON data for ``xlplan collect --json``."""
+        return {
+            "receipt": self.receipt_id,
+            "file": self.name,
+            "archived": str(self.archived),
+            "sha256": self.sha256,
+            "outcome": self.outcome,
+            "department": self.department,
+            "answers": self.answers,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "findings": findings_json(self.findings, language),
+        }
+
+
+@dataclass(frozen=True)
+class CollectResult(Reported):
+    """The outcome of one :func:`collect` run.
+
+    ``run_findings`` are those tied to no single file (intake, mail); ``findings`` is every
+    finding of the run: the files', the run's own and the feedback's.
+    """
+
+    files: tuple[FileOutcome, ...]
+    feedback: tuple[FeedbackResult, ...] = ()
+    run_findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of the run: the files' and the run's own."""
+        return [*(f for item in self.files for f in item.findings), *self.run_findings,
+                *(f for item in self.feedback for f in item.findings)]  # fmt: skip
+
+    def count(self, outcome: Outcome) -> int:
+        """How many files ended with ``outcome``."""
+        return sum(1 for item in self.files if item.outcome == outcome)
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        """Lines for the terminal and the 状況 sheet: the counts, then one line per file and per 差し戻し票."""
+        lines = [
+            say(
+                language,
+                f"受信 {len(self.files)} 件: 受理 {self.count('accepted')}・要修正 {self.count('invalid')}・"
+                f"読み取り不可 {self.count('unreadable')}・提出元不明 {self.count('unidentified')}・"
+                f"重複 {self.count('duplicate')}",
+                f"Received {len(self.files)}: accepted {self.count('accepted')}, invalid {self.count('invalid')}, "
+                f"unreadable {self.count('unreadable')}, unidentified {self.count('unidentified')}, "
+                f"duplicate {self.count('duplicate')}",
+            )
+        ]
+        for item in self.files:
+            who = item.department or "—"
+            lines.append(
+                say(
+                    language,
+                    f"  {_OUTCOME_JA[item.outcome]}: {item.name}（{who}、エラー {item.errors}・警告 {item.warnings}）",
+                    f"  {item.outcome}: {item.name} ({who}, {item.errors} errors, {item.warnings} warnings)",
+                )
+            )
+        lines += [f"  {line}" for result in self.feedback for line in result.lines(language)]
+        return lines
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """One JSON document for ``xlplan collect --json`` (``findings``: those tied to no file)."""
+        return {
+            "files": [item.to_dict(language) for item in self.files],
+            "counts": {key: self.count(key) for key in OUTCOMES},
+            "feedback": [result.to_dict(language) for result in self.feedback],
+            "findings": findings_json(self.run_findings, language),
+        }
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One file read, identified and checked — what :func:`check_file` returns."""
+
+    outcome: Outcome
+    department: str | None
+    answers: tuple[Answer, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The check of one file by ``xlplan validate``."""
+
+    path: Path
+    checked: Checked
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """JSON data for ``xlplan validate --json``."""
+        return {
+            "file": str(self.path),
+            "outcome": "valid" if self.checked.outcome == "accepted" else self.checked.outcome,
+            "department": self.checked.department,
+            "answers": len(self.checked.answers),
+            "findings": findings_json(self.checked.findings, language),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationResult(Reported):
+    """What :func:`validate` found, file by file, in the order the files were given."""
+
+    files: tuple[Validation, ...]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding, file by file."""
+        return [finding for item in self.files for finding in item.checked.findings]
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        """One line per file: 問題なし or 要修正."""
+        return [
+            f"{item.path}: " + (say(language, "問題なし", "valid") if item.checked.outcome == "accepted"
+                                else say(language, "要修正", "invalid"))
+            for item in self.files
+        ]  # fmt: skip
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """The JSON document of ``xlplan validate --json``."""
+        return {"files": [item.to_dict(language) for item in self.files]}
