@@ -29,12 +29,12 @@ from xlplan.collection.identify import Identity, identify
 from xlplan.collection.read import read_return, read_returns
 from xlplan.collection.snapshot import CellRead, SheetRead, Snapshot
 from xlplan.demo.respond import fill_response
-from xlplan.form.schema import is_valid, return_schema, schema_id, schema_problems
 from xlplan.distribution.run import distribute
 from xlplan.examples import Example, load_example
 from xlplan.findings import Finding
 from xlplan.form import layout, manifest
 from xlplan.form.manifest import workspace_id
+from xlplan.form.schema import is_valid, return_schema, schema_id, schema_problems
 from xlplan.plan.model import Answer, Plan
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.xlsx.cells import set_text
