@@ -45,7 +45,7 @@ def snapshot_of(path: Path) -> Snapshot:
             cells.setdefault((r, c), CellRead(None, formula))
         max_row = max((r for r, _c in cells), default=0)
         max_column = max((c for _r, c in cells), default=0)
-        response = SheetRead(response_name, cells, max_row, max_column)
+        response = SheetRead.from_cells(response_name, cells, max_row, max_column)
     with zipfile.ZipFile(path) as archive:
         entries = archive.namelist()
     links = tuple(name for name in entries if name.startswith("xl/externalLinks/") and name.endswith(".xml"))

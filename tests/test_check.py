@@ -845,7 +845,7 @@ def test_anything_typed_into_the_yellow_cells_gives_located_findings(
     cells = dict(sheet.cells)
     cells[(row, value_col)] = CellRead(value, formula)  # type: ignore[arg-type]
     cells[(row, narrative_col)] = CellRead(narrative)  # type: ignore[arg-type]
-    snap = replace(base, response=SheetRead(sheet.name, cells, sheet.max_row, sheet.max_column))
+    snap = replace(base, response=SheetRead.from_cells(sheet.name, cells, sheet.max_row, sheet.max_column))
     outcome = _check(returned, path, snap)
     assert len(outcome.result.answers) == 21
     mine = [finding for finding in outcome.result.findings if finding.params.get("row_id") == PEOPLE_ROW]
@@ -914,7 +914,7 @@ def test_identify_and_check_never_raise_on_any_sheet(
     returned: Returned, cells: dict[tuple[int, int], object], chunks: tuple[str, ...] | None
 ) -> None:
     """Any sheet with any (or a broken) manifest: findings, never an exception."""
-    sheet = SheetRead("Sheet1", {key: CellRead(value) for key, value in cells.items()}, 12, 16)  # type: ignore[arg-type]
+    sheet = SheetRead.from_cells("Sheet1", {key: CellRead(value) for key, value in cells.items()}, 12, 16)  # type: ignore[arg-type]
     snap = Snapshot("xlsx", ("Sheet1",), chunks, sheet)
     outcome = _check(returned, returned.files[DEPARTMENT], snap)
     for finding in outcome.findings:

@@ -373,25 +373,23 @@ def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) ->
     values: dict[str, CellValue] = {}
     value_reported = False
     for key in (layout.CURRENT_VALUE, layout.CURRENT_NARRATIVE):
-        cell = sheet.cells.get((place.sheet_row, identity.positions.get(key, 0)))
-        if cell is None:
-            values[key] = None
-            continue
-        values[key] = cell.value
-        if cell.formula is None:
+        where = (place.sheet_row, identity.positions.get(key, 0))
+        value = values[key] = sheet.values.get(where)
+        text = sheet.formulas.get(where)
+        if text is None:
             continue
         at = _At(file, identity.sheet, _cell(identity, place, key))
-        formula = cell.formula if len(cell.formula) <= 200 else cell.formula[:200] + "…"
+        formula = text if len(text) <= 200 else text[:200] + "…"
         params = _params(place.row, key) | {"header": headers.get(key, key), "formula": formula}
-        hazard = formula_hazard(cell.formula)
+        hazard = formula_hazard(text)
         if hazard is not None:
             findings.append(at("formula-dangerous", params | {"reason": hazard}))
             value_reported = value_reported or key == layout.CURRENT_VALUE
-        elif cell.value is None or cell.value == "":
+        elif value is None or value == "":
             findings.append(at("formula-no-value", params))
             value_reported = value_reported or key == layout.CURRENT_VALUE
         else:
-            findings.append(at("formula-in-input", params | {"value": _shown(cell.value)}))
+            findings.append(at("formula-in-input", params | {"value": _shown(value)}))
     prefilled = {
         column.key: sheet.value(place.sheet_row, identity.positions[column.key])
         for column in identity.columns
@@ -505,7 +503,7 @@ def _check_narrative(
     findings: list[Finding] = []
     previous_year = plan.settings.previous_year
     record = index.history_for(row.project_no, row.entry, previous_year, row.department)
-    entry = next((item for item in project.entries if item.name == row.entry), None)
+    entry = index.entry_of(row.row_id, row.entry)
     if record is None and entry is not None and not entry.joint:
         # A single department's entry: the entry's own record is this department's.
         record = index.history_for(row.project_no, row.entry, previous_year, None)

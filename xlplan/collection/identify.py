@@ -233,17 +233,15 @@ def _locate_columns(
     """
     row_id_header = next((column.header for column in columns if column.key == layout.ROW_ID), "行ID")
     header_row: int | None = None
-    for (r, _c), cell in sorted(sheet.cells.items()):
-        if r > HEADER_SEARCH_ROWS:
-            break
-        if _text(cell.value) == row_id_header:
+    for (r, _c), value in sorted(item for item in sheet.values.items() if item[0][0] <= HEADER_SEARCH_ROWS):
+        if _text(value) == row_id_header:
             header_row = r
             break
     headers: dict[str, int] = {}
     if header_row is not None:
-        for (r, c), cell in sheet.cells.items():
-            if r == header_row and isinstance(cell.value, str):
-                headers.setdefault(cell.value.strip(), c)
+        for (r, c), value in sheet.values.items():
+            if r == header_row and isinstance(value, str):
+                headers.setdefault(value.strip(), c)
     positions: dict[str, int] = {}
     changed: list[str | Phrase] = []
     for index, column in enumerate(columns, start=1):
@@ -261,9 +259,9 @@ def _row_ids(sheet: SheetRead, column: int, header_row: int | None) -> dict[str,
     """Row id → the sheet rows holding it, below the header row."""
     first = (header_row or layout.HEADER_ROW) + 1
     ids: dict[str, list[int]] = {}
-    for (r, c), cell in sorted(sheet.cells.items()):
-        if c == column and r >= first:
-            text = _text(cell.value)
+    for (r, _c), value in sorted(item for item in sheet.values.items() if item[0][1] == column):
+        if r >= first:
+            text = _text(value)
             if ROW_ID_PATTERN.match(text):
                 ids.setdefault(text, []).append(r)
     return ids
@@ -291,7 +289,7 @@ def _department_by_content(
     first = (header_row or layout.HEADER_ROW) + 1
     project_col, member_col = positions.get(layout.PROJECT_NO), positions.get(layout.DEPARTMENT)
     if project_col is not None and member_col is not None:
-        last = max((r for r, _c in sheet.cells), default=0)
+        last = max((r for r, _c in sheet.values), default=0)
         for r in range(first, last + 1):
             if r in matched_rows:
                 continue
@@ -364,7 +362,7 @@ def _found_by_share(
 ) -> dict[str, int]:
     """Row id → sheet row, matched by (project number, 回答する課) where exactly one sheet row has it."""
     first = (header_row or layout.HEADER_ROW) + 1
-    last = max((r for r, _c in sheet.cells), default=0)
+    last = max((r for r, _c in sheet.values), default=0)
     at: dict[tuple[int, str], list[int]] = {}
     for r in range(first, last + 1):
         number = _whole(sheet.value(r, positions[layout.PROJECT_NO]))
@@ -488,11 +486,7 @@ def _place_rows(
                 )
     first = (header_row or layout.HEADER_ROW) + 1
     extra_rows = sorted(
-        {
-            r
-            for (r, _c), cell in sheet.cells.items()
-            if r >= first and r not in accounted and _filled(cell.value)
-        }
+        {r for (r, _c), value in sheet.values.items() if r >= first and r not in accounted and _filled(value)}
     )
     for r in extra_rows:
         findings.append(Finding("row-extra", {"row": r}, file=file, sheet=sheet.name, cell=a1(r, id_col)))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from xlplan.form import layout
 from xlplan.form.rows import HistoryKey, ResponseRow, RowMaker, canonical_names, history_map
 from xlplan.plan.fiscal_year import FiscalYear
-from xlplan.plan.model import HistoryRecord, Plan, Project
+from xlplan.plan.model import Entry, HistoryRecord, Plan, Project
 
 _ROW_ID = re.compile(r"^P(\d{3,})-(\d+)-(\d+)$")
 
@@ -87,6 +87,17 @@ class PlanIndex:
         if department is None or layout.row_id(project.no, entry_index, member_index) != row_id:
             return None
         return PlanRow(row_id, project.no, entry.name, member, department, entry_index, member_index)
+
+    def entry_of(self, row_id: str, name: str) -> Entry | None:
+        """The entry named ``name`` of the row ``row_id``'s project (found by the id's entry number)."""
+        match = _ROW_ID.match(row_id)
+        project = self.projects.get(int(match.group(1))) if match else None
+        if project is None or match is None:
+            return None
+        position = int(match.group(2)) - 1
+        if 0 <= position < len(project.entries) and project.entries[position].name == name:
+            return project.entries[position]
+        return next((entry for entry in project.entries if entry.name == name), None)
 
     def departments_of_share(self, project_no: int, member: str) -> frozenset[str]:
         """The departments answering (project number, member as printed): for a file without a manifest."""

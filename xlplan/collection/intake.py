@@ -111,7 +111,7 @@ class _Busy(Exception):
     """The file cannot be taken now; the reason is shown in the finding."""
 
 
-BATCH = 32
+BATCH = 8
 """Files archived per ledger transaction: one commit per file would cost more than the file's checks."""
 
 

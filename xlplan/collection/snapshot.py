@@ -35,21 +35,48 @@ class CellRead:
 class SheetRead:
     """The cells of one sheet that were read, keyed by 1-based (row, column).
 
+    ``values`` holds every non-empty cell's cached value (None for a formula whose result
+    was never saved); ``formulas`` the formula texts, for the cells that hold one.
     ``max_row`` and ``max_column`` are the sheet's extent as the file declares it;
     ``truncated`` is True when cells beyond the reading bounds were left unread
     (a finding says so; the rows a department was sent are always inside the bounds).
+    Two plain dictionaries rather than an object per cell: a sheet has a thousand cells,
+    and a collection thousands of sheets.
     """
 
     name: str
-    cells: Mapping[tuple[int, int], CellRead]
+    values: Mapping[tuple[int, int], CellValue]
     max_row: int
     max_column: int
     truncated: bool = False
+    formulas: Mapping[tuple[int, int], str] = field(default_factory=dict)
+
+    @classmethod
+    def from_cells(
+        cls, name: str, cells: Mapping[tuple[int, int], CellRead], max_row: int, max_column: int
+    ) -> SheetRead:
+        """A sheet from :class:`CellRead` records (how tests describe a sheet)."""
+        values = {key: cell.value for key, cell in cells.items()}
+        formulas = {key: cell.formula for key, cell in cells.items() if cell.formula is not None}
+        return cls(name, values, max_row, max_column, formulas=formulas)
+
+    @property
+    def cells(self) -> dict[tuple[int, int], CellRead]:
+        """Every cell read, value and formula together (made on each call: for reports and tests)."""
+        keys = {*self.values, *self.formulas}
+        return {key: CellRead(self.values.get(key), self.formulas.get(key)) for key in sorted(keys)}
 
     def value(self, row: int, column: int) -> CellValue:
         """The cached value at (row, column), None when empty or unread."""
-        cell = self.cells.get((row, column))
-        return None if cell is None else cell.value
+        return self.values.get((row, column))
+
+    def formula(self, row: int, column: int) -> str | None:
+        """The formula text at (row, column) (without ``=``), None when the cell holds none."""
+        return self.formulas.get((row, column))
+
+    def holds(self, row: int, column: int) -> bool:
+        """True when the cell was read with a value or a formula."""
+        return (row, column) in self.values or (row, column) in self.formulas
 
 
 @dataclass(frozen=True)

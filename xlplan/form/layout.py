@@ -137,7 +137,9 @@ def canonical_cell(value: object) -> str | None:
     so numbers are written in their shortest plain decimal form (``172``, ``1.6``);
     empty text is None; other text is kept as it is.
     """
-    if value is None or value == "":
+    if type(value) is str:  # the commonest case first: this runs for every grey cell of every return
+        return value or None
+    if value is None:
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"

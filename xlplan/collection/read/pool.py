@@ -285,9 +285,9 @@ class _Answer:
 class _Worker:
     """One worker process, the pipe to it, and the files sent to it (the first is being read)."""
 
-    DEPTH = 3
-    """Files in a worker's pipe at once: the one it reads and the next two (a forked worker also checks
-    them, and the caller may be busy archiving the next files while the worker goes on)."""
+    DEPTH = 8
+    """Files in a worker's pipe at once: the one it reads and the next seven, so that a worker goes on
+    while the caller archives the next files (an fsync each) and records verdicts."""
 
     def __init__(self, context: multiprocessing.context.BaseContext, spec: _Spec) -> None:
         parent, child = context.Pipe(duplex=True)
@@ -298,11 +298,13 @@ class _Worker:
         if context.get_start_method() == "fork":
             # Objects that exist now are never collected in the child, so its garbage collector does not
             # write to (and so copy) the pages of the plan it shares with this process.
+            frozen_already = gc.get_freeze_count() > 0
             gc.freeze()
             try:
                 self.process.start()
             finally:
-                gc.unfreeze()
+                if not frozen_already:  # the caller froze them for a reason of its own: leave them so
+                    gc.unfreeze()
         else:
             self.process.start()
         child.close()

@@ -8,7 +8,7 @@ references); when the grid would exceed :attr:`Limits.dense_cells`, the sheet is
 streamed here with defusedxml's iterparse, within the bounds, instead of calling calamine.
 
 Formulas: calamine gives cached values only, so a sheet whose XML holds ``<f>`` elements is
-streamed for the formula texts, which go into :attr:`CellRead.formula` beside the cached value.
+streamed for the formula texts, which go into :attr:`SheetRead.formulas` beside the cached values.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from xlplan.collection.read.limits import Refused
-from xlplan.collection.snapshot import CellRead, CellValue, SheetRead
+from xlplan.collection.snapshot import CellValue, SheetRead
 from xlplan.findings import Finding
 from xlplan.form import layout
 from xlplan.xlsx.cells import a1
@@ -49,13 +49,9 @@ class SheetData:
     truncated: bool
 
     def sheet_read(self) -> SheetRead:
-        """The :class:`SheetRead` checking works on, built in the receiving process."""
-        formulas = self.formulas
-        cells = {
-            key: CellRead(value, formulas.get(key) if formulas else None)
-            for key, value in zip(self.keys, self.values, strict=True)
-        }
-        return SheetRead(self.name, cells, self.max_row, self.max_column, self.truncated)
+        """The :class:`SheetRead` checking works on, built where it is checked."""
+        values = dict(zip(self.keys, self.values, strict=True))
+        return SheetRead(self.name, values, self.max_row, self.max_column, self.truncated, self.formulas)
 
 
 def tag_name(tag: str) -> str:
