@@ -9,7 +9,9 @@ is its own:
 - ``openpyxl`` (baseline a): what a user would write — load a styled template
   with openpyxl, fill in the rows, save, once per department, in one process;
 - ``floor`` (baseline b): XlsxWriter writing the same cells with no styles,
-  validation or protection, in the same two-worker pool.
+  validation or protection, in the same two-worker pool;
+- ``plain``: xlplan again, with XlsxWriter's public API only (``XLPLAN_PLAIN_XLSXWRITER=1``:
+  no fast path on its internals, :mod:`xlplan.xlsx.fast`), to show what that path is worth.
 
 Peak RSS is sampled every 20 ms over the process and its children (so the
 workers count); forked workers share the parent's pages, which a sum of RSS
@@ -159,8 +161,16 @@ def phase_floor(plan: Plan, out: Path, workers: int) -> None:
         pool.map(_floor_one, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
 
 
+def phase_plain(plan: Plan, out: Path, workers: int) -> None:
+    from xlplan.xlsx.fast import PLAIN_ENV
+
+    os.environ[PLAIN_ENV] = "1"  # the workers inherit it
+    phase_xlplan(plan, out, workers)
+
+
 PHASES: dict[str, Callable[[Plan, Path, int], None]] = {
     "xlplan": phase_xlplan,
+    "plain": phase_plain,
     "openpyxl": phase_openpyxl,
     "floor": phase_floor,
 }
@@ -233,7 +243,7 @@ def main() -> None:
     print(f"distribution benchmark: N = {args.n:,} departments × 69 projects, {args.workers} workers, "
           f"{os.cpu_count()} CPUs")  # fmt: skip
     results = {}
-    for name in ("xlplan", "floor", "openpyxl"):
+    for name in ("xlplan", "plain", "floor", "openpyxl"):
         completed = subprocess.run(
             [sys.executable, __file__, "--phase", name, "--n", str(args.n), "--workers", str(args.workers)],
             check=True, capture_output=True, text=True,
@@ -244,6 +254,7 @@ def main() -> None:
               f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}")  # fmt: skip
     ours, floor, naive = results["xlplan"], results["floor"], results["openpyxl"]
     print(f"  xlplan / floor      = {ours['wall_s'] / floor['wall_s']:.2f}×  (target ≤ 2×)")
+    print(f"  plain / floor       = {results['plain']['wall_s'] / floor['wall_s']:.2f}×  (public API only)")
     print(f"  openpyxl / xlplan   = {naive['wall_s'] / ours['wall_s']:.2f}×  (target ≥ 2×)")
     print(
         f"  xlplan peak RSS     = {ours['peak_rss_mb']:.1f} MB summed, {ours['peak_pss_mb']:.1f} MB PSS  (target ≤ 500 MB)"

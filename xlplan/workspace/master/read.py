@@ -1,36 +1,19 @@
-"""The master workbook (計画マスタ) ⇄ :class:`~xlplan.plan.model.Plan`.
+"""Reading the master workbook into a :class:`~xlplan.plan.model.Plan`.
 
-The master is the one file the plan office keeps. Its sheets:
-
-======  ===============================================================
-説明    what the workbook is and how to edit it (for a new staff member)
-設定    key / value / explanation: titles, hierarchy level names, years,
-        deadline, the office, mail templates
-計画    one row per project × department entry; hierarchy columns named
-        by the level names
-担当課  the department registry: name, other spellings, mail, contact
-履歴    long-format history: project, entry, (share), year, value, narrative
-======  ===============================================================
-
-Reading collects every problem as a finding with its sheet and cell and then
-raises :class:`~xlplan.findings.ConfigurationError`; nothing is written.
+Reading collects every problem as a finding with its sheet and cell and then raises
+:class:`~xlplan.errors.ConfigurationError`; nothing is written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import ConfigurationError
@@ -49,96 +32,33 @@ from xlplan.plan.model import (
     parse_smtp,
 )
 from xlplan.plan.values import parse_value
-from xlplan.xlsx.cells import a1, set_text
-
-SHEET_GUIDE = "説明"
-SHEET_SETTINGS = "設定"
-SHEET_PLAN = "計画"
-SHEET_DEPARTMENTS = "担当課"
-SHEET_HISTORY = "履歴"
-REQUIRED_SHEETS = (SHEET_SETTINGS, SHEET_PLAN, SHEET_DEPARTMENTS, SHEET_HISTORY)
-
-# Settings keys. The Japanese key is what staff see and type; the model field is on the right.
-K_PLAN_NAME = "計画名"
-K_TITLE = "表題"
-K_LABEL = "資料番号"
-K_SLOGAN = "スローガン"
-K_LEVEL = "階層"  # 階層1, 階層2, …
-K_BASELINE = "現状値年度"
-K_BASELINE_LABEL = "現状値年度の表示"
-K_PREVIOUS = "前年度"
-K_CURRENT = "今年度"
-K_ROUND = "回"
-K_DEADLINE = "締切"
-K_OFFICE = "担当部署"
-K_OFFICE_CONTACT = "担当者"
-K_OFFICE_EMAIL = "連絡先メール"
-MAIL_KINDS = ("依頼", "督促", "差し戻し")
-
-_SETTING_HELP: dict[str, str] = {
-    K_PLAN_NAME: "計画の名称。ファイル名やメールに使います。",
-    K_TITLE: "集約表（事業実績一覧）の表題。",
-    K_LABEL: "集約表の右上に表示する資料番号（例: 資料 1-3）。",
-    K_SLOGAN: "集約表の見出し行に表示するスローガン。",
-    K_BASELINE: "現状値の年度（例: 平成27年度）。",
-    K_BASELINE_LABEL: "集約表の見出しでの現状値年度の表示（例: 27年度）。空欄なら和暦で表示。",
-    K_PREVIOUS: "前年度（例: 令和元年度）。",
-    K_CURRENT: "今年度 = 今回照会する年度（例: 令和2年度）。",
-    K_ROUND: "今年度の照会の回（通常は 1）。",
-    K_DEADLINE: "担当課からの回答の締切日（例: 2021/5/31）。",
-    K_OFFICE: "照会元の部署名（問い合わせ先）。",
-    K_OFFICE_CONTACT: "照会元の担当者名。",
-    K_OFFICE_EMAIL: "回答の送付先メールアドレス。",
-}
-
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_HEADER_FONT = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-
-
-@dataclass(frozen=True)
-class PlanColumns:
-    """The 計画 sheet's column names, which depend on the level names."""
-
-    levels: tuple[str, ...]
-
-    def node_columns(self, depth: int) -> tuple[str, str, str]:
-        """Number, title and subtitle columns of the non-leaf level ``depth``."""
-        name = self.levels[depth]
-        return name, f"{name}名", f"{name}副題"
-
-    @property
-    def leaf(self) -> str:
-        """The projects' level name (事業)."""
-        return self.levels[-1]
-
-    @property
-    def number(self) -> str:
-        """The project number column (事業番号)."""
-        return f"{self.leaf}番号"
-
-    @property
-    def description(self) -> str:
-        """The description column (事業の内容)."""
-        return f"{self.leaf}の内容"
-
-    def all(self) -> list[str]:
-        """Every column in order."""
-        columns: list[str] = []
-        for depth in range(len(self.levels) - 1):
-            columns.extend(self.node_columns(depth))
-        columns += [self.number, self.description, "数値目標", "単位", "現状値", "担当課", "回答する課"]
-        return columns
-
-
-def history_columns(levels: Sequence[str]) -> list[str]:
-    """The 履歴 sheet's columns."""
-    return [f"{levels[-1]}番号", "担当課", "内訳の課", "年度", "値", "実績内容"]
-
-
-DEPARTMENT_COLUMNS = ["担当課", "別名", "メールアドレス", "担当者", "電話"]
-_LIST_SPLIT = re.compile(r"[、,，\n]+")
-
+from xlplan.workspace.master.format import (
+    DEPARTMENT_COLUMNS,
+    K_BASELINE,
+    K_BASELINE_LABEL,
+    K_CURRENT,
+    K_DEADLINE,
+    K_LABEL,
+    K_LEVEL,
+    K_OFFICE,
+    K_OFFICE_CONTACT,
+    K_OFFICE_EMAIL,
+    K_PLAN_NAME,
+    K_PREVIOUS,
+    K_ROUND,
+    K_SLOGAN,
+    K_TITLE,
+    LIST_SPLIT,
+    MAIL_KINDS,
+    REQUIRED_SHEETS,
+    SHEET_DEPARTMENTS,
+    SHEET_HISTORY,
+    SHEET_PLAN,
+    SHEET_SETTINGS,
+    PlanColumns,
+    history_columns,
+)
+from xlplan.xlsx.cells import a1
 
 # ----------------------------------------------------------------------------------------
 # Reading
@@ -599,7 +519,7 @@ def _text(value: Any, strip: bool = True) -> str | None:
 
 
 def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in _LIST_SPLIT.split(text or "") if part.strip()]
+    return [part.strip() for part in LIST_SPLIT.split(text or "") if part.strip()]
 
 
 def _positive_int(value: Any) -> int | None:
@@ -613,239 +533,3 @@ def _positive_int(value: Any) -> int | None:
     if text and text.isdecimal() and int(text) > 0:
         return int(text)
     return None
-
-
-# ----------------------------------------------------------------------------------------
-# Writing
-# ----------------------------------------------------------------------------------------
-
-
-def write_master(plan: Plan, path: Path) -> None:
-    """Write ``plan`` as a new master workbook at ``path`` (.xlsx)."""
-    workbook = openpyxl.Workbook()
-    fill_master(workbook, plan)
-    workbook.save(path)
-
-
-def fill_master(workbook: Workbook, plan: Plan) -> None:
-    """Put the master's sheets into ``workbook``, replacing any sheets of the same names.
-
-    Other sheets (an 操作 sheet with buttons, ``xlwings.conf``) are kept, so the
-    button workbook can be refreshed from the plan without losing them.
-    """
-    for name in (SHEET_GUIDE, *REQUIRED_SHEETS):
-        if name in workbook.sheetnames:
-            del workbook[name]
-    if (
-        workbook.sheetnames == ["Sheet"]
-        and workbook["Sheet"].max_row == 1
-        and workbook["Sheet"]["A1"].value is None
-    ):
-        del workbook["Sheet"]
-    _write_guide(workbook.create_sheet(SHEET_GUIDE), plan)
-    _write_settings(workbook.create_sheet(SHEET_SETTINGS), plan.settings)
-    _write_plan(workbook.create_sheet(SHEET_PLAN), plan)
-    _write_departments(workbook.create_sheet(SHEET_DEPARTMENTS), plan.departments)
-    _write_history(workbook.create_sheet(SHEET_HISTORY), plan)
-
-
-def _header(
-    sheet: Worksheet, columns: Sequence[str], notes: Mapping[str, str], widths: Mapping[str, float]
-) -> None:
-    for position, name in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=position)
-        set_text(cell, name)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-        if name in notes:
-            cell.comment = Comment(notes[name], "xlplan", width=300, height=120)
-        sheet.column_dimensions[get_column_letter(position)].width = widths.get(name, 14)
-    sheet.freeze_panes = "A2"
-    _print_setup(sheet)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
-
-
-def _print_setup(sheet: Worksheet) -> None:
-    # Staff print the master to check it: landscape, one page wide, the header row on every page.
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_title_rows = "1:1"
-
-
-def _write_rows(sheet: Worksheet, rows: Iterable[Sequence[Any]], wrap: Iterable[int] = ()) -> None:
-    wrap_columns = set(wrap)
-    for row_number, row in enumerate(rows, start=2):
-        for position, value in enumerate(row, start=1):
-            cell = sheet.cell(row=row_number, column=position)
-            if isinstance(value, str):
-                set_text(cell, value)
-            else:
-                cell.value = value
-            if position in wrap_columns:
-                cell.alignment = _WRAP
-
-
-def _write_guide(sheet: Worksheet, plan: Plan) -> None:
-    lines = [
-        (f"{plan.settings.plan_name} 計画マスタ", True),
-        ("このブックは xlplan が計画の進捗照会（配布 → 回収・検証 → 集約）に使う元データです。", False),
-        ("", False),
-        ("シートの役割", True),
-        (
-            "設定: 表題、階層名、年度（現状値・前年度・今年度）、締切、照会元、メールの文面。B列の値だけを変更してください。",
-            False,
-        ),
-        ("計画: 事業 × 担当課ごとに1行。同じ事業を複数の課がそれぞれ報告する場合は行を分けます。", False),
-        (
-            "　　「回答する課」は空欄なら担当課がそのまま回答します。複数の課が1行で共同報告する場合は課名を「、」区切りで、",
-            False,
-        ),
-        ("　　担当課の表示が課名と違う場合（例: 企画政策課 (関係各課)）は回答する課を1つ入力します。", False),
-        (
-            "担当課: 課の名称、別の表記（別名）、メールアドレス、担当者。計画シートの課名はここに登録が必要です。",
-            False,
-        ),
-        (
-            "履歴: 年度ごとの実績値と実績内容（1行に1件）。「内訳の課」は共同報告の各課の分のときだけ入力します。",
-            False,
-        ),
-        ("", False),
-        ("値の書き方", True),
-        ("数値は単位を付けて（172人、1.6%）、記号は ○（実施）× （未実施）—（該当なし）を使います。", False),
-        ("年度は 令和2年度、R2、2020 のいずれの形でも入力できます。", False),
-        ("", False),
-        ("見出しのセルにコメント（赤い三角）で各列の説明があります。", False),
-        ("操作の詳しい説明は docs/ の利用者ガイドを参照してください。", False),
-    ]
-    sheet.column_dimensions["A"].width = 110
-    _print_setup(sheet)
-    sheet.print_title_rows = None
-    for row_number, (text, bold) in enumerate(lines, start=1):
-        cell = sheet.cell(row=row_number, column=1)
-        set_text(cell, text or None)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if bold:
-            cell.font = Font(bold=True, size=12 if row_number == 1 else 11)
-
-
-def _write_settings(sheet: Worksheet, settings: Settings) -> None:
-    rows: list[tuple[str, Any, str]] = [
-        (K_PLAN_NAME, settings.plan_name, _SETTING_HELP[K_PLAN_NAME]),
-        (K_TITLE, settings.title, _SETTING_HELP[K_TITLE]),
-        (K_LABEL, settings.document_label, _SETTING_HELP[K_LABEL]),
-        (K_SLOGAN, settings.slogan, _SETTING_HELP[K_SLOGAN]),
-    ]
-    for depth, level in enumerate(settings.levels, start=1):
-        help_text = "階層の名称（上位から順に。最後が報告単位の事業）。" if depth == 1 else ""
-        rows.append((f"{K_LEVEL}{depth}", level, help_text))
-    rows += [
-        (K_BASELINE, settings.baseline_year.wareki, _SETTING_HELP[K_BASELINE]),
-        (K_BASELINE_LABEL, settings.baseline_label, _SETTING_HELP[K_BASELINE_LABEL]),
-        (K_PREVIOUS, settings.previous_year.wareki, _SETTING_HELP[K_PREVIOUS]),
-        (K_CURRENT, settings.current_year.wareki, _SETTING_HELP[K_CURRENT]),
-        (K_ROUND, settings.round, _SETTING_HELP[K_ROUND]),
-        (K_DEADLINE, settings.deadline, _SETTING_HELP[K_DEADLINE]),
-        (K_OFFICE, settings.office, _SETTING_HELP[K_OFFICE]),
-        (K_OFFICE_CONTACT, settings.office_contact, _SETTING_HELP[K_OFFICE_CONTACT]),
-        (K_OFFICE_EMAIL, settings.office_email, _SETTING_HELP[K_OFFICE_EMAIL]),
-    ]
-    for kind, template in settings.mail.items():
-        rows.append(
-            (
-                f"{kind}メール件名",
-                template.subject,
-                f"{kind}メールの件名。{{担当課}} {{締切}} {{年度}} {{計画名}} が使えます。",
-            )
-        )
-        rows.append(
-            (f"{kind}メール本文", template.body, f"{kind}メールの本文。{{担当者}} {{照会元}} も使えます。")
-        )
-    rows += [(key, value, "") for key, value in settings.extra.items()]
-    _header(
-        sheet,
-        ["項目", "値", "説明"],
-        {"値": "この列だけを変更してください。"},
-        {"項目": 22, "値": 60, "説明": 60},
-    )
-    sheet.auto_filter.ref = None
-    _write_rows(sheet, rows, wrap=(2, 3))
-    for row_number, (key, _value, _help) in enumerate(rows, start=2):
-        if key == K_DEADLINE:
-            sheet.cell(row=row_number, column=2).number_format = "yyyy/m/d"
-
-
-def _write_plan(sheet: Worksheet, plan: Plan) -> None:
-    names = PlanColumns(plan.levels)
-    columns = names.all()
-    notes = {
-        names.number: "事業の番号（1以上の整数）。同じ事業を複数の課が別々に報告する場合は、同じ番号の行を続けて入れます。",
-        "数値目標": "数値目標（指標）。ない事業は空欄。",
-        "単位": "数値目標の単位（人、%、回 など）。回答の数値はこの単位で読みます。単位のない指標は空欄。",
-        "現状値": "計画策定時の値（現状値年度の値）。数値は単位付き、または ○ × —。",
-        "担当課": "報告する課（集約表に表示する文字どおり）。",
-        "回答する課": "回答を記入する課。空欄なら担当課がそのまま回答します。複数の課が1行で共同報告する場合は"
-        "各課の名称を「、」区切りで入力します。",
-    }
-    widths = {names.description: 50, "数値目標": 30, "担当課": 22, "回答する課": 26}
-    for depth in range(len(plan.levels) - 1):
-        number_col, title_col, subtitle_col = names.node_columns(depth)
-        widths[number_col] = 8
-        widths[title_col] = 28
-        widths[subtitle_col] = 12
-    _header(sheet, columns, notes, widths)
-    rows = []
-    for project in plan.projects:
-        heading: list[Any] = []
-        for node in plan.ancestors(project):
-            heading += [node.number, node.title, node.subtitle]
-        for entry in project.entries:
-            rows.append(
-                [
-                    *heading,
-                    project.no,
-                    project.description,
-                    project.indicator,
-                    project.unit,
-                    project.baseline.to_json(),
-                    entry.name,
-                    "、".join(entry.members) if entry.members != (entry.name,) else None,
-                ]
-            )
-    _write_rows(sheet, rows, wrap=(columns.index(names.description) + 1,))
-
-
-def _write_departments(sheet: Worksheet, departments: Sequence[Department]) -> None:
-    notes = {
-        "別名": "計画シートで使われている別の表記（例: 旧字体・誤記）。「、」区切り。",
-        "メールアドレス": "照会メールの宛先。空欄の課にはメールを作りません（ブックは作ります）。",
-    }
-    _header(sheet, DEPARTMENT_COLUMNS, notes, {"担当課": 22, "別名": 22, "メールアドレス": 32})
-    rows = [
-        [dep.name, "、".join(dep.aliases) or None, dep.email, dep.contact, dep.phone] for dep in departments
-    ]
-    _write_rows(sheet, rows)
-
-
-def _write_history(sheet: Worksheet, plan: Plan) -> None:
-    columns = history_columns(plan.levels)
-    notes = {
-        "内訳の課": "共同報告の各課の分のときだけ課名を入力します。空欄は行全体の値です。",
-        "年度": "令和2年度、R2、2020 のいずれでも可。",
-    }
-    _header(sheet, columns, notes, {"担当課": 22, "内訳の課": 16, "実績内容": 80})
-    rows = [
-        [
-            record.project_no,
-            record.entry,
-            record.department,
-            record.fiscal_year.wareki,
-            record.value.to_json(),
-            record.narrative,
-        ]
-        for record in plan.history
-    ]
-    _write_rows(sheet, rows, wrap=(6,))

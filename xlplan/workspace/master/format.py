@@ -1,0 +1,97 @@
+"""The master workbook's format: its sheets, the 設定 keys and their explanations, the columns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openpyxl.styles import Alignment, Font, PatternFill
+
+SHEET_GUIDE = "説明"
+SHEET_SETTINGS = "設定"
+SHEET_PLAN = "計画"
+SHEET_DEPARTMENTS = "担当課"
+SHEET_HISTORY = "履歴"
+REQUIRED_SHEETS = (SHEET_SETTINGS, SHEET_PLAN, SHEET_DEPARTMENTS, SHEET_HISTORY)
+
+# Settings keys. The Japanese key is what staff see and type; the model field is on the right.
+K_PLAN_NAME = "計画名"
+K_TITLE = "表題"
+K_LABEL = "資料番号"
+K_SLOGAN = "スローガン"
+K_LEVEL = "階層"  # 階層1, 階層2, …
+K_BASELINE = "現状値年度"
+K_BASELINE_LABEL = "現状値年度の表示"
+K_PREVIOUS = "前年度"
+K_CURRENT = "今年度"
+K_ROUND = "回"
+K_DEADLINE = "締切"
+K_OFFICE = "担当部署"
+K_OFFICE_CONTACT = "担当者"
+K_OFFICE_EMAIL = "連絡先メール"
+MAIL_KINDS = ("依頼", "督促", "差し戻し")
+
+SETTING_HELP: dict[str, str] = {
+    K_PLAN_NAME: "計画の名称。ファイル名やメールに使います。",
+    K_TITLE: "集約表（事業実績一覧）の表題。",
+    K_LABEL: "集約表の右上に表示する資料番号（例: 資料 1-3）。",
+    K_SLOGAN: "集約表の見出し行に表示するスローガン。",
+    K_BASELINE: "現状値の年度（例: 平成27年度）。",
+    K_BASELINE_LABEL: "集約表の見出しでの現状値年度の表示（例: 27年度）。空欄なら和暦で表示。",
+    K_PREVIOUS: "前年度（例: 令和元年度）。",
+    K_CURRENT: "今年度 = 今回照会する年度（例: 令和2年度）。",
+    K_ROUND: "今年度の照会の回（通常は 1）。",
+    K_DEADLINE: "担当課からの回答の締切日（例: 2021/5/31）。",
+    K_OFFICE: "照会元の部署名（問い合わせ先）。",
+    K_OFFICE_CONTACT: "照会元の担当者名。",
+    K_OFFICE_EMAIL: "回答の送付先メールアドレス。",
+}
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FONT = Font(bold=True)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass(frozen=True)
+class PlanColumns:
+    """The 計画 sheet's column names, which depend on the level names."""
+
+    levels: tuple[str, ...]
+
+    def node_columns(self, depth: int) -> tuple[str, str, str]:
+        """Number, title and subtitle columns of the non-leaf level ``depth``."""
+        name = self.levels[depth]
+        return name, f"{name}名", f"{name}副題"
+
+    @property
+    def leaf(self) -> str:
+        """The projects' level name (事業)."""
+        return self.levels[-1]
+
+    @property
+    def number(self) -> str:
+        """The project number column (事業番号)."""
+        return f"{self.leaf}番号"
+
+    @property
+    def description(self) -> str:
+        """The description column (事業の内容)."""
+        return f"{self.leaf}の内容"
+
+    def all(self) -> list[str]:
+        """Every column in order."""
+        columns: list[str] = []
+        for depth in range(len(self.levels) - 1):
+            columns.extend(self.node_columns(depth))
+        columns += [self.number, self.description, "数値目標", "単位", "現状値", "担当課", "回答する課"]
+        return columns
+
+
+def history_columns(levels: Sequence[str]) -> list[str]:
+    """The 履歴 sheet's columns."""
+    return [f"{levels[-1]}番号", "担当課", "内訳の課", "年度", "値", "実績内容"]
+
+
+DEPARTMENT_COLUMNS = ["担当課", "別名", "メールアドレス", "担当者", "電話"]
+LIST_SPLIT = re.compile(r"[、,，\n]+")
