@@ -243,3 +243,27 @@ def test_unknown_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["init", str(tmp_path / "x"), "--example", "tokyo"]) == 2
     assert "例「tokyo」はありません" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_bad_smtp_port_is_a_master_finding_when_the_master_is_read(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Settings are typed when the master is read: a typo waits for no first mail to be sent.
+    book = openpyxl.load_workbook(workspace.master_path)
+    settings = book["設定"]
+    row = settings.max_row + 1
+    settings.cell(row=row, column=1, value="SMTPサーバー")
+    settings.cell(row=row, column=2, value="mail.city.example")
+    settings.cell(row=row + 1, column=1, value="SMTPポート")
+    settings.cell(row=row + 1, column=2, value="八〇")
+    book.save(workspace.master_path)
+    with pytest.raises(ConfigurationError) as raised:
+        read_master(workspace.master_path)
+    [finding] = [f for f in raised.value.findings if f.code == "smtp-bad-setting"]
+    assert (finding.sheet, finding.cell) == ("設定", f"B{row + 1}")
+    assert "1〜65535 の整数" in finding.message() and "a whole number from 1 to 65535" in finding.message(
+        "en"
+    )
+    assert main(["distribute", "-w", str(workspace.root)]) == 2  # before anything is written
+    assert "SMTPポート" in capsys.readouterr().err
+    assert not list(workspace.outbox.rglob("*.xlsx"))
