@@ -4,6 +4,7 @@ taken, duplicates recognised, files being written left for the next run, inbox n
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -361,3 +362,67 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         ]
     finally:
         again.close()
+
+
+# --- anything a folder can hold (issue: trust and faults) ------------------------------------
+
+
+def _collect_in_a_child(workspace: Workspace, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`xlplan collect --json` in its own process, so that a hang is a failed test, not a stuck run."""
+    return subprocess.run(
+        [sys.executable, "-m", "xlplan.cli", "collect", "-w", str(workspace.root), "--json"],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_fifo_in_the_inbox_is_a_finding_and_nothing_hangs(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    os.mkfifo(workspace.inbox / "回答.xlsx")  # open() on it would wait for a writer forever
+    shutil.copy(returns["総務課"], workspace.inbox / "総務課.xlsx")
+    run = _collect_in_a_child(workspace)
+    document = json.loads(run.stdout)
+    assert [f["code"] for f in document["findings"]] == ["inbox-not-a-file"]
+    assert len(document["files"]) == 1  # the other file was taken in and checked
+    assert _collect_in_a_child(workspace).returncode in (0, 1)  # and the next run is not locked out
+
+
+def test_a_name_that_is_not_utf8_is_taken_with_a_readable_name(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # What unzip on the server makes of a zip made on Windows: the name's Shift_JIS bytes.
+    raw = os.fsencode(str(workspace.inbox)) + b"/" + "総務課の回答.xlsx".encode("cp932")
+    shutil.copy(returns["総務課"], raw.decode("utf-8", errors="surrogateescape"))
+    (workspace.inbox / "bad\udcff.xlsx").write_bytes(b"")  # undecodable in UTF-8 and in CP932
+    result = _take(workspace)
+    names = sorted(receipt.original_name for receipt in result.receipts)
+    assert names == ["bad\\xff.xlsx", "総務課の回答.xlsx"]
+    json.dumps(names, ensure_ascii=False).encode("utf-8")  # storable, printable
+
+
+def test_links_in_the_inbox_are_never_followed(workspace: Workspace, returns: dict[str, Path]) -> None:
+    workspace.signing_key()
+    (workspace.inbox / "key.xlsx").symlink_to(workspace.key_path)
+    (workspace.inbox / "passwd.xlsx").symlink_to("/etc/passwd")
+    (workspace.inbox / "folder").symlink_to(workspace.root / ".xlplan", target_is_directory=True)
+    result = _take(workspace)
+    assert result.receipts == ()
+    assert sorted(f.code for f in result.findings) == ["inbox-link"] * 3
+    key = workspace.key_path.read_bytes()
+    archived = [path.read_bytes() for path in workspace.archive.rglob("*") if path.is_file()]
+    assert key not in archived and archived == []
+
+
+def test_a_huge_mail_is_refused_before_it_is_read(workspace: Workspace) -> None:
+    huge = workspace.inbox / "大きなメール.eml"
+    with huge.open("wb") as handle:  # 200 MB, sparse: its size is what matters
+        handle.truncate(200 * 1024 * 1024)
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = _take(workspace)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert [f.code for f in result.findings] == ["inbox-too-large"] and result.receipts == ()
+    assert grown_mb < 50, grown_mb  # it was never read into memory
+    assert huge.stat().st_size == 200 * 1024 * 1024  # and it is still there, untouched

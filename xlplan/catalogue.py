@@ -536,6 +536,21 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」は書き込み中か、ほかのプログラム（Excel など）で開かれているため、今回は取り込みませんでした（{reason}）。ファイルを閉じてから、もう一度回収してください。",
         "'{name}' is being written or is open in another program (Excel?) and was not taken in this time ({reason}). Close it and collect again.",
     ),
+    "inbox-link": Entry(
+        "warning",
+        "受信フォルダの「{name}」はリンク（ショートカットやシンボリックリンク）のため、開かずに残しました。回答はファイルそのものを置いてください。",
+        "'{name}' in the inbox is a link (a shortcut or symbolic link); it was not opened. Put the file itself there.",
+    ),
+    "inbox-not-a-file": Entry(
+        "warning",
+        "受信フォルダの「{name}」は通常のファイルではない（名前付きパイプや装置など）ため、開かずに残しました。サーバー管理者に確認してください。",
+        "'{name}' in the inbox is not a regular file (a named pipe, a device …); it was not opened. Ask the server admin.",
+    ),
+    "inbox-too-large": Entry(
+        "error",
+        "受信フォルダの「{name}」は大きすぎるため（{size} MB、上限 {limit} MB）、読み込まずに残しました。回答票に画像や不要なシートを追加していないか担当課に確認してください。",
+        "'{name}' in the inbox is too large ({size} MB; the limit is {limit} MB) and was not read. Ask the department whether pictures or sheets were added.",
+    ),
     "eml-no-workbook": Entry(
         "warning",
         "メール「{name}」に Excel ファイルが添付されていません。メールは保管しました。担当課に添付を確認してください。",

@@ -28,12 +28,15 @@ file with no suffix — is archived too, so that reading can report what it is.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
 import sqlite3
+import stat
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -61,6 +64,10 @@ _SPREADSHEET_TYPES = frozenset(
 )
 _IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db"})
 _IGNORED_SUFFIXES = frozenset({".tmp", ".crdownload", ".part"})
+MAX_FILE_BYTES = 20 * 1024 * 1024
+"""Largest file taken from inbox/ (the reading limit of a workbook): a larger one is never read into memory."""
+MAX_MAIL_BYTES = 40 * 1024 * 1024
+"""Largest saved mail (.eml): a 20 MB workbook attached grows by a third in base64."""
 LOCK_FILE_MAX_AGE = 12 * 3600
 """Seconds an Excel/LibreOffice lock file counts: an older one was left behind by a crash."""
 
@@ -151,7 +158,7 @@ class Intake:
         inbox = self.workspace.inbox
         if not inbox.is_dir():
             return
-        candidates = _candidates(inbox)
+        candidates = _candidates(inbox, self.findings)
         while True:
             batch: list[Receipt] = []
             seen = 0
@@ -166,15 +173,18 @@ class Intake:
     def _take(self, path: Path, name: str) -> list[Receipt]:
         """Archive one inbox file (and a mail's attachments); the receipts to read. The caller commits."""
         workspace, connection, round_id = self.workspace, self.connection, self.round_id
+        is_mail = path.suffix.lower() == ".eml"
         try:
-            data, size, mtime_ns = _read_settled(path)
+            data, size, mtime_ns = _read_settled(path, MAX_MAIL_BYTES if is_mail else MAX_FILE_BYTES)
         except _Busy as busy:
             self.findings.append(Finding("file-busy", {"name": name, "reason": str(busy)}, file=name))
+            return []
+        except _Refused as refused:
+            self.findings.append(Finding(refused.code, {"name": name, **refused.params}, file=name))
             return []
         sha256 = hashlib.sha256(data).hexdigest()
         if _already_taken(connection, name, sha256):
             return []
-        is_mail = path.suffix.lower() == ".eml"
         attachments = _attachments(data) if is_mail else []
         # Everything is in the archive before a row refers to it; a failure records nothing,
         # so the next run tries the file again.
@@ -209,19 +219,72 @@ class Intake:
 # ----------------------------------------------------------------------------------------
 
 
-def _candidates(inbox: Path) -> Iterator[tuple[Path, str]]:
-    """(path, inbox-relative name) of every file not ignored, sorted by name."""
+def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, str]]:
+    """(path, inbox-relative name) of every regular file not ignored, sorted by name.
+
+    Nothing is followed or opened here: a symbolic link (to the signing key, to any file on
+    the server) is reported and never read, nor are FIFOs, sockets and devices, which would
+    block or never end; folders are walked without following links. A name that is not
+    valid UTF-8 (a Shift_JIS name from a zip made on Windows) is shown as Shift_JIS where it
+    decodes so, else with its undecodable bytes escaped.
+    """
     found: list[tuple[str, Path]] = []
-    for folder, folders, files in os.walk(inbox):
-        # Dot folders (.git, .Trash) are not where departments drop files.
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        for file in files:
-            if _ignored(file):
-                continue
-            path = Path(folder) / file
-            found.append((path.relative_to(inbox).as_posix(), path))
+    pending = [inbox]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            name = display_name(Path(folder).relative_to(inbox).as_posix() or ".")
+            findings.append(
+                Finding("file-busy", {"name": name, "reason": exc.strerror or type(exc).__name__}, file=name)
+            )
+            continue
+        for entry in entries:
+            relative = Path(entry.path).relative_to(inbox).as_posix()
+            name = display_name(relative)
+            try:
+                if entry.is_symlink():
+                    findings.append(Finding("inbox-link", {"name": name}, file=name))
+                elif entry.is_dir(follow_symlinks=False):
+                    # Dot folders (.git, .Trash) are not where departments drop files.
+                    if not entry.name.startswith("."):
+                        pending.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if not _ignored(entry.name):
+                        found.append((name, Path(entry.path)))
+                elif not _ignored(entry.name):
+                    findings.append(Finding("inbox-not-a-file", {"name": name}, file=name))
+            except OSError as exc:  # gone between the listing and the look
+                findings.append(
+                    Finding(
+                        "file-busy", {"name": name, "reason": exc.strerror or type(exc).__name__}, file=name
+                    )
+                )
     for name, path in sorted(found):
         yield path, name
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be stored, printed and sent: undecodable bytes made readable.
+
+    On Linux a name that is not UTF-8 arrives with its bytes as surrogate escapes; such a
+    name is decoded as Shift_JIS (CP932) where that works, as when a zip made on Windows
+    is extracted on the server, else each undecodable byte is written as ``\\xNN``.
+    """
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        decoded = raw.decode("cp932")
+    except UnicodeDecodeError:
+        decoded = None
+    # CP932 maps a few unassigned bytes to private-use characters: not a name anyone wrote.
+    if decoded is None or any(unicodedata.category(char) in ("Co", "Cc") for char in decoded):
+        return raw.decode("utf-8", errors="backslashreplace")
+    return decoded
 
 
 def _ignored(name: str) -> bool:
@@ -233,25 +296,63 @@ def _ignored(name: str) -> bool:
     )
 
 
-def _read_settled(path: Path) -> tuple[bytes, int, int]:
-    """The file's bytes, size and mtime, if it is not being written or held open; else :class:`_Busy`."""
+class _Refused(Exception):
+    """The file is not taken in, for good: ``finding`` says why (it stays in inbox/ untouched)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+)
+
+
+def _read_settled(path: Path, limit: int) -> tuple[bytes, int, int]:
+    """The file's bytes, size and mtime, if it is a regular file not being written or held open.
+
+    Opened without following a link and without blocking (a FIFO put in place of the file
+    after the listing neither blocks nor is read); a file larger than ``limit`` bytes is
+    refused before it is read (:class:`_Refused`); a file in use is :class:`_Busy`.
+    """
     lock = _lock_file(path)
     if lock is not None:
         raise _Busy(f"lock file {lock}")
     try:
-        before = path.stat()
-        with path.open("rb") as handle:
-            data = handle.read()
-        after = path.stat()
+        descriptor = os.open(path, _OPEN_FLAGS)
     except PermissionError as exc:  # on Windows: another program holds the file
         raise _Busy(exc.strerror or "permission denied") from exc
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # became a link since it was listed
+            raise _Refused("inbox-link") from exc
         raise _Busy(exc.strerror or type(exc).__name__) from exc
+    with os.fdopen(descriptor, "rb") as handle:
+        before = os.fstat(handle.fileno())
+        if not stat.S_ISREG(before.st_mode):
+            raise _Refused("inbox-not-a-file")
+        if before.st_size > limit:
+            raise _Refused("inbox-too-large", size=_mb(before.st_size), limit=_mb(limit))
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise _Busy(exc.strerror or type(exc).__name__) from exc
+    try:
+        after = path.stat()
+    except OSError as exc:
+        raise _Busy(exc.strerror or type(exc).__name__) from exc
+    if len(data) > limit:
+        raise _Refused("inbox-too-large", size=_mb(len(data)), limit=_mb(limit))
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
         data
     ) != after.st_size:
         raise _Busy("the file changed while it was read")
     return data, after.st_size, after.st_mtime_ns
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
 
 
 def _lock_file(path: Path) -> str | None:
