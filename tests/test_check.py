@@ -238,12 +238,17 @@ def test_the_document_read_is_valid_under_the_schema(returned: Returned) -> None
 # ----------------------------------------------------------------------------------------
 
 
-def test_manifest_removed_is_matched_by_content_with_a_warning(returned: Returned, tmp_path: Path) -> None:
+def test_manifest_removed_is_matched_by_content_and_waits_for_the_office(
+    returned: Returned, tmp_path: Path
+) -> None:
     path = _copy(returned, tmp_path)
     _edit(path, lambda workbook: workbook.remove(workbook[layout.MANIFEST_SHEET]))
     outcome = _check(returned, path)
     assert outcome.identity.department == DEPARTMENT and outcome.identity.manifest is None
-    _japanese(outcome.only("return-matched-by-content"), DEPARTMENT, "送付されたファイル")
+    assert not outcome.identity.verified  # the rows suggest a department; nothing proves it
+    _japanese(
+        outcome.only("return-matched-by-content"), DEPARTMENT, "提出元を証明できません", "xlplan review"
+    )
     assert outcome.errors() == []
     assert len(outcome.result.answers) == len(returned.answers(DEPARTMENT))
 
@@ -358,8 +363,9 @@ def test_a_manifest_edited_to_claim_another_departments_rows_fails_its_signature
     _edit(path, change)
     outcome = _check(returned, path)
     _japanese(outcome.only("manifest-bad-signature"), "照会元から送付されたファイル")
-    # Even apart from the signature, the row is not the department's: it is never read.
-    assert outcome.only("row-not-assigned").params["row_id"] == theirs.rows[1].row_id
+    # A manifest that does not verify proves nothing: the department is only suggested by the
+    # rows, and the other department's row that the forged manifest lists is never read.
+    assert not outcome.identity.verified
     assert all(answer.project_no != theirs.rows[1].project_no for answer in outcome.result.answers)
 
 

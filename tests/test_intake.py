@@ -344,9 +344,9 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     old.close()
     connection = open_ledger(path)
     try:
-        assert schema_version(connection) == SCHEMA_VERSION == 2
+        assert schema_version(connection) == SCHEMA_VERSION == 3
         columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
-        assert "container_id" in columns
+        assert "container_id" in columns and "sender" in columns
         assert [tuple(row) for row in connection.execute("SELECT original_name, status FROM receipts")] == [
             ("回答.xlsx", "accepted")
         ]
@@ -358,7 +358,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     try:
         assert [row[0] for row in again.execute("SELECT version FROM schema_version ORDER BY version")] == [
             1,
-            2,
+            3,
         ]
     finally:
         again.close()

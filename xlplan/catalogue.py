@@ -244,9 +244,10 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "return-matched-by-content": Entry(
         "warning",
-        "このファイルには管理情報（非表示シート）がないため、回答する課と事業番号から「{department}」の回答として読み取りました。次回からは照会元から送付されたファイルにそのまま記入して提出してください。",
-        "This file has no manifest; it was read as {department}'s return from the departments and project "
-        "numbers in it. Next time, fill in the workbook the plan office sent.",
+        "このファイルには有効な管理情報（署名付きの非表示シート）がないため、提出元を証明できません。回答する課と事業番号からは「{department}」の回答と見られます。照会元が確認して受理するまで（xlplan review）、受理も差し戻しもしません。",
+        "This file has no valid (signed) manifest, so nothing proves who sent it. Its departments and project "
+        "numbers suggest {department}'s return. It is neither accepted nor sent back until the plan office "
+        "decides (xlplan review).",
     ),
     "unidentified-file": Entry(
         "error",
@@ -560,6 +561,11 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
         "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
+    ),
+    "ledger-unavailable": Entry(
+        "error",
+        "台帳 {path} を読み書きできませんでした（{reason}）。ディスクの空き容量、フォルダの書き込み権限、ほかの処理が台帳を使っていないかを確認してから、もう一度実行してください。作業の途中の状態は失われていません。",
+        "The ledger {path} could not be read or written ({reason}). Check the free disk space, the folder's permissions and whether another run is using it, then run again. Nothing half-done was lost.",
     ),
     "collect-busy": Entry(
         "error",

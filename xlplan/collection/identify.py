@@ -61,6 +61,10 @@ class Identity:
         positions: column key → the sheet column (1-based) it was read from.
         sheet: the name of the sheet the rows were read from.
         findings: what identification found (errors make the whole return invalid).
+        verified: the department is proven: the manifest's signature verifies under the
+            workspace key and the rows are that department's. Without proof (no manifest, a
+            manifest that does not verify) ``department`` is only what the content suggests,
+            and the return waits for the plan office's decision.
     """
 
     department: str | None
@@ -71,6 +75,7 @@ class Identity:
     positions: Mapping[str, int] = field(default_factory=dict)
     sheet: str | None = None
     findings: tuple[Finding, ...] = ()
+    verified: bool = False
 
     @property
     def ok(self) -> bool:
@@ -123,9 +128,18 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
 
     if issued is None:
         return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)
+    if not manifest.verify(issued, key):
+        # A manifest that does not verify proves nothing, not even whose file it is: the
+        # department it names is never trusted (no 差し戻し票 goes there); the rows may
+        # still suggest one, and the plan office decides.
+        findings.append(Finding("manifest-bad-signature", {}, file=file, sheet=layout.MANIFEST_SHEET))
+        template_columns = template
+        positions = _locate_columns(sheet, template_columns)[1]
+        ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
+        return _by_content(index, sheet, file, template_columns, positions, header_row, ids, findings)
 
     findings += _check_manifest(plan, issued, key=key, workspace_id=workspace_id, file=file)
-    department = plan.canonical_department(issued.department)
+    department = index.canonical.get(issued.department)
     if department is None:
         findings.append(Finding("manifest-unknown-department", {"department": issued.department}, file=file))
         return Identity(None, issued, columns=columns, positions=positions, sheet=sheet.name,
@@ -138,7 +152,8 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         findings.append(
             Finding("manifest-other-department", {"department": department, "found": by_content}, file=file)
         )
-        return Identity(department, issued, columns=columns, positions=positions, sheet=sheet.name,
+        # Neither side is proven: the file is shown to the office, and no department is written to.
+        return Identity(None, issued, columns=columns, positions=positions, sheet=sheet.name,
                         findings=tuple(findings))  # fmt: skip
 
     shares = index.shares(department)
@@ -160,7 +175,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     listed = {row.row_id for row in issued.rows}
     found, more = _place_rows(kept, ids, listed, index, department, sheet, positions, header_row, file)
     return Identity(department, issued, tuple(kept), found, columns, positions, sheet.name,
-                    tuple(findings + more))  # fmt: skip
+                    tuple(findings + more), verified=True)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------
@@ -171,15 +186,13 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
 def _check_manifest(
     plan: Plan, issued: Manifest, *, key: bytes, workspace_id: str, file: str
 ) -> list[Finding]:
-    """Signature, workspace, plan, year, round and template version of a manifest."""
+    """Workspace, plan, year, round and template version of a manifest whose signature verified."""
     settings = plan.settings
     findings: list[Finding] = []
 
     def add(code: str, params: dict[str, object]) -> None:
         findings.append(Finding(code, params, file=file, sheet=layout.MANIFEST_SHEET))
 
-    if not manifest.verify(issued, key):
-        add("manifest-bad-signature", {})
     if issued.workspace_id and issued.workspace_id != workspace_id:
         add("manifest-other-workspace", {"found": issued.workspace_id})
     if issued.plan != settings.plan_name:

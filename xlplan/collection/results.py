@@ -11,12 +11,13 @@ from xlplan.followup.feedback import FeedbackResult
 from xlplan.plan.model import Answer
 from xlplan.result import Reported, say
 
-Outcome = Literal["accepted", "invalid", "unreadable", "unidentified", "duplicate"]
-OUTCOMES: tuple[Outcome, ...] = ("accepted", "invalid", "unreadable", "unidentified", "duplicate")
+Outcome = Literal["accepted", "invalid", "review", "unreadable", "unidentified", "duplicate"]
+OUTCOMES: tuple[Outcome, ...] = ("accepted", "invalid", "review", "unreadable", "unidentified", "duplicate")
 
 _OUTCOME_JA = {
     "accepted": "受理",
     "invalid": "要修正",
+    "review": "要確認（提出元の証明なし）",
     "unreadable": "読み取り不可",
     "unidentified": "提出元不明",
     "duplicate": "重複（受信済み）",
@@ -86,17 +87,28 @@ class CollectResult(Reported):
 
     def lines(self, language: Language = "ja") -> list[str]:
         """Lines for the terminal and the 状況 sheet: the counts, then one line per file and per 差し戻し票."""
+        review = self.count("review")
         lines = [
             say(
                 language,
                 f"受信 {len(self.files)} 件: 受理 {self.count('accepted')}・要修正 {self.count('invalid')}・"
-                f"読み取り不可 {self.count('unreadable')}・提出元不明 {self.count('unidentified')}・"
+                + (f"要確認 {review}・" if review else "")
+                + f"読み取り不可 {self.count('unreadable')}・提出元不明 {self.count('unidentified')}・"
                 f"重複 {self.count('duplicate')}",
                 f"Received {len(self.files)}: accepted {self.count('accepted')}, invalid {self.count('invalid')}, "
-                f"unreadable {self.count('unreadable')}, unidentified {self.count('unidentified')}, "
+                + (f"awaiting review {review}, " if review else "")
+                + f"unreadable {self.count('unreadable')}, unidentified {self.count('unidentified')}, "
                 f"duplicate {self.count('duplicate')}",
             )
         ]
+        if review:
+            lines.append(
+                say(
+                    language,
+                    "  提出元を証明できない回答があります。内容を確認して受理するか却下してください: xlplan review",
+                    "  Some returns cannot be proven to come from their department: review them with xlplan review",
+                )
+            )
         for item in self.files:
             who = item.department or "—"
             lines.append(
@@ -121,12 +133,21 @@ class CollectResult(Reported):
 
 @dataclass(frozen=True)
 class Checked:
-    """One file read, identified and checked — what :func:`check_file` returns."""
+    """The verdict on one file read, identified and checked.
+
+    ``department`` is proven for ``accepted`` and ``invalid`` (a verified manifest); for
+    ``review`` it is only what the rows suggest, for the plan office to decide on.
+    """
 
     outcome: Outcome
     department: str | None
     answers: tuple[Answer, ...]
     findings: tuple[Finding, ...]
+
+    @property
+    def verified(self) -> bool:
+        """True when the department is proven (a 差し戻し票 may go to it)."""
+        return self.department is not None and self.outcome in ("accepted", "invalid")
 
 
 @dataclass(frozen=True)

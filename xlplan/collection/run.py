@@ -238,9 +238,9 @@ def _record(connection: sqlite3.Connection, round_id: int, receipt: Receipt, res
     """Write the check's outcome to the ledger: findings, status, and for a good return its acceptance.
 
     The caller holds the transaction."""
-    accepted = result.outcome == "accepted" and result.department is not None
-    ledger.record_check(connection, round_id, receipt.id, result.department, result.findings,
-                        result.answers if accepted else None)  # fmt: skip
+    status = result.outcome if result.outcome in ("accepted", "review") else "invalid"
+    ledger.record_check(connection, round_id, receipt.id, status=status, department=result.department,
+                        findings=result.findings, answers=result.answers)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------

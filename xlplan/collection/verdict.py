@@ -44,7 +44,11 @@ class Checker:
             return Checked("unidentified", None, (), tuple(findings))
         result: CheckResult = check_return(plan, snapshot, identity, file=file)
         findings.extend(result.findings)
-        outcome: Outcome = "invalid" if has_errors(findings) else "accepted"
+        # Nothing proves whose a file without a verified manifest is: it is never accepted, nor sent
+        # back, by itself; the plan office decides (xlplan review).
+        outcome: Outcome = (
+            "review" if not identity.verified else "invalid" if has_errors(findings) else "accepted"
+        )
         return Checked(outcome, identity.department, tuple(result.answers), tuple(findings))
 
 

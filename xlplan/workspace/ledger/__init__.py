@@ -25,7 +25,11 @@ from xlplan.workspace.ledger.receipts import (
     ReceiptRecord,
     accepted_answers,
     answer_count,
+    awaiting_review,
+    cell_errors,
     current_acceptance,
+    decide,
+    decisions_of,
     finding_counts,
     first_receipt,
     insert_inbox_file,
@@ -35,10 +39,12 @@ from xlplan.workspace.ledger.receipts import (
     receipts_of,
     record_check,
     round_departments,
+    signed_acceptance,
+    unchecked_receipts,
     unidentified_since,
 )
 from xlplan.workspace.ledger.rounds import current_round, ensure_round, find_round, sync_departments
-from xlplan.workspace.ledger.schema import SCHEMA_VERSION, now, open_ledger, schema_version
+from xlplan.workspace.ledger.schema import SCHEMA_VERSION, guarded, now, open_ledger, schema_version
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -47,14 +53,19 @@ __all__ = [
     "ReceiptRecord",
     "accepted_answers",
     "answer_count",
+    "awaiting_review",
+    "cell_errors",
     "count_dispatches",
     "current_acceptance",
     "current_round",
+    "decide",
+    "decisions_of",
     "dispatches",
     "ensure_round",
     "find_round",
     "finding_counts",
     "first_receipt",
+    "guarded",
     "insert_dispatch",
     "insert_inbox_file",
     "insert_receipt",
@@ -70,6 +81,8 @@ __all__ = [
     "reminded_on",
     "round_departments",
     "schema_version",
+    "signed_acceptance",
     "sync_departments",
+    "unchecked_receipts",
     "unidentified_since",
 ]

@@ -62,15 +62,16 @@ class ReceiptRecord:
     status: str  # archived, duplicate, mail
     duplicate_of: int | None = None
     container_id: int | None = None
+    sender: str | None = None
 
 
 def insert_receipt(connection: sqlite3.Connection, record: ReceiptRecord) -> int:
     """Insert ``record`` (the caller holds the transaction); returns its id."""
     cursor = connection.execute(
         "INSERT INTO receipts (sha256, original_name, source, archived_path, received_at, round_id, status, "
-        "duplicate_of, container_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "duplicate_of, container_id, sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (record.sha256, record.original_name, record.source, record.archived_path, now(), record.round_id,
-         record.status, record.duplicate_of, record.container_id),
+         record.status, record.duplicate_of, record.container_id, record.sender),
     )  # fmt: skip
     return int(cursor.lastrowid or 0)
 
@@ -94,15 +95,20 @@ def record_check(
     connection: sqlite3.Connection,
     round_id: int,
     receipt_id: int,
+    *,
+    status: str,
     department: str | None,
     findings: Sequence[Finding],
-    answers: Sequence[Answer] | None,
+    answers: Sequence[Answer] = (),
 ) -> None:
-    """Write a checked file's findings and verdict; with ``answers``, accept it (superseding the earlier one).
+    """Write a checked file's findings and verdict.
 
-    ``answers`` is None for a return that is not accepted. Findings are stored with their
-    Japanese message (what staff read in the ledger) and their params as JSON. The caller
-    holds the transaction (collection commits several verdicts at once).
+    ``status`` is ``accepted`` (the department's accepted return from now on, superseding
+    the one before; its ``answers`` are what consolidation prints), ``review`` (no proof of
+    the sender: its answers are kept for the plan office's decision, nothing is accepted) or
+    ``invalid``. Findings are stored with their Japanese message (what staff read in the
+    ledger) and their params as JSON. The caller holds the transaction (collection commits
+    several verdicts at once).
     """
     connection.executemany(
         "INSERT INTO findings (receipt_id, code, severity, sheet, cell, message, params) "
@@ -113,15 +119,30 @@ def record_check(
             for f in findings
         ],
     )  # fmt: skip
-    status = "accepted" if answers is not None else "invalid"
     connection.execute(
         "UPDATE receipts SET status = ?, department = ? WHERE id = ?", (status, department, receipt_id)
     )
-    if answers is None or department is None:
-        return
+    if status in ("accepted", "review"):
+        _insert_answers(connection, receipt_id, answers)
+    if status == "accepted" and department is not None:
+        _accept(connection, round_id, receipt_id, department)
+
+
+def _insert_answers(connection: sqlite3.Connection, receipt_id: int, answers: Sequence[Answer]) -> None:
+    connection.executemany(
+        "INSERT INTO answers (receipt_id, project_no, entry, department, value, narrative) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (receipt_id, a.project_no, a.entry, a.department, a.value.display() or None, a.narrative or None)
+            for a in answers
+        ],
+    )
+
+
+def _accept(connection: sqlite3.Connection, round_id: int, receipt_id: int, department: str) -> None:
+    """Make the receipt the department's accepted return of the round, superseding the earlier one."""
     previous = connection.execute(
-        "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? "
-        "AND superseded_by IS NULL",
+        "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? AND superseded_by IS NULL",
         (round_id, department),
     ).fetchall()
     cursor = connection.execute(
@@ -133,21 +154,87 @@ def record_check(
             "UPDATE acceptances SET superseded_by = ? WHERE id = ?", (cursor.lastrowid, row["id"])
         )
         connection.execute("UPDATE receipts SET status = 'superseded' WHERE id = ?", (row["receipt_id"],))
-    connection.executemany(
-        "INSERT INTO answers (receipt_id, project_no, entry, department, value, narrative) "
+
+
+def unchecked_receipts(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Receipts archived by an earlier run that never got their verdict (it stopped before): oldest first."""
+    return connection.execute(
+        "SELECT r.*, c.original_name AS container_name FROM receipts r "
+        "LEFT JOIN receipts c ON c.id = r.container_id "
+        "WHERE r.status = 'archived' AND r.duplicate_of IS NULL ORDER BY r.id"
+    ).fetchall()
+
+
+# ----------------------------------------------------------------------------------------
+# the plan office's decisions on returns without proof
+# ----------------------------------------------------------------------------------------
+
+
+def awaiting_review(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Returns waiting for the office's decision, oldest first, with their error and warning counts."""
+    return connection.execute(
+        "SELECT r.id, r.original_name, r.department, r.sender, r.received_at, r.round_id, "
+        "SUM(f.severity = 'error') AS errors, SUM(f.severity = 'warning') AS warnings "
+        "FROM receipts r LEFT JOIN findings f ON f.receipt_id = r.id "
+        "WHERE r.status = 'review' GROUP BY r.id ORDER BY r.id"
+    ).fetchall()
+
+
+def cell_errors(connection: sqlite3.Connection, receipt_id: int, ignore: Sequence[str]) -> list[sqlite3.Row]:
+    """The receipt's error findings other than the codes in ``ignore`` (those about its proof)."""
+    marks = ", ".join("?" for _ in ignore) or "''"
+    return connection.execute(
+        f"SELECT code, sheet, cell, message FROM findings WHERE receipt_id = ? AND severity = 'error' "
+        f"AND code NOT IN ({marks}) ORDER BY id",
+        (receipt_id, *ignore),
+    ).fetchall()
+
+
+def decide(
+    connection: sqlite3.Connection,
+    receipt_id: int,
+    *,
+    decision: str,
+    department: str | None,
+    decided_by: str,
+    note: str | None,
+    round_id: int | None,
+) -> None:
+    """Record the office's decision (``accept`` or ``reject``) on a return in review, and carry it out.
+
+    Accepting makes the return its department's accepted return (superseding the earlier one);
+    rejecting leaves it in the archive and the ledger, marked. The caller holds the transaction.
+    """
+    connection.execute(
+        "INSERT INTO decisions (receipt_id, decision, department, decided_by, decided_at, note) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
-                receipt_id,
-                a.project_no,
-                a.entry,
-                a.department,
-                a.value.display() or None,
-                a.narrative or None,
-            )
-            for a in answers
-        ],
+        (receipt_id, decision, department, decided_by, now(), note),
     )
+    if decision == "accept" and department is not None and round_id is not None:
+        connection.execute(
+            "UPDATE receipts SET status = 'accepted', department = ?, round_id = ? WHERE id = ?",
+            (department, round_id, receipt_id),
+        )
+        _accept(connection, round_id, receipt_id, department)
+    else:
+        connection.execute("UPDATE receipts SET status = 'rejected' WHERE id = ?", (receipt_id,))
+
+
+def decisions_of(connection: sqlite3.Connection, receipt_id: int) -> list[sqlite3.Row]:
+    """Every decision recorded on a receipt."""
+    return connection.execute(
+        "SELECT * FROM decisions WHERE receipt_id = ? ORDER BY id", (receipt_id,)
+    ).fetchall()
+
+
+def signed_acceptance(connection: sqlite3.Connection, round_id: int, department: str) -> sqlite3.Row | None:
+    """The department's current acceptance when it came with a valid signature (no decision behind it)."""
+    row: sqlite3.Row | None = connection.execute(
+        "SELECT c.* FROM acceptances c WHERE c.round_id = ? AND c.department = ? AND c.superseded_by IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.receipt_id = c.receipt_id AND d.decision = 'accept')",
+        (round_id, department),
+    ).fetchone()
+    return row
 
 
 def accepted_answers(connection: sqlite3.Connection, plan: Plan) -> list[Answer]:

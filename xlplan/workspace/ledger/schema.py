@@ -11,10 +11,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 2
-"""1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``."""
+from xlplan.errors import OutputError
+from xlplan.findings import Finding
+
+SCHEMA_VERSION = 3
+"""1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
+3: ``receipts.sender`` (who the transport says sent it), ``decisions`` (the office's accept / reject of
+a return that came without proof), indexes for the look-ups every file makes."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -58,9 +64,11 @@ CREATE TABLE IF NOT EXISTS receipts (
     received_at    TEXT NOT NULL,
     round_id       INTEGER REFERENCES rounds(id),
     department     TEXT,
-    status         TEXT NOT NULL,                   -- archived, duplicate, mail, invalid, valid, accepted, superseded
+    status         TEXT NOT NULL,                   -- archived, duplicate, mail, invalid, review, accepted,
+                                                    -- superseded, rejected
     duplicate_of   INTEGER REFERENCES receipts(id),
-    container_id   INTEGER REFERENCES receipts(id)  -- the .eml a file was attached to (schema 2)
+    container_id   INTEGER REFERENCES receipts(id), -- the .eml a file was attached to (schema 2)
+    sender         TEXT                             -- the mail's From address, the upload's client (schema 3)
 );
 CREATE INDEX IF NOT EXISTS receipts_sha ON receipts(sha256);
 CREATE TABLE IF NOT EXISTS inbox_files (              -- schema 2: what intake has already taken from inbox/
@@ -91,6 +99,15 @@ CREATE TABLE IF NOT EXISTS acceptances (
     accepted_at    TEXT NOT NULL,
     superseded_by  INTEGER REFERENCES acceptances(id)
 );
+CREATE TABLE IF NOT EXISTS decisions (             -- schema 3: the plan office's decision on a return
+    id           INTEGER PRIMARY KEY,               -- that arrived without a valid signature
+    receipt_id   INTEGER NOT NULL REFERENCES receipts(id),
+    decision     TEXT NOT NULL,                     -- accept, reject
+    department   TEXT,                              -- the department it is accepted for
+    decided_by   TEXT NOT NULL,
+    decided_at   TEXT NOT NULL,
+    note         TEXT
+);
 CREATE TABLE IF NOT EXISTS answers (
     id            INTEGER PRIMARY KEY,
     receipt_id    INTEGER NOT NULL REFERENCES receipts(id),
@@ -108,29 +125,70 @@ def now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def open_ledger(path: Path) -> sqlite3.Connection:
+def open_ledger(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the ledger at ``path`` and make sure its schema is current.
 
     The connection uses WAL journaling where the file system allows it, so a
-    reader (``xlplan status``) does not block a running collection.
+    reader (``xlplan status``) does not block a running collection. With ``readonly``
+    nothing is created, upgraded or written (``status`` on a read-only workspace).
+
+    Raises:
+        OutputError: the ledger cannot be opened, created or upgraded (a read-only folder,
+            a full disk, a damaged file): the finding names the file and the reason.
     """
-    connection = sqlite3.connect(path, timeout=30)
+    with guarded(path):
+        if readonly:
+            return _open_readonly(path)
+        connection = sqlite3.connect(path, timeout=30)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Network shares may refuse WAL; the default journal still works there.
+        with contextlib.suppress(sqlite3.OperationalError):
+            connection.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts the file and loses no committed transaction when xlplan
+        # crashes; a power cut may lose the last ones, whose files are still in inbox/ for the next run.
+        # FULL would sync the log at every commit (collection commits every few files).
+        connection.execute("PRAGMA synchronous = NORMAL")
+        with connection:
+            connection.executescript(_SCHEMA)
+            row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
+            if row["v"] is None or row["v"] < SCHEMA_VERSION:
+                _migrate(connection)
+                connection.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now()))
+        return connection
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise sqlite3.OperationalError("the ledger does not exist yet")
+    uri = path.resolve().as_uri()
+    try:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30)
+        connection.execute("SELECT COUNT(*) FROM schema_version").fetchone()
+    except sqlite3.OperationalError:
+        # A WAL ledger in a folder nobody may write to: read it as it stands on disk.
+        connection = sqlite3.connect(f"{uri}?immutable=1", uri=True)
     connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA foreign_keys = ON")
-    # Network shares may refuse WAL; the default journal still works there.
-    with contextlib.suppress(sqlite3.OperationalError):
-        connection.execute("PRAGMA journal_mode = WAL")
-    # In WAL mode NORMAL never corrupts the file and loses no committed transaction when xlplan
-    # crashes; a power cut may lose the last ones, whose files are still in inbox/ for the next run.
-    # FULL would sync the log at every commit (collection commits every few files).
-    connection.execute("PRAGMA synchronous = NORMAL")
-    with connection:
-        connection.executescript(_SCHEMA)
-        row = connection.execute("SELECT MAX(version) AS v FROM schema_version").fetchone()
-        if row["v"] is None or row["v"] < SCHEMA_VERSION:
-            _migrate(connection)
-            connection.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now()))
     return connection
+
+
+@contextlib.contextmanager
+def guarded(path: Path) -> Iterator[None]:
+    """Turn a failure of the ledger (disk full, read-only, damaged) into an :class:`OutputError` naming it."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        reason = str(exc) or type(exc).__name__
+        raise OutputError([Finding("ledger-unavailable", {"path": str(path), "reason": reason})]) from exc
+
+
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS receipts_status ON receipts(status);
+CREATE INDEX IF NOT EXISTS receipts_round_department ON receipts(round_id, department);
+CREATE INDEX IF NOT EXISTS acceptances_round_department ON acceptances(round_id, department);
+CREATE INDEX IF NOT EXISTS dispatches_round_department ON dispatches(round_id, department, kind);
+CREATE INDEX IF NOT EXISTS answers_receipt ON answers(receipt_id);
+"""
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -142,6 +200,9 @@ def _migrate(connection: sqlite3.Connection) -> None:
     columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
     if "container_id" not in columns:  # schema 1 → 2
         connection.execute("ALTER TABLE receipts ADD COLUMN container_id INTEGER REFERENCES receipts(id)")
+    if "sender" not in columns:  # schema 2 → 3
+        connection.execute("ALTER TABLE receipts ADD COLUMN sender TEXT")
+    connection.executescript(_INDEXES)
 
 
 def schema_version(connection: sqlite3.Connection) -> int:
