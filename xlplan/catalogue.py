@@ -242,6 +242,12 @@ CATALOGUE: dict[str, Entry] = {
         "This file's manifest is {department}'s, but the rows of the answer sheet are {found}'s. "
         "Do not combine sheets of different workbooks: fill in the workbook sent to your department.",
     ),
+    "sender-not-registered": Entry(
+        "warning",
+        "このファイルを送ったメールの差出人 {sender} は、「{department}」の登録アドレス（{registered}）ではありません。別の人が記入・送付した可能性があります。内容を確認してください。",
+        "The mail that brought this file came from {sender}, not from {department}'s registered address "
+        "({registered}). Someone else may have filled it in or sent it; please check.",
+    ),
     "return-matched-by-content": Entry(
         "warning",
         "このファイルには有効な管理情報（署名付きの非表示シート）がないため、提出元を証明できません。回答する課と事業番号からは「{department}」の回答と見られます。照会元が確認して受理するまで（xlplan review）、受理も差し戻しもしません。",

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
+from email.utils import parseaddr
 from pathlib import Path
 
 from xlplan.findings import Finding
@@ -86,6 +87,7 @@ class Receipt:
         duplicate_name: that receipt's original name.
         container: for an attachment, the ``.eml`` it came in (its inbox path).
         findings: what intake noticed about this file (``duplicate-file``).
+        sender: who the transport says sent it: the From address of the mail it came in.
     """
 
     id: int
@@ -97,6 +99,7 @@ class Receipt:
     duplicate_name: str | None = None
     container: str | None = None
     findings: tuple[Finding, ...] = ()
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ class Intake:
         sha256 = hashlib.sha256(data).hexdigest()
         if _already_taken(connection, name, sha256):
             return []
-        attachments = _attachments(data) if is_mail else []
+        sender, attachments = _mail(data) if is_mail else (None, [])
         # Everything is in the archive before a row refers to it; a failure records nothing,
         # so the next run tries the file again.
         try:
@@ -198,7 +201,7 @@ class Intake:
             self.findings.append(_archive_failed(workspace, name, exc))
             return []
         receipts: list[Receipt] = []
-        receipt = _record(connection, stored, sha256, name, "inbox", round_id, mail=is_mail)
+        receipt = _record(connection, stored, sha256, name, "inbox", round_id, mail=is_mail, sender=sender)
         if not is_mail:
             receipts.append(receipt)
         else:
@@ -206,7 +209,16 @@ class Intake:
             if receipt.duplicate_of is None:  # a mail received again brings nothing new
                 for (attachment, _, digest), (_, kept) in zip(attachments, stored_attachments, strict=True):
                     receipts.append(
-                        _record(connection, kept, digest, attachment, "eml", round_id, container=receipt)
+                        _record(
+                            connection,
+                            kept,
+                            digest,
+                            attachment,
+                            "eml",
+                            round_id,
+                            container=receipt,
+                            sender=sender,
+                        )
                     )
                 if not attachments:
                     self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
@@ -410,6 +422,7 @@ def _record(
     *,
     mail: bool = False,
     container: Receipt | None = None,
+    sender: str | None = None,
 ) -> Receipt:
     """Insert the receipt row (the caller holds the transaction)."""
     first = stored.first
@@ -420,7 +433,7 @@ def _record(
     receipt_id = ledger.insert_receipt(
         connection,
         ledger.ReceiptRecord(sha256, name, source, stored.relative, round_id, status,
-                             first[0] if first else None, container.id if container else None),
+                             first[0] if first else None, container.id if container else None, sender),
     )  # fmt: skip
     findings: tuple[Finding, ...] = ()
     if first is not None:
@@ -435,6 +448,7 @@ def _record(
         duplicate_name=first[1] if first else None,
         container=container.original_name if container else None,
         findings=findings,
+        sender=sender,
     )
 
 
@@ -502,13 +516,18 @@ def _archive_failed(workspace: Workspace, name: str, exc: OSError) -> Finding:
 # ----------------------------------------------------------------------------------------
 
 
-def _attachments(data: bytes) -> list[tuple[str, bytes, str]]:
-    """(file name, bytes, SHA-256) of a mail's workbook-like attachments, nested forwarded mails included."""
+def _mail(data: bytes) -> tuple[str | None, list[tuple[str, bytes, str]]]:
+    """The mail's sender (its From address) and its workbook-like attachments (file name, bytes, SHA-256),
+    nested forwarded mails included."""
     try:
         message = BytesParser(policy=policy.default).parsebytes(data)
         parts = [part for part in message.walk() if not part.is_multipart()]
     except Exception:  # a mail the parser cannot take apart has, for intake, no attachment
-        return []
+        return None, []
+    sender: str | None = None
+    with contextlib.suppress(Exception):  # a From header the parser refuses is no sender
+        address = parseaddr(str(message.get("From", "")))[1].strip().lower()
+        sender = address or None
     found: list[tuple[str, bytes, str]] = []
     for part in parts:
         filename = part.get_filename()
@@ -521,4 +540,23 @@ def _attachments(data: bytes) -> list[tuple[str, bytes, str]]:
             continue
         name = filename or f"attachment{len(found) + 1}.xlsx"
         found.append((name, payload, hashlib.sha256(payload).hexdigest()))
-    return found
+    return sender, found
+
+
+def unchecked(workspace: Workspace, connection: sqlite3.Connection) -> list[Receipt]:
+    """Receipts an earlier run archived and recorded but stopped before checking (a crash, a kill).
+
+    Collection checks these first, so that a file once taken in is always checked.
+    """
+    return [
+        Receipt(
+            int(row["id"]),
+            str(row["sha256"]),
+            str(row["original_name"]),
+            workspace.root / str(row["archived_path"]),
+            str(row["source"]),
+            container=row["container_name"],
+            sender=row["sender"],
+        )
+        for row in ledger.unchecked_receipts(connection)
+    ]

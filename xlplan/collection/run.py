@@ -25,7 +25,9 @@ than those its own signed manifest gives its department.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import itertools
 import sqlite3
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -34,7 +36,7 @@ from typing import Any
 
 import filelock
 
-from xlplan.collection.intake import Intake, Receipt
+from xlplan.collection.intake import Intake, Receipt, unchecked
 from xlplan.collection.read import Limits, map_returns
 from xlplan.collection.results import (
     Checked,
@@ -109,13 +111,16 @@ def _collect(
         # Built before the workers are forked, so that each shares the plan's indexes and the schema.
         checker = Checker(plan, key).prepare()
         intake = Intake(workspace, connection, round_id=round_id)
-        recorder = _Recorder(connection, round_id)
+        recorder = _Recorder(connection, round_id, plan)
         names: dict[Path, str] = {}
         by_path: dict[Path, Receipt] = {}
 
+        # Files an earlier run took in but did not get to check come first: they arrived first.
+        left = unchecked(workspace, connection)
+
         def fresh() -> Iterator[Path]:
             # Each file is archived and its receipt committed just before it is handed to a reader.
-            for receipt in intake:
+            for receipt in itertools.chain(left, intake):
                 if receipt.duplicate_of is not None:
                     recorder.outcomes.append(_duplicate(receipt))
                     continue
@@ -178,9 +183,10 @@ class _Recorder:
     BATCH = 16
     """Verdicts committed per transaction."""
 
-    def __init__(self, connection: sqlite3.Connection, round_id: int) -> None:
+    def __init__(self, connection: sqlite3.Connection, round_id: int, plan: Plan) -> None:
         self.connection = connection
         self.round_id = round_id
+        self.plan = plan
         self.order: deque[Receipt] = deque()
         self.verdicts: dict[int, Checked] = {}
         self.outcomes: list[FileOutcome] = []
@@ -205,11 +211,31 @@ class _Recorder:
         with self.connection:
             for _ in range(ready):
                 receipt = self.order.popleft()
-                result = self.verdicts.pop(receipt.id)
+                result = _with_sender(self.plan, receipt, self.verdicts.pop(receipt.id))
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
                 if result.department is not None:
                     self.latest[result.department] = (receipt, result)
+
+
+def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:
+    """The verdict with a warning where the mail it came in is not from the department's registered address.
+
+    The signature proves whose workbook it is, not who filled it in or sent it: a stranger's
+    address is shown to the office (and, for a return in review, weighs in its decision).
+    """
+    if receipt.sender is None or result.department is None:
+        return result
+    canonical = plan.canonical_department(result.department)
+    registered = plan.department(canonical).email if canonical else None
+    if registered and receipt.sender == registered.strip().lower():
+        return result
+    finding = Finding(
+        "sender-not-registered",
+        {"sender": receipt.sender, "department": result.department, "registered": registered or ""},
+        file=receipt.original_name,
+    )
+    return dataclasses.replace(result, findings=(*result.findings, finding))
 
 
 def _progress_bar() -> Any:
