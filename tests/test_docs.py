@@ -82,8 +82,14 @@ def test_the_command_has_a_page_and_a_readme_line(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def ready(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Path:
-    """A folder holding the docs' workspace 令和3年度, distributed, with one department's return as 回答.xlsx."""
+    """A folder holding the docs' workspace 令和3年度, distributed, with one department's return as 回答.xlsx.
+
+    The workspace's inbox has 文化課's answers without their manifest, collected: a return awaiting review.
+    """
+    import openpyxl
+
     from xlplan.demo.respond import fill_response
+    from xlplan.form import layout
 
     folder = tmp_path_factory.mktemp("docs")
     workspace = init_workspace(folder / "令和3年度", example.plan)
@@ -92,7 +98,10 @@ def ready(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Path:
     assert item.workbook is not None
     answers = [a for a in example.answers if example.plan.canonical_department(a.department) == "文化課"]
     fill_response(item.workbook, answers, folder / "回答.xlsx")
-    shutil.copy(folder / "回答.xlsx", workspace.inbox / "回答.xlsx")
+    unsigned = openpyxl.load_workbook(folder / "回答.xlsx")
+    unsigned.remove(unsigned[layout.MANIFEST_SHEET])
+    unsigned.save(workspace.inbox / "回答（管理情報なし）.xlsx")
+    assert xlplan.collect(workspace).count("review") == 1
     return folder
 
 
@@ -111,6 +120,9 @@ def _run(line: str, here: Path) -> int:
         argv[1] = "令和4年度"
     if argv[0] == "demo":
         argv.append(str(here / "デモ"))
+    if argv[0] == "review" and argv[1] in ("accept", "reject"):  # the docs' number is an example
+        pending = xlplan.review(Workspace(here / "令和3年度")).pending
+        argv[2] = str(pending[0].receipt)
     return main(argv)
 
 
@@ -134,6 +146,8 @@ def test_json_prints_one_document(name: str, here: Path, capsys: pytest.CaptureF
     )
     if name != "demo":
         argv += ["-w", "令和3年度"]
+    if name in ("review accept", "review reject"):
+        argv.append(str(xlplan.review(Workspace(here / "令和3年度")).pending[0].receipt))
     status = main([*argv, "--json"])
     out = capsys.readouterr().out
     document = json.loads(out)  # the whole of standard output is one JSON document

@@ -171,6 +171,7 @@ def test_a_round_moves_each_department_through_its_states(workspace: Workspace) 
     assert status(ws, today=AFTER).counts() == {
         "accepted": 2,
         "returned_with_errors": 0,
+        "review": 0,
         "received": 1,
         "overdue": 2,
         "sent": 0,

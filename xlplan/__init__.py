@@ -39,6 +39,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "validate": ("xlplan.collection.run", "validate"),
     "status": ("xlplan.followup.status", "status"),
     "remind": ("xlplan.followup.remind", "remind"),
+    "review": ("xlplan.followup.review", "review"),
+    "decide": ("xlplan.followup.review", "decide"),
     "consolidate": ("xlplan.publish.consolidate", "consolidate"),
     "build_buttons": ("xlplan.buttons.build", "build_excel_master"),
     # their results
@@ -48,6 +50,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ValidationResult": ("xlplan.collection.results", "ValidationResult"),
     "StatusReport": ("xlplan.followup.status", "StatusReport"),
     "RemindResult": ("xlplan.followup.remind", "RemindResult"),
+    "ReviewResult": ("xlplan.followup.review", "ReviewResult"),
     "ConsolidationResult": ("xlplan.publish.consolidate", "ConsolidationResult"),
     "BuildResult": ("xlplan.buttons.build", "BuildResult"),
     # findings
@@ -84,6 +87,7 @@ __all__ = [
     "Plan",
     "RemindResult",
     "Result",
+    "ReviewResult",
     "StatusReport",
     "ValidationResult",
     "Workspace",
@@ -92,10 +96,12 @@ __all__ = [
     "build_buttons",
     "collect",
     "consolidate",
+    "decide",
     "distribute",
     "init",
     "load_example",
     "remind",
+    "review",
     "status",
     "validate",
 ]
@@ -133,6 +139,7 @@ if TYPE_CHECKING:  # what the type checker and editors see; at run time __getatt
     from xlplan.examples import load_example
     from xlplan.findings import Finding, Language, Phrase
     from xlplan.followup.remind import RemindResult, remind
+    from xlplan.followup.review import ReviewResult, decide, review
     from xlplan.followup.status import StatusReport, status
     from xlplan.plan.model import Plan
     from xlplan.publish.consolidate import ConsolidationResult, consolidate

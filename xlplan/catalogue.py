@@ -242,6 +242,33 @@ CATALOGUE: dict[str, Entry] = {
         "This file's manifest is {department}'s, but the rows of the answer sheet are {found}'s. "
         "Do not combine sheets of different workbooks: fill in the workbook sent to your department.",
     ),
+    "status-not-saved": Entry(
+        "warning",
+        "回答状況を {path} に保存できませんでした（{reason}）。表示した状況は最新です。",
+        "The status could not be saved to {path} ({reason}). The status shown is current.",
+    ),
+    "review-not-found": Entry(
+        "error",
+        "受付番号 {receipt} の回答は確認待ちではありません（番号を xlplan review で確認してください）。",
+        "Receipt {receipt} is not waiting for review (see the numbers with xlplan review).",
+    ),
+    "review-unknown-department": Entry(
+        "error",
+        "「{department}」は担当課に登録されていないため、その課の回答として受理できません。--as で課名を指定してください。",
+        "'{department}' is not a registered department; name the department with --as.",
+    ),
+    "review-has-errors": Entry(
+        "error",
+        "受付番号 {receipt} の回答には、記入内容のエラーが {errors} 件あるため受理できません。担当課に照会元から送付されたファイルで回答し直すよう依頼してください。",
+        "Receipt {receipt} has {errors} errors in its cells and cannot be accepted; ask the department to answer "
+        "again in the workbook the plan office sent.",
+    ),
+    "review-would-replace-signed": Entry(
+        "error",
+        "「{department}」には署名付きの回答がすでに受理されています。受付番号 {receipt} で置き換えるときは --replace を付けてください。",
+        "{department} already has an accepted return with a valid signature; add --replace to replace it with "
+        "receipt {receipt}.",
+    ),
     "sender-not-registered": Entry(
         "warning",
         "このファイルを送ったメールの差出人 {sender} は、「{department}」の登録アドレス（{registered}）ではありません。別の人が記入・送付した可能性があります。内容を確認してください。",

@@ -11,6 +11,7 @@ configuration, 3 an output could not be written, 4 the workspace is busy).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -138,12 +139,44 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     workspace = _workspace(args)
     result = xlplan.status(workspace)
-    path = save_status(workspace, result)
-    code = report(result, args, workbook=str(path))
-    if not args.json:
+    path: Path | None = None
+    try:
+        path = save_status(workspace, result)
+    except xlplan.OutputError as exc:  # a read-only workspace: the status is shown all the same
+        target = workspace.reports / "回答状況.xlsx"
+        reason = "、".join(exc.messages(args.language))
+        note = xlplan.Finding("status-not-saved", {"path": str(target), "reason": reason})
+        result = dataclasses.replace(result, findings=(*result.findings, note))
+    code = report(result, args, workbook=str(path) if path else None)
+    if not args.json and path is not None:
         print(say(args.language, f"回答状況を保存しました: {path}", f"Status workbook: {path}"))
-    # 1 when a department must correct its return or is overdue, so a scheduled run can alert.
+    # 1 when a department must correct its return, is overdue, or a return awaits review.
     return code
+
+
+def cmd_review_list(args: argparse.Namespace) -> int:
+    """提出元を証明できない回答（署名付きの管理情報がないもの）の一覧。照会元が受理か却下を決めます。例: xlplan review list"""
+    from xlplan.followup.review import review
+
+    result = review(_workspace(args))
+    code = report(result, args)
+    return 1 if result.pending else code
+
+
+def cmd_review_accept(args: argparse.Namespace) -> int:
+    """確認待ちの回答を、照会元の判断で受理します（だれが・いつ受理したかを台帳に記録）。例: xlplan review accept 12 --as 文化課"""
+    from xlplan.followup.review import decide
+
+    result = decide(_workspace(args), args.receipt, "accept", department=args.department, by=args.by,
+                    note=args.note, replace=args.replace)  # fmt: skip
+    return report(result, args)
+
+
+def cmd_review_reject(args: argparse.Namespace) -> int:
+    """確認待ちの回答を却下します（ファイルは保管フォルダと台帳に残ります）。例: xlplan review reject 12 --note 別の課の記入"""
+    from xlplan.followup.review import decide
+
+    return report(decide(_workspace(args), args.receipt, "reject", by=args.by, note=args.note), args)
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
@@ -229,6 +262,30 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="検証するファイル")
 
     _command(commands, "status", cmd_status)
+
+    review = commands.add_parser(
+        "review",
+        help="提出元を証明できない回答の確認（受理・却下）",
+        description="提出元を証明できない回答の確認（受理・却下）",
+    )
+    review.set_defaults(handler=cmd_review_list, workspace=Path("."), json=False)
+    review_commands = review.add_subparsers(dest="review_command", metavar="SUBCOMMAND")
+    _command(review_commands, "list", cmd_review_list)
+    for name, handler in (("accept", cmd_review_accept), ("reject", cmd_review_reject)):
+        decide = _command(review_commands, name, handler)
+        decide.add_argument(
+            "receipt", type=int, metavar="RECEIPT", help="受付番号（xlplan review list の番号）"
+        )
+        if name == "accept":
+            decide.add_argument(
+                "--as",
+                dest="department",
+                metavar="DEPT",
+                help="この課の回答として受理（既定: 内容から見た課）",
+            )
+            decide.add_argument("--replace", action="store_true", help="署名付きの受理済みの回答を置き換える")
+        decide.add_argument("--by", metavar="NAME", help="判断した人（既定: ログインしているユーザー）")
+        decide.add_argument("--note", metavar="TEXT", help="判断の理由（台帳に残ります）")
 
     remind = _command(commands, "remind", cmd_remind)
     remind.add_argument("--send", action="store_true", help="SMTP で送信する（既定: 下書きのみ）")

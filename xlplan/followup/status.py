@@ -10,6 +10,7 @@ state                       shown as     when
 ==========================  ===========  ==================================================
 ``accepted``                受理         a return of this round is accepted (and not superseded)
 ``returned_with_errors``    要修正       the latest return has errors (a 差し戻し票 was made)
+``review``                  要確認       the latest return has no proof of its department: the office decides
 ``received``                受信・確認中  a return arrived but has not been checked yet
 ``overdue``                 期限超過     the workbook was sent, nothing came back, the deadline passed
 ``sent``                    送付済み     the workbook was sent (or its mail drafted)
@@ -35,16 +36,26 @@ from xlplan.plan.model import Plan
 from xlplan.result import Reported
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
+from xlplan.workspace.ledger.schema import sqlite_memory_ledger
 from xlplan.xlsx.text import display_width
 
-State = Literal["accepted", "returned_with_errors", "received", "overdue", "sent", "not_sent"]
+State = Literal["accepted", "returned_with_errors", "review", "received", "overdue", "sent", "not_sent"]
 
-STATES: tuple[State, ...] = ("accepted", "returned_with_errors", "received", "overdue", "sent", "not_sent")
+STATES: tuple[State, ...] = (
+    "accepted",
+    "returned_with_errors",
+    "review",
+    "received",
+    "overdue",
+    "sent",
+    "not_sent",
+)
 """Every state, in the order a summary lists them."""
 
 STATE_LABELS: dict[State, str] = {
     "accepted": "受理",
     "returned_with_errors": "要修正",
+    "review": "要確認",
     "received": "受信・確認中",
     "overdue": "期限超過",
     "sent": "送付済み",
@@ -55,6 +66,7 @@ STATE_LABELS: dict[State, str] = {
 STATE_LABELS_EN: dict[State, str] = {
     "accepted": "accepted",
     "returned_with_errors": "returned with errors",
+    "review": "awaiting review",
     "received": "received",
     "overdue": "overdue",
     "sent": "sent",
@@ -107,6 +119,7 @@ class StatusReport(Reported):
     departments: tuple[DepartmentStatus, ...]
     unidentified: int = 0  # files of this fiscal year's inbox no department could be matched to
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    reviews: tuple[dict[str, Any], ...] = ()  # returns waiting for the office's decision (xlplan review)
 
     def counts(self) -> dict[State, int]:
         """How many departments are in each state (every state present, zeros included)."""
@@ -117,7 +130,9 @@ class StatusReport(Reported):
 
     def needs_action(self) -> bool:
         """True when a department has errors to correct or is overdue: the command exits 1."""
-        return any(item.state in ("returned_with_errors", "overdue") for item in self.departments)
+        return bool(self.reviews) or any(
+            item.state in ("returned_with_errors", "review", "overdue") for item in self.departments
+        )
 
     @property
     def ok(self) -> bool:
@@ -153,6 +168,7 @@ class StatusReport(Reported):
             "needs_action": self.needs_action(),
             "unidentified_files": self.unidentified,
             "departments": [item.to_dict() for item in self.departments],
+            "reviews": list(self.reviews),
             "findings": findings_json(self.findings, language),
         }
 
@@ -181,7 +197,10 @@ def status(workspace: Workspace, *, today: dt.date | None = None) -> StatusRepor
     """
     plan = workspace.load_plan()
     today = today or dt.date.today()
-    connection = workspace.ledger()
+    if not workspace.ledger_path.exists():  # nothing has happened yet; and nothing is created to say so
+        return report_for(plan, sqlite_memory_ledger(), today)
+    # Read-only: status works on a workspace nobody may write to (a backup, a share mounted read-only).
+    connection = workspace.ledger(readonly=True)
     try:
         return report_for(plan, connection, today)
     finally:
@@ -214,12 +233,18 @@ def report_for(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> St
                 names.append(name)
                 rows[name] = 0
         unidentified = ledger.unidentified_since(connection, round_id)
+        reviews = tuple(
+            {"receipt": int(row["id"]), "file": row["original_name"], "department": row["department"],
+             "sender": row["sender"], "errors": int(row["errors"] or 0), "warnings": int(row["warnings"] or 0)}
+            for row in ledger.awaiting_review(connection)
+        )  # fmt: skip
         items = [
             _department(connection, round_id, name, emails.get(name), rows[name], deadline, today)
             for name in names
         ]
     else:
         items = [DepartmentStatus(name, "not_sent", emails.get(name), rows[name]) for name in names]
+        reviews = ()
     return StatusReport(
         plan=settings.plan_name,
         fiscal_year=year.wareki,
@@ -230,6 +255,7 @@ def report_for(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> St
         departments=tuple(items),
         unidentified=unidentified,
         findings=tuple(findings),
+        reviews=reviews,
     )
 
 
@@ -264,9 +290,12 @@ def _department(
         deciding = ledger.receipt(connection, int(acceptance["receipt_id"]))
     elif originals:
         deciding = originals[-1]
-        # Anything but "invalid" (archived and not yet checked, or valid and waiting for
-        # acceptance) is a return that nothing says is wrong.
-        state = "returned_with_errors" if deciding["status"] == "invalid" else "received"
+        # "invalid": a 差し戻し票 went out; "review": the office must decide; anything else
+        # (archived and not yet checked) is a return that nothing says is wrong yet.
+        status = deciding["status"]
+        state = (
+            "returned_with_errors" if status == "invalid" else "review" if status == "review" else "received"
+        )
     elif delivered:
         state = "sent"
     else:
@@ -390,11 +419,15 @@ def info(report: StatusReport, language: Language = "ja") -> str:
         text = f"as of {report.today:%Y/%m/%d}, deadline {deadline}: {report.summary('en')}"
         if report.unidentified:
             text += f"; {report.unidentified} files from no known department (check inbox/)"
+        if report.reviews:
+            text += f"; {len(report.reviews)} returns awaiting review (xlplan review)"
         return text
     deadline = report.deadline.strftime("%Y/%m/%d") if report.deadline else "未設定"
     text = f"{report.today:%Y/%m/%d} 時点　締切 {deadline}　{report.summary()}"
     if report.unidentified:
         text += f"　差出課が分からないファイル {report.unidentified} 件（inbox の回答を確認してください）"
+    if report.reviews:
+        text += f"　提出元の確認待ち {len(report.reviews)} 件（xlplan review）"
     return text
 
 

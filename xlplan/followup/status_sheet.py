@@ -30,6 +30,7 @@ STATUS_WORKBOOK = "回答状況.xlsx"
 _STATE_COLOURS: dict[State, tuple[str, str]] = {
     "accepted": ("#C6EFCE", "#006100"),
     "returned_with_errors": ("#FFC7CE", "#9C0006"),
+    "review": ("#E4DFEC", "#5B2C6F"),
     "received": ("#FFEB9C", "#9C5700"),
     "overdue": ("#F8CBAD", "#833C0B"),
     "sent": ("#DDEBF7", "#1F4E78"),
@@ -152,6 +153,7 @@ def _fill_workbook(workbook: Any, report: StatusReport) -> None:
 _LEGEND: dict[State, str] = {
     "accepted": "回答を受理しました。対応は不要です。",
     "returned_with_errors": "回答に修正が必要な箇所があります。feedback フォルダの差し戻し票を送付してください。",
+    "review": "回答に提出元の証明（署名付きの管理情報）がありません。内容と差出人を確かめて、受理か却下を決めてください（xlplan review）。",
     "received": "回答を受信しましたが、まだ検証していません。回収・検証を実行してください。",
     "overdue": "締切を過ぎても回答がありません。督促を実行してください。",
     "sent": "照会を送付し、回答を待っています（締切前）。",

@@ -112,9 +112,13 @@ class Workspace:
             raise ConfigurationError([Finding("workspace-not-found", {"path": str(self.root)})])
         return read_master(self.master_path)
 
-    def ledger(self) -> sqlite3.Connection:
-        """Open the ledger (created if missing)."""
-        return open_ledger(self.ledger_path)
+    def ledger(self, *, readonly: bool = False) -> sqlite3.Connection:
+        """Open the ledger (created if missing; with ``readonly``, as it is, writing nothing).
+
+        Raises:
+            OutputError: the ledger cannot be opened (read-only folder, full disk, damaged file).
+        """
+        return open_ledger(self.ledger_path, readonly=readonly)
 
     def accepted_answers(self, plan: Plan | None = None) -> list[Answer]:
         """The answers of every department's accepted return in the current round, in plan order.

@@ -158,6 +158,14 @@ def open_ledger(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         return connection
 
 
+def sqlite_memory_ledger() -> sqlite3.Connection:
+    """An empty ledger in memory: what a workspace that has no ledger yet has recorded (nothing)."""
+    connection = sqlite3.connect(":memory:")
+    connection.row_factory = sqlite3.Row
+    connection.executescript(_SCHEMA + _INDEXES)
+    return connection
+
+
 def _open_readonly(path: Path) -> sqlite3.Connection:
     if not path.exists():
         raise sqlite3.OperationalError("the ledger does not exist yet")

@@ -1,0 +1,198 @@
+"""No department answers for another: a return is accepted only with proof or by the office's recorded decision.
+
+Each test plays one of the forgeries found when xlplan was tried adversarially, through the
+real distribution, a second writer (openpyxl) for the departments, intake, the forked
+readers and the ledger, and checks that the forged file is never accepted by itself, never
+supersedes a signed return, and never makes a 差し戻し票 for the department it names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import xlplan
+from xlplan.cli import main
+from xlplan.demo.respond import fill_response
+from xlplan.examples import Example
+from xlplan.form import layout, manifest
+from xlplan.workspace.folder import Workspace
+
+A = "文化課"  # the department that forges
+B = "総務課"  # the department forged for
+
+
+@pytest.fixture
+def sent(workspace: Workspace) -> dict[str, Path]:
+    result = xlplan.distribute(workspace)
+    return {item.department: item.workbook for item in result.departments if item.workbook is not None}
+
+
+def _fill(
+    example: Example, sent: dict[str, Path], department: str, target: Path, *, narrative: str | None = None
+) -> Path:
+    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == department]
+    if narrative is not None:
+        answers = [replace(a, narrative=narrative) for a in answers]
+    fill_response(sent[department], answers, target)
+    return target
+
+
+def _without_manifest(path: Path) -> None:
+    book = openpyxl.load_workbook(path)
+    book.remove(book[layout.MANIFEST_SHEET])
+    book.save(path)
+
+
+def _accepted_narratives(workspace: Workspace, department: str) -> set[str | None]:
+    plan = workspace.load_plan()
+    return {
+        a.narrative
+        for a in workspace.accepted_answers(plan)
+        if plan.canonical_department(a.department) == department
+    }
+
+
+def _statuses(workspace: Workspace) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        return [
+            tuple(row) for row in connection.execute("SELECT status, department FROM receipts ORDER BY id")
+        ]
+
+
+def test_a_return_without_its_manifest_is_never_accepted_nor_supersedes(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
+) -> None:
+    _fill(example, sent, B, workspace.inbox / "1-総務課.xlsx", narrative="総務課の本当の回答")
+    assert xlplan.collect(workspace).count("accepted") == 1
+    # A takes B's workbook (its row ids and project numbers are in plain view), deletes the
+    # hidden sheet and answers for B.
+    forged = _fill(example, sent, B, tmp_path / "forged.xlsx", narrative="文化課が書いた偽の回答")
+    _without_manifest(forged)
+    forged.rename(workspace.inbox / "2-総務課.xlsx")
+    result = xlplan.collect(workspace)
+    [item] = result.files
+    assert item.outcome == "review" and item.department == B and not result.feedback
+    assert _accepted_narratives(workspace, B) == {"総務課の本当の回答"}  # B's signed return stands
+    report = xlplan.status(workspace)
+    assert [review["receipt"] for review in report.reviews] == [item.receipt_id] and not report.ok
+
+
+def test_the_office_decides_and_the_decision_is_recorded(
+    workspace: Workspace, example: Example, sent: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx", narrative="管理情報のない回答")
+    _without_manifest(pasted)
+    [item] = xlplan.collect(workspace).files
+    assert _accepted_narratives(workspace, B) == set()
+    assert main(["review", "list", "-w", str(workspace.root)]) == 1
+    assert f"受付番号 {item.receipt_id}" in capsys.readouterr().out
+    assert main(["review", "accept", str(item.receipt_id), "-w", str(workspace.root), "--by", "企画 太郎",
+                 "--note", "電話で確認"]) == 0  # fmt: skip
+    assert _accepted_narratives(workspace, B) == {"管理情報のない回答"}
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        decided = connection.execute(
+            "SELECT decision, department, decided_by, note FROM decisions"
+        ).fetchall()
+    assert decided == [("accept", B, "企画 太郎", "電話で確認")]
+    assert xlplan.review(workspace).pending == ()
+    # A decision is made once: the same receipt cannot be decided again.
+    assert main(["review", "reject", str(item.receipt_id), "-w", str(workspace.root)]) == 2
+    assert "review-not-found" in capsys.readouterr().err
+
+
+def test_a_rejected_return_stays_in_the_archive_and_is_not_accepted(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx")
+    _without_manifest(pasted)
+    [item] = xlplan.collect(workspace).files
+    xlplan.decide(workspace, item.receipt_id, "reject", by="企画 太郎", note="別の課の記入")
+    assert _statuses(workspace) == [("rejected", B)] and _accepted_narratives(workspace, B) == set()
+    assert item.archived.is_file()
+
+
+def test_accepting_never_replaces_a_signed_return_unless_asked(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
+) -> None:
+    _fill(example, sent, B, workspace.inbox / "1.xlsx", narrative="署名付き")
+    xlplan.collect(workspace)
+    pasted = _fill(example, sent, B, tmp_path / "2.xlsx", narrative="署名なし")
+    _without_manifest(pasted)
+    pasted.rename(workspace.inbox / "2.xlsx")
+    [item] = xlplan.collect(workspace).files
+    with pytest.raises(xlplan.ConfigurationError) as refused:
+        xlplan.decide(workspace, item.receipt_id, "accept")
+    assert [f.code for f in refused.value.findings] == ["review-would-replace-signed"]
+    assert _accepted_narratives(workspace, B) == {"署名付き"}
+    xlplan.decide(workspace, item.receipt_id, "accept", replace=True)
+    assert _accepted_narratives(workspace, B) == {"署名なし"}
+
+
+def test_a_bad_signature_sends_nothing_to_the_department_it_names(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    path = _fill(example, sent, B, workspace.inbox / "総務課.xlsx")
+    book = openpyxl.load_workbook(path)
+    hidden = book[layout.MANIFEST_SHEET]
+    chunks = [str(row[0]) for row in hidden.iter_rows(max_col=1, values_only=True) if row[0]]
+    issued = manifest.loads(chunks)
+    forged = replace(issued, round=issued.round)  # the same content, a signature made up by hand
+    forged = replace(forged, signature="0" * 64)
+    for index, chunk in enumerate(manifest.dumps(forged), start=1):
+        hidden.cell(index, 1).value = chunk
+    # and an error in a cell, which a verified department would get a 差し戻し票 for
+    answer_sheet = book[layout.RESPONSE_SHEET]
+    answer_sheet.cell(issued.rows[0].row, issued.columns.index(layout.CURRENT_VALUE) + 1).value = "たくさん"
+    book.save(path)
+    result = xlplan.collect(workspace)
+    [item] = result.files
+    assert "manifest-bad-signature" in {f.code for f in item.findings}
+    assert item.outcome == "review" and result.feedback == ()
+    assert not list(workspace.feedback.rglob("*"))  # no 差し戻し票 and no mail, to anyone
+
+
+def test_another_departments_manifest_identifies_nobody(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    # B's rows pasted under A's signed manifest: neither side is proven.
+    mine = _fill(example, sent, A, workspace.inbox / "文化課.xlsx")
+    theirs = openpyxl.load_workbook(_fill(example, sent, B, workspace.root / "総務課.xlsx"))
+    book = openpyxl.load_workbook(mine)
+    del book[layout.RESPONSE_SHEET]
+    target = book.create_sheet(layout.RESPONSE_SHEET, 0)
+    for row in theirs[layout.RESPONSE_SHEET].iter_rows():
+        for cell in row:
+            target.cell(cell.row, cell.column).value = cell.value
+    book.save(mine)
+    result = xlplan.collect(workspace)
+    [item] = result.files
+    assert "manifest-other-department" in {f.code for f in item.findings}
+    assert item.department is None and item.outcome == "unidentified" and result.feedback == ()
+    assert _accepted_narratives(workspace, A) == set() and _accepted_narratives(workspace, B) == set()
+
+
+def test_a_stranger_mailing_a_departments_workbook_is_flagged(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
+) -> None:
+    # B's workbook, filled by anyone: the manifest proves whose workbook it is, not who filled it in.
+    filled = _fill(example, sent, B, tmp_path / "総務課.xlsx")
+    mail = EmailMessage()
+    mail["From"] = "stranger@example.com"
+    mail["To"] = "kikaku@city.example"
+    mail["Subject"] = "回答"
+    mail.set_content("回答を送ります。")
+    mail.add_attachment(
+        filled.read_bytes(), maintype="application", subtype="octet-stream", filename="総務課.xlsx"
+    )
+    (workspace.inbox / "回答.eml").write_bytes(bytes(mail))
+    [item] = xlplan.collect(workspace).files
+    [flag] = [f for f in item.findings if f.code == "sender-not-registered"]
+    assert flag.params["sender"] == "stranger@example.com" and "stranger@example.com" in flag.message()
+    registered = workspace.load_plan().department(B).email
+    assert flag.params["registered"] == registered
