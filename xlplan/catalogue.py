@@ -242,6 +242,13 @@ CATALOGUE: dict[str, Entry] = {
         "This file's manifest is {department}'s, but the rows of the answer sheet are {found}'s. "
         "Do not combine sheets of different workbooks: fill in the workbook sent to your department.",
     ),
+    "send-outcome-unknown": Entry(
+        "warning",
+        "「{department}」あてのメール（{kind}）は、送信の途中で処理が止まったか接続が切れたため、届いたかどうか分かりません。二重に届かないよう自動では再送しません。届いていなければ、受信者に確認のうえ --resend で送り直してください。",
+        "The mail ({kind}) to {department} was being sent when the run stopped or the connection broke: it may "
+        "or may not have arrived. It is not sent again by itself (so that nobody receives it twice); if it did "
+        "not arrive, send it again with --resend.",
+    ),
     "status-not-saved": Entry(
         "warning",
         "回答状況を {path} に保存できませんでした（{reason}）。表示した状況は最新です。",

@@ -31,7 +31,8 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -218,12 +219,18 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """What happened to one message: ``error`` is None when the server accepted it."""
+    """What happened to one message: ``error`` is None when the server accepted it.
+
+    ``uncertain`` is True when the connection broke while the message was being handed
+    over: the server may or may not have taken it. Such a message is never sent again by
+    itself (the office decides), so that nobody receives a request twice.
+    """
 
     message_id: str
     to: str
     error: str | None = None
     sent_at: str | None = None
+    uncertain: bool = False
 
     @property
     def ok(self) -> bool:
@@ -231,64 +238,117 @@ class SendOutcome:
         return self.error is None
 
 
+RUN_BUDGET = 300.0
+"""Seconds one run may spend sending: a stalled server costs this much per run, not per message."""
+
+
 def send_messages(
-    smtp: SmtpSettings, messages: Sequence[EmailMessage], password: str | None = None
+    smtp: SmtpSettings,
+    messages: Sequence[EmailMessage],
+    password: str | None = None,
+    *,
+    before: Callable[[int], None] | None = None,
+    after: Callable[[int, SendOutcome], None] | None = None,
+    budget: float = RUN_BUDGET,
 ) -> list[SendOutcome]:
     """Deliver ``messages`` over one SMTP connection; one outcome per message, in order.
 
-    A refused recipient or a rejected message fails that message only; a dropped
-    connection is re-opened once for the next message; a server that cannot be
-    reached or refuses the login fails every remaining message with the reason.
-    Nothing is raised for delivery problems: the caller records the outcomes.
+    ``before(index)`` is called just before a message is handed to the server and
+    ``after(index, outcome)`` just after, so that the caller records "being sent" and
+    "sent" around each message (a run killed in between leaves a record saying the outcome
+    is unknown, never a message silently sent twice).
+
+    A refused recipient or a rejected message fails that message only; a connection found
+    dropped before a message is re-opened once; a connection that breaks while a message is
+    handed over makes that message's outcome ``uncertain``; a server that cannot be reached
+    or refuses the login fails every remaining message with the reason. All of it within
+    ``budget`` seconds: every wait on the server is bounded by what is left of it, and the
+    messages not tried in time fail (the next run sends them). Nothing is raised for
+    delivery problems: the caller records the outcomes.
     """
+    deadline = time.monotonic() + budget
     outcomes: list[SendOutcome] = []
     connection: smtplib.SMTP | None = None
+
+    def remaining() -> float:
+        return deadline - time.monotonic()
+
     try:
         for index, message in enumerate(messages):
+            if remaining() <= 1:
+                reason = f"時間切れ（{budget:.0f} 秒）: 次回の送信で送ります"
+                for offset, waiting in enumerate(messages[index:]):
+                    outcomes.append(_outcome(waiting, reason))
+                    if after is not None:
+                        after(index + offset, outcomes[-1])
+                break
+            if connection is not None and not _alive(connection, remaining()):
+                connection = None  # dropped while idle: reconnect before anything of this message is sent
             if connection is None:
                 try:
-                    connection = _connect(smtp, password)
+                    connection = _connect(smtp, password, timeout=min(smtp.timeout, remaining()))
                 except (smtplib.SMTPException, OSError) as exc:
                     # Cannot connect or log in: every remaining message would fail the same way.
-                    reason = _reason(exc)
-                    return outcomes + [_outcome(rest, reason) for rest in messages[index:]]
+                    failure = _reason(exc)
+                    unsent = [_outcome(item, failure) for item in messages[index:]]
+                    for offset, item_outcome in enumerate(unsent):
+                        if after is not None:
+                            after(index + offset, item_outcome)
+                    return outcomes + unsent
+            if before is not None:
+                before(index)
+            _bound(connection, min(smtp.timeout, remaining()))
             try:
                 connection.send_message(message)
-                error = None
-            except smtplib.SMTPServerDisconnected:
-                # Servers drop idle or long sessions; reconnect once and retry this message.
+                outcome = _outcome(message, None)
+            except (smtplib.SMTPServerDisconnected, TimeoutError, ConnectionError) as exc:
+                # Broken while the message was handed over: it may have been taken. Not retried.
                 connection = None
-                try:
-                    connection = _connect(smtp, password)
-                    connection.send_message(message)
-                    error = None
-                except (smtplib.SMTPException, OSError) as exc:
-                    connection, error = None, _reason(exc)
+                outcome = _outcome(message, _reason(exc), uncertain=True)
             except (smtplib.SMTPException, OSError) as exc:
                 # smtplib resets the transaction after a refusal, so the session stays usable.
-                error = _reason(exc)
-            outcomes.append(_outcome(message, error))
+                outcome = _outcome(message, _reason(exc))
+            outcomes.append(outcome)
+            if after is not None:
+                after(index, outcome)
     finally:
         if connection is not None:
             try:
+                _bound(connection, max(1.0, min(5.0, remaining())))
                 connection.quit()
             except (smtplib.SMTPException, OSError):
                 connection.close()
     return outcomes
 
 
-def _outcome(message: EmailMessage, error: str | None) -> SendOutcome:
+def _alive(connection: smtplib.SMTP, seconds: float) -> bool:
+    """True when the server still answers (NOOP): a session it dropped is found before a message starts."""
+    try:
+        _bound(connection, max(1.0, min(10.0, seconds)))
+        return connection.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _bound(connection: smtplib.SMTP, seconds: float) -> None:
+    """Bound every wait on the server's socket to ``seconds``."""
+    if connection.sock is not None:
+        connection.sock.settimeout(max(0.5, seconds))
+
+
+def _outcome(message: EmailMessage, error: str | None, *, uncertain: bool = False) -> SendOutcome:
     sent_at = None if error else dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    return SendOutcome(str(message["Message-ID"]), str(message["To"]), error, sent_at)
+    return SendOutcome(str(message["Message-ID"]), str(message["To"]), error, sent_at, uncertain)
 
 
-def _connect(smtp: SmtpSettings, password: str | None) -> smtplib.SMTP:
+def _connect(smtp: SmtpSettings, password: str | None, *, timeout: float) -> smtplib.SMTP:
     context = ssl.create_default_context(cafile=smtp.cafile) if smtp.security != "none" else None
     connection: smtplib.SMTP
+    timeout = max(0.5, timeout)
     if smtp.security == "ssl":
-        connection = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+        connection = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
     else:
-        connection = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        connection = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
     try:
         connection.ehlo()
         if smtp.security == "starttls":

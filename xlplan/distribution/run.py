@@ -38,7 +38,14 @@ from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import WorkbookRequest, columns_for, response_rows, workbook_file_name
 from xlplan.form.writer import render_workbook
-from xlplan.mail import build_message, require_mail_settings, send_messages, smtp_password, smtp_settings
+from xlplan.mail import (
+    SendOutcome,
+    build_message,
+    require_mail_settings,
+    send_messages,
+    smtp_password,
+    smtp_settings,
+)
 from xlplan.plan.model import Department, Plan
 from xlplan.result import Reported, say
 from xlplan.workspace import ledger
@@ -51,6 +58,7 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "drafted": ("下書きを作成", "drafted"),
     "sent": ("送信済み", "sent"),
     "failed": ("送信失敗（次回再送）", "send failed (retried next run)"),
+    "unknown": ("送信結果不明（自動では再送しません）", "outcome unknown (not resent by itself)"),
     "no-mail": ("ブックのみ（メールアドレスなし）", "workbook only (no address)"),
     "already-sent": ("送信済みのため対象外", "already sent, skipped"),
     "no-rows": ("担当事業なし", "no projects"),
@@ -99,11 +107,12 @@ class DistributionResult(Reported):
     fiscal_year: int
     round: int
     departments: tuple[DepartmentDispatch, ...] = field(default=())
+    run_findings: tuple[Finding, ...] = ()  # not about one department of this run (an earlier run's sends)
 
     @property
     def findings(self) -> list[Finding]:
-        """Every department's findings, in department order."""
-        return [finding for item in self.departments for finding in item.findings]
+        """Every department's findings, in department order, then the run's own."""
+        return [*(finding for item in self.departments for finding in item.findings), *self.run_findings]
 
     def lines(self, language: Language = "ja") -> list[str]:
         """One line per department and a closing line, for the terminal."""
@@ -171,8 +180,14 @@ def distribute(
     columns = columns_for(settings)
 
     results: dict[str, DepartmentDispatch] = {}
+    notes: list[Finding] = []
     with closing(workspace.ledger()) as connection:
         round_id = current_round(connection, settings)
+        # A run that stopped while handing a message to the server: its outcome is unknown.
+        for row in ledger.interrupted_sends(connection):
+            notes.append(
+                Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
+            )
         history = _History(connection, round_id)
         jobs: list[_Job] = []
         to_send: list[DepartmentDispatch] = []
@@ -192,42 +207,73 @@ def distribute(
                 to_send.append(draft)
                 continue
             request = WorkbookRequest(settings, department, columns, tuple(rows[name]))
-            jobs.append(_Job(request, history.next_version(name), folder, bool(department.email)))
+            # A workbook a stopped run was writing is written again in its place, not beside it.
+            unfinished = history.unfinished(name)
+            version = unfinished[1] if unfinished else history.next_version(name)
+            wanted = unfinished[2] if unfinished else folder / workbook_file_name(settings, name, version)
+            jobs.append(
+                _Job(request, version, folder, bool(department.email), wanted, unfinished is not None)
+            )
 
         issued = issued_at.isoformat(timespec="seconds")
+        # Recorded before anything is written: a run killed while writing leaves rows that say where.
+        pending: dict[str, int] = {}
+        with connection:
+            for job in jobs:
+                name = job.request.department.name
+                unfinished = history.unfinished(name)
+                if unfinished is not None:
+                    pending[name] = unfinished[0]
+                    continue
+                pending[name] = ledger.insert_dispatch(
+                    connection,
+                    ledger.DispatchRecord(round_id, name, KIND, job.version, "writing", issued,
+                                          file_path=str(job.path)),
+                )  # fmt: skip
         drafted = _run_jobs(jobs, key=key, issued_at=issued_at, workspace=workspace_id(key), workers=workers)
         with connection:
             for item in drafted:
-                _record(connection, round_id, item, "drafted" if item.mail else "skipped", created=issued)
+                status = "drafted" if item.mail else "skipped"
+                ledger.update_dispatch(
+                    connection, pending[item.department], _record_of(round_id, item, status, issued)
+                )
                 results[item.department] = item
         to_send += [item for item in drafted if item.mail is not None]
 
         if smtp is not None and to_send:
             messages = [_load_for_sending(item.mail) for item in to_send if item.mail is not None]
-            outcomes = send_messages(smtp, messages, password)
-            with connection:
-                for item, outcome in zip(to_send, outcomes, strict=True):
-                    status = "sent" if outcome.ok else "failed"
-                    failure = (
-                        Finding(
-                            "smtp-send-failed",
-                            {"department": item.department, "to": outcome.to, "reason": outcome.error},
-                            file=str(item.mail),
-                        ),
+            sending: dict[int, int] = {}
+
+            def before(index: int) -> None:
+                # "Being sent" is on disk before the message goes: a kill now leaves "unknown", never a resend.
+                with connection:
+                    sending[index] = ledger.insert_dispatch(
+                        connection, _record_of(round_id, to_send[index], "sending", ledger.now())
                     )
-                    sent = replace(
-                        item, status=status, findings=item.findings + (() if outcome.ok else failure)
+
+            def after(index: int, outcome: SendOutcome) -> None:
+                item = to_send[index]
+                if index not in sending:  # never handed over (no connection, out of time)
+                    with connection:
+                        sending[index] = ledger.insert_dispatch(
+                            connection, _record_of(round_id, item, "sending", ledger.now())
+                        )
+                ledger.mark_dispatch(connection, sending[index], outcome.sent_at, outcome.error,
+                                     uncertain=outcome.uncertain)  # fmt: skip
+                findings: tuple[Finding, ...] = ()
+                if outcome.uncertain:
+                    findings = (
+                        Finding("send-outcome-unknown", {"department": item.department, "kind": KIND}),
                     )
-                    _record(
-                        connection,
-                        round_id,
-                        sent,
-                        status,
-                        created=ledger.now(),
-                        error=outcome.error,
-                        sent_at=outcome.sent_at,
-                    )
-                    results[item.department] = sent
+                elif not outcome.ok:
+                    findings = (
+                        Finding("smtp-send-failed", {"department": item.department, "to": outcome.to,
+                                                     "reason": outcome.error}, file=str(item.mail)),
+                    )  # fmt: skip
+                status = "sent" if outcome.ok else "unknown" if outcome.uncertain else "failed"
+                results[item.department] = replace(item, status=status, findings=item.findings + findings)
+
+            send_messages(smtp, messages, password, before=before, after=after)
 
     order = [department.name for department in targets]
     return DistributionResult(
@@ -235,6 +281,7 @@ def distribute(
         settings.current_year.western,
         settings.round,
         tuple(results[name] for name in order if name in results),
+        tuple(notes),
     )
 
 
@@ -279,7 +326,15 @@ class _History:
             self.rows.setdefault(row["department"], []).append(row)
 
     def sent(self, department: str) -> bool:
-        return any(row["status"] == "sent" for row in self.rows.get(department, []))
+        """True when a request went out, or may have (its outcome is unknown: never sent again by itself)."""
+        return any(row["status"] in ("sent", "sending", "unknown") for row in self.rows.get(department, []))
+
+    def unfinished(self, department: str) -> tuple[int, int, Path] | None:
+        """(row id, version, path) of a workbook a stopped run was writing, if any."""
+        for row in self.rows.get(department, []):
+            if row["status"] == "writing" and row["file_path"]:
+                return int(row["id"]), int(row["version"]), Path(row["file_path"])
+        return None
 
     def next_version(self, department: str) -> int:
         return max((int(row["version"]) for row in self.rows.get(department, [])), default=0) + 1
@@ -290,7 +345,10 @@ class _History:
         if not rows:
             return None
         latest = max(int(row["version"]) for row in rows)
-        drafts = [row for row in rows if int(row["version"]) == latest and row["mail_path"]]
+        drafts = [
+            row for row in rows
+            if int(row["version"]) == latest and row["mail_path"] and row["status"] in ("drafted", "failed")
+        ]  # fmt: skip
         if (
             not drafts
             or not Path(drafts[-1]["mail_path"]).exists()
@@ -309,24 +367,12 @@ class _History:
         )
 
 
-def _record(
-    connection: sqlite3.Connection,
-    round_id: int,
-    item: DepartmentDispatch,
-    status: str,
-    *,
-    created: str,
-    error: str | None = None,
-    sent_at: str | None = None,
-) -> None:
-    ledger.insert_dispatch(
-        connection,
-        ledger.DispatchRecord(
-            round_id, item.department, KIND, item.version or 1, status, created,
-            file_path=str(item.workbook) if item.workbook else None, sha256=item.sha256,
-            mail_path=str(item.mail) if item.mail else None, message_id=item.message_id,
-            error=error, sent_at=sent_at,
-        ),
+def _record_of(round_id: int, item: DepartmentDispatch, status: str, created: str) -> ledger.DispatchRecord:
+    """The dispatch row of ``item`` with ``status``."""
+    return ledger.DispatchRecord(
+        round_id, item.department, KIND, item.version or 1, status, created,
+        file_path=str(item.workbook) if item.workbook else None, sha256=item.sha256,
+        mail_path=str(item.mail) if item.mail else None, message_id=item.message_id,
     )  # fmt: skip
 
 
@@ -341,6 +387,8 @@ class _Job:
     version: int
     folder: Path
     mail: bool
+    path: Path  # where the workbook goes
+    again: bool = False  # finishing what a stopped run began: the file at ``path`` is ours to replace
 
 
 _CONTEXT: dict[str, Any] = {}
@@ -372,8 +420,7 @@ def _write_job(job: _Job) -> DepartmentDispatch:
     data, _manifest = render_workbook(
         request, key=_CONTEXT["key"], issued_at=_CONTEXT["issued_at"], workspace=_CONTEXT["workspace"]
     )
-    wanted = job.folder / workbook_file_name(request.settings, department.name, job.version)
-    path, findings = _write_new(wanted, data)
+    path, findings = _write_again(job.path, data) if job.again else _write_new(job.path, data)
     if not job.mail:
         findings.append(Finding("distribute-no-email", {"department": department.name, "file": path.name}))
         return DepartmentDispatch(
@@ -382,7 +429,9 @@ def _write_job(job: _Job) -> DepartmentDispatch:
     # build_message only needs the settings and the addressee.
     plan = Plan(request.settings, (), (), (department,))
     message = build_message(plan, department, TEMPLATE_KEY, path, now=_CONTEXT["issued_at"])
-    mail_path, mail_findings = _write_new(path.with_suffix(".eml"), message.as_bytes(policy=policy.SMTP))
+    mail_bytes = message.as_bytes(policy=policy.SMTP)
+    write = _write_again if job.again else _write_new
+    mail_path, mail_findings = write(path.with_suffix(".eml"), mail_bytes)
     return DepartmentDispatch(
         department.name,
         "drafted",
@@ -428,6 +477,21 @@ def _write_new(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
     raise OutputError(
         [Finding("output-not-writable", {"path": str(path.parent), "reason": "file names exhausted"})]
     )
+
+
+def _write_again(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
+    """Write ``data`` over the file a stopped run began at ``path`` (atomically); beside it when it is locked."""
+    temporary = path.with_name(f".~{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except PermissionError:  # open in Excel on Windows
+        temporary.unlink(missing_ok=True)
+        return _write_new(path, data)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError([not_writable(path.parent, exc)]) from exc
+    return path, []
 
 
 def _candidates(path: Path, limit: int = 100) -> Iterable[Path]:

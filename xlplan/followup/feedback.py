@@ -55,7 +55,13 @@ from xlplan.mail import build_message, send_messages, smtp_password, smtp_settin
 from xlplan.plan.model import Answer, Plan
 from xlplan.result import say
 from xlplan.workspace.folder import Workspace
-from xlplan.workspace.ledger import count_dispatches, current_round, mark_dispatch, record_dispatch
+from xlplan.workspace.ledger import (
+    count_dispatches,
+    current_round,
+    mark_dispatch,
+    mark_sending,
+    record_dispatch,
+)
 from xlplan.xlsx.cells import a1, file_name, from_a1, set_text
 from xlplan.xlsx.text import estimate_lines, lines_height
 
@@ -277,10 +283,19 @@ def write_feedback(
         outcome: Outcome = "drafted"
         reason = None
         if smtp is not None:
-            [sent] = send_messages(smtp, [message], password)
-            mark_dispatch(connection, dispatch_id, sent.sent_at, sent.error)
+            [sent] = send_messages(
+                smtp,
+                [message],
+                password,
+                before=lambda _index: mark_sending(connection, dispatch_id),
+                after=lambda _index, result: mark_dispatch(
+                    connection, dispatch_id, result.sent_at, result.error, uncertain=result.uncertain
+                ),
+            )
             outcome, reason = ("sent", None) if sent.ok else ("failed", sent.error)
-            if not sent.ok:
+            if sent.uncertain:
+                own.append(Finding("send-outcome-unknown", {"department": registry.name, "kind": "feedback"}))
+            elif not sent.ok:
                 own.append(
                     Finding(
                         "smtp-send-failed",

@@ -162,13 +162,18 @@ def remind(
     password = smtp_password(smtp) if smtp is not None else None
     connection = workspace.ledger()
     try:
+        # Reminders a stopped run was handing to the server: their outcome is unknown, never sent twice.
+        stopped = [
+            Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
+            for row in ledger.interrupted_sends(connection)
+        ]
         report = report_for(plan, connection, today)
         targets = [item for item in report.overdue() if only is None or item.department in only]
         round_id = _round_id(connection, plan)
         made_on = dt.date.today()
         folder = workspace.round_folder(plan.settings) / "督促"
         reminders: list[Reminder] = []
-        findings: list[Finding] = list(report.findings)
+        findings: list[Finding] = [*report.findings, *stopped]
         pending: list[tuple[int, EmailMessage, Reminder]] = []  # (dispatch id, message, draft) to send
         for item in targets:
             department = (
@@ -206,10 +211,24 @@ def remind(
             )
             pending.append((dispatch_id, message, draft))
         if smtp is not None and pending:
-            outcomes = send_messages(smtp, [message for _, message, _ in pending], password)
-            for (dispatch_id, _, draft), outcome in zip(pending, outcomes, strict=True):
-                ledger.mark_dispatch(connection, dispatch_id, outcome.sent_at, outcome.error)
-                if outcome.ok:
+            # Each message is marked as being sent before it goes and with its outcome right after,
+            # so a run killed in between never makes the next one send a reminder twice.
+            outcomes = send_messages(
+                smtp,
+                [message for _, message, _ in pending],
+                password,
+                before=lambda index: ledger.mark_sending(connection, pending[index][0]),
+                after=lambda index, outcome: ledger.mark_dispatch(
+                    connection, pending[index][0], outcome.sent_at, outcome.error, uncertain=outcome.uncertain
+                ),
+            )
+            for (_dispatch_id, _, draft), outcome in zip(pending, outcomes, strict=True):
+                if outcome.uncertain:
+                    findings.append(
+                        Finding("send-outcome-unknown", {"department": draft.department, "kind": "reminder"})
+                    )
+                    reminders.append(_with(draft, "failed", outcome.error))
+                elif outcome.ok:
                     reminders.append(_with(draft, "sent"))
                 else:
                     findings.append(

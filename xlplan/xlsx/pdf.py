@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from xlplan.children import watched_command
 from xlplan.errors import PdfFailed, PdfUnavailable
 from xlplan.findings import Finding
 from xlplan.xlsx.atomic import replace_into, temporary_beside
@@ -87,10 +88,7 @@ def _with_libreoffice(soffice: str, workbook: Path, target: Path) -> Path:
             str(folder),
             str(workbook),
         ]
-        try:
-            completed = subprocess.run(command, capture_output=True, timeout=TIMEOUT, env=env, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PdfFailed([Finding("pdf-failed", {"tool": "LibreOffice", "reason": str(exc)})]) from exc
+        completed = _run_watched(command, env)
         produced = folder / (workbook.stem + ".pdf")
         if completed.returncode != 0 or not produced.exists():
             reason = (completed.stderr or completed.stdout).decode(errors="replace").strip()[-300:]
@@ -105,6 +103,25 @@ def _with_libreoffice(soffice: str, workbook: Path, target: Path) -> Path:
         temporary = temporary_beside(target)
         shutil.move(str(produced), temporary)
         return replace_into(temporary, target)
+
+
+def _run_watched(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """Run LibreOffice under a watchdog: killed with its helpers when it times out or when this process dies."""
+    try:
+        process = subprocess.Popen(
+            watched_command(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+    except OSError as exc:
+        raise PdfFailed([Finding("pdf-failed", {"tool": "LibreOffice", "reason": str(exc)})]) from exc
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        process.terminate()  # the watchdog ends LibreOffice's whole process group
+        process.communicate()
+        raise PdfFailed(
+            [Finding("pdf-failed", {"tool": "LibreOffice", "reason": f"timeout {TIMEOUT} s"})]
+        ) from exc
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def _with_excel(workbook: Path, target: Path) -> Path:  # pragma: no cover - needs Windows and Excel

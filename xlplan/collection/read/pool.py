@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
+from xlplan.children import die_with_parent
 from xlplan.collection.read.limits import Limits, ReadFailed
 from xlplan.collection.read.package import Wire
 from xlplan.collection.read.sniff import read_guarded
@@ -374,6 +375,7 @@ def _worker_main(connection: Connection, spec: _Spec) -> None:
     """Read files sent over ``connection`` until told to stop (None) or the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides, the workers are killed by it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()  # a collection killed with kill -9 leaves no reader behind
     # A forked worker starts with the parent's address space (the plan); the limit comes on top.
     _limit_memory(spec.limits.memory_bytes, on_top=spec.job is not None)
     while True:

@@ -15,10 +15,13 @@ from xlplan.workspace.ledger.dispatches import (
     count_dispatches,
     dispatches,
     insert_dispatch,
+    interrupted_sends,
     latest_request_file,
     mark_dispatch,
+    mark_sending,
     record_dispatch,
     reminded_on,
+    update_dispatch,
 )
 from xlplan.workspace.ledger.receipts import (
     FirstReceipt,
@@ -69,9 +72,11 @@ __all__ = [
     "insert_dispatch",
     "insert_inbox_file",
     "insert_receipt",
+    "interrupted_sends",
     "latest_inbox_sha256",
     "latest_request_file",
     "mark_dispatch",
+    "mark_sending",
     "now",
     "open_ledger",
     "receipt",
@@ -85,4 +90,5 @@ __all__ = [
     "sync_departments",
     "unchecked_receipts",
     "unidentified_since",
+    "update_dispatch",
 ]

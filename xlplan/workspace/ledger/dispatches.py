@@ -1,8 +1,17 @@
 """Dispatches in the ledger: every request, reminder and 差し戻し票 that went (or was drafted) to a department.
 
-``kind`` is ``request`` (distribution), ``reminder`` (督促) or ``feedback`` (差し戻し);
-``status`` is ``drafted``, ``sent``, ``failed`` or ``skipped`` (a workbook made for a
-department with no address). Rows are added or marked, never deleted.
+``kind`` is ``request`` (distribution), ``reminder`` (督促) or ``feedback`` (差し戻し).
+``status`` follows each side effect, recorded before it happens:
+
+- ``writing``: a workbook is about to be written at ``file_path`` (a run that stops here
+  is finished by the next one, at the same path: no copy beside it);
+- ``drafted`` (workbook and mail draft written) or ``skipped`` (a workbook for a department
+  with no address);
+- ``sending``: the message is being handed to the SMTP server; then ``sent`` or ``failed``;
+- ``unknown``: a run stopped while the message was being sent, or the connection broke then:
+  it may have arrived. Never sent again by itself; the office decides (``--resend``).
+
+Rows are added or marked, never deleted.
 """
 
 from __future__ import annotations
@@ -76,14 +85,49 @@ def record_dispatch(
 
 
 def mark_dispatch(
-    connection: sqlite3.Connection, dispatch_id: int, sent_at: str | None, error: str | None
+    connection: sqlite3.Connection,
+    dispatch_id: int,
+    sent_at: str | None,
+    error: str | None,
+    *,
+    uncertain: bool = False,
 ) -> None:
-    """Record the SMTP outcome of a drafted dispatch: ``sent`` with its time, or ``failed`` with the reason."""
+    """Record the SMTP outcome of a dispatch and commit: ``sent`` with its time, ``failed`` with the
+    reason, or ``unknown`` (``uncertain``: the connection broke while the message was handed over)."""
+    status = "unknown" if uncertain else "failed" if error else "sent"
     with connection:
         connection.execute(
             "UPDATE dispatches SET status = ?, sent_at = ?, error = ? WHERE id = ?",
-            ("failed" if error else "sent", sent_at, error, dispatch_id),
+            (status, sent_at, error, dispatch_id),
         )
+
+
+def mark_sending(connection: sqlite3.Connection, dispatch_id: int) -> None:
+    """Record that the dispatch's message is being handed to the server, and commit, before it is."""
+    with connection:
+        connection.execute("UPDATE dispatches SET status = 'sending' WHERE id = ?", (dispatch_id,))
+
+
+def update_dispatch(connection: sqlite3.Connection, dispatch_id: int, record: DispatchRecord) -> None:
+    """Replace a dispatch row's content (a ``writing`` row once its workbook is written). The caller commits."""
+    connection.execute(
+        "UPDATE dispatches SET version = ?, status = ?, created_at = ?, file_path = ?, sha256 = ?, mail_path = ?, "
+        "message_id = ?, error = ?, sent_at = ? WHERE id = ?",
+        (record.version, record.status, record.created_at, record.file_path, record.sha256, record.mail_path,
+         record.message_id, record.error, record.sent_at, dispatch_id),
+    )  # fmt: skip
+
+
+def interrupted_sends(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Messages a stopped run was handing to the server (``sending``): marked ``unknown`` and returned."""
+    rows = connection.execute("SELECT * FROM dispatches WHERE status = 'sending' ORDER BY id").fetchall()
+    if rows:
+        with connection:
+            connection.executemany(
+                "UPDATE dispatches SET status = 'unknown', error = ? WHERE id = ?",
+                [("処理が途中で止まったため、送信されたかどうか分かりません", row["id"]) for row in rows],
+            )
+    return rows
 
 
 def count_dispatches(
@@ -115,8 +159,11 @@ def dispatches(
 def reminded_on(
     connection: sqlite3.Connection, round_id: int, department: str, day: dt.date, *, sent_only: bool
 ) -> bool:
-    """True when a reminder was sent on ``day`` (or, when only drafting, drafted or sent on it)."""
-    statuses = ("sent",) if sent_only else ("sent", "drafted")
+    """True when a reminder was sent on ``day`` (or, when only drafting, drafted or sent on it).
+
+    A reminder whose outcome is unknown (``sending``, ``unknown``) counts as sent: never twice in a day.
+    """
+    statuses = ("sent", "sending", "unknown") if sent_only else ("sent", "sending", "unknown", "drafted")
     return any(
         row["status"] in statuses and (row["sent_at"] or row["created_at"] or "")[:10] == day.isoformat()
         for row in dispatches(connection, round_id, "reminder", department)
