@@ -196,3 +196,30 @@ def test_a_stranger_mailing_a_departments_workbook_is_flagged(
     assert flag.params["sender"] == "stranger@example.com" and "stranger@example.com" in flag.message()
     registered = workspace.load_plan().department(B).email
     assert flag.params["registered"] == registered
+
+
+def test_control_characters_never_reach_a_published_file_or_the_terminal(
+    workspace: Workspace, example: Example, sent: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ESC typed through the workbook's own escape (_x001B_, which readers decode), NUL, and a
+    # right-to-left override that shows text in another order than it is stored.
+    narrative = "講座を開催した。_x001B_[2J_x0000_\u202e円0001\u202c"
+    name = "総務課\x1b[31m.xlsx"  # and a file name that would colour the terminal red
+    _fill(example, sent, B, workspace.inbox / name, narrative=narrative)
+    assert main(["collect", "-w", str(workspace.root)]) in (0, 1)
+    printed = capsys.readouterr()
+    assert "\x1b" not in printed.out + printed.err and "\\u001b" in printed.out + printed.err
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        codes = {row[0] for row in connection.execute("SELECT code FROM findings")}
+    assert "text-unsafe-removed" in codes
+    result = xlplan.consolidate(workspace, csv=True)
+    assert result.csv is not None
+    published = result.csv.read_text(encoding="utf-8-sig") + result.json.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    assert "講座を開催した。" in published
+    for char in ("\x1b", "\x00", "\u202e", "\u202c"):
+        assert char not in published, repr(char)
+    from tests.conftest import calamine_rows
+
+    cells = [str(value) for sheet in ("基本目標Ⅰ", "基本目標Ⅱ", "基本目標Ⅲ", "基本目標Ⅳ", "基本目標Ⅴ")
+             for row in calamine_rows(result.xlsx, sheet) for value in row]  # fmt: skip
+    assert not [cell for cell in cells if "\x1b" in cell or "\u202e" in cell]

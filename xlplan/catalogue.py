@@ -249,6 +249,12 @@ CATALOGUE: dict[str, Entry] = {
         "or may not have arrived. It is not sent again by itself (so that nobody receives it twice); if it did "
         "not arrive, send it again with --resend.",
     ),
+    "text-unsafe-removed": Entry(
+        "warning",
+        "事業番号 {project_no} の実績内容（{cell}）から、表示されない制御文字など（{characters}）を取り除きました。文章を確認してください。",
+        "Project {project_no}: characters that display as nothing or reorder text ({characters}) were removed "
+        "from the narrative ({cell}). Please check the text.",
+    ),
     "status-not-saved": Entry(
         "warning",
         "回答状況を {path} に保存できませんでした（{reason}）。表示した状況は最新です。",

@@ -11,6 +11,7 @@ configuration, 3 an output could not be written, 4 the workspace is busy).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -22,6 +23,7 @@ from typing import Any
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_USAGE, XlplanError
 from xlplan.findings import Language, format_table, language_of
+from xlplan.plan.text import printable
 from xlplan.result import Result, say
 
 Handler = Callable[[argparse.Namespace], int]
@@ -313,8 +315,34 @@ def _doc(handler: Handler) -> str:
     return (handler.__doc__ or "").strip()
 
 
+class _Printable:
+    """A text stream that shows control characters as escapes: a file name with a terminal escape
+    sequence in it, or a narrative with one, never drives the terminal it is printed on."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self._stream.write(printable(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    out, err = sys.stdout, sys.stderr
+    if not isinstance(out, _Printable):
+        sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+    try:
+        return _main(argv)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -61,6 +61,7 @@ from xlplan.form.layout import Column, InputRule
 from xlplan.form.manifest import ManifestRow
 from xlplan.form.schema import SchemaProblem, schema_problems
 from xlplan.plan.model import Answer, Plan, Project
+from xlplan.plan.text import strip_unsafe, unsafe_characters
 from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, parse_value
 from xlplan.xlsx.cells import a1
 
@@ -310,6 +311,15 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
             value, value_findings = _check_value(project, read, place, identity, file)
             findings += value_findings
         narrative = read.narrative
+        unsafe = unsafe_characters(narrative) if narrative else []
+        if narrative and unsafe:
+            # Removed here, once, so that no output (xlsx, PDF, CSV, JSON, mail, a terminal) receives them.
+            narrative = strip_unsafe(narrative)
+            cell = _cell(identity, place, layout.CURRENT_NARRATIVE)
+            params = _params(row, layout.CURRENT_NARRATIVE) | {"characters": unsafe}
+            findings.append(
+                Finding("text-unsafe-removed", params, file=file, sheet=identity.sheet, cell=cell)
+            )
         if (row.row_id, layout.CURRENT_NARRATIVE) not in covered:
             findings += _check_narrative(plan, index, project, read, value, place, identity, file)
         findings += _check_prefilled(read, place, index, identity, file)
