@@ -268,3 +268,40 @@ def test_send_messages_reports_each_outcome(smtp_server: tuple[_Mailbox, int], e
     assert [outcome.ok for outcome in outcomes] == [True, False, True]
     assert outcomes[1].error is not None and "550" in outcomes[1].error
     assert len(mailbox.messages) == 2
+
+
+class _Stalled:
+    """An SMTP server that answers everything but then never acknowledges a message's data."""
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        import asyncio
+
+        await asyncio.sleep(120)
+        return "250 OK"
+
+
+def test_a_stalled_server_costs_one_budget_per_run_not_minutes_per_message(example: Example) -> None:
+    import time
+
+    from aiosmtpd.controller import Controller
+
+    port = _free_port()
+    controller = Controller(_Stalled(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        plan = example.plan
+        messages = [
+            build_message(plan, plan.department(name), "依頼", now=NOW)
+            for name in ("文化課", "総務課", "市民課")
+        ]
+        started = time.monotonic()
+        outcomes = send_messages(SmtpSettings("127.0.0.1", port, "none", timeout=60), messages, budget=3)
+        elapsed = time.monotonic() - started
+    finally:
+        controller.stop()
+    assert elapsed < 10, elapsed  # the 60-second timeout would have cost minutes
+    first, *rest = outcomes
+    # The first message was handed over when the server stalled: it may have arrived, so it is
+    # never resent by itself; the others were not tried in time and go with the next run.
+    assert first.uncertain and not first.ok
+    assert rest and all(not outcome.ok and not outcome.uncertain for outcome in rest)

@@ -608,6 +608,12 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
         "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
     ),
+    "environment-failed": Entry(
+        "error",
+        "{path} を読み書きできなかったため、処理を止めました（{reason}）。ディスクの空き容量とフォルダの書き込み権限を確認してから、もう一度実行してください。途中まで書いたファイルは残していません。",
+        "Stopped: {path} could not be read or written ({reason}). Check the free disk space and the folder's "
+        "permissions, then run again. No half-written file was left.",
+    ),
     "ledger-unavailable": Entry(
         "error",
         "台帳 {path} を読み書きできませんでした（{reason}）。ディスクの空き容量、フォルダの書き込み権限、ほかの処理が台帳を使っていないかを確認してから、もう一度実行してください。作業の途中の状態は失われていません。",

@@ -15,14 +15,15 @@ import contextlib
 import dataclasses
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import xlplan
-from xlplan.errors import EXIT_OK, EXIT_USAGE, XlplanError
-from xlplan.findings import Language, format_table, language_of
+from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
+from xlplan.findings import Finding, Language, format_table, language_of
 from xlplan.plan.text import printable
 from xlplan.result import Result, say
 
@@ -366,6 +367,20 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print(say(args.language, "中断しました。", "Interrupted."), file=sys.stderr)
         return 130
+    except (OSError, sqlite3.Error) as exc:
+        # The environment failed where no finding was foreseen (a full disk, a read-only folder):
+        # say so in the user's words, with the file, rather than a traceback. Nothing half-written
+        # stays: outputs are written beside their target and moved in place, the ledger is SQLite.
+        path = str(getattr(exc, "filename", None) or args_workspace(args))
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        print(format_table([Finding("environment-failed", {"path": path, "reason": reason})], args.language),
+              file=sys.stderr)  # fmt: skip
+        return EXIT_OUTPUT
+
+
+def args_workspace(args: argparse.Namespace) -> Path:
+    """The workspace a command was run on (the current folder by default)."""
+    return Path(getattr(args, "workspace", None) or ".").resolve()
 
 
 if __name__ == "__main__":  # pragma: no cover

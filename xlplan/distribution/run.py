@@ -17,6 +17,7 @@ Workbooks are written by a pool of worker processes, one per core.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -486,10 +487,12 @@ def _write_again(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
         temporary.write_bytes(data)
         os.replace(temporary, path)
     except PermissionError:  # open in Excel on Windows
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove, or a read-only folder: nothing was left
+            temporary.unlink(missing_ok=True)
         return _write_new(path, data)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove, or a read-only folder: nothing was left
+            temporary.unlink(missing_ok=True)
         raise OutputError([not_writable(path.parent, exc)]) from exc
     return path, []
 

@@ -29,6 +29,7 @@ no place is listed on the 修正箇所 sheet only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -529,7 +530,8 @@ def _save(workbook: Any, path: Path) -> Path:
             return candidate
         except PermissionError:
             continue  # Windows: the file is open in Excel
-    Path(temporary).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # nothing to remove, or a read-only folder: nothing was left
+        Path(temporary).unlink(missing_ok=True)
     raise OutputError([Finding("status-file-locked", {"path": str(path)})])
 
 

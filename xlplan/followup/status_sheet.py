@@ -9,11 +9,13 @@ the states. Written beside the target and moved in place
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from xlplan.errors import OutputError
 from xlplan.findings import not_writable
@@ -66,8 +68,11 @@ def write_status_workbook(report: StatusReport, path: Path) -> Path:
         finally:
             workbook.close()
         return replace_into(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
+    except (OSError, FileCreateError) as exc:
+        if isinstance(exc, FileCreateError):  # XlsxWriter's wrapper of the OSError that says why
+            exc = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc))
+        with contextlib.suppress(OSError):  # nothing to remove, or a read-only folder: nothing was left
+            temporary.unlink(missing_ok=True)
         raise OutputError([not_writable(path.parent, exc)]) from exc
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
@@ -527,4 +528,7 @@ class TableWriter:
         return 0
 
     def close(self) -> None:
-        self.book.close()
+        try:
+            self.book.close()
+        except FileCreateError as exc:  # XlsxWriter's wrapper: the OSError inside says why
+            raise exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc)) from exc

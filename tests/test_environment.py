@@ -1,0 +1,113 @@
+"""Environment failures are findings: a full disk and a read-only workspace, on real file systems.
+
+The workspace is put on a small tmpfs (a real file system that really fills up) or one
+remounted read-only. As root, file modes do not stop writes (root writes anyway), so a
+read-only mount is the honest test of a read-only workspace; where mounting is not
+allowed the tests are skipped and say why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import xlplan
+from xlplan.demo.respond import fill_response
+from xlplan.errors import EXIT_OUTPUT
+from xlplan.examples import Example
+from xlplan.workspace.folder import Workspace, init_workspace
+
+
+@pytest.fixture
+def mounted(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs at a fresh folder; unmounted afterwards."""
+    point = tmp_path / "mnt"
+    point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(point)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({made.stderr.decode(errors='replace').strip()})")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xlplan.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _with_returns(root: Path, example: Example, count: int) -> Workspace:
+    workspace = init_workspace(root, example.plan)
+    sent = [item for item in xlplan.distribute(workspace).departments if item.workbook][:count]
+    for item in sent:
+        assert item.workbook is not None
+        answers = [
+            a for a in example.answers if example.plan.canonical_department(a.department) == item.department
+        ]
+        fill_response(item.workbook, answers, workspace.inbox / item.workbook.name)
+    return workspace
+
+
+def test_a_read_only_workspace_still_shows_its_status_and_refuses_changes_in_words(
+    mounted: Path, example: Example, tmp_path: Path
+) -> None:
+    workspace = _with_returns(mounted / "ws", example, 3)
+    assert _cli("collect", "-w", str(workspace.root)).returncode in (0, 1)
+    for item in workspace.inbox.iterdir():  # a new file, arrived after the share was made read-only
+        shutil.copy(item, workspace.inbox / f"new-{item.name}")
+        break
+    subprocess.run(["mount", "-o", "remount,ro", str(mounted)], check=True)
+
+    status = _cli("status", "-w", str(workspace.root), "--json")
+    assert status.returncode in (0, 1), status.stderr
+    assert "Traceback" not in status.stderr
+    import json
+
+    document = json.loads(status.stdout)
+    assert document["counts"]["accepted"] == 3
+    assert [f["code"] for f in document["findings"]] == ["status-not-saved"]
+
+    for command in (["collect"], ["distribute", "--resend"], ["consolidate"]):
+        run = _cli(*command, "-w", str(workspace.root))
+        assert run.returncode == EXIT_OUTPUT, (command, run.returncode, run.stderr)
+        assert "Traceback" not in run.stderr and str(workspace.root) in run.stderr, run.stderr
+        assert any(word in run.stderr for word in ("書き込", "読み書き")), run.stderr
+
+
+def test_a_full_disk_loses_nothing_and_says_so(mounted: Path, example: Example) -> None:
+    workspace = _with_returns(mounted / "ws", example, 6)
+    filler = mounted / "filler"
+    with filler.open("wb") as handle:  # fill what is left of the disk
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    inbox_before = {path.name: path.read_bytes() for path in workspace.inbox.iterdir()}
+    run = _cli("collect", "-w", str(workspace.root))
+    assert run.returncode in (1, EXIT_OUTPUT), (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr
+    assert any(word in run.stderr for word in ("空き容量", "disk")), run.stderr
+    assert {
+        path.name: path.read_bytes() for path in workspace.inbox.iterdir()
+    } == inbox_before  # nothing lost
+
+    filler.unlink()  # room again: the next run takes everything in
+    again = _cli("collect", "-w", str(workspace.root), "--json")
+    assert again.returncode in (0, 1), again.stderr
+    import sqlite3
+
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        accepted = connection.execute(
+            "SELECT COUNT(*) FROM acceptances WHERE superseded_by IS NULL"
+        ).fetchone()[0]
+    assert accepted == 6
