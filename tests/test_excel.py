@@ -241,6 +241,10 @@ class FakeSheet:
         return self
 
     @property
+    def used_range(self) -> FakeSheet:
+        return self
+
+    @property
     def value(self) -> list[list[Any]]:
         return self.rows
 
@@ -376,7 +380,7 @@ def test_a_broken_master_reaches_the_user_as_a_japanese_message(fresh: Workspace
 
 
 def test_an_unexpected_error_is_logged_not_shown(fresh: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(workspace: Workspace) -> Any:
+    def boom(workspace: Workspace, book: Any) -> Any:
         raise ValueError("internal detail")
 
     monkeypatch.setitem(xlplan.excel.ACTIONS, "remind", ("督促", boom))
@@ -404,7 +408,7 @@ def test_status_sheet_is_replaced_and_text_never_becomes_a_formula(
     fresh: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(
-        xlplan.excel.ACTIONS, "status", ("回答状況", lambda workspace: _Lines(["=HYPERLINK(1)"]))
+        xlplan.excel.ACTIONS, "status", ("回答状況", lambda workspace, book: _Lines(["=HYPERLINK(1)"]))
     )
     book = FakeBook(fresh.master_path)
     book.sheets.add("状況", after=book.sheets[0]).value = [["古い結果"] * 5] * 40
@@ -438,3 +442,36 @@ class _Lines(Reported):
 
     def to_dict(self, language: Language = "ja") -> dict[str, object]:
         return {"lines": self.text}
+
+
+def test_review_button_lists_returns_without_proof_and_records_the_offices_marks(
+    fresh: Workspace, example: Example
+) -> None:
+    sent = {item.department: item.workbook for item in distribute(fresh).departments if item.workbook}
+    department = "総務課"
+    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == department]
+    pasted = fresh.inbox / "貼り付け.xlsx"
+    fill_response(sent[department], answers, pasted)
+    book = openpyxl.load_workbook(pasted)
+    book.remove(book["_xlplan"])
+    book.save(pasted)
+    press(fresh, "collect")
+    listed = press(fresh, "review")
+    table = listed.sheets["確認待ち"].rows
+    header = table[3]
+    assert header[:3] == ["受付番号", "ファイル", "内容から見た課"] and table[4][2] == department
+    # The office marks it 受理 in the sheet and presses the button again.
+    again = FakeBook(fresh.master_path)
+    again.sheets.add("確認待ち", after=again.sheets[0]).value = [
+        [*row[:6], "受理", "", "電話で確認"] for row in table
+    ]
+    xlplan.excel.run("review", again)
+    assert "受理" in again.status_text() and len(again.sheets["確認待ち"].rows) == 4  # nothing waits now
+    plan = fresh.load_plan()
+    accepted = {a.department for a in fresh.accepted_answers(plan)}
+    assert accepted == {m for a in answers for m in [a.department]}
+    import sqlite3
+
+    with sqlite3.connect(fresh.ledger_path) as connection:
+        ((by, note),) = connection.execute("SELECT decided_by, note FROM decisions").fetchall()
+    assert by and note == "電話で確認"

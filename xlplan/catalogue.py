@@ -260,6 +260,11 @@ CATALOGUE: dict[str, Entry] = {
         "回答状況を {path} に保存できませんでした（{reason}）。表示した状況は最新です。",
         "The status could not be saved to {path} ({reason}). The status shown is current.",
     ),
+    "review-bad-mark": Entry(
+        "warning",
+        "確認待ちシートの受付番号 {receipt} の判定「{value}」は読み取れません。「受理」か「却下」を入力してください。",
+        "The mark '{value}' for receipt {receipt} on the 確認待ち sheet is not 受理 (accept) or 却下 (reject).",
+    ),
     "review-not-found": Entry(
         "error",
         "受付番号 {receipt} の回答は確認待ちではありません（番号を xlplan review で確認してください）。",

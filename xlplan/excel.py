@@ -42,6 +42,7 @@ __all__ = [
     "consolidate",
     "distribute",
     "remind",
+    "review",
     "run",
     "status",
 ]
@@ -63,7 +64,8 @@ class Book(Protocol):
 
     @property
     def sheets(self) -> Any:
-        """Iterable of sheets with ``.name``; ``sheets["名前"]``; ``sheets.add(name, after=sheet)``."""
+        """Iterable of sheets with ``.name``, ``.range("A1").value = rows``, ``.used_range.value`` and
+        ``.clear_contents()``; ``sheets["名前"]``; ``sheets.add(name, after=sheet)``."""
 
     @property
     def app(self) -> Any:
@@ -73,26 +75,26 @@ class Book(Protocol):
         """Save the workbook where it is."""
 
 
-def _distribute(workspace: Workspace) -> Result:
+def _distribute(workspace: Workspace, book: Book) -> Result:
     import xlplan
 
     return xlplan.distribute(workspace)
 
 
-def _collect(workspace: Workspace) -> Result:
+def _collect(workspace: Workspace, book: Book) -> Result:
     import xlplan
 
     return xlplan.collect(workspace)
 
 
-def _consolidate(workspace: Workspace) -> Result:
+def _consolidate(workspace: Workspace, book: Book) -> Result:
     import xlplan
 
     # The office wants all three outputs; without LibreOffice or Excel the PDF is a warning only.
     return xlplan.consolidate(workspace, pdf=True, csv=True)
 
 
-def _remind(workspace: Workspace) -> Result:
+def _remind(workspace: Workspace, book: Book) -> Result:
     import xlplan
 
     return xlplan.remind(workspace)
@@ -125,7 +127,7 @@ class _StatusButton(Reported):
         return {**self.report.to_dict(language), "workbook": str(self.workbook)}
 
 
-def _status(workspace: Workspace) -> Result:
+def _status(workspace: Workspace, book: Book) -> Result:
     import xlplan
     from xlplan.followup import save_status
 
@@ -133,12 +135,102 @@ def _status(workspace: Workspace) -> Result:
     return _StatusButton(report, save_status(workspace, report))
 
 
-ACTIONS: dict[str, tuple[str, Callable[[Workspace], Result]]] = {
+REVIEW_SHEET = "確認待ち"
+"""The sheet where the office marks each return waiting for review as 受理 or 却下."""
+_REVIEW_HEADER = [
+    "受付番号",
+    "ファイル",
+    "内容から見た課",
+    "差出人",
+    "エラー",
+    "警告",
+    "判定（受理／却下）",
+    "受理する課",
+    "理由",
+]
+_REVIEW_FIRST = 4  # rows above the data: the title, how to use it, a blank line, the header
+
+
+def _review(workspace: Workspace, book: Book) -> Result:
+    """確認待ち: apply the 受理 / 却下 marked on the 確認待ち sheet, then list what still waits there."""
+    from xlplan.errors import ConfigurationError
+    from xlplan.followup.review import decide, review
+
+    findings: list[Finding] = []
+    decided: list[str] = []
+    names = [sheet.name for sheet in book.sheets]
+    if REVIEW_SHEET in names:
+        rows = book.sheets[REVIEW_SHEET].used_range.value or []
+        for row in rows[_REVIEW_FIRST:]:
+            cells = list(row) + [None] * (len(_REVIEW_HEADER) - len(row))
+            mark = str(cells[6] or "").strip()
+            if not mark or cells[0] in (None, ""):
+                continue
+            try:
+                receipt = int(float(cells[0]))
+                decision = {"受理": "accept", "却下": "reject"}[mark]
+            except (ValueError, KeyError):
+                findings.append(
+                    Finding("review-bad-mark", {"value": mark, "receipt": str(cells[0])}, sheet=REVIEW_SHEET)
+                )
+                continue
+            try:
+                decide(workspace, receipt, decision, department=str(cells[7]).strip() if cells[7] else None,  # type: ignore[arg-type]
+                       note=str(cells[8]) if cells[8] else None)  # fmt: skip
+                decided.append(f"受付番号 {receipt}: {mark}")
+            except ConfigurationError as exc:
+                findings.extend(exc.findings)
+    pending = review(workspace)
+    table: list[list[Any]] = [["提出元を証明できない回答（確認待ち）"],
+             ["内容と差出人を確かめ、「判定」に 受理 か 却下 を入力して、もう一度「確認待ち」ボタンを押してください。"
+              "受理する課を空欄にすると、内容から見た課として受理します。"],
+             [], _REVIEW_HEADER]  # fmt: skip
+    table += [
+        [
+            item.receipt,
+            item.file,
+            item.department or "",
+            item.sender or "",
+            item.errors,
+            item.warnings,
+            "",
+            "",
+            "",
+        ]
+        for item in pending.pending
+    ]
+    width = len(_REVIEW_HEADER)
+    table = [[_text(value) for value in row] + [""] * (width - len(row)) for row in table]
+    if REVIEW_SHEET in names:
+        sheet = book.sheets[REVIEW_SHEET]
+        sheet.clear_contents()
+    else:
+        sheet = book.sheets.add(REVIEW_SHEET, after=book.sheets[0])
+    sheet.range("A1").value = table
+    return _Lines([*decided, *pending.lines("ja")], tuple([*findings, *pending.findings]))
+
+
+@dataclass(frozen=True)
+class _Lines(Reported):
+    """A button's lines and findings."""
+
+    text: list[str]
+    findings: tuple[Finding, ...] = ()
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        return list(self.text)
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        return {"lines": self.text, "findings": [f.to_dict(language) for f in self.findings]}
+
+
+ACTIONS: dict[str, tuple[str, Callable[[Workspace, Book], Result]]] = {
     "distribute": ("配布", _distribute),
     "collect": ("回収・検証", _collect),
     "consolidate": ("集約", _consolidate),
     "remind": ("督促", _remind),
     "status": ("回答状況", _status),
+    "review": ("確認待ち", _review),
 }
 """Button function name -> (Japanese label, what it runs). Keys match :data:`xlplan.buttons.build.BUTTONS`."""
 
@@ -161,6 +253,11 @@ def consolidate() -> None:
 def remind() -> None:
     """督促: reminder drafts for overdue departments (``xlplan remind``)."""
     run("remind", _caller())
+
+
+def review() -> None:
+    """確認待ち: the office's 受理 / 却下 of returns without proof of their department (``xlplan review``)."""
+    run("review", _caller())
 
 
 def status() -> None:
@@ -187,7 +284,7 @@ def run(action: str, book: Book) -> None:
         # Saved first: the library reads the master from disk, so the staff's edits must be there.
         book.save()
         saved = True
-        result = function(Workspace(root))
+        result = function(Workspace(root), book)
         lines, findings = result.lines("ja"), list(result.findings)
     except XlplanError as exc:
         failed, findings = True, list(exc.findings)

@@ -74,6 +74,7 @@ BUTTONS: tuple[Button, ...] = (
     Button("集約", "Consolidate", "consolidate"),
     Button("督促", "Remind", "remind"),
     Button("回答状況", "ShowStatus", "status"),
+    Button("確認待ち", "Review", "review"),
 )
 """The buttons, in the order they appear; each ``python_function`` exists in :mod:`xlplan.excel`.
 
@@ -148,6 +149,7 @@ def explanation_lines(plan: Plan) -> list[str]:
         f"・督促: 締切を過ぎても未回答の課への督促メールの下書きを {round_folder}\\督促 に作ります。",
         "・集約: 受理した回答から事業実績一覧（Excel・PDF・CSV）を reports に作ります。",
         "・回答状況: 担当課ごとの状況を「状況」シートと reports\\回答状況.xlsx に出します。",
+        "・確認待ち: 提出元を証明できない回答（管理情報のないファイルなど）を「確認待ち」シートに出します。判定に 受理 か 却下 を入れて押すと記録します。",
         "計画の内容は「計画」「担当課」「設定」「履歴」のシートで直します。このシートと xlwings.conf シートは xlplan excel build で作り直されます。",
         "ボタンが動かないとき: マクロが有効か、xlwings.conf シートの Python の場所が正しいかを確かめてください（docs/excel-setup.md）。",
     ]
