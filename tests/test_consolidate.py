@@ -400,3 +400,25 @@ def test_project_cells_of_a_project_without_answers_are_blank(example: Example, 
     assert row[6] == "" and row[7] == ""
     assert isinstance(project, Project)
     assert format_number(Decimal(159)) == "159"
+
+
+def test_a_joint_entrys_previous_year_kept_per_department_is_combined(example: Example, tmp_path: Path) -> None:
+    # The history holds 令和元年度 of project 1 only as each department's share, no combined value.
+    from xlplan.plan.model import HistoryRecord
+
+    previous = example.plan.settings.previous_year
+    entry = example.plan.project(1).entries[0]
+    history = [r for r in example.plan.history if not (r.project_no == 1 and r.fiscal_year == previous)]
+    history += [
+        HistoryRecord(1, entry.name, previous, Value(Decimal(120), "人"), "講座を開催", "企画政策課"),
+        HistoryRecord(1, entry.name, previous, Value(Decimal(93), "人"), "研修を開催", "生涯学習課"),
+    ]
+    plan = dataclasses.replace(example.plan, history=tuple(history))
+    result = consolidate_plan(plan, example.answers, tmp_path, csv=True)
+    rows = calamine_rows(result.xlsx, "基本目標Ⅰ")
+    [row] = [row for row in rows if "企画政策課" in str(row) and "生涯学習課" in str(row)][:1]
+    assert 213 in row or 213.0 in row, row  # 120人 + 93人, as this year's shares are combined
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig") as handle:
+        [line] = [line for line in csv.DictReader(handle) if line["事業番号"] == "1"]
+    assert "213" in {value for key, value in line.items() if "前年度" in key}, line

@@ -267,3 +267,36 @@ def test_a_bad_smtp_port_is_a_master_finding_when_the_master_is_read(
     assert main(["distribute", "-w", str(workspace.root)]) == 2  # before anything is written
     assert "SMTPポート" in capsys.readouterr().err
     assert not list(workspace.outbox.rglob("*.xlsx"))
+
+
+# --- every row read or reported; one root cause, one message (issue: what is seen is published) ---
+
+
+def _plan_sheet_edit(workspace: Workspace, edit: str) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    plan = book["計画"]
+    header = [cell.value for cell in plan[1]]
+    column = {name: header.index(name) + 1 for name in header if name}
+    if edit == "blank-number":
+        plan.cell(row=8, column=column["事業番号"]).value = None
+    elif edit == "unit":
+        plan.cell(row=2, column=column["現状値"]).value = "24回"  # project 1 counts 人
+    book.save(workspace.master_path)
+
+
+def test_a_project_row_without_its_number_is_reported_not_dropped(workspace: Workspace) -> None:
+    _plan_sheet_edit(workspace, "blank-number")
+    with pytest.raises(ConfigurationError) as raised:
+        read_master(workspace.master_path)
+    codes = [(f.code, f.sheet, f.cell) for f in raised.value.findings]
+    assert ("master-missing-value", "計画", "J8") in codes
+    assert not [code for code, sheet, _cell in codes if sheet == "履歴"]  # its history rows say nothing more
+
+
+def test_a_unit_mismatch_names_the_expected_unit(workspace: Workspace) -> None:
+    _plan_sheet_edit(workspace, "unit")
+    with pytest.raises(ConfigurationError) as raised:
+        read_master(workspace.master_path)
+    [finding] = [f for f in raised.value.findings if f.code == "master-unit-mismatch"]
+    assert "「人」" in finding.message() and "「回」" in finding.message() and finding.cell == "N2"
+    assert not [f for f in raised.value.findings if f.sheet == "履歴"]  # one root cause, one message

@@ -82,8 +82,10 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "master-project-mismatch": Entry(
         "error",
-        "事業番号 {no} の「{column}」が前の行と異なります（「{value}」と「{expected}」）。",
-        "Project {no}: '{column}' differs from the project's first row ('{value}' vs '{expected}').",
+        "事業番号 {no} の「{column}」が前の行と異なります（「{value}」と「{expected}」）。1つの事業の行（担当課ごとに分けて報告する行を含む）は、事業の内容・数値目標・単位・現状値を同じにしてください。課ごとに違う現状値は、事業を分けて別の事業番号にします。",
+        "Project {no}: '{column}' differs from the project's first row ('{value}' vs '{expected}'). The rows of one "
+        "project (separate department rows included) share its description, indicator, unit and baseline; give "
+        "departments with their own baseline a project number of their own.",
     ),
     "master-unknown-department": Entry(
         "error",
@@ -94,6 +96,11 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "担当課「{department}」が担当課シートに2回登録されています。",
         "Department '{department}' is registered twice.",
+    ),
+    "master-unit-mismatch": Entry(
+        "error",
+        "値「{value}」の単位「{typed}」が、この事業の数値目標の単位「{unit}」と違います。単位を「{unit}」にするか、数値だけを入力してください。",
+        "The unit '{typed}' of value '{value}' is not the indicator's unit '{unit}': use '{unit}' or enter the number alone.",
     ),
     "master-bad-value": Entry(
         "error",
@@ -635,6 +642,11 @@ CATALOGUE: dict[str, Entry] = {
         "File {path} not found. Check its name and folder.",
     ),
     # --- consolidate ---------------------------------------------------------------------
+    "consolidate-previous-incomplete": Entry(
+        "warning",
+        "事業番号 {no}（{entry}）の{year}の値は、課ごとの内訳のうち {departments} の分が履歴にないため、ある分だけを合わせて表示しています。",
+        "Project {no} ({entry}): {year}'s value combines the shares kept in the history; those of {departments} are missing.",
+    ),
     "consolidate-missing-answer": Entry(
         "warning",
         "事業 {no}（{entry}）: {departments} の回答がありません。集約表には届いた回答の分だけを載せています。",

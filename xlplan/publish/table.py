@@ -93,9 +93,30 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     # Indexes built once: the plan's own lookups scan lists, which is quadratic for
     # the tens of thousands of rows a large plan has.
     history: dict[HistoryKey, HistoryRecord] = {}
+    past_shares: dict[HistoryKey, list[Share]] = defaultdict(list)
     for record in plan.history:
+        key = (record.project_no, record.entry, record.fiscal_year)
         if record.department is None:
-            history[(record.project_no, record.entry, record.fiscal_year)] = record
+            history.setdefault(key, record)
+        else:
+            past_shares[key].append(Share(record.department, record.value, record.narrative))
+
+    def past(project: Project, entry: Entry, year: FiscalYear) -> Value:
+        """An entry's value of a past year: its own record, else its members' shares combined by the same
+        rule as this year's answers (a joint entry whose history is kept per department)."""
+        record = history.get((project.no, entry.name, year))
+        if record is not None:
+            return record.value
+        kept = past_shares.get((project.no, entry.name, year))
+        if not kept:
+            return BLANK
+        combined = combine(entry.members, kept)
+        if combined.missing:
+            findings.append(
+                Finding("consolidate-previous-incomplete",
+                        {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "・".join(combined.missing)})
+            )  # fmt: skip
+        return combined.value
     entries: dict[tuple[int, str], tuple[Project, Entry]] = {}
     for project in plan.projects:
         for entry in project.entries:
@@ -121,20 +142,13 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     def block(project: Project) -> ProjectBlock:
         rows = []
         for entry in project.entries:
-            previous = history.get((project.no, entry.name, settings.previous_year))
+            previous = past(project, entry, settings.previous_year)
             received = shares.get((project.no, entry.name))
             if received is None:
                 own = history.get((project.no, entry.name, settings.current_year))
                 if own is None:
                     findings.append(_missing(project, entry, entry.members))
-                rows.append(
-                    EntryRow(
-                        entry,
-                        previous.value if previous else BLANK,
-                        own.value if own else BLANK,
-                        own.narrative if own else None,
-                    )
-                )
+                rows.append(EntryRow(entry, previous, own.value if own else BLANK, own.narrative if own else None))
                 continue
             combined = combine(entry.members, received)
             if combined.missing:
@@ -146,9 +160,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                         {"no": project.no, "entry": entry.name, "units": "・".join(combined.unit_conflict)},
                     )
                 )
-            rows.append(
-                EntryRow(entry, previous.value if previous else BLANK, combined.value, combined.narrative)
-            )
+            rows.append(EntryRow(entry, previous, combined.value, combined.narrative))
         return ProjectBlock(project, tuple(rows))
 
     sections: list[Section] = []

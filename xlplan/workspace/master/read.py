@@ -31,7 +31,7 @@ from xlplan.plan.model import (
     Settings,
     parse_smtp,
 )
-from xlplan.plan.values import parse_value
+from xlplan.plan.values import ValueErrorCode, parse_value
 from xlplan.workspace.master.format import (
     DEPARTMENT_COLUMNS,
     K_BASELINE,
@@ -93,6 +93,7 @@ class _Reader:
         self.workbook = workbook
         self.file = file
         self.findings: list[Finding] = []
+        self.failed_projects: set[int] = set()  # numbers of 計画 rows that were reported, not read
 
     def fail(self, code: str, sheet: str | None = None, cell: str | None = None, **params: Any) -> None:
         self.findings.append(Finding(code, params, file=self.file, sheet=sheet, cell=cell))
@@ -269,9 +270,16 @@ class _Reader:
         for row_number, row in self.data_rows(sheet):
             raw_no = _get(row, index, names.number)
             if raw_no is None or _text(raw_no) is None:
+                # Every row of the master is read or reported: a row with content but no number
+                # would silently drop a project from the plan and from distribution.
+                if any(_text(value) for value in row):
+                    self.fail("master-missing-value", sheet=SHEET_PLAN, cell=a1(row_number, index[names.number] + 1),
+                              column=names.number)  # fmt: skip
                 continue
             no_cell = a1(row_number, index[names.number] + 1)
             no = _positive_int(raw_no)
+            if no is not None:
+                self.failed_projects.add(no)  # taken out again once the project is built
             if no is None:
                 self.fail("master-bad-project-number", sheet=SHEET_PLAN, cell=no_cell, value=str(raw_no))
                 continue
@@ -313,6 +321,7 @@ class _Reader:
                     sheet, row, row_number, index, names, tuple(key), no, projects, order, lookup
                 )
         built = [self.build_project(no, projects[no]) for no in order]
+        self.failed_projects -= {project.no for project in built if project is not None}
         return list(nodes.values()), [project for project in built if project is not None]
 
     def project_row(
@@ -408,12 +417,7 @@ class _Reader:
         unit = fields["unit"]
         parsed = parse_value(fields["baseline"], unit, unit_known=True)
         if not parsed.ok or parsed.value is None:
-            self.fail(
-                "master-bad-value",
-                sheet=SHEET_PLAN,
-                cell=fields["baseline_cell"],
-                value=str(fields["baseline"]),
-            )
+            self.bad_value(SHEET_PLAN, fields["baseline_cell"], fields["baseline"], parsed, unit)
             return None
         return Project(
             no=no,
@@ -446,7 +450,13 @@ class _Reader:
             no = _positive_int(raw_no)
             entry_name = _text(_get(row, index, "担当課")) or ""
             project = by_no.get(no) if no is not None else None
-            if project is None or not any(e.name == entry_name for e in project.entries):
+            known = project is not None and any(e.name == entry_name for e in project.entries)
+            plan_reported = any(finding.sheet == SHEET_PLAN for finding in self.findings)
+            if not known and (no in self.failed_projects or plan_reported):
+                # A 計画 row was reported already (a bad or missing number, a bad value): the history
+                # of a project or entry that did not load follows from it. One root cause, one message.
+                continue
+            if project is None or not known:
                 self.fail(
                     "master-unknown-project",
                     sheet=SHEET_HISTORY,
@@ -466,7 +476,7 @@ class _Reader:
             raw_value = _get(row, index, "値")
             parsed = parse_value(raw_value, project.unit, unit_known=True)
             if not parsed.ok or parsed.value is None:
-                self.fail("master-bad-value", sheet=SHEET_HISTORY, cell=cell("値"), value=str(raw_value))
+                self.bad_value(SHEET_HISTORY, cell("値"), raw_value, parsed, project.unit)
                 continue
             share = _text(_get(row, index, "内訳の課")) if "内訳の課" in index else None
             records.append(
@@ -482,6 +492,14 @@ class _Reader:
         return records
 
     # -- helpers --------------------------------------------------------------------------
+    def bad_value(self, sheet: str, cell: str, raw: Any, parsed: Any, unit: str | None) -> None:
+        """The finding for a value that cannot be read: naming the expected unit where the unit is the problem."""
+        if parsed.error in (ValueErrorCode.UNIT_MISMATCH, ValueErrorCode.UNEXPECTED_UNIT):
+            self.fail("master-unit-mismatch", sheet=sheet, cell=cell, value=str(raw), unit=unit or "",
+                      typed=parsed.typed_unit or "")  # fmt: skip
+        else:
+            self.fail("master-bad-value", sheet=sheet, cell=cell, value=str(raw))
+
     def header_index(self, sheet: Worksheet) -> dict[str, int]:
         first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
         return {text: position for position, value in enumerate(first) if (text := _text(value))}
