@@ -521,17 +521,22 @@ def test_full_width_digits_are_read_with_a_warning(returned: Returned, tmp_path:
     _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "１５９")
     outcome = _check(returned, path)
     finding = outcome.only("value-normalised")
-    _japanese(finding, "「１５９」", "「159人」", "半角")
+    assert finding.message() == (
+        "事業番号 1 の今年度の値「１５９」を数値 159（単位「人」）として読み取りました（全角の文字を半角に直しました、"
+        "文字として入力された数値を数値にしました）。正しいか確認してください。次回からは数字だけを半角で入力してください。"
+    )
     assert outcome.answer(1).value.display() == "159人"
     assert outcome.result.ok
 
 
 def test_a_number_typed_with_its_own_unit_is_read_with_a_warning(returned: Returned, tmp_path: Path) -> None:
     path = _copy(returned, tmp_path)
-    _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "159人")
+    _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "1,957人")
     outcome = _check(returned, path)
-    _japanese(outcome.only("value-normalised"), "数字だけ")
-    assert outcome.answer(1).value.display() == "159人"
+    message = _japanese(outcome.only("value-normalised"), "数字だけ")
+    # what was read, said apart from what was typed: never 「1,957人」を「1,957人」として
+    assert "「1,957人」を数値 1,957（単位「人」）として読み取りました" in message, message
+    assert outcome.answer(1).value.display() == "1,957人"
     assert outcome.result.ok
 
 
@@ -571,6 +576,79 @@ def test_a_decimal_in_a_unitless_indicator_is_accepted(returned: Returned, tmp_p
     outcome = _check(returned, path)
     assert outcome.errors() == []
     assert outcome.answer(20).value.display() == "1.45"
+
+
+# ----------------------------------------------------------------------------------------
+# read as displayed: the number format is part of the value
+# ----------------------------------------------------------------------------------------
+
+
+def _set_formatted(path: Path, row_id: str, value: float, number_format: str) -> str:
+    """Store ``value`` with ``number_format``, as a spreadsheet does when a person types "41.2%"."""
+    address = _address(path, row_id, layout.CURRENT_VALUE)
+
+    def change(workbook: Workbook) -> None:
+        cell = workbook[layout.RESPONSE_SHEET][address]
+        cell.value = value
+        cell.number_format = number_format
+
+    _edit(path, change)
+    return address
+
+
+@pytest.mark.parametrize("number_format", ["0.0%", "0%", "0.00%"])
+def test_a_percentage_typed_with_its_sign_is_read_as_displayed(
+    returned: Returned, tmp_path: Path, number_format: str
+) -> None:
+    path = _copy(returned, tmp_path, PERCENT_DEPARTMENT)
+    address = _set_formatted(path, PERCENT_ROW, 0.412, number_format)
+    outcome = _check(returned, path)
+    assert outcome.answer(17).value.display() == "41.2%"  # never 0.412
+    finding = outcome.only("value-percent-sign")
+    assert not finding.is_error
+    _placed(finding, PERCENT_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "「41.2%」")
+    assert outcome.result.ok
+
+
+def test_a_percentage_over_a_hundred_typed_with_its_sign_is_out_of_range(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path, PERCENT_DEPARTMENT)
+    _set_formatted(path, PERCENT_ROW, 1.5, "0%")  # shows 150%; stored 1.5 is within 0–100
+    outcome = _check(returned, path)
+    _japanese(outcome.only("value-out-of-range"), "「150%」")
+    assert not outcome.result.ok
+
+
+def test_a_unit_in_the_number_format_is_part_of_the_value(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set_formatted(path, PEOPLE_ROW, 159, '0"件"')  # shows 159件 in a 人 row
+    outcome = _check(returned, path)
+    finding = outcome.only("value-unit-mismatch")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "「159件」", "「人」")
+    assert outcome.answer(1).value.is_blank
+
+
+def test_the_distributed_literal_percent_format_reads_the_number_typed(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path, PERCENT_DEPARTMENT)
+    _set_formatted(path, PERCENT_ROW, 41.2, 'General"%"')
+    outcome = _check(returned, path)
+    assert outcome.answer(17).value.display() == "41.2%"
+    assert "value-percent-sign" not in outcome.codes()
+    assert outcome.errors() == []
+
+
+def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    _set_formatted(path, PEOPLE_ROW, 1957, "#,##0")
+    outcome = _check(returned, path)
+    assert outcome.answer(1).value.number == 1957
+    assert outcome.errors() == []
+    assert not {"value-normalised", "value-percent-sign"} & set(outcome.codes())
 
 
 # ----------------------------------------------------------------------------------------

@@ -402,7 +402,9 @@ def test_project_cells_of_a_project_without_answers_are_blank(example: Example, 
     assert format_number(Decimal(159)) == "159"
 
 
-def test_a_joint_entrys_previous_year_kept_per_department_is_combined(example: Example, tmp_path: Path) -> None:
+def test_a_joint_entrys_previous_year_kept_per_department_is_combined(
+    example: Example, tmp_path: Path
+) -> None:
     # The history holds 令和元年度 of project 1 only as each department's share, no combined value.
     from xlplan.plan.model import HistoryRecord
 

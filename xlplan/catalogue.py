@@ -410,10 +410,15 @@ CATALOGUE: dict[str, Entry] = {
         "事業番号 {project_no} の今年度の値「{value}」を記号「{mark}」として読み取りました。次回からは ▼ のリストから選んでください。",
         "Project {project_no}: this year's value '{value}' was read as the mark '{mark}'. Choose from the ▼ list next time.",
     ),
+    "value-percent-sign": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値は「%」を付けて入力されたため、表示のとおり「{read}」として読み取りました。正しいか確認してください。",
+        "Project {project_no}: this year's value was typed with a % sign and was read as displayed, '{read}'. Please check it.",
+    ),
     "value-normalised": Entry(
         "warning",
-        "事業番号 {project_no} の今年度の値「{value}」を「{read}」として読み取りました（{what}）。正しいか確認してください。次回からは数字だけを半角で入力してください。",
-        "Project {project_no}: this year's value '{value}' was read as '{read}' ({what}). Please check it; "
+        "事業番号 {project_no} の今年度の値「{value}」を{read}として読み取りました（{what}）。正しいか確認してください。次回からは数字だけを半角で入力してください。",
+        "Project {project_no}: this year's value '{value}' was read as {read} ({what}). Please check it; "
         "next time enter digits only.",
     ),
     "value-large-change": Entry(
@@ -738,6 +743,9 @@ PHRASES: dict[str, Text] = {
     # --- what reading a value changed ----------------------------------------------------
     "normalised-width": Text("全角の文字を半角に直しました", "full-width characters made half-width"),
     "normalised-trimmed": Text("空白を取り除きました", "spaces removed"),
+    "read-number": Text("数値 {number}（単位「{unit}」）", "the number {number} (unit {unit})"),
+    "read-number-unitless": Text("数値 {number}", "the number {number}"),
+    "read-mark": Text("記号「{mark}」", "the mark '{mark}'"),
     "normalised-number-as-text": Text(
         "文字として入力された数値を数値にしました", "a number typed as text read as a number"
     ),

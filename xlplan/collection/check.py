@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from xlplan.collection.cells import displayed, formula_hazard, shows_literal
 from xlplan.collection.identify import Identity
 from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
@@ -62,7 +63,7 @@ from xlplan.form.manifest import ManifestRow
 from xlplan.form.schema import SchemaProblem, schema_problems
 from xlplan.plan.model import Answer, Plan, Project
 from xlplan.plan.text import strip_unsafe, unsafe_characters
-from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, parse_value
+from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, format_number, parse_value
 from xlplan.xlsx.cells import a1
 
 EXCEL_CELL_MAX = 32_767
@@ -184,64 +185,6 @@ def _schema_findings(
 
 
 # ----------------------------------------------------------------------------------------
-# formulas
-# ----------------------------------------------------------------------------------------
-
-HAZARDOUS_FUNCTIONS = (
-    "WEBSERVICE",
-    "FILTERXML",
-    "HYPERLINK",
-    "CALL",
-    "REGISTER.ID",
-    "REGISTER",
-    "EXEC",
-    "RTD",
-    "DDEAUTO",
-    "DDE",
-    "IMAGE",
-    "INDIRECT",
-    "IMPORTXML",
-    "IMPORTDATA",
-    "IMPORTRANGE",
-    "IMPORTHTML",
-    "IMPORTFEED",
-)
-"""Functions that reach outside the workbook (web, files, programs, links), or build references that can."""
-
-_STRING = re.compile(r'"(?:[^"]|"")*"')
-_FUNCTION = re.compile(
-    r"(?:^|[^A-Za-z0-9_.])(?:_xlfn\.|_xlws\.)?("
-    + "|".join(re.escape(name) for name in HAZARDOUS_FUNCTIONS)
-    + r")\s*\(",
-    re.IGNORECASE,
-)
-_EXTERNAL = re.compile(
-    r"\[[^\]]*\][^!]*!"  # [1]Sheet1!A1, '[Book.xlsx]Sheet'!A1, 'C:\dir\[Book.xlsx]Sheet'!A1
-    r"|\.(?:xlsx|xlsm|xlsb|xls|xltx|xltm|csv|ods)\b"  # a workbook named in a reference
-    r"|\\\\|[A-Za-z]:\\"  # UNC or drive paths
-    r"|https?:|file:",
-    re.IGNORECASE,
-)
-
-
-def formula_hazard(formula: str) -> Phrase | None:
-    """Why ``formula`` (without ``=``) reaches outside the workbook, as a catalogue phrase, or None.
-
-    String literals are ignored (``"a|b"`` is text), except that a function such as
-    ``HYPERLINK`` is a hazard whatever its arguments are.
-    """
-    bare = _STRING.sub('""', formula)
-    match = _FUNCTION.search(bare)
-    if match:
-        return Phrase("hazard-function", {"name": match.group(1).upper()})
-    if "|" in bare:  # DDE: application|topic!item
-        return Phrase("hazard-dde")
-    if _EXTERNAL.search(bare):
-        return Phrase("hazard-external")
-    return None
-
-
-# ----------------------------------------------------------------------------------------
 # the check
 # ----------------------------------------------------------------------------------------
 
@@ -338,6 +281,7 @@ class _RowRead:
     prefilled: dict[str, CellValue]  # column key → value of each grey cell
     findings: tuple[Finding, ...]
     value_reported: bool = False  # a formula finding already says what is wrong with the value
+    value_format: str | None = None  # the value cell's number format, where it is not General
 
 
 @dataclass(frozen=True)
@@ -405,8 +349,9 @@ def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) ->
         for column in identity.columns
         if not column.input and column.key in identity.positions
     }
+    value_format = sheet.formats.get((place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 0)))
     return _RowRead(values[layout.CURRENT_VALUE], _narrative_text(values[layout.CURRENT_NARRATIVE]), prefilled,
-                    tuple(findings), value_reported)  # fmt: skip
+                    tuple(findings), value_reported, value_format)  # fmt: skip
 
 
 def _narrative_text(value: CellValue) -> str | None:
@@ -438,9 +383,19 @@ def _check_value(
     rule = layout.input_rule(project.indicator, project.unit)
     at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_VALUE))
     raw = read.value
+    shown = displayed(raw, read.value_format)
     base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": _shown(raw)}
     if isinstance(raw, str):
         base["value"] = raw if len(raw) <= MESSAGE_VALUE_MAX else raw[:MESSAGE_VALUE_MAX] + "…"
+    percent_typed = False
+    if shown is not None:
+        # Read as it was displayed: "41.2%" typed into a cell is stored as 0.412 formatted as a
+        # percentage; "159" in a cell someone formatted 0"件" shows 159件.
+        base["value"] = shown
+        # The distributed % rows print "%" as quoted text (General"%"): a number typed there is
+        # what it shows; a real percentage format means the % sign was typed with the number.
+        percent_typed = shown.endswith("%") and not shows_literal(read.value_format)
+        raw = shown
     parsed = parse_value(raw, rule.unit, unit_known=True)
     if parsed.error is not None or parsed.value is None:
         if parsed.error is ValueErrorCode.UNIT_MISMATCH and rule.kind != "mark":
@@ -458,6 +413,8 @@ def _check_value(
         if problem is not None:
             code, extra = problem
             return BLANK, [at(code, base | extra)]
+    if percent_typed:
+        findings.append(at("value-percent-sign", base | {"read": value.display()}))
     if Normalisation.MARK_VARIANT in parsed.normalisations and value.mark is not None:
         findings.append(at("value-mark-variant", base | {"mark": value.mark.value}))
     what: list[Phrase] = []
@@ -465,11 +422,22 @@ def _check_value(
         what.append(Phrase("normalised-width"))
     if Normalisation.TRIMMED in parsed.normalisations:
         what.append(Phrase("normalised-trimmed"))
-    if isinstance(raw, str) and value.number is not None:
+    if isinstance(read.value, str) and value.number is not None:
         what.append(Phrase("normalised-number-as-text"))
     if what:
-        findings.append(at("value-normalised", base | {"read": value.display(), "what": what}))
+        findings.append(at("value-normalised", base | {"read": _read_as(value), "what": what}))
     return value, findings
+
+
+def _read_as(value: Value) -> Phrase:
+    """What a normalised value was read as, number and unit apart, so that "1,957人" typed as
+    text is reported as the number 1,957 in 人, not as itself."""
+    if value.number is None:
+        return Phrase("read-mark", {"mark": value.display()})
+    number = format_number(value.number)
+    if value.unit:
+        return Phrase("read-number", {"number": number, "unit": value.unit})
+    return Phrase("read-number-unitless", {"number": number})
 
 
 def _out_of_rule(number: Decimal, rule: InputRule) -> tuple[str, dict[str, Any]] | None:

@@ -36,7 +36,9 @@ class SheetRead:
     """The cells of one sheet that were read, keyed by 1-based (row, column).
 
     ``values`` holds every non-empty cell's cached value (None for a formula whose result
-    was never saved); ``formulas`` the formula texts, for the cells that hold one.
+    was never saved); ``formulas`` the formula texts, for the cells that hold one;
+    ``formats`` the number format of each numeric cell whose format is not General (a value
+    is read as it was displayed: 0.412 formatted ``0.0%`` is 41.2%).
     ``max_row`` and ``max_column`` are the sheet's extent as the file declares it;
     ``truncated`` is True when cells beyond the reading bounds were left unread
     (a finding says so; the rows a department was sent are always inside the bounds).
@@ -50,6 +52,9 @@ class SheetRead:
     max_column: int
     truncated: bool = False
     formulas: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    formats: Mapping[tuple[int, int], str] = field(
+        default_factory=dict
+    )  # numeric cells' formats, not General
 
     @classmethod
     def from_cells(

@@ -117,6 +117,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                         {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "・".join(combined.missing)})
             )  # fmt: skip
         return combined.value
+
     entries: dict[tuple[int, str], tuple[Project, Entry]] = {}
     for project in plan.projects:
         for entry in project.entries:
@@ -148,7 +149,9 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                 own = history.get((project.no, entry.name, settings.current_year))
                 if own is None:
                     findings.append(_missing(project, entry, entry.members))
-                rows.append(EntryRow(entry, previous, own.value if own else BLANK, own.narrative if own else None))
+                rows.append(
+                    EntryRow(entry, previous, own.value if own else BLANK, own.narrative if own else None)
+                )
                 continue
             combined = combine(entry.members, received)
             if combined.missing:

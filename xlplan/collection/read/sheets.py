@@ -18,7 +18,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -47,11 +47,14 @@ class SheetData:
     max_row: int
     max_column: int
     truncated: bool
+    formats: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def sheet_read(self) -> SheetRead:
         """The :class:`SheetRead` checking works on, built where it is checked."""
         values = dict(zip(self.keys, self.values, strict=True))
-        return SheetRead(self.name, values, self.max_row, self.max_column, self.truncated, self.formulas)
+        return SheetRead(
+            self.name, values, self.max_row, self.max_column, self.truncated, self.formulas, self.formats
+        )
 
 
 def tag_name(tag: str) -> str:
@@ -94,6 +97,11 @@ _GENERAL_CELL = re.compile(
 )
 _ANY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _FORMULA = re.compile(rb"<f[\s>/]")
+# A cell's style: its reference, perhaps its type, then s="…" (how Excel, LibreOffice, XlsxWriter and
+# openpyxl all write it). A cell written otherwise is read as General, as it was before formats counted.
+_STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="\w+")? s="([0-9]{1,6})"')
+_BUILTIN_FORMATS = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
+"""Built-in number formats that change what a number looks like (ECMA-376 §18.8.30); dates are calamine's."""
 _PREFIXED_FORMULA = re.compile(rb":f[\s>/]")
 
 
@@ -148,6 +156,8 @@ class SheetReader:
         self.findings = findings
         self._workbook: Any = None
         self._shared: list[str] | None = None
+        self._codes: list[str | None] | None = None
+        self._last: tuple[str, bytes] = ("", b"")
 
     def _calamine(self) -> Any:
         if self._workbook is None:
@@ -167,6 +177,7 @@ class SheetReader:
         :attr:`Limits.dense_cells` is left to the streaming reader.
         """
         xml = self.package._part(part)
+        self._last = (part, xml)
         if not prolog_is_safe(xml[:4096]):
             raise Refused("file-xml-unsafe", part=self.package.parts[part])
         limits = self.package.limits
@@ -244,8 +255,70 @@ class SheetReader:
                 )
             )
         return SheetData(
-            sheet, keys, values, formulas, extent.max_row, extent.max_column, extent.beyond is not None
+            sheet,
+            keys,
+            values,
+            formulas,
+            extent.max_row,
+            extent.max_column,
+            extent.beyond is not None,
+            self._formats(part, keys, values),
         )
+
+    # -- number formats: what a number looked like to the person who typed it --------------
+
+    def _formats(
+        self, part: str, keys: list[tuple[int, int]], values: list[CellValue]
+    ) -> dict[tuple[int, int], str]:
+        """The number format code of each numeric cell that has one other than General.
+
+        A person reads a cell as it is displayed: 0.412 in a cell formatted ``0.0%`` is 41.2%,
+        as LibreOffice and Excel store "41.2%" typed into a cell. The style index comes from
+        the cell's ``s`` attribute (a C-speed scan of the XML), its format from styles.xml.
+        """
+        numeric = {key for key, value in zip(keys, values, strict=True)
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)}  # fmt: skip
+        if not numeric:
+            return {}
+        codes = self._number_formats()
+        if not codes:
+            return {}
+        xml = self._last[1] if self._last[0] == part else self.package._part(part)
+        found: dict[tuple[int, int], str] = {}
+        for letters, digits, style in _STYLED_CELL.findall(xml):
+            key = (int(digits), column_index(letters.decode("ascii")))
+            if key in numeric:
+                index = int(style)
+                code = codes[index] if index < len(codes) else None
+                if code:
+                    found[key] = code
+        return found
+
+    def _number_formats(self) -> list[str | None]:
+        """Format code per cell style (``cellXfs`` order); None for General. Read once per file."""
+        if self._codes is None:
+            self._codes = []
+            package = self.package
+            rels = package._relationships(package.parts["xl/workbook.xml"])
+            part = next(
+                (package._resolve("xl/workbook.xml", target) for kind, target, mode in rels.values()
+                 if kind.endswith("/styles") and mode != "External"),
+                "xl/styles.xml",
+            )  # fmt: skip
+            if part in package.parts:
+                root = package._xml(part)
+                custom: dict[str, str] = {}
+                for element in root.iter():
+                    if tag_name(element.tag) == "numFmt":
+                        custom[element.get("numFmtId", "")] = element.get("formatCode", "")
+                for element in root.iter():
+                    if tag_name(element.tag) == "cellXfs":
+                        for xf in element:
+                            if tag_name(xf.tag) == "xf":
+                                number = xf.get("numFmtId", "0")
+                                self._codes.append(custom.get(number) or _BUILTIN_FORMATS.get(number))
+                        break
+        return self._codes
 
     # -- streaming with defusedxml ----------------------------------------------------------
 

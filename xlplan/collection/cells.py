@@ -1,0 +1,101 @@
+"""What a returned cell holds beyond its value: a formula that reaches outside, a format that changes it.
+
+Checking reads a cell as the person saw it: the cached value of a formula (and whether the
+formula is dangerous), and the number as its format displays it.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from xlplan.collection.snapshot import CellValue
+from xlplan.findings import Phrase
+
+HAZARDOUS_FUNCTIONS = (
+    "WEBSERVICE",
+    "FILTERXML",
+    "HYPERLINK",
+    "CALL",
+    "REGISTER.ID",
+    "REGISTER",
+    "EXEC",
+    "RTD",
+    "DDEAUTO",
+    "DDE",
+    "IMAGE",
+    "INDIRECT",
+    "IMPORTXML",
+    "IMPORTDATA",
+    "IMPORTRANGE",
+    "IMPORTHTML",
+    "IMPORTFEED",
+)
+"""Functions that reach outside the workbook (web, files, programs, links), or build references that can."""
+
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+_FUNCTION = re.compile(
+    r"(?:^|[^A-Za-z0-9_.])(?:_xlfn\.|_xlws\.)?("
+    + "|".join(re.escape(name) for name in HAZARDOUS_FUNCTIONS)
+    + r")\s*\(",
+    re.IGNORECASE,
+)
+_EXTERNAL = re.compile(
+    r"\[[^\]]*\][^!]*!"  # [1]Sheet1!A1, '[Book.xlsx]Sheet'!A1, 'C:\dir\[Book.xlsx]Sheet'!A1
+    r"|\.(?:xlsx|xlsm|xlsb|xls|xltx|xltm|csv|ods)\b"  # a workbook named in a reference
+    r"|\\\\|[A-Za-z]:\\"  # UNC or drive paths
+    r"|https?:|file:",
+    re.IGNORECASE,
+)
+
+
+def formula_hazard(formula: str) -> Phrase | None:
+    """Why ``formula`` (without ``=``) reaches outside the workbook, as a catalogue phrase, or None.
+
+    String literals are ignored (``"a|b"`` is text), except that a function such as
+    ``HYPERLINK`` is a hazard whatever its arguments are.
+    """
+    bare = _STRING.sub('""', formula)
+    match = _FUNCTION.search(bare)
+    if match:
+        return Phrase("hazard-function", {"name": match.group(1).upper()})
+    if "|" in bare:  # DDE: application|topic!item
+        return Phrase("hazard-dde")
+    if _EXTERNAL.search(bare):
+        return Phrase("hazard-external")
+    return None
+
+
+# ----------------------------------------------------------------------------------------
+# number formats
+# ----------------------------------------------------------------------------------------
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def displayed(value: CellValue, code: str | None) -> str | None:
+    """A number as its cell displays it, where the number format changes what it is: None otherwise.
+
+    A percent format (``%`` outside quotes) shows the number times 100 with ``%``; a quoted
+    text in the format (``0"件"``) shows as the number's unit. The decimals stay those of the
+    stored number (what was typed), not those the format rounds to.
+    """
+    if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    section = code.split(";", 1)[0]
+    bare = _QUOTED.sub("", re.sub(r"\[.*?\]", "", section)).replace("\\%", "")
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if "%" in bare:
+        scaled = (number * 100).normalize()
+        text = format(scaled, "f")
+        return f"{text}%"
+    literal = "".join(_QUOTED.findall(section)).strip()
+    if literal:
+        text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
+        return f"{text}{literal}"
+    return None
+
+
+def shows_literal(code: str | None) -> bool:
+    """True when the format prints ``%`` as quoted text (the distributed ``General"%"``), not as a percentage."""
+    return code is not None and "%" not in _QUOTED.sub("", code)
