@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.office import Office, office_session
 from xlplan.examples import Example, load_example
 from xlplan.workspace.folder import Workspace, init_workspace
 
@@ -80,3 +81,9 @@ def convert_with_soffice(binary: str, profile: Path, source: Path, target_format
     if not produced.exists():
         raise FileNotFoundError(produced)
     return produced
+
+
+@pytest.fixture(scope="session")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    """LibreOffice headless driven through UNO, for departments that type into their workbooks."""
+    yield from office_session(tmp_path_factory.mktemp("office-profile"))

@@ -24,6 +24,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from tests.snapshots import snapshot_of
 from xlplan.catalogue import CATALOGUE
+from xlplan.collection.cells import displayed
 from xlplan.collection.check import CheckResult, check_return, formula_hazard
 from xlplan.collection.identify import Identity, identify
 from xlplan.collection.read import read_return, read_returns
@@ -640,6 +641,25 @@ def test_the_distributed_literal_percent_format_reads_the_number_typed(
     assert outcome.answer(17).value.display() == "41.2%"
     assert "value-percent-sign" not in outcome.codes()
     assert outcome.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "shown"),
+    [
+        (0.412, "0.0%", "41.2%"),
+        (0.5, "0%", "50%"),
+        (41.2, 'General"%"', "41.2%"),  # % as quoted text: the number as typed
+        (0.5, "0.0\\%", "0.5%"),  # % escaped: text too
+        (9, "#,##0\\回", "9回"),  # LibreOffice writes #,##0"回" back this way
+        (159, '0"件"', "159件"),
+        (1957, "#,##0", None),  # separators do not change the value
+        (3, "[Red]0_);[Blue](0)", None),
+        (3, "@", None),
+        ("41.2%", "0.0%", None),  # text is read as the text
+    ],
+)
+def test_a_number_as_its_format_displays_it(value: object, code: str, shown: str | None) -> None:
+    assert displayed(value, code) == shown  # type: ignore[arg-type]
 
 
 def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_path: Path) -> None:

@@ -70,26 +70,32 @@ def formula_hazard(formula: str) -> Phrase | None:
 # number formats
 # ----------------------------------------------------------------------------------------
 
-_QUOTED = re.compile(r'"([^"]*)"')
+_LITERAL = re.compile(r'"([^"]*)"|\\(.)|[_*].')
+"""A format's literal text: ``"件"`` quoted, ``\件`` escaped (as LibreOffice writes it), or the
+``_x`` (space as wide as x) and ``*x`` (fill) directives, which show no text of their own."""
+_CONDITION = re.compile(r"\[[^\]]*\]")  # [Red], [<100], [$-411]
+
+
+def _parts(code: str) -> tuple[str, str]:
+    """(the format's first section without its literals, the literal text it prints)."""
+    section = _CONDITION.sub("", code.split(";", 1)[0])
+    literal = "".join(match.group(1) or match.group(2) or "" for match in _LITERAL.finditer(section))
+    return _LITERAL.sub("", section), literal.strip()
 
 
 def displayed(value: CellValue, code: str | None) -> str | None:
     """A number as its cell displays it, where the number format changes what it is: None otherwise.
 
     A percent format (``%`` outside quotes) shows the number times 100 with ``%``; a quoted
-    text in the format (``0"件"``) shows as the number's unit. The decimals stay those of the
-    stored number (what was typed), not those the format rounds to.
+    or escaped text in the format (``0"件"``, ``0\件``) shows as the number's unit. The
+    decimals stay those of the stored number (what was typed), not those the format rounds to.
     """
     if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    section = code.split(";", 1)[0]
-    bare = _QUOTED.sub("", re.sub(r"\[.*?\]", "", section)).replace("\\%", "")
+    bare, literal = _parts(code)
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if "%" in bare:
-        scaled = (number * 100).normalize()
-        text = format(scaled, "f")
-        return f"{text}%"
-    literal = "".join(_QUOTED.findall(section)).strip()
+        return f"{format((number * 100).normalize(), 'f')}%"
     if literal:
         text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
         return f"{text}{literal}"
@@ -97,5 +103,5 @@ def displayed(value: CellValue, code: str | None) -> str | None:
 
 
 def shows_literal(code: str | None) -> bool:
-    """True when the format prints ``%`` as quoted text (the distributed ``General"%"``), not as a percentage."""
-    return code is not None and "%" not in _QUOTED.sub("", code)
+    """True when the format prints ``%`` as text (the earlier ``General"%"``), not as a percentage."""
+    return code is not None and "%" not in _parts(code)[0]

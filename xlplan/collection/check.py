@@ -422,7 +422,9 @@ def _check_value(
         what.append(Phrase("normalised-width"))
     if Normalisation.TRIMMED in parsed.normalisations:
         what.append(Phrase("normalised-trimmed"))
-    if isinstance(read.value, str) and value.number is not None:
+    if isinstance(read.value, str) and value.number is not None and rule.kind == "whole":
+        # Only counts are number cells; ratios and decimals are distributed as text cells, which
+        # keep what was typed ("41.2%" or "41.2"), so text is what they are meant to hold.
         what.append(Phrase("normalised-number-as-text"))
     if what:
         findings.append(at("value-normalised", base | {"read": _read_as(value), "what": what}))

@@ -103,12 +103,17 @@ def value_format(unit: str | None, decimals: int) -> str:
 
 
 def input_format(rule: InputRule) -> str:
-    """The number format of a 今年度 value cell: whole counts with separators, decimals as typed."""
+    """The number format of a 今年度 value cell.
+
+    Whole counts are numbers shown with separators and their unit (``#,##0"人"``). Every
+    other row is a text cell ("@"): it keeps what was typed exactly as the person sees it.
+    A number format cannot do that for a ratio: "41.2%" typed into a ``General"%"`` cell is
+    stored as 0.412 and shown as "0.412%" by Excel and LibreOffice alike, so the cell would
+    neither show nor hold what was meant. Collection reads the text, with or without its unit.
+    """
     if rule.kind == "whole":
         return value_format(rule.unit, 0)
-    if rule.kind == "decimal":
-        return "General" + _quoted(rule.unit)  # shows 31.9% and 32% alike, with no forced decimals
-    return "@"  # mark rows hold text; "@" also keeps a typed "1" from turning into a number
+    return "@"  # marks, ratios, unitless decimals: "@" also keeps a typed "1" from turning into a number
 
 
 def _decimals(number: Decimal) -> int:
@@ -235,10 +240,12 @@ def _validation(rule: InputRule, cell: str) -> dict[str, Any]:
 
     One Excel rule cannot accept "a number or one of three marks", so indicator rows
     use a custom formula; IF keeps INT() from seeing text, which would make the
-    formula an error and reject every mark.
+    formula an error and reject every mark. Decimal rows are text cells (see
+    :func:`input_format`): their text is turned into a number the way collection reads
+    it (ASC makes full-width characters half-width, the unit may be typed), and
+    IFERROR makes text that is not a number fail the rule instead of erroring.
     """
     marks = f'OR({cell}="○",{cell}="×",{cell}="—")'
-    unit = f"（単位「{rule.unit}」は自動で表示されます）" if rule.unit else ""
     if rule.kind == "mark":
         return {
             "validate": "list",
@@ -248,22 +255,40 @@ def _validation(rule: InputRule, cell: str) -> dict[str, Any]:
             "error_title": "入力できない値です",
             "error_message": "○ × — のいずれかを▼から選んでください。",
         }
+    low = rule.minimum or 0
     if rule.kind == "whole":
-        test = f"AND({cell}>=0,{cell}=INT({cell}))"
-        what = "0以上の整数"
-    elif rule.maximum is not None:
-        test = f"AND({cell}>={rule.minimum or 0},{cell}<={rule.maximum})"
-        what = f"{rule.minimum or 0}〜{rule.maximum}の数値"
-    else:
-        test = f"{cell}>={rule.minimum or 0}"
-        what = "0以上の数値"
+        return {
+            "validate": "custom",
+            "value": f"=IF(ISNUMBER({cell}),AND({cell}>={low},{cell}=INT({cell})),{marks})",
+            "input_title": "今年度の値",
+            "input_message": f"0以上の整数を半角で入力してください（単位「{rule.unit}」は自動で表示されます）。"
+            "\n実施しなかった場合は ×、該当なしは — を入力します。"
+            if rule.unit
+            else "0以上の整数を半角で入力してください。\n実施しなかった場合は ×、該当なしは — を入力します。",
+            "error_title": "入力できない値です",
+            "error_message": "0以上の整数だけを入力してください（「159人」のように単位は付けません）。"
+            "または × か — を入力します。",
+        }
+
+    def within(number: str) -> str:
+        if rule.maximum is None:
+            return f"{number}>={low}"
+        return f"AND({number}>={low},{number}<={rule.maximum})"
+
+    text = f"ASC({cell})"
+    if rule.unit:
+        unit = rule.unit.replace(chr(34), "")
+        text = f'SUBSTITUTE({text},"{unit}","")'
+    what = f"{low}〜{rule.maximum}の数値" if rule.maximum is not None else "0以上の数値"
+    typed = f"（「{rule.unit}」は付けても付けなくてもかまいません）" if rule.unit else ""
+    formula = f"=IF(ISNUMBER({cell}),{within(cell)},OR({marks},IFERROR({within(f'VALUE({text})')},FALSE)))"
     return {
         "validate": "custom",
-        "value": f"=IF(ISNUMBER({cell}),{test},{marks})",
+        "value": formula,
         "input_title": "今年度の値",
-        "input_message": f"{what}を半角で入力してください{unit}。\n実施しなかった場合は ×、該当なしは — を入力します。",
+        "input_message": f"{what}を入力してください{typed}。\n実施しなかった場合は ×、該当なしは — を入力します。",
         "error_title": "入力できない値です",
-        "error_message": f"{what}だけを入力してください（「159人」のように単位を付けず、「%」も付けません）。または × か — を入力します。",
+        "error_message": f"{what}を入力してください{typed}。または × か — を入力します。",
     }
 
 
