@@ -288,13 +288,13 @@ def test_empty_file(tmp_path: Path) -> None:
 def test_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "noise.xlsx"
     path.write_bytes(bytes(range(256)) * 8)
-    assert refused(path, "file-not-workbook").params["kind"] == "BINARY"
+    assert refused(path, "file-not-workbook").params["kind"].render() == "種類の分からないファイル"
 
 
 def test_pdf_renamed(tmp_path: Path) -> None:
     path = tmp_path / "scan.xlsx"
     path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
-    assert refused(path, "file-not-workbook").params["kind"] == "PDF"
+    assert refused(path, "file-not-workbook").params["kind"].render() == "PDF"
 
 
 def test_truncated_zip(returned: Path, tmp_path: Path) -> None:
@@ -347,26 +347,26 @@ def test_word_document_zip(tmp_path: Path) -> None:
     with __import__("zipfile").ZipFile(path, "w") as archive:
         archive.writestr("[Content_Types].xml", badfiles.CONTENT_TYPES)
         archive.writestr("word/document.xml", "<w:document/>")
-    assert refused(path, "file-not-workbook").params["kind"] == "Word"
+    assert refused(path, "file-not-workbook").params["kind"].render() == "Word の文書"
 
 
 def test_zip_bomb_by_ratio(tmp_path: Path) -> None:
     path = badfiles.zip_bomb(tmp_path / "bomb.xlsx")
     assert path.stat().st_size < 1024 * 1024
-    assert "ratio" in refused(path, "file-zip-bomb").params["reason"]
+    assert "ratio" in refused(path, "file-zip-bomb").params["detail"]
 
 
 def test_zip_bomb_by_total_size(tmp_path: Path) -> None:
     path = badfiles.zip_bomb(tmp_path / "big.xlsx", megabytes=8)
     reason = refused(path, "file-zip-bomb", limits=Limits(max_uncompressed_bytes=4 * 1024 * 1024)).params[
-        "reason"
+        "detail"
     ]
     assert "uncompressed" in reason
 
 
 def test_too_many_entries(tmp_path: Path) -> None:
     path = badfiles.many_entries(tmp_path / "entries.xlsx", 1_001)
-    assert "entries" in refused(path, "file-zip-bomb").params["reason"]
+    assert "entries" in refused(path, "file-zip-bomb").params["detail"]
 
 
 def test_too_large(returned: Path) -> None:
@@ -414,7 +414,7 @@ def test_duplicate_entry_names(returned: Path, tmp_path: Path) -> None:
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: that is the point
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr("xl/workbook.xml", "<workbook/>")
-    assert "duplicate" in refused(path, "file-damaged").params["reason"]
+    assert "duplicate" in refused(path, "file-damaged").params["detail"]
 
 
 def test_real_libreoffice_xls_and_ods(returned: Path, tmp_path: Path, soffice: tuple[str, Path]) -> None:

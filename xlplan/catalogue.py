@@ -208,8 +208,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "manifest-unreadable": Entry(
         "error",
-        "このファイルの管理情報（非表示シート「{manifest_sheet}」）を読み取れません（{reason}）。照会元から送付されたファイルに記入して提出してください。",
-        "The manifest of this file (hidden sheet '{manifest_sheet}') cannot be read ({reason}). "
+        "このファイルの管理情報（非表示シート「{manifest_sheet}」）を読み取れません。照会元から送付されたファイルに記入して提出してください。",
+        "The manifest of this file (hidden sheet '{manifest_sheet}') cannot be read. "
         "Fill in the workbook the plan office sent and return it.",
     ),
     "manifest-other-workspace": Entry(
@@ -525,10 +525,15 @@ CATALOGUE: dict[str, Entry] = {
         "Excel バイナリ ブック形式（.xlsb）のファイルは読めません。Excel の「名前を付けて保存」でファイルの種類に「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
         "Excel Binary Workbooks (.xlsb) cannot be read. Use Save As > 'Excel Workbook (*.xlsx)' and send the file again.",
     ),
+    "file-xls-old": Entry(
+        "error",
+        "Excel 2.x〜4.0 形式（.xls）の古いファイルは読めません。送付した回答票（.xlsx）に記入するか、Excel の「名前を付けて保存」でファイルの種類に「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "Excel 2.x–4.0 worksheets (.xls) cannot be read. Fill in the form that was sent (.xlsx), or use Save As > 'Excel Workbook (*.xlsx)', and send it again.",
+    ),
     "file-ods": Entry(
         "error",
-        "OpenDocument スプレッドシート形式（.ods）のファイルは読めません。送付した回答票（.xlsx）に記入するか、「名前を付けて保存」でファイルの種類に「Excel 2007-365 (.xlsx)」または「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
-        "OpenDocument spreadsheets (.ods) cannot be read. Fill in the form that was sent (.xlsx), or save as 'Excel 2007-365 (.xlsx)', and send it again.",
+        "OpenDocument スプレッドシート形式（.ods・.fods）のファイルは読めません。送付した回答票（.xlsx）に記入するか、「名前を付けて保存」でファイルの種類に「Excel 2007-365 (.xlsx)」または「Excel ブック (*.xlsx)」を選んで保存し直し、もう一度送ってください。",
+        "OpenDocument spreadsheets (.ods, .fods) cannot be read. Fill in the form that was sent (.xlsx), or save as 'Excel 2007-365 (.xlsx)', and send it again.",
     ),
     "file-html": Entry(
         "error",
@@ -552,13 +557,13 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "file-damaged": Entry(
         "error",
-        "ファイルが壊れているか、途中までしか保存・送信されていません（{reason}）。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。開けない場合は、送付した回答票に記入し直してください。",
-        "The file is damaged or incomplete ({reason}). Open the filled-in form in Excel, save it again and send it again; if it does not open, fill in the form that was sent again.",
+        "ファイルが壊れているか、途中までしか保存・送信されていません。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。開けない場合は、送付した回答票に記入し直してください。",
+        "The file is damaged or incomplete. Open the filled-in form in Excel, save it again and send it again; if it does not open, fill in the form that was sent again.",
     ),
     "file-zip-bomb": Entry(
         "error",
-        "ファイルの中身が通常の回答票と比べて異常に大きいため、安全のため読み取りませんでした（{reason}）。送付した回答票に記入し、Excel で保存したファイルをもう一度送ってください。",
-        "The file's contents are abnormally large for a returned form and were not read, for safety ({reason}). Fill in the form that was sent, save it in Excel and send it again.",
+        "ファイルの中身が通常の回答票と比べて異常に大きいため、安全のため読み取りませんでした。送付した回答票に記入し、Excel で保存したファイルをもう一度送ってください。",
+        "The file's contents are abnormally large for a returned form and were not read, for safety. Fill in the form that was sent, save it in Excel and send it again.",
     ),
     "file-xml-unsafe": Entry(
         "error",
@@ -572,8 +577,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "file-workbook-unreadable": Entry(
         "error",
-        "ブックの中身を読み取れませんでした（{reason}）。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。",
-        "The workbook could not be read ({reason}). Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again.",
+        "ブックの中身を読み取れませんでした。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。",
+        "The workbook could not be read. Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again.",
     ),
     "file-read-timeout": Entry(
         "error",
@@ -582,8 +587,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "file-read-crashed": Entry(
         "error",
-        "ファイルを読み取る処理が異常終了しました（{reason}）。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。ほかのファイルの処理は続けています。",
-        "The process reading the file ended abnormally ({reason}). Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again. The other files were processed.",
+        "ファイルを読み取る処理が異常終了しました。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。ほかのファイルの処理は続けています。",
+        "The process reading the file ended abnormally. Open the filled-in form in Excel, save it as 'Excel Workbook (*.xlsx)' and send it again. The other files were processed.",
     ),
     "sheet-truncated": Entry(
         "warning",
@@ -717,6 +722,14 @@ CATALOGUE: dict[str, Entry] = {
 
 
 PHRASES: dict[str, Text] = {
+    # --- what a file that is not a workbook is (file-not-workbook) --------------------------
+    "kind-word": Text("Word の文書", "a Word document"),
+    "kind-word-97": Text("Word 97-2003 の文書", "a Word 97-2003 document"),
+    "kind-powerpoint": Text("PowerPoint のファイル", "a PowerPoint file"),
+    "kind-zip": Text("Excel のブックではない ZIP ファイル", "a ZIP file that is not a workbook"),
+    "kind-ole": Text("Excel 以外の古い形式の Office 文書", "an older Office document that is not a workbook"),
+    "kind-pdf": Text("PDF", "a PDF"),
+    "kind-binary": Text("種類の分からないファイル", "a file of unknown type"),
     # --- what the return schema refused, by the keyword that failed (xlplan.collection.check) ----
     "reason-type": Text("{allowed}のいずれかを入力してください。", "expected {allowed}."),
     "json-string": Text("文字", "text"),

@@ -71,7 +71,7 @@ def formula_hazard(formula: str) -> Phrase | None:
 # ----------------------------------------------------------------------------------------
 
 _LITERAL = re.compile(r'"([^"]*)"|\\(.)|[_*].')
-"""A format's literal text: ``"件"`` quoted, ``\件`` escaped (as LibreOffice writes it), or the
+r"""A format's literal text: ``"件"`` quoted, ``\件`` escaped (as LibreOffice writes it), or the
 ``_x`` (space as wide as x) and ``*x`` (fill) directives, which show no text of their own."""
 _CONDITION = re.compile(r"\[[^\]]*\]")  # [Red], [<100], [$-411]
 
@@ -84,7 +84,7 @@ def _parts(code: str) -> tuple[str, str]:
 
 
 def displayed(value: CellValue, code: str | None) -> str | None:
-    """A number as its cell displays it, where the number format changes what it is: None otherwise.
+    r"""A number as its cell displays it, where the number format changes what it is: None otherwise.
 
     A percent format (``%`` outside quotes) shows the number times 100 with ``%``; a quoted
     or escaped text in the format (``0"件"``, ``0\件``) shows as the number's unit. The

@@ -112,7 +112,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
             findings.append(
                 Finding(
                     "manifest-unreadable",
-                    {"manifest_sheet": layout.MANIFEST_SHEET, "reason": str(exc)[:200]},
+                    {"manifest_sheet": layout.MANIFEST_SHEET, "detail": str(exc)[:200]},
                     file=file,
                     sheet=layout.MANIFEST_SHEET,
                 )

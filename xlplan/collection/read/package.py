@@ -25,7 +25,7 @@ from defusedxml.common import DefusedXmlException
 from xlplan.collection.read.limits import Limits, Refused, mb
 from xlplan.collection.read.sheets import SheetData, SheetReader, prolog_is_safe, tag_name
 from xlplan.collection.snapshot import Snapshot
-from xlplan.findings import Finding
+from xlplan.findings import Finding, Phrase
 from xlplan.form import layout
 
 REL_ID = (
@@ -44,10 +44,11 @@ class Package:
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, ValueError, EOFError, struct.error) as exc:
-            raise Refused("file-damaged", reason=str(exc)[:200]) from exc
+            raise Refused("file-damaged", detail=str(exc)[:200]) from exc
         infos = self.zip.infolist()
         self._check_entries(infos)
         self.parts = {info.filename.lower(): info.filename for info in infos}
+        self.workbook = "xl/workbook.xml"  # the workbook part, lower case: set from the relationships
         self._check_kind()
 
     # -- limits and kind -------------------------------------------------------------
@@ -57,34 +58,34 @@ class Package:
         data = self.data
         end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
         if end < 0 or end + 22 > len(data):
-            raise Refused("file-damaged", reason="no zip central directory (truncated?)")
+            raise Refused("file-damaged", detail="no zip central directory (truncated?)")
         (entries,) = struct.unpack_from("<H", data, end + 10)
         # 0xFFFF means a ZIP64 count: no workbook needs that many parts.
         if entries > self.limits.max_entries:
-            raise Refused("file-zip-bomb", reason=f"{entries} entries > {self.limits.max_entries}")
+            raise Refused("file-zip-bomb", detail=f"{entries} entries > {self.limits.max_entries}")
 
     def _check_entries(self, infos: Sequence[zipfile.ZipInfo]) -> None:
         limits = self.limits
         if len(infos) > limits.max_entries:
-            raise Refused("file-zip-bomb", reason=f"{len(infos)} entries > {limits.max_entries}")
+            raise Refused("file-zip-bomb", detail=f"{len(infos)} entries > {limits.max_entries}")
         total = sum(info.file_size for info in infos)
         if total > limits.max_uncompressed_bytes:
             raise Refused(
                 "file-zip-bomb",
-                reason=f"uncompressed {mb(total)} MB > {mb(limits.max_uncompressed_bytes)} MB",
+                detail=f"uncompressed {mb(total)} MB > {mb(limits.max_uncompressed_bytes)} MB",
             )
         for info in infos:
             if info.file_size >= limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(
                 info.compress_size, 1
             ):
                 ratio = info.file_size / max(info.compress_size, 1)
-                raise Refused("file-zip-bomb", reason=f"{info.filename}: ratio {ratio:.0f}:1")
+                raise Refused("file-zip-bomb", detail=f"{info.filename}: ratio {ratio:.0f}:1")
             if info.flag_bits & 0x1:
-                raise Refused("file-damaged", reason=f"{info.filename}: zip encryption")
+                raise Refused("file-damaged", detail=f"{info.filename}: zip encryption")
         names = [info.filename.lower() for info in infos]
         if len(set(names)) != len(names):
             # Two parts of one name: readers would disagree on which one counts.
-            raise Refused("file-damaged", reason="duplicate zip entry names")
+            raise Refused("file-damaged", detail="duplicate zip entry names")
 
     def _check_kind(self) -> None:
         parts = self.parts
@@ -92,14 +93,37 @@ class Package:
             mimetype = self._part("mimetype", cap=200)
             if mimetype.startswith(b"application/vnd.oasis.opendocument"):
                 raise Refused("file-ods")
-        if "xl/workbook.bin" in parts:
+        main = self._main_part()
+        if (main is not None and main.endswith(".bin")) or "xl/workbook.bin" in parts:
             raise Refused("file-xlsb")
-        if "[content_types].xml" not in parts or "xl/workbook.xml" not in parts:
+        if "[content_types].xml" not in parts or main is None:
             if "word/document.xml" in parts:
-                raise Refused("file-not-workbook", kind="Word")
+                raise Refused("file-not-workbook", kind=Phrase("kind-word"))
             if "ppt/presentation.xml" in parts:
-                raise Refused("file-not-workbook", kind="PowerPoint")
-            raise Refused("file-not-workbook", kind="ZIP")
+                raise Refused("file-not-workbook", kind=Phrase("kind-powerpoint"))
+            raise Refused("file-not-workbook", kind=Phrase("kind-zip"))
+        self.workbook = main
+
+    def _main_part(self) -> str | None:
+        """The workbook part (lower case): the package's officeDocument relationship names it.
+
+        Excel and LibreOffice put it at ``xl/workbook.xml``, but the package's relationships,
+        not the name, are what says where it is; other writers put it elsewhere
+        (``wtf/workbook.xml`` in SheetJS's test files).
+        """
+        for kind, target, mode in self._relationships("").values():
+            if kind.endswith("/officeDocument") and mode != "External":
+                resolved = self._resolve("", target)
+                if resolved in self.parts:
+                    return resolved
+        return "xl/workbook.xml" if "xl/workbook.xml" in self.parts else None
+
+    def related(self, kind: str, default: str) -> str:
+        """The part the workbook relates to by ``kind`` (``styles``, ``sharedStrings``), else ``default``."""
+        for relation, target, mode in self._relationships(self.parts[self.workbook]).values():
+            if relation.endswith("/" + kind) and mode != "External":
+                return self._resolve(self.workbook, target)
+        return default
 
     # -- parts ----------------------------------------------------------------------------
 
@@ -112,7 +136,7 @@ class Package:
             with self.zip.open(name) as stream:
                 return stream.read(cap)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as exc:
-            raise Refused("file-damaged", reason=f"{name}: {exc}"[:200]) from exc
+            raise Refused("file-damaged", detail=f"{name}: {exc}"[:200]) from exc
 
     def _open(self, lowered: str) -> IO[bytes]:
         return self.zip.open(self.parts[lowered])
@@ -124,11 +148,11 @@ class Package:
         except DefusedXmlException as exc:
             raise Refused("file-xml-unsafe", part=self.parts[lowered]) from exc
         except ParseError as exc:
-            raise Refused("file-workbook-unreadable", reason=f"{self.parts[lowered]}: {exc}"[:200]) from exc
+            raise Refused("file-workbook-unreadable", detail=f"{self.parts[lowered]}: {exc}"[:200]) from exc
         return root
 
     def _relationships(self, source: str) -> dict[str, tuple[str, str, str]]:
-        """The relationships of part ``source``: id → (type, target, target mode)."""
+        """The relationships of part ``source`` (``""`` for the package's): id → (type, target, target mode)."""
         folder, _, base = source.rpartition("/")
         rels = f"{folder}/_rels/{base}.rels".lower() if folder else f"_rels/{base}.rels".lower()
         if rels not in self.parts:
@@ -163,7 +187,10 @@ class Package:
             raise Refused("file-xml-unsafe", part=self.parts["[content_types].xml"])
         kind: Literal["xlsx", "xlsm"] = "xlsm" if has_vba or b"macroEnabled" in content_types else "xlsx"
         # Parts python-calamine parses with its own XML reader must carry no DTD either.
-        for part in ("xl/sharedstrings.xml", "xl/styles.xml"):
+        for part in (
+            self.related("sharedStrings", "xl/sharedstrings.xml"),
+            self.related("styles", "xl/styles.xml"),
+        ):
             if part in self.parts and not prolog_is_safe(self._part(part, cap=4096)):
                 raise Refused("file-xml-unsafe", part=self.parts[part])
         findings: list[Finding] = []
@@ -197,10 +224,10 @@ class Package:
 
     def _sheets(self) -> list[tuple[str, str | None, bool]]:
         """(name, lower-case part name or None, is a worksheet) for every sheet, in workbook order."""
-        root = self._xml("xl/workbook.xml")
+        root = self._xml(self.workbook)
         if tag_name(root.tag) != "workbook":
-            raise Refused("file-workbook-unreadable", reason="xl/workbook.xml is not a workbook")
-        relationships = self._relationships(self.parts["xl/workbook.xml"])
+            raise Refused("file-workbook-unreadable", detail=f"{self.parts[self.workbook]} is not a workbook")
+        relationships = self._relationships(self.parts[self.workbook])
         found: list[tuple[str, str | None, bool]] = []
         for element in root.iter():
             if tag_name(element.tag) != "sheet":
@@ -210,7 +237,7 @@ class Package:
             part = None
             is_worksheet = False
             if relation is not None and relation[2] != "External":
-                resolved = self._resolve("xl/workbook.xml", relation[1])
+                resolved = self._resolve(self.workbook, relation[1])
                 part = resolved if resolved in self.parts else None
                 is_worksheet = relation[0].endswith("/worksheet")
             found.append((element.get("name", ""), part, is_worksheet))
@@ -239,8 +266,13 @@ class Package:
     def _external_links(self) -> tuple[str, ...]:
         """Targets of the package's external-link parts: linked workbooks, DDE and OLE links."""
         links: list[str] = []
+        related = {
+            self._resolve(self.workbook, target)
+            for kind, target, mode in self._relationships(self.parts[self.workbook]).values()
+            if kind.endswith("/externalLink") and mode != "External"
+        }
         for lowered in sorted(self.parts):
-            if not (lowered.startswith("xl/externallinks/") and lowered.endswith(".xml")):
+            if lowered not in related and not ("externallinks/" in lowered and lowered.endswith(".xml")):
                 continue
             if "/_rels/" in lowered:
                 continue

@@ -128,7 +128,7 @@ def map_returns(
                         pool[slot] = worker = worker.replace(context, spec)  # died while idle
                         if not worker.assign(queue[0], labels):
                             lost = queue.popleft()
-                            failed = _failed("file-read-crashed", lost, labels, reason="worker start")
+                            failed = _failed("file-read-crashed", lost, labels, detail="worker start")
                             yield lost[1], job(failed, labels.get(lost[1]) or lost[1].name)
                             continue
                     queue.popleft()
@@ -152,7 +152,7 @@ def map_returns(
                         queue.extendleft(reversed(worker.drain()[1:]))  # the others were not started
                         pool[slot] = worker.replace(context, spec)
                         finished.append(
-                            (head, _Answer(_failed("file-read-crashed", head, labels, reason=reason)))
+                            (head, _Answer(_failed("file-read-crashed", head, labels, detail=reason)))
                         )
                         continue
                     finished.append((head, answer))

@@ -155,15 +155,27 @@ class SheetReader:
         self.file = file
         self.findings = findings
         self._workbook: Any = None
+        self.calamine_failure: str | None = None
         self._shared: list[str] | None = None
         self._codes: list[str | None] | None = None
         self._last: tuple[str, bytes] = ("", b"")
 
     def _calamine(self) -> Any:
-        if self._workbook is None:
+        """The workbook opened by python-calamine, or None where calamine cannot open it.
+
+        calamine refuses some legal workbooks outright (one with an Excel 4.0 macro sheet:
+        "Unrecognized sheet type"), and a file object hides even that behind "Cannot detect
+        file format". Such a workbook is streamed instead (:meth:`_stream`), so it keeps its
+        manifest, its department and its 差し戻し票; calamine's reason is kept in
+        :attr:`calamine_failure` for the finding's detail should streaming fail too.
+        """
+        if self._workbook is None and self.calamine_failure is None:
             from python_calamine import CalamineWorkbook
 
-            self._workbook = CalamineWorkbook.from_filelike(io.BytesIO(self.package.data))
+            try:
+                self._workbook = CalamineWorkbook.from_filelike(io.BytesIO(self.package.data))
+            except Exception as exc:  # CalamineError, or whatever the Rust side raises
+                self.calamine_failure = f"{type(exc).__name__}: {exc}"[:300]
         return self._workbook
 
     def _grid(
@@ -186,7 +198,15 @@ class SheetReader:
             extent = _scan(xml, rows, columns)
             if not extent.all_referenced or extent.max_row * extent.max_column > limits.dense_cells:
                 return None, extent
-        found = self._calamine().get_sheet_by_name(sheet)
+        workbook = self._calamine()
+        found = None
+        if workbook is not None:
+            try:
+                found = workbook.get_sheet_by_name(sheet)
+            except Exception as exc:  # one sheet calamine cannot read: stream that one
+                self.calamine_failure = f"{type(exc).__name__}: {exc}"[:300]
+        if found is None:
+            return None, _scan(xml, rows, columns)
         end = found.end  # None for a sheet without cells
         max_row, max_column = (end[0] + 1, end[1] + 1) if end and found.height and found.width else (0, 0)
         beyond = None
@@ -195,7 +215,11 @@ class SheetReader:
         extent = _Extent(max_row, max_column, True, beyond, formulas and _has_formulas(xml))
         if not max_row:
             return [], extent
-        values: list[list[Any]] = found.to_python(skip_empty_area=False, nrows=rows)
+        try:
+            values: list[list[Any]] = found.to_python(skip_empty_area=False, nrows=rows)
+        except Exception as exc:
+            self.calamine_failure = f"{type(exc).__name__}: {exc}"[:300]
+            return None, _scan(xml, rows, columns)
         return values, extent
 
     def manifest(self, sheet: str, part: str) -> tuple[str, ...]:
@@ -299,12 +323,7 @@ class SheetReader:
         if self._codes is None:
             self._codes = []
             package = self.package
-            rels = package._relationships(package.parts["xl/workbook.xml"])
-            part = next(
-                (package._resolve("xl/workbook.xml", target) for kind, target, mode in rels.values()
-                 if kind.endswith("/styles") and mode != "External"),
-                "xl/styles.xml",
-            )  # fmt: skip
+            part = package.related("styles", "xl/styles.xml")
             if part in package.parts:
                 root = package._xml(part)
                 custom: dict[str, str] = {}
@@ -326,15 +345,7 @@ class SheetReader:
         if self._shared is None:
             shared: list[str] = []
             package = self.package
-            workbook_rels = package._relationships(package.parts["xl/workbook.xml"])
-            part = next(
-                (
-                    package._resolve("xl/workbook.xml", target)
-                    for kind, target, mode in workbook_rels.values()
-                    if kind.endswith("/sharedStrings") and mode != "External"
-                ),
-                "xl/sharedstrings.xml",
-            )
+            part = package.related("sharedStrings", "xl/sharedstrings.xml")
             if part in package.parts:
                 with package._open(part) as stream:
                     for _, element in iterparse(stream, ("end",), package.parts[part]):
@@ -448,9 +459,9 @@ def iterparse(stream: IO[bytes], events: tuple[str, ...], name: str) -> Iterator
     except DefusedXmlException as exc:
         raise Refused("file-xml-unsafe", part=name) from exc
     except ParseError as exc:
-        raise Refused("file-workbook-unreadable", reason=f"{name}: {exc}"[:200]) from exc
+        raise Refused("file-workbook-unreadable", detail=f"{name}: {exc}"[:200]) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise Refused("file-damaged", reason=f"{name}: {exc}"[:200]) from exc
+        raise Refused("file-damaged", detail=f"{name}: {exc}"[:200]) from exc
 
 
 def rich_text(element: Element) -> str:
