@@ -80,6 +80,7 @@ class Look:
     protected: dict[str, bool]  # sheet name → sheet protection on
     cells: dict[str, list[list[str]]]  # sheet name → displayed text of its used area
     structure_protected: bool
+    heights: dict[str, list[tuple[int, float, float]]]  # sheet → (row, stored mm, needed mm)
 
 
 class Office:
@@ -156,9 +157,14 @@ class Office:
         )
         return _look(answer)
 
-    def look(self, source: Path, *, read: Sequence[str] = (), pdf: Path | None = None) -> Look:
-        """What LibreOffice displays in ``source`` (sheets in ``read``); with ``pdf``, export it there."""
-        job: dict[str, Any] = {"open": str(source), "read": list(read)}
+    def look(
+        self, source: Path, *, read: Sequence[str] = (), pdf: Path | None = None, heights: Sequence[str] = ()
+    ) -> Look:
+        """What LibreOffice displays in ``source`` (sheets in ``read``); with ``pdf``, export it there.
+
+        ``heights`` names sheets whose rows are measured: as stored, and as LibreOffice needs them.
+        """
+        job: dict[str, Any] = {"open": str(source), "read": list(read), "heights": list(heights)}
         if pdf is not None:
             pdf.parent.mkdir(parents=True, exist_ok=True)
             job["pdf"] = str(pdf)
@@ -173,6 +179,11 @@ def _look(answer: Mapping[str, Any]) -> Look:
         protected={name: sheet["protected"] for name, sheet in sheets.items()},
         cells={name: sheet["cells"] for name, sheet in sheets.items() if sheet["cells"] is not None},
         structure_protected=answer["structure_protected"],
+        heights={
+            name: [(int(row), stored, needed) for row, stored, needed in sheet["heights"]]
+            for name, sheet in sheets.items()
+            if sheet.get("heights") is not None
+        },
     )
 
 

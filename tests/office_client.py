@@ -70,6 +70,24 @@ def _displayed(sheet: Any) -> list[list[str]]:
     ]
 
 
+def _heights(sheet: Any) -> list[list[float]]:
+    """(row, height as stored, height LibreOffice needs to show it whole) in mm, per row of the used area.
+
+    The optimal height is what LibreOffice computes for the row's wrapped text; the document
+    is closed without saving, so asking changes nothing.
+    """
+    cursor = sheet.createCursor()
+    cursor.gotoEndOfUsedArea(False)
+    rows = sheet.getRows()
+    found = []
+    for index in range(cursor.RangeAddress.EndRow + 1):
+        row = rows.getByIndex(index)
+        stored = row.Height
+        row.OptimalHeight = True
+        found.append([index + 1, stored / 100, row.Height / 100])
+    return found
+
+
 def _type(context: Any, document: Any, sheet_name: str, address: str, text: str) -> dict[str, Any]:
     """Enter ``text`` into a cell as typed on the keyboard and Enter pressed."""
     sheet = document.Sheets.getByName(sheet_name)
@@ -108,13 +126,14 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
             document.storeToURL(_url(job["save"]), (_property("FilterName", XLSX_FILTER),))
         if job.get("pdf"):
             document.storeToURL(_url(job["pdf"]), (_property("FilterName", PDF_FILTER),))
-        sheets = {}
+        sheets = {}  # read after saving: asking for optimal heights changes the rows
         for index in range(document.Sheets.Count):
             sheet = document.Sheets.getByIndex(index)
             sheets[sheet.Name] = {
                 "visibility": _visibility(sheet),
                 "protected": bool(sheet.isProtected()),
                 "cells": _displayed(sheet) if sheet.Name in job.get("read", []) else None,
+                "heights": _heights(sheet) if sheet.Name in job.get("heights", []) else None,
             }
         return {"typed": typed, "sheets": sheets, "structure_protected": bool(document.isProtected())}
     finally:

@@ -424,3 +424,30 @@ def test_a_joint_entrys_previous_year_kept_per_department_is_combined(
     with result.csv.open(encoding="utf-8-sig") as handle:
         [line] = [line for line in csv.DictReader(handle) if line["事業番号"] == "1"]
     assert "213" in {value for key, value in line.items() if "前年度" in key}, line
+
+
+def test_a_missing_answer_is_named_as_the_registry_spells_the_department(
+    example: Example, tmp_path: Path
+) -> None:
+    plan = example.plan
+    # Project 2's cell prints 人権・同和对策室 (U+5BF9); the office's registry spells it 人権・同和対策室.
+    entry = plan.project(2).entries[0]
+    assert "人権・同和对策室" in entry.members
+    answers = [a for a in example.answers if plan.canonical_department(a.department) != "人権・同和対策室"]
+    result = consolidate_plan(plan, answers, tmp_path)
+    messages = [f.message() for f in result.findings if f.code == "consolidate-missing-answer"]
+    about = next(message for message in messages if message.startswith("事業 2（"))
+    assert "人権・同和対策室 の回答がありません" in about, about
+    assert "对" not in "".join(messages)
+
+
+def test_a_three_level_tables_first_column_says_it_holds_the_numbers_too(tmp_path: Path) -> None:
+    from tests.plans import mirai_plan
+
+    plan = mirai_plan()  # 政策 › 施策 › 取組: one level column, which also prints the 取組 numbers
+    result = consolidate_plan(plan, [], tmp_path)
+    rows = calamine_rows(result.xlsx, "政策1")
+    header = rows[3]
+    assert header[:3] == ["施策\n取組番号", "取組", "担当課"]
+    numbers = [row[0] for row in rows[5:] if row[1]]
+    assert numbers and all(isinstance(number, float) for number in numbers)

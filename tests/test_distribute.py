@@ -155,8 +155,14 @@ def test_sheets_are_protected_validated_and_set_up_for_print(distributed: Distri
     assert 'state="veryHidden"' in workbook_xml
     assert "vbaProject.bin" not in " ".join(names)  # a plain .xlsx: no macros
     assert "<f>" not in sheet_xml  # no formulas anywhere in the data
-    assert '<pageSetUpPr fitToPage="1"/>' in sheet_xml  # one page wide …
-    assert '<pageSetup paperSize="9" fitToHeight="0" orientation="landscape"/>' in sheet_xml  # … A4 landscape
+    assert "fitToPage" not in sheet_xml  # never the whole width squeezed onto one page …
+    setup = re.search(r"<pageSetup [^>]*>", sheet_xml)
+    assert (
+        setup is not None and 'paperSize="9"' in setup.group() and 'orientation="landscape"' in setup.group()
+    )
+    scale = re.search(r'scale="(\d+)"', setup.group())
+    assert scale is not None and 80 <= int(scale.group(1)) <= 100  # … but a fixed scale: text at 8 pt or more
+    assert 'pageOrder="overThenDown"' in setup.group()  # what was sent, then the answers, row set by row set
     assert 'formatColumns="0" formatRows="0"' in sheet_xml  # people may still resize rows and columns
 
     book = openpyxl.load_workbook(item.workbook)
@@ -166,6 +172,9 @@ def test_sheets_are_protected_validated_and_set_up_for_print(distributed: Distri
     assert sheet.protection.sheet and book["記入方法"].protection.sheet
     assert sheet.freeze_panes == "F5"  # the header and row id … project number (A–E) stay in view
     assert sheet.print_title_rows == "$4:$4"
+    assert sheet.print_title_cols == "$E:$F"  # 事業番号 and 事業の内容 on every page
+    assert sheet.print_area == "'回答'!$E$4:$O$25"  # not the row id and the levels
+    assert [brk.id for brk in sheet.col_breaks.brk] == [12]  # 前年度の実績内容 (column M) starts a page
     assert sheet.page_setup.orientation == "landscape"
     columns = {cell.value: cell.column_letter for cell in sheet[layout.HEADER_ROW]}
     value_col, narrative_col = columns["今年度の値（令和2年度）"], columns["今年度の実績内容（令和2年度）"]

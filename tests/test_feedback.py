@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import calamine_rows, convert_with_soffice
 from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
+from xlplan.cli import main
 from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.followup.feedback import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_feedback
@@ -250,3 +251,17 @@ def test_the_department_can_correct_and_return_the_feedback_workbook(
     assert by_id["P021-1-1"][value_col] == 1644.0  # the number, no longer the text 1644件
     chunks = [str(row[0]) for row in calamine_rows(corrected, layout.MANIFEST_SHEET) if row and row[0]]
     assert manifest.loads(chunks).department == DEPARTMENT
+
+
+def test_the_feedback_files_get_the_folders_normal_permissions(result, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
+    # What any other file written here gets (0644 under the usual umask 022): colleagues on a shared
+    # folder must be able to open the 差し戻し票 as they open the department workbooks.
+    reference = workspace.feedback / "reference.txt"
+    reference.write_text("x", encoding="utf-8")
+    normal = reference.stat().st_mode & 0o777
+    assert normal & 0o044, "the test needs a umask that lets the group and others read"
+    assert result.path.stat().st_mode & 0o777 == normal
+    assert result.mail_path is not None and result.mail_path.stat().st_mode & 0o777 == normal
+    main(["status", "-w", str(workspace.root)])  # 回答状況.xlsx, written the same way
+    status = next(workspace.reports.glob("回答状況*.xlsx"))
+    assert status.stat().st_mode & 0o777 == normal

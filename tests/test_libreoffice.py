@@ -344,3 +344,67 @@ def test_what_a_libreoffice_save_keeps(cycle: Cycle) -> None:
     assert after.security is None or not after.security.lockStructure
     # What matters still holds: the signature identified every LibreOffice-saved return.
     assert {item.department for item in cycle.first.files} == set(cycle.returns)
+
+
+# ----------------------------------------------------------------------------------------
+# the department's sheets on screen and on paper, as LibreOffice shows and prints them
+# ----------------------------------------------------------------------------------------
+
+TOLERANCE_MM = 0.5  # rounding between points and LibreOffice's 1/100 mm
+
+
+def _issued(cycle: Cycle, department: str) -> Path:
+    return next(path for path in cycle.workspace.outbox.rglob("*.xlsx") if path.stem.endswith(department))
+
+
+def test_every_wrapped_cell_has_the_height_to_show_it_whole(cycle: Cycle, office: Office) -> None:
+    short = []
+    for department in (BOSAI, FUKUSHI):
+        look = office.look(_issued(cycle, department), heights=["記入方法", "回答"])
+        assert set(look.heights) == {"記入方法", "回答"}
+        for sheet, rows in look.heights.items():
+            short += [
+                (department, sheet, row, stored, needed)
+                for row, stored, needed in rows
+                if stored + TOLERANCE_MM < needed
+            ]
+    assert short == []
+
+
+def _pages(pdf: Path) -> list[list[tuple[str, float]]]:
+    """Each page's words with their heights in points, from poppler's bounding boxes."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    pages = []
+    for page in html.split("<page ")[1:]:
+        words = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', page)
+        pages.append([(text, float(bottom) - float(top)) for top, bottom, text in words])
+    return pages
+
+
+def test_the_department_workbook_prints_legibly_on_a4(cycle: Cycle, office: Office, tmp_path: Path) -> None:
+    pdf = tmp_path / "printed.pdf"
+    office.look(_issued(cycle, BOSAI), pdf=pdf)
+    pages = [page for page in _pages(pdf) if not any(text.startswith("記入方法") for text, _ in page)]
+    assert len(pages) >= 2 and len(pages) % 2 == 0, len(pages)
+    sent, answers = pages[0::2], pages[1::2]
+    for page in sent:  # what was sent, from the number to the previous year's value
+        words = "".join(text for text, _ in page)
+        assert (
+            "取組番号" in words
+            and "数値目標" in words
+            and "前年度の値" in words
+            and "今年度の値" not in words
+        )
+    for page in answers:  # the answers, with the number and description repeated
+        words = "".join(text for text, _ in page)
+        assert "取組番号" in words and "今年度の実績内容" in words and "数値目標" not in words
+    # Body text at 8 pt or more: a 10 pt line at the print scale; bounding boxes are about 1.3 em high.
+    heights = sorted(height for page in pages for _, height in page)
+    assert heights[len(heights) // 2] >= 8 * 1.2, heights[len(heights) // 2]
+    for project in cycle.plan.projects:
+        if BOSAI in {m for e in project.entries for m in e.members}:
+            assert any(project.description[:10] in "".join(t for t, _ in page) for page in answers), (
+                project.no
+            )

@@ -33,7 +33,6 @@ import contextlib
 import datetime as dt
 import io
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ from xlplan.workspace.ledger import (
     mark_sending,
     record_dispatch,
 )
+from xlplan.xlsx.atomic import temporary_beside
 from xlplan.xlsx.cells import a1, file_name, from_a1, set_text
 from xlplan.xlsx.text import estimate_lines, lines_height
 
@@ -518,8 +518,9 @@ def _save(workbook: Any, path: Path) -> Path:
     """Save through a temporary file; beside the target as ``(2)``, ``(3)`` … when it is open in Excel."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(suffix=".xlsx", prefix=".feedback-", dir=path.parent)
-        os.close(descriptor)
+        # Not mkstemp: its 0600 would keep colleagues on a shared folder out of the 差し戻し票; a file
+        # opened the usual way gets the folder's normal permissions (0644 under the usual umask).
+        temporary = temporary_beside(path)
         workbook.save(temporary)
     except OSError as exc:
         raise OutputError([not_writable(path.parent, exc)]) from exc

@@ -7,21 +7,23 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlplan.form import layout
 from xlplan.form.rows import WorkbookRequest
-from xlplan.form.style import Styles
+from xlplan.form.style import FONT, FONT_SIZE, TITLE_HEIGHT, Styles
 from xlplan.plan.dates import wareki_date
 from xlplan.xlsx.cells import clean_text
+from xlplan.xlsx.text import text_height
 
 K_OFFICE_PHONE = "連絡先電話"
 K_RETURN_FOLDER = "提出先フォルダ"
 """Optional 設定 keys shown on the 記入方法 sheet (kept in ``Settings.extra``)."""
 A4 = 9
+TEXT_WIDTH = 100  # characters: the width of column B, where the instructions wrap
 
 
 def write_guide_sheet(workbook: xlsxwriter.Workbook, styles: Styles, request: WorkbookRequest) -> None:
     settings, department = request.settings, request.department
     sheet = workbook.add_worksheet(layout.GUIDE_SHEET)
     sheet.set_column(0, 0, 4)
-    sheet.set_column(1, 1, 100)
+    sheet.set_column(1, 1, TEXT_WIDTH)
     year = settings.current_year.wareki
     deadline = wareki_date(settings.deadline) if settings.deadline else "（照会のメールをご確認ください）"
     office = " ".join(part for part in (settings.office, settings.office_contact) if part) or "照会元"
@@ -57,7 +59,7 @@ def write_guide_sheet(workbook: xlsxwriter.Workbook, styles: Styles, request: Wo
             [
                 "数値目標がある事業: 数値を半角で入力します。人・件・回などの単位は自動で表示されます（159 と入力すると「159人」と表示）。",
                 "「%」の事業は 31.9 と入力しても 31.9% と入力してもかまいません。入力したとおりに読み取ります。",
-                "「159人」のように単位を付けたり、全角の数字で入力したりすると、入力できません。",
+                "人・件・回などの事業で「159人」のように単位を付けると、入力できません。",
                 "数値目標がない事業: セルを選ぶと出る ▼ から、次の記号を選びます（数値目標がある事業でも、実施しなかった場合は ×、該当なしは — を入力します）。",
             ],
         ),
@@ -88,6 +90,7 @@ def write_guide_sheet(workbook: xlsxwriter.Workbook, styles: Styles, request: Wo
         clean_text(f"記入方法 — {settings.plan_name} {year}実績の照会（{department.name}）"),
         styles.title,
     )
+    sheet.set_row(0, TITLE_HEIGHT)
     r = 2
     for number, (heading, lines) in enumerate(sections, start=1):
         r = _guide_section(sheet, styles, r, number, heading, lines) + 1
@@ -95,6 +98,7 @@ def write_guide_sheet(workbook: xlsxwriter.Workbook, styles: Styles, request: Wo
     for mark, meaning in marks:
         sheet.write_string(r, 0, mark, styles.guide_mark)
         sheet.write_string(r, 1, meaning, styles.guide_text)
+        sheet.set_row(r, text_height(meaning, TEXT_WIDTH, 12, FONT))  # the mark's 12 pt sets the line
         r += 1
     r += 1
     for number, (heading, lines) in enumerate(later, start=len(sections) + 1):
@@ -115,6 +119,10 @@ def _guide_section(
     sheet.write_string(r, 1, heading, styles.guide_heading)
     r += 1
     for line in lines:
-        sheet.write_string(r, 1, clean_text(line), styles.guide_text)
+        text = clean_text(line)
+        sheet.write_string(r, 1, text, styles.guide_text)
+        # A wrapped cell needs its height set: LibreOffice (screen and PDF) does not grow the
+        # row of a file it opens, and Excel only when the row was never given a height.
+        sheet.set_row(r, text_height(text, TEXT_WIDTH, FONT_SIZE, FONT))
         r += 1
     return r

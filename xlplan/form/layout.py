@@ -74,9 +74,9 @@ def response_columns(levels: Sequence[str], baseline: str, previous: str, curren
         Column(DEPARTMENT, "回答する課", 14),
         Column(BASELINE, f"現状値（{baseline}）", 11),
         Column(PREVIOUS_VALUE, f"前年度の値（{previous}）", 11),
-        Column(PREVIOUS_NARRATIVE, f"前年度の実績内容（{previous}）", 40),
+        Column(PREVIOUS_NARRATIVE, f"前年度の実績内容（{previous}）", 36),
         Column(CURRENT_VALUE, f"今年度の値（{current}）", 12, input=True),
-        Column(CURRENT_NARRATIVE, f"今年度の実績内容（{current}）", 60, input=True),
+        Column(CURRENT_NARRATIVE, f"今年度の実績内容（{current}）", 50, input=True),
     ]
     return columns
 

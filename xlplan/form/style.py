@@ -11,6 +11,8 @@ HEADER_BLUE = "#DDEBF7"
 BORDER_GREY = "#A6A6A6"
 FONT = "游ゴシック"  # the Japanese Office default since 2016; Excel substitutes where it is missing
 FONT_SIZE = 10
+TITLE_SIZE = 14
+TITLE_HEIGHT = 24  # points: a 14 pt line with room; rows are not grown to their font when a file is opened
 
 
 class Styles:
@@ -19,7 +21,7 @@ class Styles:
     def __init__(self, workbook: xlsxwriter.Workbook) -> None:
         self.workbook = workbook
         border = {"border": 1, "border_color": BORDER_GREY}
-        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.title = workbook.add_format({"bold": True, "font_size": TITLE_SIZE})
         self.info = workbook.add_format({"font_size": 10})
         self.notice = workbook.add_format({"bold": True, "font_color": "#C00000"})
         self.swatch = workbook.add_format({"bg_color": YELLOW, **border})

@@ -26,7 +26,7 @@ from xlplan.form import layout, manifest
 from xlplan.form.guide import write_guide_sheet
 from xlplan.form.layout import Column, InputRule
 from xlplan.form.rows import ResponseRow, WorkbookRequest
-from xlplan.form.style import FONT, FONT_SIZE, Styles
+from xlplan.form.style import FONT, FONT_SIZE, TITLE_HEIGHT, Styles
 from xlplan.plan.dates import wareki_date
 from xlplan.xlsx import fast
 from xlplan.xlsx.cells import a1, clean_text
@@ -139,6 +139,7 @@ def _write_response_sheet(
         clean_text(f"{settings.plan_name}　{settings.current_year.wareki}実績 回答票（{department.name}）"),
         styles.title,
     )
+    sheet.set_row(layout.TITLE_ROW - 1, TITLE_HEIGHT)
     sheet.write_string(
         layout.INFO_ROW - 1,
         0,
@@ -206,15 +207,57 @@ def _write_response_sheet(
     # Keep the header and the row id / project number in view while scrolling to the yellow cells.
     sheet.freeze_panes(layout.HEADER_ROW, position[layout.PROJECT_NO] + 1)
     sheet.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True})
+    _print_setup(sheet, request, position, header_row, max(last, header_row))
+    return manifest_rows
+
+
+PRINTABLE_MM = 297 - 2 * 0.4 * 25.4  # A4 landscape less the side margins
+MIN_PRINT_SCALE = 80  # 10 pt text prints at 8 pt or larger
+MAX_HEADER = 250  # Excel's header text is limited to 255 characters
+MM_PER_WIDTH = 2.3
+"""Printed millimetres per unit of column width at 100 %, as LibreOffice prints 游ゴシック 10 pt
+(measured: a width of 50 prints 114 mm); Excel's are a little narrower, so the scale errs small."""
+
+
+def print_scale(widths: Sequence[float]) -> int:
+    """The print scale (%) at which columns of these widths fill the A4 landscape width."""
+    millimetres = sum(widths) * MM_PER_WIDTH
+    return max(MIN_PRINT_SCALE, min(100, int(100 * PRINTABLE_MM / millimetres)))
+
+
+def _print_setup(
+    sheet: Worksheet, request: WorkbookRequest, position: dict[str, int], header_row: int, last_row: int
+) -> None:
+    """Print legibly on A4: two pages across per set of rows, never 14 columns squeezed onto one.
+
+    The row id and the level columns are context on screen and are not printed; from the
+    project number on, the first page holds what was sent (description to the previous year's
+    value), the second the previous year's narrative and the answers; both repeat the number,
+    the description and the header row. The scale is fixed so that the wider page fits (text at 8 pt or more):
+    fit-to-page would shrink the whole width onto one page and ignore the page break.
+    """
+    columns = request.columns
+    first, split = position[layout.PROJECT_NO], position[layout.PREVIOUS_NARRATIVE]
+    repeated = list(range(first, position[layout.DESCRIPTION] + 1))
+    pages = [range(first, split), [*repeated, *range(split, len(columns))]]
     sheet.set_landscape()
     sheet.set_paper(A4)
+    sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    sheet.print_area(header_row, first, last_row, len(columns) - 1)
     sheet.repeat_rows(header_row)
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.repeat_columns(repeated[0], repeated[-1])
+    sheet.set_v_pagebreaks([split])
+    sheet.print_across()  # each set of rows: what was sent, then the answers, on consecutive pages
+    sheet.set_print_scale(min(print_scale([columns[i].width for i in page]) for page in pages))
+    title = f"{request.settings.plan_name}　{request.settings.current_year.wareki}実績 回答票"
+
+    def literal(text: str) -> str:  # "&" starts a header code: "&&" prints one
+        return clean_text(text).replace("&", "&&")
+
+    sheet.set_header(
+        f"&L{literal(title)[: MAX_HEADER // 2]}&R{literal(request.department.name)[: MAX_HEADER // 3]}"
+    )
     sheet.set_footer("&C&P / &N")
-    sheet.set_header("&R" + department.name.replace("&", "&&"))
-    sheet.print_area(0, 0, max(last, header_row), len(columns) - 1)
-    return manifest_rows
 
 
 MIN_LINES = 3  # room to type a narrative without resizing the row first

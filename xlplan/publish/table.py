@@ -148,14 +148,14 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
             if received is None:
                 own = history.get((project.no, entry.name, settings.current_year))
                 if own is None:
-                    findings.append(_missing(project, entry, entry.members))
+                    findings.append(_missing(plan, project, entry, entry.members))
                 rows.append(
                     EntryRow(entry, previous, own.value if own else BLANK, own.narrative if own else None)
                 )
                 continue
             combined = combine(entry.members, received)
             if combined.missing:
-                findings.append(_missing(project, entry, combined.missing))
+                findings.append(_missing(plan, project, entry, combined.missing))
             if combined.unit_conflict:
                 findings.append(
                     Finding(
@@ -202,8 +202,17 @@ def _member(plan: Plan, entry: Entry, department: str) -> str | None:
     return None
 
 
-def _missing(project: Project, entry: Entry, members: Iterable[str]) -> Finding:
+def _missing(plan: Plan, project: Project, entry: Entry, members: Iterable[str]) -> Finding:
+    # The registry's names, not the cell's spelling (人権・同和对策室 in the seed's cell is the office's
+    # 人権・同和対策室); "、" between them, as "・" is part of some names.
+    def name(member: str) -> str:
+        return plan.canonical_department(member) or member
+
+    if entry.joint:
+        label = " ".join(name(member) for member in entry.members)
+    else:  # a printed label such as 企画政策課 (関係各課) is kept; a variant spelling is not
+        label = name(entry.name) if plan.canonical_department(entry.name) else entry.name
     return Finding(
         "consolidate-missing-answer",
-        {"no": project.no, "entry": entry.name, "departments": "・".join(members)},
+        {"no": project.no, "entry": label, "departments": "、".join(name(member) for member in members)},
     )

@@ -115,6 +115,10 @@ class Layout:
         """The two header rows' texts, with level names and year labels from the settings."""
         levels = settings.levels
         first = list(levels[1:-1]) if self.level_columns else ["番号"]
+        if self.level_columns == 1:
+            # The one level column also holds the project numbers (with more level columns the
+            # numbers sit under the last, as the seed prints them under 基本事業): say both.
+            first[0] = f"{levels[1]}\n{levels[-1]}番号"
         first += [levels[-1], "担当課", "現状値", "実績値", "①実績値", f"②{settings.current_year.wareki}実績"]
         second = [""] * (self.department + 1) + [
             settings.year_label(settings.baseline_year),
