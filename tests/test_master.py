@@ -300,3 +300,24 @@ def test_a_unit_mismatch_names_the_expected_unit(workspace: Workspace) -> None:
     [finding] = [f for f in raised.value.findings if f.code == "master-unit-mismatch"]
     assert "「人」" in finding.message() and "「回」" in finding.message() and finding.cell == "N2"
     assert not [f for f in raised.value.findings if f.sheet == "履歴"]  # one root cause, one message
+
+
+@pytest.mark.parametrize("arguments", [["plan", "show"], ["plan", "show", "--json"], ["status"]])
+def test_a_closed_pipe_ends_quietly(workspace: Workspace, arguments: list[str]) -> None:
+    """`xlplan plan show | head -1`: the reader is gone before xlplan writes; no traceback follows."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # nobody will ever read: every write fails with EPIPE
+    done = subprocess.run(
+        [sys.executable, "-m", "xlplan", *arguments, "-w", str(workspace.root)],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
