@@ -370,6 +370,24 @@ def test_a_manifest_edited_to_claim_another_departments_rows_fails_its_signature
     assert all(answer.project_no != theirs.rows[1].project_no for answer in outcome.result.answers)
 
 
+def test_an_unreadable_manifest_is_said_in_japanese_with_the_library_text_kept_aside(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path)
+    broken = replace(_issued(path), fiscal_year="令和2年度")  # type: ignore[arg-type]
+
+    def change(workbook: Workbook) -> None:
+        hidden = workbook[layout.MANIFEST_SHEET]
+        for index, chunk in enumerate(manifest.dumps(broken), start=1):
+            hidden.cell(index, 1).value = chunk
+
+    _edit(path, change)
+    finding = _check(returned, path).only("manifest-unreadable")
+    message = _japanese(finding, "管理情報", "照会元から送付されたファイル")
+    assert "int()" not in message and "literal" not in message, message  # Python's words stay out …
+    assert "int()" in finding.params["detail"]  # … and are kept for whoever investigates
+
+
 @pytest.mark.parametrize(
     ("field", "value", "code", "word"),
     [
