@@ -36,7 +36,7 @@ from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.workspace.folder import Workspace, init_workspace
 
-KILLS = 8
+KILLS = int(os.environ.get("XLPLAN_CRASH_KILLS", "8"))  # more for a longer soak: XLPLAN_CRASH_KILLS=20
 SEED = 20261202  # the moments are random, and the same on every run of the tests
 
 
