@@ -1,4 +1,4 @@
-"""The rule that combines the shares of a joint entry (xlplan.publish.combine)."""
+"""The rule that combines the shares of a joint entry (xlplan.plan.combine)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from xlplan.examples import Example, load_seed
 from xlplan.plan.values import BLANK, Mark, Value
-from xlplan.publish.combine import Combined, Share, combine, combine_values, join_narratives
+from xlplan.plan.combine import Combined, Share, combine, combine_values, join_narratives
 
 DONE, X, DASH = Value(mark=Mark.DONE), Value(mark=Mark.NOT_DONE), Value(mark=Mark.NOT_APPLICABLE)
 

@@ -92,6 +92,18 @@ CATALOGUE: dict[str, Entry] = {
         "担当課「{department}」が担当課シートに登録されていません。",
         "Department '{department}' is not in the department registry.",
     ),
+    "master-former-name-split": Entry(
+        "error",
+        "「{department}」は機構改革で {successors} に分かれました（担当課シートの旧名称）。どの課がこの事業を引き継ぐか、計画シートのこの行の担当課を新しい課名に直してください。",
+        "'{department}' was split into {successors} (former names on the department sheet). Change this row's "
+        "department on the plan sheet to the department that carries the project on.",
+    ),
+    "master-former-name-collision": Entry(
+        "error",
+        "「{department}」の旧名称「{former}」は、いま使われている課名（または別名）と同じです。どちらの課のことか区別できないため、旧名称から外すか、課名を直してください。",
+        "The former name '{former}' of '{department}' is also a current department name or spelling; "
+        "it cannot tell the two apart. Remove it from the former names or correct the name.",
+    ),
     "master-duplicate-department": Entry(
         "error",
         "担当課「{department}」が担当課シートに2回登録されています。",

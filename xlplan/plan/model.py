@@ -84,13 +84,20 @@ class Project:
 
 @dataclass(frozen=True)
 class Department:
-    """A department of the registry. ``aliases`` are spellings found in plan cells (人権・同和对策室)."""
+    """A department of the registry.
+
+    ``aliases`` are spellings found in plan cells (人権・同和对策室), printed as they are;
+    ``former`` are the names the department had before a reorganisation, which history and
+    old plan cells may still use and which are printed as the department is named now. A
+    former name listed under two departments was split between them.
+    """
 
     name: str
     aliases: tuple[str, ...] = ()
     email: str | None = None
     contact: str | None = None
     phone: str | None = None
+    former: tuple[str, ...] = ()  # names before a reorganisation (機構改革): renamed from, merged from
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class HistoryRecord:
     value: Value
     narrative: str | None = None
     department: str | None = None
+    note: str | None = None  # 備考: 未回答 for a department that never answered, and the like
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,14 @@ class Plan:
     projects: tuple[Project, ...]
     departments: tuple[Department, ...]
     history: tuple[HistoryRecord, ...] = ()
+    # The 履歴 sheet's records as the master holds them, where reorganisations made ``history``
+    # differ (entries under former names, merged records); None when they are the same.
+    source_history: tuple[HistoryRecord, ...] | None = None
+
+    @property
+    def recorded_history(self) -> tuple[HistoryRecord, ...]:
+        """The history as the master's 履歴 sheet holds it (what writing the master writes back)."""
+        return self.history if self.source_history is None else self.source_history
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -260,7 +276,8 @@ class Plan:
         for department in self.departments:
             if name == department.name or name in department.aliases:
                 return department.name
-        return None
+        successors = [department.name for department in self.departments if name in department.former]
+        return successors[0] if len(successors) == 1 else None  # a split former name is no one
 
     def department(self, name: str) -> Department:
         """The registry record for ``name`` or one of its aliases.
@@ -304,7 +321,9 @@ class Plan:
         for record in self.history:
             key = (record.project_no, record.entry)
             bucket = years.setdefault(key, {})
-            item = {"value": record.value.to_json(), "narrative": record.narrative}
+            item: dict[str, Any] = {"value": record.value.to_json(), "narrative": record.narrative}
+            if record.note:
+                item["note"] = record.note
             if record.department is None:
                 bucket.setdefault(record.fiscal_year.wareki, {}).update(item)
             else:
@@ -369,6 +388,7 @@ class Plan:
                 {
                     "name": department.name,
                     "aliases": list(department.aliases),
+                    **({"former": list(department.former)} if department.former else {}),
                     "email": department.email,
                     "contact": department.contact,
                 }

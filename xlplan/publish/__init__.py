@@ -1,6 +1,6 @@
 """Publish: the consolidated table (事業実績一覧) rebuilt with its formatting, as xlsx, PDF, CSV and JSON.
 
-- :mod:`~xlplan.publish.table` and :mod:`~xlplan.publish.combine`: what the table holds (joint entries combined);
+- :mod:`~xlplan.publish.table`: what the table holds (joint entries combined by :mod:`xlplan.plan.combine`);
 - :mod:`~xlplan.publish.template`: the styles, from a template the office may restyle in Excel;
 - :mod:`~xlplan.publish.writer` and :mod:`~xlplan.publish.parallel`: the workbook, in one process or two;
 - :mod:`~xlplan.publish.opendata`: CSV and JSON; :mod:`~xlplan.publish.consolidate`: one run.

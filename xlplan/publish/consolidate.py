@@ -5,7 +5,7 @@ accepted answers as plain records, so it runs the same from the command line,
 from the master workbook's button, and from tests. The steps:
 
 1. :func:`xlplan.publish.table.build_table` pairs plan and answers (joint entries
-   combined by :mod:`xlplan.publish.combine`);
+   combined by :mod:`xlplan.plan.combine`);
 2. :mod:`xlplan.publish.writer` writes the workbook, styled from the template
    (:mod:`xlplan.publish.template`), to a temporary file beside the target;
 3. the temporary file is read back with python-calamine and compared with what

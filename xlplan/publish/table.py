@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xlplan.findings import Finding
+from xlplan.plan.combine import Share, combine
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Answer, Entry, HistoryRecord, Node, Plan, Project
 from xlplan.plan.values import BLANK, Value
-from xlplan.publish.combine import Share, combine
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     """Pair the plan with the answers into the consolidated table.
 
     For each entry the current value and narrative are combined from its members'
-    answers by :func:`xlplan.publish.combine.combine`. An entry nobody answered takes the
+    answers by :func:`xlplan.plan.combine.combine`. An entry nobody answered takes the
     master's own record of the current year if it has one (an office may type a
     late answer straight into the master), and is otherwise blank. The previous
     year comes from the master's history.

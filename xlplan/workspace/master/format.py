@@ -90,8 +90,8 @@ class PlanColumns:
 
 def history_columns(levels: Sequence[str]) -> list[str]:
     """The 履歴 sheet's columns."""
-    return [f"{levels[-1]}番号", "担当課", "内訳の課", "年度", "値", "実績内容"]
+    return [f"{levels[-1]}番号", "担当課", "内訳の課", "年度", "値", "実績内容", "備考"]
 
 
-DEPARTMENT_COLUMNS = ["担当課", "別名", "メールアドレス", "担当者", "電話"]
+DEPARTMENT_COLUMNS = ["担当課", "別名", "メールアドレス", "担当者", "電話", "旧名称"]
 LIST_SPLIT = re.compile(r"[、,，\n]+")

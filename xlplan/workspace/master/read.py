@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ from xlplan.plan.model import (
     Settings,
     parse_smtp,
 )
-from xlplan.plan.values import ValueErrorCode, parse_value
+from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
+from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
 from xlplan.workspace.master.format import (
     DEPARTMENT_COLUMNS,
     K_BASELINE,
@@ -108,12 +110,18 @@ class _Reader:
         if settings is None:
             raise ConfigurationError(self.findings)
         departments = self.departments(self.workbook[SHEET_DEPARTMENTS])
-        lookup = {name: dep.name for dep in departments for name in (dep.name, *dep.aliases)}
-        nodes, projects = self.plan_rows(self.workbook[SHEET_PLAN], settings.levels, lookup)
-        history = self.history(self.workbook[SHEET_HISTORY], settings.levels, projects)
+        names = Names.of(departments)
+        nodes, written = self.plan_rows(self.workbook[SHEET_PLAN], settings.levels, names)
+        # Entries under former department names are read as the departments are now (機構改革).
+        projects, renamed = resolve_projects(written, names)
+        recorded, placed = self.history(
+            self.workbook[SHEET_HISTORY], settings.levels, projects, renamed, names
+        )
         if self.findings:
             raise ConfigurationError(self.findings)
-        return Plan(settings, tuple(nodes), tuple(projects), tuple(departments), tuple(history))
+        history = tuple(merge_records(placed))
+        source = tuple(recorded) if history != tuple(recorded) else None
+        return Plan(settings, tuple(nodes), tuple(projects), tuple(departments), history, source)
 
     # -- 設定 -----------------------------------------------------------------------------
     def settings(self, sheet: Worksheet) -> Settings | None:
@@ -228,6 +236,7 @@ class _Reader:
             return []
         index = self.header_index(sheet)
         seen: dict[str, str] = {}
+        former_cells: dict[str, str] = {}
         result: list[Department] = []
         for row_number, row in self.data_rows(sheet):
             name = _text(_get(row, index, "担当課"))
@@ -241,6 +250,8 @@ class _Reader:
                         "master-duplicate-department", sheet=SHEET_DEPARTMENTS, cell=cell, department=spelling
                     )
                 seen[spelling] = cell
+            former = tuple(_split(_text(_get(row, index, "旧名称")))) if "旧名称" in index else ()
+            former_cells[name] = a1(row_number, index["旧名称"] + 1) if former else cell
             result.append(
                 Department(
                     name=name,
@@ -248,18 +259,26 @@ class _Reader:
                     email=_text(_get(row, index, "メールアドレス")),
                     contact=_text(_get(row, index, "担当者")),
                     phone=_text(_get(row, index, "電話")),
+                    former=former,
                 )
             )
+        for department in result:
+            for old in department.former:
+                # A former name that is also a current name or spelling would make every plan cell,
+                # history row and return under it ambiguous: which department is meant?
+                if old in seen:
+                    self.fail("master-former-name-collision", sheet=SHEET_DEPARTMENTS,
+                              cell=former_cells[department.name], former=old, department=department.name)  # fmt: skip
         return result
 
     # -- 計画 -----------------------------------------------------------------------------
     def plan_rows(
-        self, sheet: Worksheet, levels: tuple[str, ...], lookup: dict[str, str]
+        self, sheet: Worksheet, levels: tuple[str, ...], names: Names
     ) -> tuple[list[Node], list[Project]]:
-        names = PlanColumns(levels)
-        required = [names.node_columns(d)[0] for d in range(len(levels) - 1)]
-        required += [names.node_columns(d)[1] for d in range(len(levels) - 1)]
-        required += [names.number, names.description, "担当課"]
+        columns = PlanColumns(levels)
+        required = [columns.node_columns(d)[0] for d in range(len(levels) - 1)]
+        required += [columns.node_columns(d)[1] for d in range(len(levels) - 1)]
+        required += [columns.number, columns.description, "担当課"]
         if self.header(sheet, required) is None:
             return [], []
         index = self.header_index(sheet)
@@ -268,15 +287,15 @@ class _Reader:
         projects: dict[int, dict[str, Any]] = {}
         order: list[int] = []
         for row_number, row in self.data_rows(sheet):
-            raw_no = _get(row, index, names.number)
+            raw_no = _get(row, index, columns.number)
             if raw_no is None or _text(raw_no) is None:
                 # Every row of the master is read or reported: a row with content but no number
                 # would silently drop a project from the plan and from distribution.
                 if any(_text(value) for value in row):
-                    self.fail("master-missing-value", sheet=SHEET_PLAN, cell=a1(row_number, index[names.number] + 1),
-                              column=names.number)  # fmt: skip
+                    self.fail("master-missing-value", sheet=SHEET_PLAN, cell=a1(row_number, index[columns.number] + 1),
+                              column=columns.number)  # fmt: skip
                 continue
-            no_cell = a1(row_number, index[names.number] + 1)
+            no_cell = a1(row_number, index[columns.number] + 1)
             no = _positive_int(raw_no)
             if no is not None:
                 self.failed_projects.add(no)  # taken out again once the project is built
@@ -285,7 +304,7 @@ class _Reader:
                 continue
             key: list[str] = []
             for depth in range(len(levels) - 1):
-                number_col, title_col, subtitle_col = names.node_columns(depth)
+                number_col, title_col, subtitle_col = columns.node_columns(depth)
                 number = _text(_get(row, index, number_col))
                 title = _text(_get(row, index, title_col))
                 if not number or not title:
@@ -318,7 +337,7 @@ class _Reader:
                     nodes[node_key] = Node(node_key, title, subtitle)
             else:
                 self.project_row(
-                    sheet, row, row_number, index, names, tuple(key), no, projects, order, lookup
+                    sheet, row, row_number, index, columns, tuple(key), no, projects, order, names
                 )
         built = [self.build_project(no, projects[no]) for no in order]
         self.failed_projects -= {project.no for project in built if project is not None}
@@ -335,7 +354,7 @@ class _Reader:
         no: int,
         projects: dict[int, dict[str, Any]],
         order: list[int],
-        lookup: dict[str, str],
+        departments: Names,
     ) -> None:
         def cell(column: str) -> str:
             return a1(row_number, index[column] + 1)
@@ -399,7 +418,13 @@ class _Reader:
         joint_text = _text(_get(row, index, "回答する課")) if "回答する課" in index else None
         members = tuple(_split(joint_text)) if joint_text else (entry_name,)
         for member in members:
-            if member not in lookup:
+            if departments.now(member) is not None:
+                continue
+            split = departments.successors.get(member, ())
+            if len(split) > 1:  # only the office knows which of the new departments carries it on
+                self.fail("master-former-name-split", sheet=SHEET_PLAN, cell=cell("回答する課" if joint_text else "担当課"),
+                          department=member, successors="、".join(split))  # fmt: skip
+            else:
                 self.fail(
                     "master-unknown-department",
                     sheet=SHEET_PLAN,
@@ -431,14 +456,21 @@ class _Reader:
 
     # -- 履歴 -----------------------------------------------------------------------------
     def history(
-        self, sheet: Worksheet, levels: tuple[str, ...], projects: list[Project]
-    ) -> list[HistoryRecord]:
+        self,
+        sheet: Worksheet,
+        levels: tuple[str, ...],
+        projects: list[Project],
+        renamed: dict[tuple[int, str], str],
+        names: Names,
+    ) -> tuple[list[HistoryRecord], list[tuple[str, HistoryRecord]]]:
+        """The 履歴 rows as written, and each placed on the entry it belongs to now (with the name it was written under)."""
         columns = history_columns(levels)
         if self.header(sheet, [columns[0], "担当課", "年度", "値"]) is None:
-            return []
+            return [], []
         index = self.header_index(sheet)
         by_no = {project.no: project for project in projects}
         records: list[HistoryRecord] = []
+        placed: list[tuple[str, HistoryRecord]] = []
         for row_number, row in self.data_rows(sheet):
             raw_no = _get(row, index, columns[0])
             if raw_no is None or _text(raw_no) is None:
@@ -449,14 +481,16 @@ class _Reader:
 
             no = _positive_int(raw_no)
             entry_name = _text(_get(row, index, "担当課")) or ""
+            share = _text(_get(row, index, "内訳の課")) if "内訳の課" in index else None
             project = by_no.get(no) if no is not None else None
-            known = project is not None and any(e.name == entry_name for e in project.entries)
+            written = HistoryRecord(no or 0, entry_name, FiscalYear(2000), BLANK, None, share)
+            here = place_record(written, project, renamed, names) if project is not None else None
             plan_reported = any(finding.sheet == SHEET_PLAN for finding in self.findings)
-            if not known and (no in self.failed_projects or plan_reported):
+            if here is None and (no in self.failed_projects or plan_reported):
                 # A 計画 row was reported already (a bad or missing number, a bad value): the history
                 # of a project or entry that did not load follows from it. One root cause, one message.
                 continue
-            if project is None or not known:
+            if project is None or here is None:
                 self.fail(
                     "master-unknown-project",
                     sheet=SHEET_HISTORY,
@@ -478,18 +512,20 @@ class _Reader:
             if not parsed.ok or parsed.value is None:
                 self.bad_value(SHEET_HISTORY, cell("値"), raw_value, parsed, project.unit)
                 continue
-            share = _text(_get(row, index, "内訳の課")) if "内訳の課" in index else None
-            records.append(
-                HistoryRecord(
-                    project_no=project.no,
-                    entry=entry_name,
-                    fiscal_year=year,
-                    value=parsed.value,
-                    narrative=_text(_get(row, index, "実績内容"), strip=False),
-                    department=share,
-                )
+            record = HistoryRecord(
+                project_no=project.no,
+                entry=entry_name,
+                fiscal_year=year,
+                value=parsed.value,
+                narrative=_text(_get(row, index, "実績内容"), strip=False),
+                department=share,
+                note=_text(_get(row, index, "備考")) if "備考" in index else None,
             )
-        return records
+            records.append(record)
+            placed.append(
+                (share or entry_name, replace(record, entry=here.entry, department=here.department))
+            )
+        return records, placed
 
     # -- helpers --------------------------------------------------------------------------
     def bad_value(self, sheet: str, cell: str, raw: Any, parsed: Any, unit: str | None) -> None:

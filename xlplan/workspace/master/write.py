@@ -253,10 +253,20 @@ def _write_departments(sheet: Worksheet, departments: Sequence[Department]) -> N
     notes = {
         "別名": "計画シートで使われている別の表記（例: 旧字体・誤記）。「、」区切り。",
         "メールアドレス": "照会メールの宛先。空欄の課にはメールを作りません（ブックは作ります）。",
+        "旧名称": "機構改革の前の課名。名称変更は旧名を1つ、統合は統合前の課名を「、」区切りで。分割は、分かれた"
+        "それぞれの課に同じ旧名を入れます。過去の実績はこの課に引き継がれます。",
     }
-    _header(sheet, DEPARTMENT_COLUMNS, notes, {"担当課": 22, "別名": 22, "メールアドレス": 32})
+    _header(sheet, DEPARTMENT_COLUMNS, notes, {"担当課": 22, "別名": 22, "メールアドレス": 32, "旧名称": 26})
     rows = [
-        [dep.name, "、".join(dep.aliases) or None, dep.email, dep.contact, dep.phone] for dep in departments
+        [
+            dep.name,
+            "、".join(dep.aliases) or None,
+            dep.email,
+            dep.contact,
+            dep.phone,
+            "、".join(dep.former) or None,
+        ]
+        for dep in departments
     ]
     _write_rows(sheet, rows)
 
@@ -266,8 +276,9 @@ def _write_history(sheet: Worksheet, plan: Plan) -> None:
     notes = {
         "内訳の課": "共同報告の各課の分のときだけ課名を入力します。空欄は行全体の値です。",
         "年度": "令和2年度、R2、2020 のいずれでも可。",
+        "備考": "未回答（照会したが回答がなかった）など。",
     }
-    _header(sheet, columns, notes, {"担当課": 22, "内訳の課": 16, "実績内容": 80})
+    _header(sheet, columns, notes, {"担当課": 22, "内訳の課": 16, "実績内容": 80, "備考": 16})
     rows = [
         [
             record.project_no,
@@ -276,7 +287,8 @@ def _write_history(sheet: Worksheet, plan: Plan) -> None:
             record.fiscal_year.wareki,
             record.value.to_json(),
             record.narrative,
+            record.note,
         ]
-        for record in plan.history
+        for record in plan.recorded_history
     ]
     _write_rows(sheet, rows, wrap=(6,))

@@ -1,0 +1,172 @@
+"""Reorganisations (機構改革): departments renamed, merged and split, and the plan and history that follow.
+
+Most Aprils some departments change. The 担当課 sheet records it: a department lists the names
+it had before (``Department.former``) — one former name for a rename, several for a merge, and
+a former name listed under two departments for a split. Nothing else has to be retyped:
+
+* an entry of the plan that still names a former department is read as the department it is
+  now (renamed or merged into); an entry naming a department that was split must be changed by
+  the office, since only it knows which half carries the project on;
+* entries of one project that now name the same department are one entry (two departments that
+  reported separately and merged report once);
+* history records follow their entries: a record kept under a former entry name belongs to the
+  entry that name became; records that now fall on the same entry, year and department are
+  combined by the rule for joint entries (:mod:`xlplan.plan.combine`), their narratives headed
+  by the names they were written under.
+
+The master keeps its 履歴 rows as they were written (:attr:`Plan.source_history`): resolving
+is repeatable, and nothing the office recorded is rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from xlplan.plan.combine import combine_values, join_narratives
+from xlplan.plan.model import Department, Entry, HistoryRecord, Project
+
+
+def successors(departments: Iterable[Department]) -> dict[str, tuple[str, ...]]:
+    """Former name → the departments it became (one for a rename or merge, several for a split)."""
+    found: dict[str, list[str]] = {}
+    for department in departments:
+        for old in department.former:
+            found.setdefault(old, []).append(department.name)
+    return {old: tuple(names) for old, names in found.items()}
+
+
+@dataclass(frozen=True)
+class Names:
+    """How the plan's department names read now: spellings, former names, splits."""
+
+    current: frozenset[str]  # registry names and their aliases (spellings printed as they are)
+    canonical: Mapping[str, str]  # any current spelling → its registry name
+    successors: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, departments: Sequence[Department]) -> Names:
+        """The names of a registry."""
+        canonical = {name: d.name for d in departments for name in (d.name, *d.aliases)}
+        return cls(frozenset(canonical), canonical, successors(departments))
+
+    def now(self, name: str) -> str | None:
+        """``name`` as the department is called now: itself if current, its successor if renamed or
+        merged; None for a split (ambiguous) or unknown name."""
+        if name in self.current:
+            return name
+        after = self.successors.get(name, ())
+        return after[0] if len(after) == 1 else None
+
+    def candidates(self, name: str) -> tuple[str, ...]:
+        """Every registry name ``name`` may mean now (several for a split department)."""
+        if name in self.current:
+            return (self.canonical[name],)
+        return self.successors.get(name, ())
+
+
+def rename_entry(entry: Entry, names: Names) -> Entry:
+    """``entry`` with its former departments replaced by their successors (members as printed otherwise)."""
+    mapping = {member: names.now(member) or member for member in entry.members}
+    if all(old == new for old, new in mapping.items()):
+        return entry
+    members = tuple(dict.fromkeys(mapping[member] for member in entry.members))
+    if entry.name == " ".join(entry.members):
+        name = " ".join(members)  # the usual joint cell, 企画政策課 生涯学習課
+    else:
+        name = entry.name  # a label such as 企画政策課 (関係各課): replace the names inside it
+        for old, new in sorted(mapping.items(), key=lambda item: -len(item[0])):
+            name = name.replace(old, new)
+    return Entry(name, members)
+
+
+def resolve_projects(
+    projects: Sequence[Project], names: Names
+) -> tuple[list[Project], dict[tuple[int, str], str]]:
+    """Projects with entries named as the departments are now; and (project, old entry) → new entry name.
+
+    Entries of one project that become the same entry are merged into the first of them.
+    """
+    resolved: list[Project] = []
+    renamed: dict[tuple[int, str], str] = {}
+    for project in projects:
+        entries: list[Entry] = []
+        for entry in project.entries:
+            now = rename_entry(entry, names)
+            renamed[(project.no, entry.name)] = now.name
+            if all(existing.name != now.name for existing in entries):
+                entries.append(now)
+        resolved.append(
+            replace(project, entries=tuple(entries)) if tuple(entries) != project.entries else project
+        )
+    return resolved, renamed
+
+
+def place_record(
+    record: HistoryRecord, project: Project, renamed: Mapping[tuple[int, str], str], names: Names
+) -> HistoryRecord | None:
+    """The record as it belongs to ``project`` now, or None when no entry of the project is what it was."""
+    target = _target_entry(record.entry, project, renamed, names)
+    if target is None:
+        return None
+    department = record.department
+    if department is not None:
+        if not target.joint:
+            department = None  # a share of what is now one department's entry is that entry's value
+        else:
+            members = {names.canonical.get(member, member): member for member in target.members}
+            chosen = [members[c] for c in names.candidates(department) if c in members]
+            if len(chosen) != 1:
+                return None
+            department = chosen[0]
+    if target.name == record.entry and department == record.department:
+        return record
+    return replace(record, entry=target.name, department=department)
+
+
+def _target_entry(
+    old: str, project: Project, renamed: Mapping[tuple[int, str], str], names: Names
+) -> Entry | None:
+    by_name = {entry.name: entry for entry in project.entries}
+    name = renamed.get((project.no, old), old)
+    if name in by_name:
+        return by_name[name]
+    # An entry name the plan no longer has (the 計画 sheet was rewritten after a reorganisation):
+    # read its department names and find the one entry of the project that carries them on.
+    wanted = {candidate for token in old.split() for candidate in names.candidates(token)}
+    matches = [
+        entry
+        for entry in project.entries
+        if wanted & {names.canonical.get(member, member) for member in entry.members}
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def merge_records(placed: Sequence[tuple[str, HistoryRecord]]) -> list[HistoryRecord]:
+    """Records that fall on the same project, entry, year and department, combined into one.
+
+    ``placed`` pairs each record with the name it was written under (its former department or
+    entry). Values by the joint-entry rule (numbers added in one unit, else the strongest
+    mark); narratives under the names they were written for (【生活環境課】 …); notes kept.
+    The first record's position is kept, so the order stays the master's.
+    """
+
+    def key(record: HistoryRecord) -> tuple[int, str, int, str | None]:
+        return (record.project_no, record.entry, record.fiscal_year.western, record.department)
+
+    groups: dict[tuple[int, str, int, str | None], list[tuple[str, HistoryRecord]]] = {}
+    for written_as, record in placed:
+        groups.setdefault(key(record), []).append((written_as, record))
+    merged: list[HistoryRecord] = []
+    for _written_as, record in placed:
+        group = groups.pop(key(record), None)
+        if group is None:
+            continue  # merged into an earlier record
+        if len(group) == 1:
+            merged.append(record)
+            continue
+        value, _conflict = combine_values(item.value for _, item in group)
+        narrative = join_narratives([(name, item.narrative) for name, item in group])
+        notes = "、".join(dict.fromkeys(item.note for _, item in group if item.note)) or None
+        merged.append(replace(record, value=value, narrative=narrative, note=notes))
+    return merged
