@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xlplan.examples import Example, load_seed
-from xlplan.plan.values import BLANK, Mark, Value
 from xlplan.plan.combine import Combined, Share, combine, combine_values, join_narratives
+from xlplan.plan.values import BLANK, Mark, Value
 
 DONE, X, DASH = Value(mark=Mark.DONE), Value(mark=Mark.NOT_DONE), Value(mark=Mark.NOT_APPLICABLE)
 

@@ -475,3 +475,79 @@ def test_review_button_lists_returns_without_proof_and_records_the_offices_marks
     with sqlite3.connect(fresh.ledger_path) as connection:
         ((by, note),) = connection.execute("SELECT decided_by, note FROM decisions").fetchall()
     assert by and note == "電話で確認"
+
+
+# --- 次年度へ: the master is the open workbook; Windows will not let anyone replace it --------------
+
+
+class SavingBook(FakeBook):
+    """Excel saving what a macro wrote into the open master's sheets (values only; VBA and buttons kept)."""
+
+    MASTER_SHEETS = ("設定", "計画", "担当課", "履歴")
+
+    def __init__(self, path: Path, answer: str | None = "ok") -> None:
+        super().__init__(path)
+        self.answer = answer
+        self.app.alert = self._alert  # type: ignore[method-assign]
+
+    def _alert(
+        self, prompt: str, title: str | None = None, buttons: str = "ok", mode: str | None = None
+    ) -> str | None:
+        self.app.alerts.append({"prompt": prompt, "title": title, "mode": mode, "buttons": buttons})
+        return self.answer if buttons == "ok_cancel" else None
+
+    def save(self) -> None:
+        super().save()
+        written = [sheet for sheet in self.sheets if sheet.rows and sheet.name in self.MASTER_SHEETS]
+        if not written:
+            return
+        book = openpyxl.load_workbook(self.fullname, keep_vba=True)
+        for sheet in written:
+            target = book[sheet.name]
+            target.delete_rows(1, target.max_row)
+            for r, row in enumerate(sheet.rows, start=1):
+                for c, value in enumerate(row, start=1):
+                    target.cell(r, c, value)
+        book.save(self.fullname)
+
+
+def _answered(workspace: Workspace, example: Example) -> None:
+    result = xlplan.distribute(workspace)
+    plan = workspace.load_plan()
+    dispatch = next(item for item in result.departments if item.department == "企画政策課")
+    assert dispatch.workbook is not None
+    answers = [a for a in example.answers if plan.canonical_department(a.department) == "企画政策課"]
+    fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
+    xlplan.collect(workspace)
+
+
+def test_the_rollover_button_asks_then_writes_the_next_year_into_the_open_master(
+    fresh: Workspace, example: Example
+) -> None:
+    _answered(fresh, example)
+    vba, buttons = vba_project_bytes(fresh.master_path), button_macros(fresh.master_path)
+    book = SavingBook(fresh.master_path)
+    xlplan.excel.run("rollover", book)
+    confirm, done = book.app.alerts
+    assert (
+        confirm["buttons"] == "ok_cancel" and "令和2年度を締めて令和3年度に切り替えます" in confirm["prompt"]
+    )
+    assert done["title"] == "xlplan 次年度へ" and done["mode"] == "info", done
+    assert "令和2年度を締めて令和3年度に切り替えました" in done["prompt"]
+    plan = read_master(fresh.master_path)  # what Excel saved is a master that reads
+    assert plan.settings.current_year.western == 2021
+    assert any(r.fiscal_year.western == 2020 and r.project_no == 1 for r in plan.history)
+    assert vba_project_bytes(fresh.master_path) == vba and button_macros(fresh.master_path) == buttons
+    assert list((fresh.root / ".xlplan" / "backup").glob("master_令和2年度締め前_*.xlsm"))
+
+
+def test_the_rollover_button_cancelled_changes_nothing(fresh: Workspace, example: Example) -> None:
+    _answered(fresh, example)
+    before = read_master(fresh.master_path).to_dict()
+    book = SavingBook(fresh.master_path, answer="cancel")
+    xlplan.excel.run("rollover", book)
+    assert "中止しました" in book.app.alerts[-1]["prompt"]
+    assert read_master(fresh.master_path).to_dict() == before
+    assert not (fresh.root / ".xlplan" / "backup").exists() or not list(
+        (fresh.root / ".xlplan" / "backup").glob("*締め前*")
+    )

@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str]] = {
     # the workspace
     "Workspace": ("xlplan.workspace.folder", "Workspace"),
-    "init": ("xlplan.workspace.folder", "init"),
+    "init": ("xlplan.adoption.start", "init"),
     # the verbs
     "distribute": ("xlplan.distribution.run", "distribute"),
     "collect": ("xlplan.collection.run", "collect"),
@@ -43,6 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "decide": ("xlplan.followup.review", "decide"),
     "consolidate": ("xlplan.publish.consolidate", "consolidate"),
     "build_buttons": ("xlplan.buttons.build", "build_excel_master"),
+    "rollover": ("xlplan.rollover.run", "rollover"),
     # their results
     "Result": ("xlplan.result", "Result"),
     "DistributionResult": ("xlplan.distribution.run", "DistributionResult"),
@@ -53,6 +54,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ReviewResult": ("xlplan.followup.review", "ReviewResult"),
     "ConsolidationResult": ("xlplan.publish.consolidate", "ConsolidationResult"),
     "BuildResult": ("xlplan.buttons.build", "BuildResult"),
+    "RolloverResult": ("xlplan.rollover.run", "RolloverResult"),
     # findings
     "Finding": ("xlplan.findings", "Finding"),
     "Phrase": ("xlplan.findings", "Phrase"),
@@ -88,6 +90,7 @@ __all__ = [
     "RemindResult",
     "Result",
     "ReviewResult",
+    "RolloverResult",
     "StatusReport",
     "ValidationResult",
     "Workspace",
@@ -102,6 +105,7 @@ __all__ = [
     "load_example",
     "remind",
     "review",
+    "rollover",
     "status",
     "validate",
 ]
@@ -122,6 +126,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the type checker and editors see; at run time __getattr__ loads these
+    from xlplan.adoption.start import init
     from xlplan.buttons.build import BuildResult
     from xlplan.buttons.build import build_excel_master as build_buttons
     from xlplan.collection.results import CollectResult, ValidationResult
@@ -144,4 +149,5 @@ if TYPE_CHECKING:  # what the type checker and editors see; at run time __getatt
     from xlplan.plan.model import Plan
     from xlplan.publish.consolidate import ConsolidationResult, consolidate
     from xlplan.result import Result
-    from xlplan.workspace.folder import Workspace, init
+    from xlplan.rollover.run import RolloverResult, rollover
+    from xlplan.workspace.folder import Workspace

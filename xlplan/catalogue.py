@@ -92,6 +92,45 @@ CATALOGUE: dict[str, Entry] = {
         "担当課「{department}」が担当課シートに登録されていません。",
         "Department '{department}' is not in the department registry.",
     ),
+    "init-options-conflict": Entry(
+        "error",
+        "{options} は一緒に指定できません。例から始める（--example）、表から作る（--from）、空の計画マスタを作る（--levels）のどれか1つにしてください。",
+        "{options} cannot be used together: start from the example (--example), from a table (--from), or a blank master (--levels).",
+    ),
+    "init-bad-levels": Entry(
+        "error",
+        "階層名「{levels}」を使えません。上の階層から順に「,」区切りで、空欄や同じ名前の重複なしに指定してください（例: --levels 政策,施策,事業）。",
+        "Level names '{levels}' cannot be used: give them top first, comma-separated, none blank or repeated "
+        "(e.g. --levels 政策,施策,事業).",
+    ),
+    "plan-no-projects": Entry(
+        "error",
+        "計画マスタに事業がまだありません。計画シートに事業と担当課を入力してから配布してください（書き方は計画マスタの説明シートと docs/master.md）。",
+        "The master has no projects yet. Enter the projects and departments on the plan sheet before distributing "
+        "(see the master's guide sheet and docs/master.md).",
+    ),
+    "rollover-unchecked": Entry(
+        "error",
+        "まだ検証していない回答が {count} 件あります（{files}）。先に回収・検証（xlplan collect）をしてから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "{count} returns are not checked yet ({files}). Collect first (xlplan collect); use --force to close the year anyway.",
+    ),
+    "rollover-review": Entry(
+        "error",
+        "照会元の確認待ちの回答が {count} 件あります（{files}）。xlplan review で受理か却下を決めてから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "{count} returns await the office's decision ({files}). Decide with xlplan review first; use --force to close the year anyway.",
+    ),
+    "rollover-no-answers": Entry(
+        "error",
+        "{year}は受理した回答が1件もありません。このまま次年度へ進めると、{year}の実績が空のまま履歴に残ります。回収が終わっているか確認し、それでも進めるときは --force を付けます。",
+        "No return was accepted for {year}: closing it now leaves the year empty in the history. Check that "
+        "collection is done; use --force to close it anyway.",
+    ),
+    "rollover-year-untouched": Entry(
+        "error",
+        "{year}は次年度への切り替えで始まったばかりで、まだ配布も回収もしていません。続けて切り替えると1年分が抜けるため、切り替えません（--force でも同じです）。",
+        "{year} was opened by a rollover and nothing was sent or received in it yet; rolling over again would "
+        "skip a year, so it is refused (also with --force).",
+    ),
     "master-former-name-split": Entry(
         "error",
         "「{department}」は機構改革で {successors} に分かれました（担当課シートの旧名称）。どの課がこの事業を引き継ぐか、計画シートのこの行の担当課を新しい課名に直してください。",

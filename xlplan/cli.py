@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +24,8 @@ from typing import Any
 
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
-from xlplan.findings import Finding, Language, format_table, language_of
+from xlplan.findings import Finding, Language, findings_json, format_table, language_of
+from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.text import printable
 from xlplan.result import Result, say
 
@@ -57,8 +59,11 @@ def _workspace(args: argparse.Namespace) -> xlplan.Workspace:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """新しい作業フォルダを作ります。例: xlplan init 令和3年度 --example ogi"""
-    workspace = xlplan.init(args.dir, example=args.example)
+    """新しい作業フォルダを作ります。例: xlplan init 男女共同参画 --levels 基本目標,施策,事業 --title 第3次みらい市男女共同参画プラン"""
+    levels = [name for name in re.split(r"[,、，]", args.levels)] if args.levels is not None else None
+    workspace = xlplan.init(
+        args.dir, example=args.example, levels=levels, title=args.title, source=args.source
+    )
     print(
         say(
             args.language,
@@ -71,6 +76,18 @@ def cmd_init(args: argparse.Namespace) -> int:
             args.language, f"計画マスタ: {workspace.master_path}", f"Master workbook: {workspace.master_path}"
         )
     )
+    plan = workspace.load_plan()
+    if not plan.projects:
+        print(say(args.language,
+                  "次に、計画マスタの設定シート（計画名・年度・照会元）、担当課シート、計画シートに入力してください。"
+                  "書き方は計画マスタの説明シートにあります。",
+                  "Next, fill in the master's settings, departments and plan sheets; its guide sheet explains how."))  # fmt: skip
+    else:
+        years = sorted({record.fiscal_year.western for record in plan.history})
+        print(say(args.language,
+                  f"事業 {len(plan.projects)} 件、担当課 {len(plan.departments)}、履歴 {len(plan.history)} 件"
+                  + (f"（{FiscalYear(years[0]).wareki}〜{FiscalYear(years[-1]).wareki}）" if years else ""),
+                  f"{len(plan.projects)} projects, {len(plan.departments)} departments, {len(plan.history)} history records"))  # fmt: skip
     return EXIT_OK
 
 
@@ -101,6 +118,12 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     language, counts = args.language, document["counts"]
     settings = plan.settings
+    if not plan.projects:
+        print(say(language, f"{settings.plan_name}（{settings.current_year.label}）: 事業がまだありません。"
+                  "計画マスタの計画シートに事業と担当課を入力してください。",
+                  f"{settings.plan_name} ({settings.current_year.western}): no projects yet. "
+                  "Enter them on the master's plan sheet."))  # fmt: skip
+        return EXIT_OK
     print(say(language, f"{settings.plan_name}（{settings.current_year.label}）",
               f"{settings.plan_name} ({settings.current_year.western})"))  # fmt: skip
     for level, count in counts["per_level"].items():
@@ -192,6 +215,11 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     return report(xlplan.consolidate(_workspace(args), pdf=args.pdf, csv=args.csv), args)
 
 
+def cmd_rollover(args: argparse.Namespace) -> int:
+    """今年度を締めて次年度に切り替えます（受理した回答を履歴に入れ、年度を1年進めます）。例: xlplan rollover"""
+    return report(xlplan.rollover(_workspace(args), force=args.force), args)
+
+
 def cmd_excel_build(args: argparse.Namespace) -> int:
     """計画マスタからボタン付きの master.xlsm を作ります（元のファイルは .xlplan/backup/ へ）。例: xlplan excel build"""
     return report(xlplan.build_buttons(_workspace(args), interpreter_win=args.interpreter), args)
@@ -242,7 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = _command(commands, "init", cmd_init, workspace=False, json_output=False)
     init.add_argument("dir", type=Path, help="作成する作業フォルダ")
-    init.add_argument("--example", default="ogi", help="使う例（既定: ogi）")
+    init.add_argument(
+        "--levels", help="階層名を上から順に「,」区切りで（既定: 基本目標,施策の方向,基本事業,事業）"
+    )
+    init.add_argument("--title", help="計画名（空の計画マスタ、または --from の表の計画名の代わり）")
+    init.add_argument("--from", dest="source", type=Path, metavar="TABLE",
+                      help="いまある事業実績一覧（.xlsx）から計画マスタを作る")  # fmt: skip
+    init.add_argument("--example", help="組み込みの例から始める（ogi）")
 
     demo = _command(commands, "demo", cmd_demo, workspace=False)
     demo.add_argument(
@@ -298,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pdf", action="store_true", help="PDF も作る（LibreOffice または Excel が必要）"
     )
     consolidate.add_argument("--csv", action="store_true", help="オープンデータ用の CSV と JSON も作る")
+
+    rollover = _command(commands, "rollover", cmd_rollover)
+    rollover.add_argument(
+        "--force", action="store_true", help="未検証の回答があっても、受理した回答がなくても切り替える"
+    )
 
     excel = commands.add_parser(
         "excel", help="Excel のボタン付きブック", description="Excel のボタン付きブック"
@@ -358,6 +397,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return handler(args)
     except XlplanError as exc:
         print(format_table(exc.findings, args.language), file=sys.stderr)
+        if getattr(args, "json", False):
+            # --json always prints one document: a script reads why nothing was done from it too.
+            document = {"ok": False, "exit_code": exc.exit_code, "findings": findings_json(exc.findings, args.language)}
+            print(json.dumps(document, ensure_ascii=False, indent=2))
         return exc.exit_code
     except BrokenPipeError:
         # `xlplan plan show | head`: the reader has gone; say nothing more, as other commands do.

@@ -32,6 +32,7 @@ from xlplan.xlsx.cells import looks_like_formula
 
 if TYPE_CHECKING:
     from xlplan.followup.status import StatusReport
+    from xlplan.plan.model import Plan
 
 __all__ = [
     "ACTIONS",
@@ -43,6 +44,7 @@ __all__ = [
     "distribute",
     "remind",
     "review",
+    "rollover",
     "run",
     "status",
 ]
@@ -224,6 +226,48 @@ class _Lines(Reported):
         return {"lines": self.text, "findings": [f.to_dict(language) for f in self.findings]}
 
 
+@dataclass(frozen=True)
+class _Cancelled(Reported):
+    """The 次年度へ button, answered with キャンセル."""
+
+    findings: tuple[Finding, ...] = ()
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        return ["次年度への切り替えを中止しました。何も変更していません。"]
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        return {"lines": self.lines(language), "findings": []}
+
+
+def _rollover(workspace: Workspace, book: Book) -> Result:
+    """次年度へ: close the year; the new master is written into this open workbook, which Excel then saves."""
+    import xlplan
+    from xlplan.workspace.master import master_tables
+
+    plan = workspace.load_plan()
+    year = plan.settings.current_year
+    answer = book.app.alert(
+        f"{year.wareki}を締めて{year.next().wareki}に切り替えます。受理した回答を履歴に入れ、年度を1年進めます。"
+        "切り替え前の計画マスタは .xlplan/backup に保存します。よろしいですか？",
+        title="xlplan 次年度へ",
+        buttons="ok_cancel",
+        mode="info",
+    )
+    if answer == "cancel":
+        return _Cancelled()
+
+    def write(new: Plan) -> Path:
+        # Windows does not let a workbook open in Excel be replaced: the sheets are rewritten in place.
+        for name, rows in master_tables(new).items():
+            sheet = book.sheets[name]
+            sheet.clear_contents()
+            sheet.range("A1").value = rows
+        book.save()
+        return Path(book.fullname)
+
+    return xlplan.rollover(workspace, write=write)
+
+
 ACTIONS: dict[str, tuple[str, Callable[[Workspace, Book], Result]]] = {
     "distribute": ("配布", _distribute),
     "collect": ("回収・検証", _collect),
@@ -231,6 +275,7 @@ ACTIONS: dict[str, tuple[str, Callable[[Workspace, Book], Result]]] = {
     "remind": ("督促", _remind),
     "status": ("回答状況", _status),
     "review": ("確認待ち", _review),
+    "rollover": ("次年度へ", _rollover),
 }
 """Button function name -> (Japanese label, what it runs). Keys match :data:`xlplan.buttons.build.BUTTONS`."""
 
@@ -263,6 +308,11 @@ def review() -> None:
 def status() -> None:
     """回答状況: each department's state, also saved as ``reports/回答状況.xlsx`` (``xlplan status``)."""
     run("status", _caller())
+
+
+def rollover() -> None:
+    """次年度へ: close the fiscal year and open the next (``xlplan rollover``), after a confirmation."""
+    run("rollover", _caller())
 
 
 def _caller() -> Book:

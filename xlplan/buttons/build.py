@@ -75,10 +75,11 @@ BUTTONS: tuple[Button, ...] = (
     Button("督促", "Remind", "remind"),
     Button("回答状況", "ShowStatus", "status"),
     Button("確認待ち", "Review", "review"),
+    Button("次年度へ", "Rollover", "rollover"),
 )
 """The buttons, in the order they appear; each ``python_function`` exists in :mod:`xlplan.excel`.
 
-A new button (次年度へ, for example) is one more entry here and one more function there.
+A new button is one more entry here and one more function there.
 """
 
 _MASTER_XLSM = MASTER_NAMES[0]
@@ -255,7 +256,11 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
     path = workspace.master_path
     try:
         if path.suffix.lower() != ".xlsm":
-            write_master(plan, path)
+            # Written beside and moved over in one step: a crash leaves the old master or the new one.
+            temporary = path.with_name(f".~{path.stem}.rewrite{path.suffix}")
+            write_master(plan, temporary)
+            read_master(temporary)  # the new master must read back before it replaces the old one
+            os.replace(temporary, path)
             return path
         work = workspace.root / ".xlplan"
         work.mkdir(parents=True, exist_ok=True)

@@ -379,6 +379,22 @@ def _lock_file(path: Path) -> str | None:
     return None
 
 
+def waiting_in_inbox(workspace: Workspace, connection: sqlite3.Connection) -> list[str]:
+    """Names of the files in ``inbox/`` that no collection has taken in yet (what the next one would read)."""
+    waiting: list[str] = []
+    if not workspace.inbox.exists():
+        return waiting
+    for path, name in _candidates(workspace.inbox, []):
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            waiting.append(name)  # unreadable now: still not taken in
+            continue
+        if not _already_taken(connection, name, digest):
+            waiting.append(name)
+    return waiting
+
+
 def _already_taken(connection: sqlite3.Connection, name: str, sha256: str) -> bool:
     """True when the latest record of this inbox path has the same content."""
     return ledger.latest_inbox_sha256(connection, name) == sha256

@@ -167,6 +167,8 @@ def distribute(
         OutputError: the outbox cannot be written. Nothing is written.
     """
     plan = plan if plan is not None else workspace.load_plan()
+    if not plan.projects:  # a blank master: nothing to send, and nothing should look sent
+        raise ConfigurationError([Finding("plan-no-projects")])
     settings = plan.settings
     issued_at = (now or dt.datetime.now()).astimezone()
     targets = _select(plan, only)

@@ -125,7 +125,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     shares: dict[tuple[int, str], list[Share]] = defaultdict(list)
     for answer in answers:
         found = entries.get((answer.project_no, answer.entry))
-        member = _member(plan, found[1], answer.department) if found else None
+        member = member_of(plan, found[1], answer.department) if found else None
         if found is None or member is None:
             findings.append(
                 Finding(
@@ -185,7 +185,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     return Table(plan, tuple(sections), tuple(findings))
 
 
-def _member(plan: Plan, entry: Entry, department: str) -> str | None:
+def member_of(plan: Plan, entry: Entry, department: str) -> str | None:
     """The member of ``entry`` that ``department`` (as collection names it) answers for."""
     if department in entry.members:
         return department

@@ -152,14 +152,3 @@ def init_workspace(root: Path, plan: Plan) -> Workspace:
         sync_departments(connection, [(d.name, d.email, d.contact) for d in plan.departments])
     connection.close()
     return workspace
-
-
-def init(root: Path | str, *, example: str = "ogi") -> Workspace:
-    """Make a new workspace at ``root`` from the embedded example ``example`` (``xlplan init``).
-
-    Raises:
-        ConfigurationError: ``root`` already holds a workspace or cannot be written, or no such example.
-    """
-    from xlplan.examples import load_example
-
-    return init_workspace(Path(root), load_example(example).plan)

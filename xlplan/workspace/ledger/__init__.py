@@ -7,7 +7,8 @@ reconstructed. Every SQL statement of xlplan is in this package:
 - :mod:`~xlplan.workspace.ledger.schema`: the tables, opening and upgrading;
 - :mod:`~xlplan.workspace.ledger.rounds`: rounds and the department registry;
 - :mod:`~xlplan.workspace.ledger.dispatches`: requests, reminders and 差し戻し票 sent;
-- :mod:`~xlplan.workspace.ledger.receipts`: files received, findings, acceptances, answers.
+- :mod:`~xlplan.workspace.ledger.receipts`: files received, findings, acceptances, answers;
+- :mod:`~xlplan.workspace.ledger.rollovers`: closing a fiscal year.
 """
 
 from xlplan.workspace.ledger.dispatches import (
@@ -46,6 +47,13 @@ from xlplan.workspace.ledger.receipts import (
     unchecked_receipts,
     unidentified_since,
 )
+from xlplan.workspace.ledger.rollovers import (
+    begin_rollover,
+    finish_rollover,
+    pending_rollover,
+    rolled_into,
+    year_activity,
+)
 from xlplan.workspace.ledger.rounds import current_round, ensure_round, find_round, sync_departments
 from xlplan.workspace.ledger.schema import SCHEMA_VERSION, guarded, now, open_ledger, schema_version
 
@@ -57,6 +65,7 @@ __all__ = [
     "accepted_answers",
     "answer_count",
     "awaiting_review",
+    "begin_rollover",
     "cell_errors",
     "count_dispatches",
     "current_acceptance",
@@ -67,6 +76,7 @@ __all__ = [
     "ensure_round",
     "find_round",
     "finding_counts",
+    "finish_rollover",
     "first_receipt",
     "guarded",
     "insert_dispatch",
@@ -79,11 +89,13 @@ __all__ = [
     "mark_sending",
     "now",
     "open_ledger",
+    "pending_rollover",
     "receipt",
     "receipts_of",
     "record_check",
     "record_dispatch",
     "reminded_on",
+    "rolled_into",
     "round_departments",
     "schema_version",
     "signed_acceptance",
@@ -91,4 +103,5 @@ __all__ = [
     "unchecked_receipts",
     "unidentified_since",
     "update_dispatch",
+    "year_activity",
 ]

@@ -17,10 +17,12 @@ from pathlib import Path
 from xlplan.errors import OutputError
 from xlplan.findings import Finding
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
 3: ``receipts.sender`` (who the transport says sent it), ``decisions`` (the office's accept / reject of
-a return that came without proof), indexes for the look-ups every file makes."""
+a return that came without proof), indexes for the look-ups every file makes. 4: ``rollovers`` (closing a
+fiscal year: written before the master is replaced, marked done after, so a crash in between is finished
+by the next run and a year is never closed twice)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -107,6 +109,17 @@ CREATE TABLE IF NOT EXISTS decisions (             -- schema 3: the plan office'
     decided_by   TEXT NOT NULL,
     decided_at   TEXT NOT NULL,
     note         TEXT
+);
+CREATE TABLE IF NOT EXISTS rollovers (             -- schema 4: closing a fiscal year (xlplan rollover)
+    id           INTEGER PRIMARY KEY,
+    from_year    INTEGER NOT NULL,                  -- western year of the fiscal year closed
+    to_year      INTEGER NOT NULL,
+    state        TEXT NOT NULL,                     -- writing, done
+    backup_path  TEXT,                              -- the master as it was, relative to the workspace
+    records      INTEGER NOT NULL DEFAULT 0,        -- history records added
+    forced       INTEGER NOT NULL DEFAULT 0,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT
 );
 CREATE TABLE IF NOT EXISTS answers (
     id            INTEGER PRIMARY KEY,

@@ -17,6 +17,6 @@ raises :class:`~xlplan.errors.ConfigurationError`; nothing is written.
 """
 
 from xlplan.workspace.master.read import read_master
-from xlplan.workspace.master.write import fill_master, write_master
+from xlplan.workspace.master.write import fill_master, master_tables, write_master
 
-__all__ = ["fill_master", "read_master", "write_master"]
+__all__ = ["fill_master", "master_tables", "read_master", "write_master"]

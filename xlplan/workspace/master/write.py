@@ -150,6 +150,32 @@ def _write_guide(sheet: Worksheet, plan: Plan) -> None:
         ("年度は 令和2年度、R2、2020 のいずれの形でも入力できます。", False),
         ("", False),
         ("見出しのセルにコメント（赤い三角）で各列の説明があります。", False),
+        *(
+            [
+                ("", False),
+                ("はじめての入力（この計画マスタにはまだ事業がありません）", True),
+                (
+                    "1. 設定: 計画名・表題、現状値年度・前年度・今年度、締切、担当部署・連絡先メールを入力します。",
+                    False,
+                ),
+                (
+                    "2. 担当課: 照会する課を1行に1課。メールアドレスを入れるとメールの下書きを作ります。",
+                    False,
+                ),
+                (
+                    f"3. 計画: {plan.levels[-1]}ごとに1行（担当課ごとに分けて報告する{plan.levels[-1]}は課ごとに1行）。"
+                    "上位の階層の番号と名称も各行に入れます。",
+                    False,
+                ),
+                ("4. 履歴: 前年度までの実績値がわかれば入れます（なくても始められます）。", False),
+                (
+                    "いまある事業実績一覧の Excel から作ることもできます: xlplan init 作業フォルダ --from 事業実績一覧.xlsx",
+                    False,
+                ),
+            ]
+            if not plan.projects
+            else []
+        ),
         ("操作の詳しい説明は docs/ の利用者ガイドを参照してください。", False),
     ]
     sheet.column_dimensions["A"].width = 110
@@ -163,7 +189,8 @@ def _write_guide(sheet: Worksheet, plan: Plan) -> None:
             cell.font = Font(bold=True, size=12 if row_number == 1 else 11)
 
 
-def _write_settings(sheet: Worksheet, settings: Settings) -> None:
+def settings_rows(settings: Settings) -> list[tuple[str, Any, str]]:
+    """The 設定 sheet's rows below its header: (項目, 値, 説明)."""
     rows: list[tuple[str, Any, str]] = [
         (K_PLAN_NAME, settings.plan_name, SETTING_HELP[K_PLAN_NAME]),
         (K_TITLE, settings.title, SETTING_HELP[K_TITLE]),
@@ -196,6 +223,11 @@ def _write_settings(sheet: Worksheet, settings: Settings) -> None:
             (f"{kind}メール本文", template.body, f"{kind}メールの本文。{{担当者}} {{照会元}} も使えます。")
         )
     rows += [(key, value, "") for key, value in settings.extra.items()]
+    return rows
+
+
+def _write_settings(sheet: Worksheet, settings: Settings) -> None:
+    rows = settings_rows(settings)
     _header(
         sheet,
         ["項目", "値", "説明"],
@@ -228,6 +260,11 @@ def _write_plan(sheet: Worksheet, plan: Plan) -> None:
         widths[title_col] = 28
         widths[subtitle_col] = 12
     _header(sheet, columns, notes, widths)
+    _write_rows(sheet, plan_rows(plan), wrap=(columns.index(names.description) + 1,))
+
+
+def plan_rows(plan: Plan) -> list[list[Any]]:
+    """The 計画 sheet's rows below its header: one per entry of each project."""
     rows = []
     for project in plan.projects:
         heading: list[Any] = []
@@ -246,7 +283,7 @@ def _write_plan(sheet: Worksheet, plan: Plan) -> None:
                     "、".join(entry.members) if entry.members != (entry.name,) else None,
                 ]
             )
-    _write_rows(sheet, rows, wrap=(columns.index(names.description) + 1,))
+    return rows
 
 
 def _write_departments(sheet: Worksheet, departments: Sequence[Department]) -> None:
@@ -257,7 +294,12 @@ def _write_departments(sheet: Worksheet, departments: Sequence[Department]) -> N
         "それぞれの課に同じ旧名を入れます。過去の実績はこの課に引き継がれます。",
     }
     _header(sheet, DEPARTMENT_COLUMNS, notes, {"担当課": 22, "別名": 22, "メールアドレス": 32, "旧名称": 26})
-    rows = [
+    _write_rows(sheet, department_rows(departments))
+
+
+def department_rows(departments: Sequence[Department]) -> list[list[Any]]:
+    """The 担当課 sheet's rows below its header."""
+    return [
         [
             dep.name,
             "、".join(dep.aliases) or None,
@@ -268,7 +310,6 @@ def _write_departments(sheet: Worksheet, departments: Sequence[Department]) -> N
         ]
         for dep in departments
     ]
-    _write_rows(sheet, rows)
 
 
 def _write_history(sheet: Worksheet, plan: Plan) -> None:
@@ -279,7 +320,12 @@ def _write_history(sheet: Worksheet, plan: Plan) -> None:
         "備考": "未回答（照会したが回答がなかった）など。",
     }
     _header(sheet, columns, notes, {"担当課": 22, "内訳の課": 16, "実績内容": 80, "備考": 16})
-    rows = [
+    _write_rows(sheet, history_rows(plan), wrap=(6,))
+
+
+def history_rows(plan: Plan) -> list[list[Any]]:
+    """The 履歴 sheet's rows below its header: the history as the master holds it."""
+    return [
         [
             record.project_no,
             record.entry,
@@ -291,4 +337,15 @@ def _write_history(sheet: Worksheet, plan: Plan) -> None:
         ]
         for record in plan.recorded_history
     ]
-    _write_rows(sheet, rows, wrap=(6,))
+
+
+def master_tables(plan: Plan) -> dict[str, list[list[Any]]]:
+    """Each data sheet of the master as rows of values, header first: what a workbook open in Excel
+    is given when the plan changes under it (the 次年度へ button writes these through xlwings)."""
+    names = PlanColumns(plan.levels)
+    return {
+        SHEET_SETTINGS: [["項目", "値", "説明"], *[list(row) for row in settings_rows(plan.settings)]],
+        SHEET_PLAN: [names.all(), *plan_rows(plan)],
+        SHEET_DEPARTMENTS: [list(DEPARTMENT_COLUMNS), *department_rows(plan.departments)],
+        SHEET_HISTORY: [history_columns(plan.levels), *history_rows(plan)],
+    }

@@ -1,0 +1,263 @@
+"""次年度へ: the demo's 令和2年度 closed into the history and a 令和3年度 cycle run on it, read back by
+python-calamine and LibreOffice; refusals that write nothing; a kill -9 anywhere never closes a year
+twice; a master with buttons keeps them."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import xlplan
+from tests.conftest import calamine_rows
+from tests.office import Office
+from xlplan.cli import main
+from xlplan.demo.respond import fill_response
+from xlplan.examples import Example
+from xlplan.form import layout
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.publish.consolidate import ConsolidationResult
+from xlplan.workspace.folder import Workspace, init_workspace
+
+R2, R3 = FiscalYear(2020), FiscalYear(2021)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fill_and_collect(workspace: Workspace, example: Example, *, only: set[str] | None = None) -> None:
+    """Every department (or ``only`` these) answers the current round with the example's answers."""
+    result = xlplan.distribute(workspace)
+    plan = workspace.load_plan()
+    for dispatch in result.departments:
+        if dispatch.workbook is None or (only is not None and dispatch.department not in only):
+            continue
+        answers = [
+            a for a in example.answers if plan.canonical_department(a.department) == dispatch.department
+        ]
+        fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
+    xlplan.collect(workspace)
+
+
+@dataclass(frozen=True)
+class Years:
+    workspace: Workspace
+    r2: ConsolidationResult  # the 令和2年度 table, published before the rollover
+    rolled: xlplan.RolloverResult
+    r3: ConsolidationResult  # the 令和3年度 table, after a cycle on the rolled-over master
+
+
+def _published(result: ConsolidationResult) -> dict[tuple[str, str], dict[str, str]]:
+    """The open-data CSV by (事業番号, 担当課)."""
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        return {(row["事業番号"], row["担当課"]): row for row in csv.DictReader(handle)}
+
+
+def _shown(row: dict[str, str], year: str) -> str:
+    if row[f"{year}_記号"]:
+        return row[f"{year}_記号"]
+    if not row[f"{year}_数値"]:
+        return ""
+    return f"{Decimal(row[f'{year}_数値']):,}{row[f'{year}_単位']}"
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Years:
+    workspace = init_workspace(tmp_path_factory.mktemp("years") / "ws", example.plan)
+    _fill_and_collect(workspace, example)
+    r2 = xlplan.consolidate(workspace, csv=True)
+    rolled = xlplan.rollover(workspace)
+    _fill_and_collect(workspace, example)  # 令和3年度: the same answers stand in for a new year's
+    r3 = xlplan.consolidate(workspace, csv=True)
+    return Years(workspace, r2, rolled, r3)
+
+
+def test_the_year_closes_into_the_history_with_every_entry(years: Years, example: Example) -> None:
+    assert (years.rolled.closed, years.rolled.opened) == (R2, R3)
+    plan = years.workspace.load_plan()
+    assert (plan.settings.previous_year, plan.settings.current_year, plan.settings.round) == (R2, R3, 1)
+    assert plan.settings.baseline_year == example.plan.settings.baseline_year
+    assert plan.settings.title.endswith("（R3）")
+    # The 履歴 sheet, read by the second reader: every one of the 86 entries has its 令和2年度 value.
+    rows = calamine_rows(years.workspace.master_path, "履歴")
+    header = rows[0]
+    at = {name: header.index(name) for name in ("事業番号", "担当課", "内訳の課", "年度", "値", "実績内容")}
+    closed = [row for row in rows[1:] if row[at["年度"]] == "令和2年度" and not row[at["内訳の課"]]]
+    entries = [(p.no, e.name) for p in example.plan.projects for e in p.entries]
+    assert len(entries) == 86
+    assert sorted((int(row[at["事業番号"]]), row[at["担当課"]]) for row in closed) == sorted(entries)
+    # … each as the 令和2年度 table printed it, value and narrative.
+    published = _published(years.r2)
+    for row in closed:
+        printed = published[(str(int(row[at["事業番号"]])), row[at["担当課"]])]
+        assert str(row[at["値"]] or "") == _shown(printed, "今年度"), row
+        assert (row[at["実績内容"]] or "") == printed["今年度_実績内容"].replace("\r\n", "\n"), row
+    # A joint entry keeps each department's own share too, for next year's department workbooks.
+    shares = [row for row in rows[1:] if row[at["年度"]] == "令和2年度" and row[at["内訳の課"]]]
+    joint = sum(len(e.members) for p in example.plan.projects for e in p.entries if e.joint)
+    assert len(shares) == joint and years.rolled.records == 86 + joint
+
+
+def test_next_years_department_workbooks_show_this_years_values_as_last_years(
+    years: Years, example: Example
+) -> None:
+    plan = example.plan
+    by_share = {(a.project_no, a.entry, plan.canonical_department(a.department)): a for a in example.answers}
+    checked = 0
+    for path in (years.workspace.outbox / "2021-R1").glob("*.xlsx"):
+        rows = calamine_rows(path, layout.RESPONSE_SHEET)
+        header = rows[layout.HEADER_ROW - 1]
+        previous = header.index("前年度の値（令和2年度）")
+        project, answering = header.index("事業番号"), header.index("回答する課")
+        entry_col = header.index("担当課")
+        for row in rows[layout.HEADER_ROW :]:
+            if not row[0]:
+                continue
+            answer = by_share[(int(row[project]), row[entry_col], plan.canonical_department(row[answering]))]
+            expected = answer.value.number if answer.value.number is not None else answer.value.display()
+            got = row[previous]
+            assert (Decimal(str(got)) if isinstance(got, float) else got or "") == (
+                expected if expected is not None else ""
+            ), row
+            checked += 1
+    assert checked == sum(len(e.members) for p in plan.projects for e in p.entries)
+
+
+def test_the_next_years_table_prints_them_under_the_closed_years_heading(
+    years: Years, office: Office
+) -> None:
+    before, after = _published(years.r2), _published(years.r3)
+    assert set(before) == set(after)
+    for key, row in after.items():
+        assert row["前年度_年度（和暦）"] == "令和2年度"
+        assert _shown(row, "前年度") == _shown(before[key], "今年度"), key
+    # As LibreOffice displays the 令和3年度 workbook: the previous-year heading is 令和2年度.
+    look = office.look(years.r3.xlsx, read=["基本目標Ⅰ"])
+    heading = look.cells["基本目標Ⅰ"][4]
+    assert heading[5] == "令和2年度" and heading[6] == "令和3年度"
+
+
+# --- refusals: a Japanese message, nothing written --------------------------------------------------
+
+
+def _snapshot(workspace: Workspace) -> dict[str, str]:
+    return {str(p.relative_to(workspace.root)): _sha(p) for p in sorted(workspace.root.rglob("*"))
+            if p.is_file() and "ledger" not in p.name and not p.name.endswith(".lock")}  # fmt: skip
+
+
+def test_a_return_waiting_in_the_inbox_stops_the_rollover(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    _fill_and_collect(workspace, example, only={"企画政策課"})
+    late = next(workspace.outbox.rglob("*文化課.xlsx"))
+    shutil.copy(late, workspace.inbox / late.name)  # arrived after the last collection
+    before = _snapshot(workspace)
+    assert main(["rollover", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "まだ検証していない回答が 1 件" in err and late.name in err and "--force" in err
+    assert _snapshot(workspace) == before
+    assert main(["rollover", "-w", str(workspace.root), "--force"]) == 0
+    assert workspace.load_plan().settings.current_year == R3
+
+
+def test_a_year_without_accepted_answers_is_not_closed(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    before = _snapshot(workspace)
+    assert main(["rollover", "-w", str(workspace.root)]) == 2
+    assert "受理した回答が1件もありません" in capsys.readouterr().err
+    assert _snapshot(workspace) == before
+
+
+def test_rolling_over_twice_never_skips_a_year(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    _fill_and_collect(workspace, example, only={"企画政策課"})
+    assert main(["rollover", "-w", str(workspace.root), "--json"]) == 0
+    capsys.readouterr()
+    before = _snapshot(workspace)
+    for extra in ([], ["--force"]):
+        assert main(["rollover", "-w", str(workspace.root), *extra]) == 2
+        assert "1年分が抜ける" in capsys.readouterr().err
+    assert _snapshot(workspace) == before
+    assert workspace.load_plan().settings.current_year == R3
+
+
+def test_departments_that_never_answered_are_recorded_as_missing(tmp_path: Path, example: Example) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    _fill_and_collect(workspace, example, only={"企画政策課"})
+    result = xlplan.rollover(workspace)
+    assert "生涯学習課" in result.silent and "企画政策課" not in result.silent
+    history = [r for r in workspace.load_plan().recorded_history if r.fiscal_year == R2]
+    joint = next(r for r in history if r.project_no == 1 and r.department is None)  # 企画政策課 生涯学習課
+    assert joint.note == "未回答: 生涯学習課" and joint.value.display() == "90人"
+    share = next(r for r in history if r.project_no == 1 and r.department == "生涯学習課")
+    assert share.note == "未回答" and share.value.is_blank
+    assert "未回答" in [row[6] for row in calamine_rows(workspace.master_path, "履歴")]
+
+
+# --- kill -9 anywhere ----------------------------------------------------------------------------
+
+
+def test_a_rollover_killed_anywhere_closes_the_year_exactly_once(tmp_path: Path, example: Example) -> None:
+    template = init_workspace(tmp_path / "template", example.plan)
+    _fill_and_collect(template, example)
+    moments = random.Random(20261203)
+    for attempt in range(6):
+        root = tmp_path / f"ws{attempt}"
+        shutil.copytree(template.root, root)
+        process = subprocess.Popen([sys.executable, "-m", "xlplan", "rollover", "-w", str(root)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(moments.uniform(0.2, 2.5))
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        finish = subprocess.run([sys.executable, "-m", "xlplan", "rollover", "-w", str(root)],
+                                capture_output=True, text=True)  # fmt: skip
+        workspace = Workspace(root)
+        plan = workspace.load_plan()
+        assert plan.settings.current_year == R3, (attempt, finish.stderr)  # closed once: never 令和4年度
+        closed = [r for r in plan.recorded_history if r.fiscal_year == R2 and r.department is None]
+        assert len(closed) == 86, attempt  # every entry, none twice
+        with sqlite3.connect(workspace.ledger_path) as connection:
+            states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
+        assert states[-1] == "done", states
+
+
+# --- a master with buttons --------------------------------------------------------------------------
+
+
+def test_a_master_with_buttons_keeps_its_vba_and_gets_the_rollover_button(
+    tmp_path: Path, example: Example
+) -> None:
+    from xlplan.buttons.vba.skeleton import button_macros
+
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    xlplan.build_buttons(workspace)
+    assert workspace.master_path.suffix == ".xlsm"
+    macros = button_macros(workspace.master_path)
+    assert "Rollover" in " ".join(str(m) for m in macros)
+    _fill_and_collect(workspace, example, only={"企画政策課"})
+    xlplan.rollover(workspace)  # the command line, Excel closed: the file is replaced, VBA kept
+    assert button_macros(workspace.master_path) == macros
+    book = openpyxl.load_workbook(workspace.master_path, keep_vba=True)
+    assert book.sheetnames[0] == "操作"
+    assert workspace.load_plan().settings.current_year == R3

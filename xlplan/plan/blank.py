@@ -1,0 +1,105 @@
+"""A plan with no projects yet, for a city starting its own: levels, years, settings and mail texts.
+
+``xlplan init DIR`` writes it as the master; the plan office then fills the 計画 and 担当課
+sheets (or starts from a table it already has: ``xlplan init DIR --from``). The year it
+reports on is guessed from today: results of a fiscal year are asked for from the spring
+after it, so a master made between October and the next September reports on the fiscal year
+that began in the April before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import MailTemplate, Plan, Settings
+
+DEFAULT_LEVELS = ("基本目標", "施策の方向", "基本事業", "事業")
+PLACEHOLDER_NAME = "（計画名を入力してください）"
+
+DEFAULT_MAIL = {
+    "依頼": MailTemplate(
+        "【{締切}締切】{計画名} {年度}実績の照会（{担当課}）",
+        "{担当課} {担当者} 様\n\nいつもお世話になっております。{照会元}です。\n"
+        "{計画名}の{年度}の事業実績について照会します。\n\n"
+        "添付のExcelファイルの黄色のセルに、{年度}の実績値と取り組み状況を記入し、\n"
+        "{締切}までに、ファイル名を変えずにこのメールへの返信で送付してください。\n"
+        "記入方法はファイルの「記入方法」シートにあります。\n\n"
+        "ご不明な点は{照会元}までお問い合わせください。\n",
+    ),
+    "督促": MailTemplate(
+        "【再送・{締切}締切】{計画名} {年度}実績の照会（{担当課}）",
+        "{担当課} {担当者} 様\n\n{照会元}です。{計画名}の{年度}実績の照会について、まだ回答をいただいていません。\n"
+        "お手数ですが、先日お送りしたファイルに記入のうえ、至急ご回答ください。\n"
+        "すでに送付済みの場合は、行き違いですのでご容赦ください。\n",
+    ),
+    "差し戻し": MailTemplate(
+        "【修正のお願い】{計画名} {年度}実績の照会（{担当課}）",
+        "{担当課} {担当者} 様\n\n{照会元}です。ご回答ありがとうございました。\n"
+        "内容を確認したところ、修正が必要な箇所がありました。\n"
+        "添付の差し戻し票で、色の付いたセルとコメントを確認のうえ、修正して再度送付してください。\n",
+    ),
+}
+"""The mail texts a new master starts with; the office edits them on the 設定 sheet."""
+
+
+def reporting_year(today: dt.date) -> FiscalYear:
+    """The fiscal year a plan office made a master on ``today`` asks about (see the module's docstring)."""
+    month = today.month - 6
+    year = today.year + (month - 1) // 12
+    shifted = dt.date(year, (month - 1) % 12 + 1, 1)
+    return FiscalYear(shifted.year if shifted.month >= 4 else shifted.year - 1)
+
+
+def default_title(plan_name: str, levels: Sequence[str], year: FiscalYear) -> str:
+    """The consolidated table's title for a new plan: 〇〇計画 事業実績一覧（R8）."""
+    return f"{plan_name} {levels[-1]}実績一覧（{year.letter}）"
+
+
+def blank_plan(
+    levels: Sequence[str] = DEFAULT_LEVELS, *, name: str | None = None, today: dt.date | None = None
+) -> Plan:
+    """A plan with these level names (top first, the projects' level last) and nothing in it yet.
+
+    Raises:
+        ValueError: no level names, a blank one, or the same name twice.
+    """
+    cleaned = tuple(level.strip() for level in levels)
+    if not cleaned or any(not level for level in cleaned) or len(set(cleaned)) != len(cleaned):
+        raise ValueError("levels")
+    current = reporting_year(today or dt.date.today())
+    plan_name = (name or "").strip() or PLACEHOLDER_NAME
+    settings = Settings(
+        plan_name=plan_name,
+        title=default_title(plan_name, cleaned, current),
+        levels=cleaned,
+        baseline_year=current.previous(),  # the office sets the year of the plan's 現状値
+        previous_year=current.previous(),
+        current_year=current,
+        deadline=dt.date(current.western + 1, 5, 31),
+        round=1,
+        mail=dict(DEFAULT_MAIL),
+    )
+    return Plan(settings, (), (), ())
+
+
+# ----------------------------------------------------------------------------------------
+# the next year's texts
+# ----------------------------------------------------------------------------------------
+
+
+def advance_text(text: str, year: FiscalYear) -> str:
+    """``text`` with the fiscal year ``year`` written as the year after it, in every form it takes.
+
+    A title says which year it is about (事業実績一覧（R2）, 令和2年度 進捗状況, 2020年度): the
+    forms :class:`FiscalYear` writes are moved on by one year; anything else is kept.
+    """
+    after = year.next()
+    forms = [(year.wareki, after.wareki), (f"{year.western}年度", f"{after.western}年度")]
+    result = text
+    for old, new in forms:
+        result = result.replace(old, new)
+    # R2 → R3, H30 → H31/R1 as a letter form standing alone (not inside a word such as R2D2)
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(year.letter)}(?![0-9])", after.letter, result)
