@@ -399,7 +399,11 @@ def _main(argv: Sequence[str] | None) -> int:
         print(format_table(exc.findings, args.language), file=sys.stderr)
         if getattr(args, "json", False):
             # --json always prints one document: a script reads why nothing was done from it too.
-            document = {"ok": False, "exit_code": exc.exit_code, "findings": findings_json(exc.findings, args.language)}
+            document = {
+                "ok": False,
+                "exit_code": exc.exit_code,
+                "findings": findings_json(exc.findings, args.language),
+            }
             print(json.dumps(document, ensure_ascii=False, indent=2))
         return exc.exit_code
     except BrokenPipeError:
