@@ -1,0 +1,180 @@
+"""Three years of a plan with a reorganisation (機構改革) between: one department renamed, two merged.
+The office changes only the 担当課 sheet (new names, 旧名称); every value stays under the department
+that carries it on, in the department workbooks, the checks, the history and the table."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import xlplan
+from tests.conftest import calamine_rows
+from tests.plans import FUKUSHI, GAKUSHU, KOMINKAN, mirai_plan
+from xlplan.cli import main
+from xlplan.demo.respond import fill_response
+from xlplan.form import layout
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Answer, Plan
+from xlplan.plan.values import Mark, Value
+from xlplan.workspace.folder import Workspace, init_workspace
+
+RENAMED = "福祉こども課"  # was 福祉課
+MERGED = "生涯学習推進課"  # 生涯学習課 and 公民館
+
+
+def value_of(plan: Plan, project_no: int, member: str, year: int) -> Value:
+    """What ``member`` reports for ``project_no`` in ``year``: different for every share and year."""
+    project = plan.project(project_no)
+    if project.indicator is None:
+        return Value(mark=(Mark.DONE, Mark.NOT_DONE)[(project_no + year) % 2])
+    seed = (year - 2020) * 100 + project_no * 7 + sum(map(ord, member)) % 50
+    if project.unit == "%":
+        return Value(Decimal(seed % 90) + Decimal("0.5"), "%")
+    return Value(Decimal(seed), project.unit)
+
+
+def answer_year(workspace: Workspace, year: int) -> None:
+    """Every department answers the year's round; then the round is collected."""
+    sent = xlplan.distribute(workspace)
+    plan = workspace.load_plan()
+    for dispatch in sent.departments:
+        assert dispatch.workbook is not None
+        answers = [
+            Answer(
+                project.no, entry.name, member, value_of(plan, project.no, member, year), f"{year}年 {member}"
+            )
+            for project, entry, member in plan.assignments(dispatch.department)
+        ]
+        fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
+    result = xlplan.collect(workspace)
+    assert result.count("accepted") == len(sent.departments), result.lines()
+
+
+def reorganise(workspace: Workspace) -> None:
+    """The office's April edit: the 担当課 sheet only (the 計画 sheet still names the old departments)."""
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(2, sheet.max_row + 1):
+        current = sheet.cell(row, name).value
+        if current == FUKUSHI:
+            sheet.cell(row, name).value = RENAMED
+            sheet.cell(row, former).value = FUKUSHI
+        elif current == GAKUSHU:
+            sheet.cell(row, name).value = MERGED
+            sheet.cell(row, former).value = f"{GAKUSHU}、{KOMINKAN}"
+        elif current == KOMINKAN:
+            sheet.delete_rows(row)
+            break
+    book.save(workspace.master_path)
+
+
+@pytest.fixture(scope="module")
+def three_years(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, Plan]:
+    original = mirai_plan()
+    workspace = init_workspace(tmp_path_factory.mktemp("three") / "ws", original)
+    answer_year(workspace, 2026)
+    xlplan.rollover(workspace)
+    reorganise(workspace)
+    answer_year(workspace, 2027)
+    xlplan.consolidate(workspace, csv=True)
+    xlplan.rollover(workspace)
+    xlplan.distribute(workspace)  # 令和10年度's workbooks
+    return workspace, original
+
+
+def test_the_plan_reads_the_old_cells_as_the_departments_are_now(three_years: tuple[Workspace, Plan]) -> None:
+    workspace, _ = three_years
+    plan = workspace.load_plan()
+    assert plan.settings.current_year == FiscalYear(2028)
+    names = {project.no: [entry.name for entry in project.entries] for project in plan.projects}
+    assert names[4] == [MERGED]  # two separate rows that merged report once
+    assert names[7] == [MERGED] and names[5] == [RENAMED] and names[3] == ["防災課", RENAMED]
+    assert plan.canonical_department(FUKUSHI) == RENAMED and plan.canonical_department(KOMINKAN) == MERGED
+
+
+def test_every_value_stays_under_the_department_that_carries_it_on(
+    three_years: tuple[Workspace, Plan],
+) -> None:
+    workspace, original = three_years
+    plan = workspace.load_plan()
+
+    def recorded(no: int, entry: str, year: int) -> Value:
+        (record,) = [r for r in plan.history if r.project_no == no and r.entry == entry and
+                     r.fiscal_year.western == year and r.department is None]  # fmt: skip
+        return record.value
+
+    # 令和8年度 (before): 生涯学習課 and 公民館 reported project 4 separately; now one entry, added up.
+    before = value_of(original, 4, GAKUSHU, 2026).number + value_of(original, 4, KOMINKAN, 2026).number  # type: ignore[operator]
+    assert recorded(4, MERGED, 2026).number == before
+    assert recorded(5, RENAMED, 2026) == value_of(original, 5, FUKUSHI, 2026)
+    assert recorded(7, MERGED, 2026) == value_of(original, 7, KOMINKAN, 2026)
+    # 令和9年度 (after): answered under the new names.
+    assert recorded(5, RENAMED, 2027) == value_of(plan, 5, RENAMED, 2027)
+    assert recorded(4, MERGED, 2027) == value_of(plan, 4, MERGED, 2027)
+    # The master's 履歴 sheet keeps what was written in 令和8年度 under the names of the time.
+    rows = calamine_rows(workspace.master_path, "履歴")
+    assert any(row[1] == KOMINKAN and row[3] == "令和8年度" for row in rows[1:])
+
+
+def test_the_department_workbooks_show_last_years_values_under_the_new_name(
+    three_years: tuple[Workspace, Plan],
+) -> None:
+    workspace, _ = three_years
+    plan = workspace.load_plan()
+    (path,) = (workspace.outbox / "2028-R1").glob(f"*_{MERGED}.xlsx")
+    rows = calamine_rows(path, layout.RESPONSE_SHEET)
+    header = rows[layout.HEADER_ROW - 1]
+    previous, number = header.index("前年度の値（令和9年度）"), header.index("取組番号")
+    shown = {int(row[number]): row[previous] for row in rows[layout.HEADER_ROW :] if row[0]}
+    assert Decimal(str(shown[4])) == value_of(plan, 4, MERGED, 2027).number
+    assert shown[7] == value_of(plan, 7, MERGED, 2027).display()
+
+
+def test_the_table_shows_the_departments_as_named_now(three_years: tuple[Workspace, Plan]) -> None:
+    workspace, original = three_years
+    (table,) = workspace.reports.glob("*.csv")
+    with table.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    departments = {row["担当課"] for row in rows}
+    assert {RENAMED, MERGED} <= departments and not {FUKUSHI, GAKUSHU, KOMINKAN} & departments
+    project4 = next(row for row in rows if row["取組番号"] == "4")
+    before = value_of(original, 4, GAKUSHU, 2026).number + value_of(original, 4, KOMINKAN, 2026).number  # type: ignore[operator]
+    assert Decimal(project4["前年度_数値"]) == before  # 令和8年度, the two former departments added up
+
+
+def test_a_former_name_that_is_also_a_current_name_stops_the_master(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", mirai_plan())
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(2, header.index("旧名称") + 1).value = FUKUSHI  # 防災課 "was" 福祉課, which exists
+    book.save(workspace.master_path)
+    assert main(["plan", "show", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "旧名称「福祉課」" in err and "担当課!" in err
+
+
+def test_a_split_department_must_be_chosen_on_the_plan_sheet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", mirai_plan())
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, 1).value == FUKUSHI:
+            sheet.cell(row, 1).value = "福祉課A"
+            sheet.cell(row, header.index("旧名称") + 1).value = FUKUSHI
+    sheet.append(["福祉課B", None, None, None, None, FUKUSHI])
+    book.save(workspace.master_path)
+    assert main(["plan", "show", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "福祉課A、福祉課B に分かれました" in err and "計画!" in err
