@@ -92,6 +92,74 @@ CATALOGUE: dict[str, Entry] = {
         "担当課「{department}」が担当課シートに登録されていません。",
         "Department '{department}' is not in the department registry.",
     ),
+    "table-unreadable": Entry(
+        "error",
+        "{path} を Excel ブック（.xlsx）として開けませんでした。事業実績一覧を Excel で開いて「Excel ブック (*.xlsx)」で保存し直してから指定してください。",
+        "{path} could not be opened as an Excel workbook (.xlsx). Save the table as 'Excel Workbook (*.xlsx)' and try again.",
+    ),
+    "table-not-a-table": Entry(
+        "error",
+        "{file} には事業実績一覧の見出し（「担当課」と「現状値」の列）が見つかりません。集約表（事業実績一覧）のブックを指定してください。",
+        "{file} has no consolidated-table header (columns 担当課 and 現状値). Give the consolidated table's workbook.",
+    ),
+    "table-no-header": Entry(
+        "error",
+        "{sheet}!{cell} の見出しは「担当課」の左に事業の列がありません。事業（事業の内容）の列は担当課の左に置いてください。",
+        "The header at {sheet}!{cell} has no projects' column left of 担当課.",
+    ),
+    "table-header-differs": Entry(
+        "error",
+        "シート「{sheet}」の見出し（{cell}）が最初のシートと違います（階層の列や実績値の年度の数）。どのシートも同じ見出しにしてください。",
+        "The header of sheet '{sheet}' ({cell}) differs from the first sheet's (level columns or number of years).",
+    ),
+    "table-no-years": Entry(
+        "error",
+        "{sheet}!{cell} に実績値の年度（例: 令和2年度）が見つかりません。見出しの2行目に年度を入れてください。",
+        "No fiscal year of the values at {sheet}!{cell}; put the years (e.g. 令和2年度) in the header's second row.",
+    ),
+    "table-bad-year": Entry(
+        "error",
+        "{sheet}!{cell} の「{value}」を年度として読めません（例: 令和2年度、R2、2020年度、27年度）。",
+        "'{value}' at {sheet}!{cell} is not a fiscal year (e.g. 令和2年度, R2, 2020年度, 27年度).",
+    ),
+    "table-bad-heading": Entry(
+        "error",
+        "{sheet}!{cell} の見出し「{text}」の番号が読めません。「(1) 施策の名称」のように、番号と名称の間に空白を入れてください。",
+        "The heading '{text}' at {sheet}!{cell} has no number; write it as '(1) name', number and name apart.",
+    ),
+    "table-bad-number": Entry(
+        "error",
+        "{sheet}!{cell} の事業番号「{value}」は 1 以上の整数ではありません。",
+        "Project number '{value}' at {sheet}!{cell} is not a whole number of 1 or more.",
+    ),
+    "table-duplicate-project": Entry(
+        "error",
+        "{sheet}!{cell} の事業番号 {no} は、表の前のほうにもあります。1つの事業は続けて（担当課ごとに1行ずつ）書いてください。",
+        "Project {no} at {sheet}!{cell} appears earlier in the table too.",
+    ),
+    "table-row-unread": Entry(
+        "error",
+        "{sheet}!{cell} の行を読み取れません（見出しでも、事業の行でも、前の事業の担当課の行でもありません）。",
+        "The row at {sheet}!{cell} is neither a heading, a project, nor another department of the project above.",
+    ),
+    "table-bad-value": Entry(
+        "error",
+        "{cell} の値「{value}」を読めません。数値は単位を付けて（172人、1.6%）、記号は ○ × — で書いてください。",
+        "The value '{value}' at {cell} cannot be read: numbers with their unit (172人, 1.6%), marks ○ × —.",
+    ),
+    "table-department-look-alike": Entry(
+        "warning",
+        "担当課「{left}」と「{right}」は1文字だけ違います。同じ課の表記ゆれなら、担当課シートで一方をもう一方の別名にしてください。",
+        "Departments '{left}' and '{right}' differ in one character; if they are one department, make one an alias "
+        "of the other on the department sheet.",
+    ),
+    "table-department-variant": Entry(
+        "warning",
+        "担当課「{variant}」には JIS にない字が含まれ、「{name}」と1文字だけ違うため、同じ課の別表記として「{name}」にまとめました。表の印刷は「{variant}」のままです。別の課なら担当課シートで分けてください。",
+        "Department '{variant}' has a character outside JIS and differs from '{name}' in one character: taken as "
+        "another spelling of '{name}' (printed as it was). If they are different departments, separate them on the "
+        "department sheet.",
+    ),
     "init-options-conflict": Entry(
         "error",
         "{options} は一緒に指定できません。例から始める（--example）、表から作る（--from）、空の計画マスタを作る（--levels）のどれか1つにしてください。",

@@ -61,9 +61,12 @@ def _workspace(args: argparse.Namespace) -> xlplan.Workspace:
 def cmd_init(args: argparse.Namespace) -> int:
     """新しい作業フォルダを作ります。例: xlplan init 男女共同参画 --levels 基本目標,施策,事業 --title 第3次みらい市男女共同参画プラン"""
     levels = [name for name in re.split(r"[,、，]", args.levels)] if args.levels is not None else None
+    noticed: list[Finding] = []
     workspace = xlplan.init(
-        args.dir, example=args.example, levels=levels, title=args.title, source=args.source
+        args.dir, example=args.example, levels=levels, title=args.title, source=args.source, warnings=noticed
     )
+    if noticed:
+        print(format_table(noticed, args.language), file=sys.stderr)
     print(
         say(
             args.language,

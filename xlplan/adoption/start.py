@@ -19,6 +19,7 @@ def init(
     levels: Sequence[str] | None = None,
     title: str | None = None,
     source: Path | str | None = None,
+    warnings: list[Finding] | None = None,
 ) -> Workspace:
     """Make a new workspace at ``root`` (``xlplan init``).
 
@@ -30,6 +31,8 @@ def init(
         title: the plan's name (計画名) of a blank master, or instead of the table's.
         source: a consolidated table (事業実績一覧, .xlsx) to build the master from, with every
             year it shows as history (:mod:`xlplan.adoption.table`).
+        warnings: where to put what reading the table noticed without stopping (department
+            names that may be one department spelt two ways).
 
     Raises:
         ConfigurationError: the folder holds a workspace or cannot be written, an unknown example,
@@ -48,7 +51,9 @@ def init(
     elif source is not None:
         from xlplan.adoption.table import plan_from_table
 
-        plan = plan_from_table(Path(source), name=title)
+        plan, noticed = plan_from_table(Path(source), name=title)
+        if warnings is not None:
+            warnings.extend(noticed)
     else:
         try:
             plan = blank_plan(levels or DEFAULT_LEVELS, name=title)

@@ -1,0 +1,617 @@
+"""Reading a consolidated table (事業実績一覧) back into a plan and its history: ``xlplan init --from``.
+
+Most cities start with the table they published last year. It is read by its words and its
+shape, never by its styles (fonts, fills and widths differ from city to city):
+
+* **the header**: the row that has 担当課 and 現状値; the columns left of 担当課 are the levels
+  between the top and the projects (the last of them also holds the project numbers, or a
+  番号 column where there is no such level) and the projects' level (事業: description and
+  「【数値目標】」 line); right of 担当課 come 現状値, one or more 実績値 columns and the
+  narrative (②…実績). The row below names the years of the value columns (27年度, 令和元年度 …).
+* **above it**: the title (first row), the document label (its last cell), the top level's
+  heading (``基本目標Ⅰ 男女共同参画社会の実現…`` — its name is what the headings of all sheets
+  share before their numbers; a trailing 【…】 is its subtitle), ``体系一覧（計画名）`` and the slogan.
+  A table with all top-level sections on one sheet repeats these above each section.
+* **the body**: a heading row of a middle level has text in one level column only
+  (``(1) 男女平等の意識啓発``: number, then title); a project row has its number and its
+  description; a row below with only 担当課 and values is another department of the same
+  project (reported separately). A 担当課 cell of several department names is a joint entry.
+* **values** are read as they are displayed: a number with the format ``#,##0"人"`` is 172人,
+  ``0.0%`` of 0.016 is 1.6%; marks ○ × — are text.
+
+The plan made is the one for the year after the table — the cycle a city runs next: the table's
+current year becomes the previous year, and every year the table shows enters the history. What
+cannot be read is a finding naming the sheet and cell, and nothing is guessed silently: a table
+with errors makes no master.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+
+from xlplan.collection.cells import displayed
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
+from xlplan.plan.blank import DEFAULT_MAIL, advance_text
+from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
+from xlplan.plan.model import Department, Entry, HistoryRecord, Node, Plan, Project, Settings
+from xlplan.plan.values import BLANK, Value, parse_value
+from xlplan.xlsx.cells import a1
+
+INDICATOR = "【数値目標】"
+PLAN_LINE = re.compile(r"体系一覧[（(](.+)[）)]\s*$")
+NUMBER = r"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ]+|[0-9０-９]+(?:[-‐－―][0-9０-９]+)*|[(（][0-9０-９]+[)）]|[①-⑳]|[A-Za-z])"
+HEADING = re.compile(rf"^\s*({NUMBER})[\s　]+(.+?)\s*$", re.S)
+SUBTITLE = re.compile(r"^(.*?)[\s　]*(【[^【】]+】)$", re.S)
+ANNOTATION = re.compile(r"[(（][^()（）]*[)）]")
+DEPARTMENT_WORD = re.compile(r"(課|室|局|部|所|署|本部|センター|館|委員会|事務局|園|校|会)$")
+
+
+@dataclass
+class _Sheet:
+    """What one section of the table says about itself."""
+
+    name: str
+    title: str | None = None
+    label: str | None = None
+    goal: str | None = None  # 基本目標Ⅰ 男女共同参画社会の実現に向けた意識づくり
+    plan_name: str | None = None
+    slogan: str | None = None
+
+
+@dataclass
+class _Reader:
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def fail(self, code: str, sheet: str | None = None, cell: str | None = None, **params: Any) -> None:
+        self.findings.append(Finding(code, params, file=self.file, sheet=sheet, cell=cell))
+
+
+@dataclass
+class _Header:
+    row: int  # 1-based
+    levels: list[str]  # names of the middle level columns (empty: a 番号 column)
+    number: int  # 0-based column of the project numbers
+    description: int
+    leaf: str
+    department: int
+    baseline: int
+    years: list[
+        tuple[int, str]
+    ]  # (column, year label) of 実績値 columns, oldest first; the last is the current
+    narrative: int | None
+    baseline_label: str
+
+
+def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[Finding]]:
+    """The plan for the year after the table at ``path``, with the history of every year it shows.
+
+    Returns the plan and warnings (department names that look like spellings of one another).
+
+    Raises:
+        ConfigurationError: the file is not such a table, or cells of it cannot be read; the
+            findings name every sheet and cell.
+    """
+    reader = _Reader(path.name)
+    try:
+        workbook = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    except Exception as exc:  # not a workbook openpyxl can open: say so in Japanese, keep its words aside
+        raise ConfigurationError(
+            [
+                Finding(
+                    "table-unreadable",
+                    {"path": str(path), "detail": f"{type(exc).__name__}: {exc}"[:300]},
+                    file=path.name,
+                )
+            ]
+        ) from exc
+    try:
+        sheets = [(ws.title, [list(row) for row in ws.iter_rows()]) for ws in workbook.worksheets]
+    finally:
+        workbook.close()
+    return _build(reader, sheets, name)
+
+
+# ----------------------------------------------------------------------------------------
+# reading
+# ----------------------------------------------------------------------------------------
+
+
+def _text(cell: Any) -> str | None:
+    value = getattr(cell, "value", cell)
+    if value is None:
+        return None
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
+    return text or None
+
+
+def _find_headers(rows: list[list[Any]]) -> list[int]:
+    """0-based indexes of header rows: 担当課 and 現状値 in the same row."""
+    found = []
+    for index, row in enumerate(rows):
+        texts = [_text(cell) for cell in row]
+        if "担当課" in texts and any(t and t.startswith("現状値") for t in texts):
+            found.append(index)
+    return found
+
+
+def _header(reader: _Reader, sheet: str, rows: list[list[Any]], index: int) -> _Header | None:
+    first = [_text(cell) or "" for cell in rows[index]]
+    second = [_text(cell) or "" for cell in rows[index + 1]] if index + 1 < len(rows) else []
+    department = first.index("担当課")
+    baseline = next(i for i, t in enumerate(first) if t.startswith("現状値"))
+    if department < 1:
+        reader.fail("table-no-header", sheet=sheet, cell=a1(index + 1, 1))
+        return None
+    description = department - 1
+    leaf = first[description].split("\n")[0]
+    middle = [text.split("\n")[0] for text in first[:description]]
+    levels = [] if middle == ["番号"] else middle
+    number = max(description - 1, 0) if middle else description
+    years: list[tuple[int, str]] = []
+    narrative: int | None = None
+    for column in range(baseline + 1, len(first)):
+        text = first[column]
+        below = second[column] if column < len(second) else ""
+        if text.startswith("②") or (text and "実績" in text and not text.endswith("実績値")):
+            narrative = column
+            break
+        if below:
+            years.append((column, below))
+    label = second[baseline] if baseline < len(second) else ""
+    return _Header(
+        index + 1, levels, number, description, leaf, department, baseline, years, narrative, label
+    )
+
+
+def _split_number(text: str) -> tuple[str, str] | None:
+    match = HEADING.match(text)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _value(cell: Any) -> str | None:
+    """A value cell as displayed (``172人``, ``1.6%``, ``○``); None when empty."""
+    value = getattr(cell, "value", cell)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        shown = displayed(value, getattr(cell, "number_format", None) or None)
+        if shown is not None:
+            return shown
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        return format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
+    return str(value).strip()
+
+
+def _unit_of(texts: Iterable[str | None]) -> str | None:
+    """The unit the project's values are printed with (``人``, ``%``), or None for numbers without one."""
+    for text in texts:
+        if not text:
+            continue
+        match = re.fullmatch(r"\s*[-+]?[0-9０-９,，.．]+\s*(.*?)\s*", text)
+        if match and match.group(1):
+            return unicodedata.normalize("NFKC", match.group(1)) if match.group(1) == "％" else match.group(1)
+    return None
+
+
+@dataclass
+class _Row:
+    project: int
+    entry: str
+    values: list[tuple[str | None, str]]  # (display, cell) per year column, baseline first
+    narrative: str | None
+
+
+def _build(
+    reader: _Reader, sheets: list[tuple[str, list[list[Any]]]], name: str | None
+) -> tuple[Plan, list[Finding]]:
+    sections: list[tuple[_Sheet, _Header, list[list[Any]]]] = []
+    for sheet_name, rows in sheets:
+        headers = _find_headers(rows)
+        start = 0
+        for position, index in enumerate(headers):
+            header = _header(reader, sheet_name, rows, index)
+            if header is None:
+                continue
+            end = len(rows)
+            if position + 1 < len(headers):
+                # Several sections on one sheet: this body ends with its last department row; the
+                # rows after it, up to the next header, are the next section's title block.
+                end = next((i + 1 for i in range(headers[position + 1] - 1, index + 1, -1)
+                            if _text(_cell(rows[i], header.department))), index + 2)  # fmt: skip
+            sections.append(
+                (_above(sheet_name, rows[start:index], continued=position > 0), header, rows[index + 2 : end])
+            )
+            start = end
+    if not sections:
+        raise ConfigurationError([Finding("table-not-a-table", {"file": reader.file}, file=reader.file)])
+    header0 = sections[0][1]
+    years = _years(reader, sections[0][0].name, header0, sections[0][2])
+    nodes: list[Node] = []
+    projects: dict[int, dict[str, Any]] = {}
+    rows_read: list[_Row] = []
+    top_names = _top_level_name([section.goal for section, _, _ in sections])
+    for section, header, body in sections:
+        if (header.levels, header.leaf) != (header0.levels, header0.leaf) or len(header.years) != len(
+            header0.years
+        ):
+            reader.fail("table-header-differs", sheet=section.name, cell=a1(header.row, 1))
+            continue
+        top_key: tuple[str, ...] = ()
+        if section.goal is not None and top_names is not None:
+            number, title, subtitle = _goal_parts(section.goal, top_names)
+            if number is None:
+                reader.fail("table-bad-heading", sheet=section.name, cell="A2", text=section.goal)
+                continue
+            top_key = (number,)
+            nodes.append(Node(top_key, title, subtitle))
+        _body(reader, section.name, header, body, top_key, nodes, projects, rows_read)
+    if reader.findings and any(f.is_error for f in reader.findings):
+        raise ConfigurationError(reader.findings)
+    first = sections[0][0]
+    levels = tuple([*([top_names] if top_names else []), *header0.levels, header0.leaf])
+    baseline = _baseline_year(reader, first.name, header0, years)
+    return _plan(reader, first, levels, years, baseline, nodes, projects, rows_read, name)
+
+
+def _cell(row: list[Any], column: int) -> Any:
+    return row[column] if column < len(row) else None
+
+
+def _above(sheet: str, rows: list[list[Any]], *, continued: bool = False) -> _Sheet:
+    """The title block above a header. A later section of a sheet may print only its own heading
+    (``政策2 子育てしやすいまち``) rather than the whole block again."""
+    found = _Sheet(sheet)
+    lines = [texts for texts in ([t for t in (_text(cell) for cell in row) if t] for row in rows) if texts]
+    if continued and len(lines) == 1 and not PLAN_LINE.match(lines[0][0]):
+        found.goal = lines[0][0]
+        return found
+    for texts in lines:
+        plan_line = next((PLAN_LINE.match(t) for t in texts if PLAN_LINE.match(t)), None)
+        if plan_line:
+            found.plan_name = plan_line.group(1)
+            found.slogan = next((t for t in texts[1:] if not PLAN_LINE.match(t)), None)
+        elif found.title is None:
+            found.title = texts[0]
+            found.label = texts[-1] if len(texts) > 1 else None
+        elif found.goal is None:
+            found.goal = texts[0]
+    return found
+
+
+def _top_level_name(goals: Sequence[str | None]) -> str | None:
+    """The top level's name: what every section's heading says before its number (基本目標)."""
+    known = [goal for goal in goals if goal]
+    if not known:
+        return None
+    common = known[0]
+    for goal in known[1:]:
+        while not goal.startswith(common):
+            common = common[:-1]
+    if len(known) == 1:
+        match = re.match(rf"^(.+?){NUMBER}[\s　]", known[0])
+        common = match.group(1) if match else ""
+    common = re.sub(rf"{NUMBER}*$", "", common).rstrip()
+    return common or None
+
+
+def _goal_parts(goal: str, name: str) -> tuple[str | None, str, str | None]:
+    rest = goal[len(name) :].strip() if goal.startswith(name) else goal
+    split = _split_number(rest)
+    if split is None:
+        return None, rest, None
+    number, title = split
+    match = SUBTITLE.match(title)
+    if match and match.group(1):
+        return number, match.group(1), match.group(2)
+    return number, title, None
+
+
+def _years(reader: _Reader, sheet: str, header: _Header, body: list[list[Any]]) -> list[FiscalYear]:
+    """The fiscal years of the 現状値 column and the 実績値 columns, from the header's second row."""
+    labels = [label for _, label in header.years]
+    years: list[FiscalYear] = []
+    for column, label in header.years:
+        try:
+            years.append(parse_fiscal_year(label))
+        except FiscalYearError:
+            reader.fail("table-bad-year", sheet=sheet, cell=a1(header.row + 1, column + 1), value=label)
+    if len(years) != len(labels) or len(years) < 1:
+        if len(years) < 1:
+            reader.fail("table-no-years", sheet=sheet, cell=a1(header.row + 1, header.baseline + 2))
+        raise ConfigurationError(reader.findings)
+    return years
+
+
+def _body(
+    reader: _Reader,
+    sheet: str,
+    header: _Header,
+    body: list[list[Any]],
+    top: tuple[str, ...],
+    nodes: list[Node],
+    projects: dict[int, dict[str, Any]],
+    rows_read: list[_Row],
+) -> None:
+    path: list[str] = list(top)
+    current: int | None = None
+    value_columns = [header.baseline, *(column for column, _ in header.years)]
+    for offset, row in enumerate(body):
+        number_row = header.row + 2 + offset
+        width = max([*value_columns, header.narrative or 0, header.department]) + 1
+        cells = [*row, *([None] * (width - len(row)))]
+        texts = [_text(cell) for cell in cells]
+        if not any(texts):
+            continue
+        department = texts[header.department]
+        level_texts = [(i, texts[i]) for i in range(header.description + 1) if texts[i]]
+        if department is None:
+            # A heading row of a middle level: text in one level column (merged across the row).
+            if len(level_texts) != 1 or not header.levels:
+                reader.fail("table-row-unread", sheet=sheet, cell=a1(number_row, 1))
+                continue
+            column, text = level_texts[0]
+            split = _split_number(text or "")
+            depth = min(column, len(header.levels) - 1) + 1  # 1 for the first middle level
+            if split is None:
+                reader.fail("table-bad-heading", sheet=sheet, cell=a1(number_row, column + 1), text=text)
+                continue
+            number, title = split
+            match = SUBTITLE.match(title)
+            subtitle = match.group(2) if match and match.group(1) else None
+            title = match.group(1) if subtitle and match else title
+            path = [*path[: len(top) + depth - 1], number]
+            nodes.append(Node(tuple(path), title, subtitle))
+            current = None
+            continue
+        raw_no = texts[header.number] if header.number != header.description else None
+        description = texts[header.description]
+        if raw_no is not None and description is not None:
+            no = _project_number(raw_no)
+            if no is None:
+                reader.fail(
+                    "table-bad-number", sheet=sheet, cell=a1(number_row, header.number + 1), value=raw_no
+                )
+                current = None
+                continue
+            if no in projects:
+                reader.fail(
+                    "table-duplicate-project", sheet=sheet, cell=a1(number_row, header.number + 1), no=no
+                )
+                current = None
+                continue
+            text, indicator = description, None
+            if INDICATOR in description:
+                text, _, indicator = description.partition(INDICATOR)
+                text, indicator = text.rstrip(), indicator.strip() or None
+            baseline = _value(cells[header.baseline])
+            projects[no] = {"node": tuple(path), "description": text, "indicator": indicator,
+                            "baseline": baseline, "baseline_cell": a1(number_row, header.baseline + 1),
+                            "entries": [], "cell": a1(number_row, header.number + 1)}  # fmt: skip
+            current = no
+        elif raw_no is None and description is None and current is None:
+            reader.fail("table-row-unread", sheet=sheet, cell=a1(number_row, header.department + 1))
+            continue
+        elif raw_no is not None or description is not None:
+            reader.fail("table-row-unread", sheet=sheet, cell=a1(number_row, 1))
+            continue
+        assert current is not None
+        projects[current]["entries"].append(department)
+        values = []
+        for column in (column for column, _ in header.years):
+            values.append((_value(cells[column]), a1(number_row, column + 1)))
+        narrative = texts[header.narrative] if header.narrative is not None else None
+        rows_read.append(
+            _Row(
+                current,
+                department,
+                values,
+                _narrative(cells[header.narrative]) if header.narrative is not None else narrative,
+            )
+        )
+
+
+def _narrative(cell: Any) -> str | None:
+    value = getattr(cell, "value", cell)
+    if value is None:
+        return None
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.strip() else None
+
+
+def _project_number(text: str) -> int | None:
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    if re.fullmatch(r"[0-9]+(\.0+)?", cleaned):
+        number = int(float(cleaned))
+        return number if number > 0 else None
+    return None
+
+
+def _members(entry: str) -> tuple[str, ...]:
+    """A 担当課 cell's departments: several names separated by spaces make a joint entry.
+
+    A note in brackets after a name (``企画政策課 (関係各課)``) is part of the printed cell,
+    not a department of its own.
+    """
+    parts = [part for part in entry.split() if not ANNOTATION.fullmatch(part)]
+    if parts and all(DEPARTMENT_WORD.search(part) for part in parts):
+        return tuple(parts)
+    return (entry,)
+
+
+def _registry(names: Iterable[str], file: str) -> tuple[list[Department], dict[str, str], list[Finding]]:
+    """The departments, with spellings that only a character outside JIS X 0208 tells apart unified.
+
+    ``人権・同和对策室`` (对, U+5BF9, not in JIS X 0208) beside ``人権・同和対策室`` is the same
+    office typed with a look-alike character: it becomes an alias of the JIS spelling, which is
+    reported. Any other pair differing in one character is only reported.
+    """
+    names = list(names)
+    canonical: dict[str, str] = {}
+    findings: list[Finding] = []
+    for variant in names:
+        if _in_jis(variant):
+            continue
+        for name in names:
+            if name != variant and _in_jis(name) and _one_apart(name, variant):
+                canonical[variant] = name
+                findings.append(
+                    Finding("table-department-variant", {"variant": variant, "name": name}, file=file)
+                )
+                break
+    kept = [name for name in names if name not in canonical]
+    aliases: dict[str, list[str]] = {name: [] for name in kept}
+    for variant, name in canonical.items():
+        aliases[name].append(variant)
+    findings += _look_alike(kept, file)
+    return [Department(name, tuple(aliases[name])) for name in kept], canonical, findings
+
+
+def _in_jis(text: str) -> bool:
+    """Whether every character has a code in Shift_JIS as Windows uses it (cp932)."""
+    try:
+        text.encode("cp932")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _one_apart(left: str, right: str) -> bool:
+    return len(left) == len(right) and sum(a != b for a, b in zip(left, right, strict=True)) == 1
+
+
+def _plan(
+    reader: _Reader,
+    first: _Sheet,
+    levels: tuple[str, ...],
+    years: list[FiscalYear],
+    baseline: tuple[FiscalYear, str | None],
+    nodes: list[Node],
+    projects: dict[int, dict[str, Any]],
+    rows_read: list[_Row],
+    name: str | None,
+) -> tuple[Plan, list[Finding]]:
+    table_year = years[-1]
+    baseline_year, baseline_label = baseline
+    built: list[Project] = []
+    history: list[HistoryRecord] = []
+    departments: dict[str, None] = {}
+    by_project: dict[int, list[_Row]] = {}
+    for row in rows_read:
+        by_project.setdefault(row.project, []).append(row)
+    for no, fields in projects.items():
+        rows = by_project.get(no, [])
+        unit = _unit_of([fields["baseline"], *(shown for row in rows for shown, _ in row.values)])
+        base = _parse(reader, fields["baseline"], unit, fields["baseline_cell"])
+        entries = []
+        for row in rows:
+            members = _members(row.entry)
+            departments.update(dict.fromkeys(members))
+            entries.append(Entry(row.entry, members))
+            for (shown, cell), year in zip(row.values, years, strict=True):
+                value = _parse(reader, shown, unit, cell)
+                narrative = row.narrative if year == table_year else None
+                if value.is_blank and narrative is None:
+                    continue
+                history.append(HistoryRecord(no, row.entry, year, value, narrative))
+        built.append(
+            Project(
+                no, fields["node"], fields["description"], fields["indicator"], unit, base, tuple(entries)
+            )
+        )
+    if any(f.is_error for f in reader.findings):
+        raise ConfigurationError(reader.findings)
+    registry, _, warnings = _registry(departments, reader.file)
+    plan_name = name or first.plan_name or _name_in_title(first.title) or "（計画名を入力してください）"
+    title = advance_text(first.title or plan_name, table_year)
+    settings = Settings(
+        plan_name=plan_name,
+        title=title,
+        levels=levels,
+        baseline_year=baseline_year,
+        previous_year=table_year,
+        current_year=table_year.next(),
+        document_label=first.label,
+        slogan=first.slogan,
+        baseline_label=baseline_label,
+        mail=dict(DEFAULT_MAIL),
+    )
+    plan = Plan(
+        settings,
+        tuple(_unique(nodes)),
+        tuple(built),
+        tuple(registry),
+        tuple(history),
+    )
+    return plan, warnings
+
+
+def _name_in_title(title: str | None) -> str | None:
+    """The plan's name in a title such as ``みらい市総合計画 令和2年度 事業実績一覧``."""
+    if title is None:
+        return None
+    name = re.sub(
+        r"[\s　]*(?:(?:令和|平成)\S*?年度|[RH]\d+年度)?[\s　]*(?:事業)?実績一覧.*$", "", title, flags=re.S
+    )
+    return name.strip() or title
+
+
+def _parse(reader: _Reader, shown: str | None, unit: str | None, cell: str) -> Value:
+    if shown is None:
+        return BLANK
+    parsed = parse_value(shown, unit, unit_known=True)
+    if parsed.value is None or not parsed.ok:
+        reader.fail("table-bad-value", cell=cell, value=shown)
+        return BLANK
+    return parsed.value
+
+
+def _baseline_year(
+    reader: _Reader, sheet: str, header: _Header, years: list[FiscalYear]
+) -> tuple[FiscalYear, str | None]:
+    """The 現状値 column's year, and its label where the table prints it without its era (27年度)."""
+    label = header.baseline_label
+    try:
+        return parse_fiscal_year(label), None
+    except FiscalYearError:
+        pass
+    # 27年度: the latest era in which that year comes before the table's own years.
+    for era in ("令和", "平成", "昭和"):
+        try:
+            year = parse_fiscal_year(label, era_hint=era)
+        except FiscalYearError:
+            continue
+        if year.western <= years[0].western:
+            return year, label
+    reader.fail(
+        "table-bad-year", sheet=sheet, cell=a1(header.row + 1, header.baseline + 1), value=label or ""
+    )
+    return years[0], None
+
+
+def _unique(nodes: list[Node]) -> list[Node]:
+    seen: dict[tuple[str, ...], Node] = {}
+    for node in nodes:
+        seen.setdefault(node.key, node)
+    return list(seen.values())
+
+
+def _look_alike(names: list[str], file: str) -> list[Finding]:
+    """Department names that differ in one character: perhaps one department spelt two ways."""
+    found = []
+    for index, left in enumerate(names):
+        for right in names[index + 1 :]:
+            if _one_apart(left, right):
+                found.append(
+                    Finding("table-department-look-alike", {"left": left, "right": right}, file=file)
+                )
+    return found
