@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+import xlplan
 from tests.office import Office, office_session
+from xlplan.demo.respond import fill_response
 from xlplan.examples import Example, load_example
 from xlplan.workspace.folder import Workspace, init_workspace
 
@@ -87,3 +89,17 @@ def convert_with_soffice(binary: str, profile: Path, source: Path, target_format
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     """LibreOffice headless driven through UNO, for departments that type into their workbooks."""
     yield from office_session(tmp_path_factory.mktemp("office-profile"))
+
+
+def fill_and_collect(workspace: Workspace, example: Example, *, only: set[str] | None = None) -> None:
+    """Every department (or ``only`` these) answers the current round with the example's answers."""
+    result = xlplan.distribute(workspace)
+    plan = workspace.load_plan()
+    for dispatch in result.departments:
+        if dispatch.workbook is None or (only is not None and dispatch.department not in only):
+            continue
+        answers = [
+            a for a in example.answers if plan.canonical_department(a.department) == dispatch.department
+        ]
+        fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
+    xlplan.collect(workspace)

@@ -22,10 +22,9 @@ import openpyxl
 import pytest
 
 import xlplan
-from tests.conftest import calamine_rows
+from tests.conftest import calamine_rows, fill_and_collect
 from tests.office import Office
 from xlplan.cli import main
-from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout
 from xlplan.plan.fiscal_year import FiscalYear
@@ -37,20 +36,6 @@ R2, R3 = FiscalYear(2020), FiscalYear(2021)
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _fill_and_collect(workspace: Workspace, example: Example, *, only: set[str] | None = None) -> None:
-    """Every department (or ``only`` these) answers the current round with the example's answers."""
-    result = xlplan.distribute(workspace)
-    plan = workspace.load_plan()
-    for dispatch in result.departments:
-        if dispatch.workbook is None or (only is not None and dispatch.department not in only):
-            continue
-        answers = [
-            a for a in example.answers if plan.canonical_department(a.department) == dispatch.department
-        ]
-        fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
-    xlplan.collect(workspace)
 
 
 @dataclass(frozen=True)
@@ -79,10 +64,10 @@ def _shown(row: dict[str, str], year: str) -> str:
 @pytest.fixture(scope="module")
 def years(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Years:
     workspace = init_workspace(tmp_path_factory.mktemp("years") / "ws", example.plan)
-    _fill_and_collect(workspace, example)
+    fill_and_collect(workspace, example)
     r2 = xlplan.consolidate(workspace, csv=True)
     rolled = xlplan.rollover(workspace)
-    _fill_and_collect(workspace, example)  # 令和3年度: the same answers stand in for a new year's
+    fill_and_collect(workspace, example)  # 令和3年度: the same answers stand in for a new year's
     r3 = xlplan.consolidate(workspace, csv=True)
     return Years(workspace, r2, rolled, r3)
 
@@ -164,7 +149,7 @@ def test_a_return_waiting_in_the_inbox_stops_the_rollover(
     tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workspace = init_workspace(tmp_path / "ws", example.plan)
-    _fill_and_collect(workspace, example, only={"企画政策課"})
+    fill_and_collect(workspace, example, only={"企画政策課"})
     late = next(workspace.outbox.rglob("*文化課.xlsx"))
     shutil.copy(late, workspace.inbox / late.name)  # arrived after the last collection
     before = _snapshot(workspace)
@@ -190,7 +175,7 @@ def test_rolling_over_twice_never_skips_a_year(
     tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workspace = init_workspace(tmp_path / "ws", example.plan)
-    _fill_and_collect(workspace, example, only={"企画政策課"})
+    fill_and_collect(workspace, example, only={"企画政策課"})
     assert main(["rollover", "-w", str(workspace.root), "--json"]) == 0
     capsys.readouterr()
     before = _snapshot(workspace)
@@ -203,7 +188,7 @@ def test_rolling_over_twice_never_skips_a_year(
 
 def test_departments_that_never_answered_are_recorded_as_missing(tmp_path: Path, example: Example) -> None:
     workspace = init_workspace(tmp_path / "ws", example.plan)
-    _fill_and_collect(workspace, example, only={"企画政策課"})
+    fill_and_collect(workspace, example, only={"企画政策課"})
     result = xlplan.rollover(workspace)
     assert "生涯学習課" in result.silent and "企画政策課" not in result.silent
     history = [r for r in workspace.load_plan().recorded_history if r.fiscal_year == R2]
@@ -219,7 +204,7 @@ def test_departments_that_never_answered_are_recorded_as_missing(tmp_path: Path,
 
 def test_a_rollover_killed_anywhere_closes_the_year_exactly_once(tmp_path: Path, example: Example) -> None:
     template = init_workspace(tmp_path / "template", example.plan)
-    _fill_and_collect(template, example)
+    fill_and_collect(template, example)
     moments = random.Random(20261203)
     for attempt in range(6):
         root = tmp_path / f"ws{attempt}"
@@ -255,7 +240,7 @@ def test_a_master_with_buttons_keeps_its_vba_and_gets_the_rollover_button(
     assert workspace.master_path.suffix == ".xlsm"
     macros = button_macros(workspace.master_path)
     assert "Rollover" in " ".join(str(m) for m in macros)
-    _fill_and_collect(workspace, example, only={"企画政策課"})
+    fill_and_collect(workspace, example, only={"企画政策課"})
     xlplan.rollover(workspace)  # the command line, Excel closed: the file is replaced, VBA kept
     assert button_macros(workspace.master_path) == macros
     book = openpyxl.load_workbook(workspace.master_path, keep_vba=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -103,8 +104,14 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
     """
     reader = _Reader(path.name)
     try:
-        workbook = openpyxl.load_workbook(path, data_only=True, read_only=True)
-    except Exception as exc:  # not a workbook openpyxl can open: say so in Japanese, keep its words aside
+        with warnings.catch_warnings():  # openpyxl's remarks on foreign files are not for the office
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(path, data_only=True, read_only=True)
+            try:
+                sheets = [(ws.title, [list(row) for row in ws.iter_rows()]) for ws in workbook.worksheets]
+            finally:
+                workbook.close()
+    except Exception as exc:  # not a workbook openpyxl can read: say so in Japanese, keep its words aside
         raise ConfigurationError(
             [
                 Finding(
@@ -114,10 +121,6 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
                 )
             ]
         ) from exc
-    try:
-        sheets = [(ws.title, [list(row) for row in ws.iter_rows()]) for ws in workbook.worksheets]
-    finally:
-        workbook.close()
     return _build(reader, sheets, name)
 
 
@@ -205,6 +208,7 @@ def _unit_of(texts: Iterable[str | None]) -> str | None:
 
 @dataclass
 class _Row:
+    sheet: str
     project: int
     entry: str
     values: list[tuple[str | None, str]]  # (display, cell) per year column, baseline first
@@ -255,8 +259,7 @@ def _build(
             top_key = (number,)
             nodes.append(Node(top_key, title, subtitle))
         _body(reader, section.name, header, body, top_key, nodes, projects, rows_read)
-    if reader.findings and any(f.is_error for f in reader.findings):
-        raise ConfigurationError(reader.findings)
+    # Values are read even when some rows are not, so that one run names every cell to mend.
     first = sections[0][0]
     levels = tuple([*([top_names] if top_names else []), *header0.levels, header0.leaf])
     baseline = _baseline_year(reader, first.name, header0, years)
@@ -344,6 +347,7 @@ def _body(
 ) -> None:
     path: list[str] = list(top)
     current: int | None = None
+    skipping = False  # the rows below a project that could not be read belong to it: no more findings
     value_columns = [header.baseline, *(column for column, _ in header.years)]
     for offset, row in enumerate(body):
         number_row = header.row + 2 + offset
@@ -353,6 +357,9 @@ def _body(
         if not any(texts):
             continue
         department = texts[header.department]
+        if department is not None:
+            # Joint departments printed one per line in the cell are the same entry as with spaces.
+            department = " ".join(department.split())
         level_texts = [(i, texts[i]) for i in range(header.description + 1) if texts[i]]
         if department is None:
             # A heading row of a middle level: text in one level column (merged across the row).
@@ -371,7 +378,7 @@ def _body(
             title = match.group(1) if subtitle and match else title
             path = [*path[: len(top) + depth - 1], number]
             nodes.append(Node(tuple(path), title, subtitle))
-            current = None
+            current, skipping = None, False
             continue
         raw_no = texts[header.number] if header.number != header.description else None
         description = texts[header.description]
@@ -381,13 +388,13 @@ def _body(
                 reader.fail(
                     "table-bad-number", sheet=sheet, cell=a1(number_row, header.number + 1), value=raw_no
                 )
-                current = None
+                current, skipping = None, True
                 continue
             if no in projects:
                 reader.fail(
                     "table-duplicate-project", sheet=sheet, cell=a1(number_row, header.number + 1), no=no
                 )
-                current = None
+                current, skipping = None, True
                 continue
             text, indicator = description, None
             if INDICATOR in description:
@@ -396,8 +403,10 @@ def _body(
             baseline = _value(cells[header.baseline])
             projects[no] = {"node": tuple(path), "description": text, "indicator": indicator,
                             "baseline": baseline, "baseline_cell": a1(number_row, header.baseline + 1),
-                            "entries": [], "cell": a1(number_row, header.number + 1)}  # fmt: skip
-            current = no
+                            "entries": [], "cell": a1(number_row, header.number + 1), "sheet": sheet}  # fmt: skip
+            current, skipping = no, False
+        elif raw_no is None and description is None and current is None and skipping:
+            continue
         elif raw_no is None and description is None and current is None:
             reader.fail("table-row-unread", sheet=sheet, cell=a1(number_row, header.department + 1))
             continue
@@ -412,6 +421,7 @@ def _body(
         narrative = texts[header.narrative] if header.narrative is not None else None
         rows_read.append(
             _Row(
+                sheet,
                 current,
                 department,
                 values,
@@ -511,14 +521,14 @@ def _plan(
     for no, fields in projects.items():
         rows = by_project.get(no, [])
         unit = _unit_of([fields["baseline"], *(shown for row in rows for shown, _ in row.values)])
-        base = _parse(reader, fields["baseline"], unit, fields["baseline_cell"])
+        base = _parse(reader, fields["baseline"], unit, fields["sheet"], fields["baseline_cell"])
         entries = []
         for row in rows:
             members = _members(row.entry)
             departments.update(dict.fromkeys(members))
             entries.append(Entry(row.entry, members))
             for (shown, cell), year in zip(row.values, years, strict=True):
-                value = _parse(reader, shown, unit, cell)
+                value = _parse(reader, shown, unit, row.sheet, cell)
                 narrative = row.narrative if year == table_year else None
                 if value.is_blank and narrative is None:
                     continue
@@ -560,17 +570,17 @@ def _name_in_title(title: str | None) -> str | None:
     if title is None:
         return None
     name = re.sub(
-        r"[\s　]*(?:(?:令和|平成)\S*?年度|[RH]\d+年度)?[\s　]*(?:事業)?実績一覧.*$", "", title, flags=re.S
+        r"[\s　]*(?:(?:令和|平成)\S*?年度|[RH]\d+年度)?[\s　]*[^\s　]*実績一覧.*$", "", title, flags=re.S
     )
     return name.strip() or title
 
 
-def _parse(reader: _Reader, shown: str | None, unit: str | None, cell: str) -> Value:
+def _parse(reader: _Reader, shown: str | None, unit: str | None, sheet: str, cell: str) -> Value:
     if shown is None:
         return BLANK
     parsed = parse_value(shown, unit, unit_known=True)
     if parsed.value is None or not parsed.ok:
-        reader.fail("table-bad-value", cell=cell, value=shown)
+        reader.fail("table-bad-value", sheet=sheet, cell=cell, value=shown)
         return BLANK
     return parsed.value
 
