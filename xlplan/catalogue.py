@@ -221,6 +221,11 @@ CATALOGUE: dict[str, Entry] = {
         "値「{value}」の単位「{typed}」が、この事業の数値目標の単位「{unit}」と違います。単位を「{unit}」にするか、数値だけを入力してください。",
         "The unit '{typed}' of value '{value}' is not the indicator's unit '{unit}': use '{unit}' or enter the number alone.",
     ),
+    "master-bad-past-years": Entry(
+        "error",
+        "表示する過去の年度数「{value}」は 1 から {most} までの整数で入力してください（1 なら前年度だけ）。",
+        "表示する過去の年度数 '{value}' must be a whole number from 1 to {most} (1: the previous year only).",
+    ),
     "master-bad-value": Entry(
         "error",
         "値「{value}」を読み取れません（数値・単位、または ○ × — を入力してください）。",
@@ -557,6 +562,18 @@ CATALOGUE: dict[str, Entry] = {
         "事業番号 {project_no} の今年度の実績内容（{cell}）が{length:,}字あり、上限の{limit:,}字を超えています。{limit:,}字以内に短くしてください。",
         "Project {project_no}: this year's narrative ({cell}) has {length:,} characters, over the limit of "
         "{limit:,}. Shorten it.",
+    ),
+    "narrative-copied": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の実績内容が{year}の実績内容と同じです。今年度の取り組みを記入してください。",
+        "Project {project_no}: this year's narrative is the same as that of {year}. Describe this year's work.",
+    ),
+    "value-breaks-trend": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値 {value} は、これまでの値（{series}）の傾向から外れていますが、"
+        "実績内容に説明がありません。理由を実績内容に記入してください。",
+        "Project {project_no}: this year's value {value} breaks the trend of the earlier values ({series}) and "
+        "the narrative gives no explanation. Explain the change in the narrative.",
     ),
     "narrative-unchanged": Entry(
         "warning",

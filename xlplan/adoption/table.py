@@ -38,13 +38,15 @@ from typing import Any
 
 import openpyxl
 
+from xlplan.adoption import names
 from xlplan.collection.cells import displayed
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.plan.blank import DEFAULT_MAIL, advance_text
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
-from xlplan.plan.model import Department, Entry, HistoryRecord, Node, Plan, Project, Settings
+from xlplan.plan.model import Entry, HistoryRecord, Node, Plan, Project, Settings
 from xlplan.plan.values import BLANK, Value, parse_value
+from xlplan.workspace.master.format import PAST_YEARS_MAX
 from xlplan.xlsx.cells import a1
 
 INDICATOR = "【数値目標】"
@@ -52,8 +54,6 @@ PLAN_LINE = re.compile(r"体系一覧[（(](.+)[）)]\s*$")
 NUMBER = r"(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ]+|[0-9０-９]+(?:[-‐－―][0-9０-９]+)*|[(（][0-9０-９]+[)）]|[①-⑳]|[A-Za-z])"
 HEADING = re.compile(rf"^\s*({NUMBER})[\s　]+(.+?)\s*$", re.S)
 SUBTITLE = re.compile(r"^(.*?)[\s　]*(【[^【】]+】)$", re.S)
-ANNOTATION = re.compile(r"[(（][^()（）]*[)）]")
-DEPARTMENT_WORD = re.compile(r"(課|室|局|部|所|署|本部|センター|館|委員会|事務局|園|校|会)$")
 
 
 @dataclass
@@ -187,7 +187,7 @@ def _value(cell: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        shown = displayed(value, getattr(cell, "number_format", None) or None)
+        shown = displayed(value, getattr(cell, "number_format", None) or None, printed=True)
         if shown is not None:
             return shown
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
@@ -446,59 +446,6 @@ def _project_number(text: str) -> int | None:
     return None
 
 
-def _members(entry: str) -> tuple[str, ...]:
-    """A 担当課 cell's departments: several names separated by spaces make a joint entry.
-
-    A note in brackets after a name (``企画政策課 (関係各課)``) is part of the printed cell,
-    not a department of its own.
-    """
-    parts = [part for part in entry.split() if not ANNOTATION.fullmatch(part)]
-    if parts and all(DEPARTMENT_WORD.search(part) for part in parts):
-        return tuple(parts)
-    return (entry,)
-
-
-def _registry(names: Iterable[str], file: str) -> tuple[list[Department], dict[str, str], list[Finding]]:
-    """The departments, with spellings that only a character outside JIS X 0208 tells apart unified.
-
-    ``人権・同和对策室`` (对, U+5BF9, not in JIS X 0208) beside ``人権・同和対策室`` is the same
-    office typed with a look-alike character: it becomes an alias of the JIS spelling, which is
-    reported. Any other pair differing in one character is only reported.
-    """
-    names = list(names)
-    canonical: dict[str, str] = {}
-    findings: list[Finding] = []
-    for variant in names:
-        if _in_jis(variant):
-            continue
-        for name in names:
-            if name != variant and _in_jis(name) and _one_apart(name, variant):
-                canonical[variant] = name
-                findings.append(
-                    Finding("table-department-variant", {"variant": variant, "name": name}, file=file)
-                )
-                break
-    kept = [name for name in names if name not in canonical]
-    aliases: dict[str, list[str]] = {name: [] for name in kept}
-    for variant, name in canonical.items():
-        aliases[name].append(variant)
-    findings += _look_alike(kept, file)
-    return [Department(name, tuple(aliases[name])) for name in kept], canonical, findings
-
-
-def _in_jis(text: str) -> bool:
-    """Whether every character has a code in Shift_JIS as Windows uses it (cp932)."""
-    try:
-        text.encode("cp932")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _one_apart(left: str, right: str) -> bool:
-    return len(left) == len(right) and sum(a != b for a, b in zip(left, right, strict=True)) == 1
-
-
 def _plan(
     reader: _Reader,
     first: _Sheet,
@@ -524,7 +471,7 @@ def _plan(
         base = _parse(reader, fields["baseline"], unit, fields["sheet"], fields["baseline_cell"])
         entries = []
         for row in rows:
-            members = _members(row.entry)
+            members = names.members(row.entry)
             departments.update(dict.fromkeys(members))
             entries.append(Entry(row.entry, members))
             for (shown, cell), year in zip(row.values, years, strict=True):
@@ -540,7 +487,7 @@ def _plan(
         )
     if any(f.is_error for f in reader.findings):
         raise ConfigurationError(reader.findings)
-    registry, _, warnings = _registry(departments, reader.file)
+    registry, _, noticed = names.registry(departments, reader.file)
     plan_name = name or first.plan_name or _name_in_title(first.title) or "（計画名を入力してください）"
     title = advance_text(first.title or plan_name, table_year)
     settings = Settings(
@@ -553,6 +500,7 @@ def _plan(
         document_label=first.label,
         slogan=first.slogan,
         baseline_label=baseline_label,
+        past_years=min(max(len(years) - 1, 1), PAST_YEARS_MAX),  # as many past years as the table shows
         mail=dict(DEFAULT_MAIL),
     )
     plan = Plan(
@@ -562,7 +510,7 @@ def _plan(
         tuple(registry),
         tuple(history),
     )
-    return plan, warnings
+    return plan, noticed
 
 
 def _name_in_title(title: str | None) -> str | None:
@@ -613,15 +561,3 @@ def _unique(nodes: list[Node]) -> list[Node]:
     for node in nodes:
         seen.setdefault(node.key, node)
     return list(seen.values())
-
-
-def _look_alike(names: list[str], file: str) -> list[Finding]:
-    """Department names that differ in one character: perhaps one department spelt two ways."""
-    found = []
-    for index, left in enumerate(names):
-        for right in names[index + 1 :]:
-            if _one_apart(left, right):
-                found.append(
-                    Finding("table-department-look-alike", {"left": left, "right": right}, file=file)
-                )
-    return found

@@ -7,7 +7,7 @@ formula is dangerous), and the number as its format displays it.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from xlplan.collection.snapshot import CellValue
 from xlplan.findings import Phrase
@@ -83,23 +83,40 @@ def _parts(code: str) -> tuple[str, str]:
     return _LITERAL.sub("", section), literal.strip()
 
 
-def displayed(value: CellValue, code: str | None) -> str | None:
+def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> str | None:
     r"""A number as its cell displays it, where the number format changes what it is: None otherwise.
 
     A percent format (``%`` outside quotes) shows the number times 100 with ``%``; a quoted
     or escaped text in the format (``0"件"``, ``0\件``) shows as the number's unit. The
-    decimals stay those of the stored number (what was typed), not those the format rounds to.
+    decimals stay those of the stored number (what was typed), not those the format rounds to —
+    unless ``printed``: a published table is what it prints, so 65 under ``0.0"%"`` is 65.0%,
+    and a number under ``0.0`` is shown with its one decimal too.
     """
     if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     bare, literal = _parts(code)
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if "%" in bare:
-        return f"{format((number * 100).normalize(), 'f')}%"
-    if literal:
+    percent = "%" in bare
+    if percent:
+        number *= 100
+    decimals = _decimals(bare) if printed else None
+    if decimals is not None:
+        text = format(
+            number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP), "f"
+        )  # as Excel rounds
+    elif percent or literal:
         text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
-        return f"{text}{literal}"
-    return None
+    else:
+        return None
+    return f"{text}{'%' if percent else literal}"
+
+
+def _decimals(bare: str) -> int | None:
+    """The decimals a format's number part fixes (``0.0`` → 1, ``#,##0`` → 0), or None for General."""
+    digits = re.search(r"[0#?][0#?,]*(?:\.([0#?]*))?", bare)
+    if digits is None:
+        return None
+    return (digits.group(1) or "").count("0")
 
 
 def shows_literal(code: str | None) -> bool:

@@ -46,7 +46,6 @@ how feedback places it even when rows were moved.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -61,18 +60,15 @@ from xlplan.form import layout, manifest
 from xlplan.form.layout import Column, InputRule
 from xlplan.form.manifest import ManifestRow
 from xlplan.form.schema import SchemaProblem, schema_problems
-from xlplan.plan.model import Answer, Plan, Project
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Answer, HistoryRecord, Plan, Project
 from xlplan.plan.text import strip_unsafe, unsafe_characters
+from xlplan.plan.trend import breaks_trend, is_large_change, same_text
 from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, format_number, parse_value
 from xlplan.xlsx.cells import a1
 
 EXCEL_CELL_MAX = 32_767
 """Characters an Excel cell holds: an Answer's narrative is cut there so feedback can write it back."""
-
-LARGE_CHANGE_RATIO = Decimal("0.5")
-LARGE_CHANGE_MIN = Decimal(10)
-"""A change against last year is large when it is over 50 % of last year's value and at least 10
-(units, or percentage points): a count going from 2 to 4 doubles but is not worth a question."""
 
 MESSAGE_VALUE_MAX = 100
 """Characters of a typed value quoted in a message (the whole text stays in the cell)."""
@@ -458,14 +454,6 @@ def _out_of_rule(number: Decimal, rule: InputRule) -> tuple[str, dict[str, Any]]
     return None
 
 
-_WHITESPACE = re.compile(r"[\s\u3000]+")
-
-
-def _same_text(a: str, b: str) -> bool:
-    """Equal once runs of spaces and line breaks are ignored (a copy re-wrapped is still a copy)."""
-    return _WHITESPACE.sub("", a) == _WHITESPACE.sub("", b)
-
-
 def _check_narrative(
     plan: Plan,
     index: PlanIndex,
@@ -476,34 +464,50 @@ def _check_narrative(
     identity: Identity,
     file: str,
 ) -> list[Finding]:
-    """Blank narrative, last year's narrative copied, a large change left unexplained."""
+    """Blank narrative, a narrative copied from last year or any earlier year, a large change or a
+    break in the trend left unexplained."""
     row = place.row
     at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_NARRATIVE))
     params = _params(row, layout.CURRENT_NARRATIVE)
     findings: list[Finding] = []
-    previous_year = plan.settings.previous_year
-    record = index.history_for(row.project_no, row.entry, previous_year, row.department)
+    settings = plan.settings
     entry = index.entry_of(row.row_id, row.entry)
-    if record is None and entry is not None and not entry.joint:
-        # A single department's entry: the entry's own record is this department's.
-        record = index.history_for(row.project_no, row.entry, previous_year, None)
+
+    def past(year: FiscalYear) -> HistoryRecord | None:
+        found = index.history_for(row.project_no, row.entry, year, row.department)
+        if found is None and entry is not None and not entry.joint:
+            # A single department's entry: the entry's own record is this department's.
+            found = index.history_for(row.project_no, row.entry, year, None)
+        return found
+
+    record = past(settings.previous_year)
     narrative = read.narrative
     blank = narrative is None or not narrative.strip()
     if blank:
         findings.append(at("narrative-missing", params))
-    elif record is not None and record.narrative and _same_text(narrative or "", record.narrative):
+    elif record is not None and record.narrative and same_text(narrative or "", record.narrative):
         findings.append(at("narrative-unchanged", params))
-    if blank and record is not None and value.number is not None and record.value.number is not None:
-        previous = record.value.number
-        change = abs(value.number - previous)
-        if (
-            previous > 0
-            and record.value.unit == value.unit
-            and change >= LARGE_CHANGE_MIN
-            and change > previous * LARGE_CHANGE_RATIO
-        ):
-            extra = {"value": value.display(), "previous": record.value.display()}
-            findings.append(at("value-large-change", params | extra))
+    else:
+        for year in reversed(index.history_years):  # the latest copy is the likeliest source
+            if year >= settings.previous_year:
+                continue
+            earlier = past(year)
+            if earlier is not None and earlier.narrative and same_text(narrative or "", earlier.narrative):
+                findings.append(at("narrative-copied", params | {"year": year.wareki}))
+                break
+    if blank and record is not None and is_large_change(record.value, value):
+        extra = {"value": value.display(), "previous": record.value.display()}
+        findings.append(at("value-large-change", params | extra))
+    if blank and value.number is not None and not any(f.code == "value-large-change" for f in findings):
+        series = [(settings.baseline_year, project.baseline)]
+        series += [
+            (year, found.value)
+            for year in index.history_years
+            if settings.baseline_year < year < settings.current_year and (found := past(year)) is not None
+        ]
+        if breaks_trend([v for _, v in series], value):
+            shown = "、".join(f"{year.wareki} {v.display()}" for year, v in series if v.number is not None)
+            findings.append(at("value-breaks-trend", params | {"value": value.display(), "series": shown}))
     return findings
 
 

@@ -223,7 +223,15 @@ def _issued_columns(keys: Sequence[str], template: Sequence[Column]) -> tuple[Co
     """The columns as issued (the manifest's keys), with today's headers where the key is known."""
     known = {column.key: column for column in template}
     inputs = {layout.CURRENT_VALUE, layout.CURRENT_NARRATIVE}
-    return tuple(known.get(key) or Column(key, key, 0, input=key in inputs) for key in keys)
+
+    def unknown(key: str) -> Column:
+        # An earlier year's column issued before 表示する過去の年度数 was changed: its header is known.
+        year = key.removeprefix(layout.EARLIER_VALUE)
+        if key.startswith(layout.EARLIER_VALUE) and year.isdigit():
+            return Column(key, layout.earlier_value_header(_wareki(int(year))), 11)
+        return Column(key, key, 0, input=key in inputs)
+
+    return tuple(known.get(key) or unknown(key) for key in keys)
 
 
 # ----------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ class PlanIndex:
                     )
         self.assigned: Mapping[str, Sequence[PlanRow]] = assigned
         self.history: Mapping[HistoryKey, HistoryRecord] = history_map(plan)
+        # Every year the history holds, oldest first: the checks compare a return with each.
+        self.history_years: tuple[FiscalYear, ...] = tuple(sorted({key[2] for key in self.history}))
         self._maker = RowMaker(plan, self.history)
         self._by_share: dict[tuple[int, str], frozenset[str]] | None = None
 

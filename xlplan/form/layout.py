@@ -53,14 +53,34 @@ PREVIOUS_VALUE = "previous_value"
 PREVIOUS_NARRATIVE = "previous_narrative"
 CURRENT_VALUE = "current_value"
 CURRENT_NARRATIVE = "current_narrative"
+EARLIER_VALUE = "earlier_value_"
+"""Prefix of the keys of the years shown before the previous year (``earlier_value_2018``)."""
 
 
-def response_columns(levels: Sequence[str], baseline: str, previous: str, current: str) -> list[Column]:
+def earlier_value_key(western: int) -> str:
+    """The column key of an earlier year's value: stable, since the year is in it."""
+    return f"{EARLIER_VALUE}{western}"
+
+
+def earlier_value_header(wareki: str) -> str:
+    """What the column of an earlier year's value says (``平成30年度の値``)."""
+    return f"{wareki}の値"
+
+
+def response_columns(
+    levels: Sequence[str],
+    baseline: str,
+    previous: str,
+    current: str,
+    earlier: Sequence[tuple[int, str]] = (),
+) -> list[Column]:
     """The 回答 sheet's columns for a plan with these level names and year labels.
 
     Args:
         levels: level names from the top to the projects' level (基本目標 … 事業).
         baseline, previous, current: year labels shown in the headers (平成27年度 …).
+        earlier: (western year, label) of the years shown between the baseline and the
+            previous year, oldest first (表示する過去の年度数).
     """
     columns = [Column(ROW_ID, "行ID", 9)]
     columns += [Column(f"level{depth + 1}", name, 14) for depth, name in enumerate(levels[:-1])]
@@ -73,6 +93,7 @@ def response_columns(levels: Sequence[str], baseline: str, previous: str, curren
         Column(ENTRY, "担当課", 16),
         Column(DEPARTMENT, "回答する課", 14),
         Column(BASELINE, f"現状値（{baseline}）", 11),
+        *(Column(earlier_value_key(year), earlier_value_header(label), 11) for year, label in earlier),
         Column(PREVIOUS_VALUE, f"前年度の値（{previous}）", 11),
         Column(PREVIOUS_NARRATIVE, f"前年度の実績内容（{previous}）", 36),
         Column(CURRENT_VALUE, f"今年度の値（{current}）", 12, input=True),

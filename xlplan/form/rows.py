@@ -55,6 +55,7 @@ def columns_for(settings: Settings) -> tuple[Column, ...]:
             settings.year_label(settings.baseline_year),
             settings.previous_year.wareki,
             settings.current_year.wareki,
+            [(year.western, year.wareki) for year in settings.earlier_years],
         )
     )
 
@@ -97,11 +98,19 @@ class RowMaker:
         """The row of ``member``'s share of ``entry`` (1-based indexes, as the row id numbers them)."""
         # A member's own share where the history has one; otherwise the entry's value,
         # which for a joint entry is the combined value (the 記入方法 sheet says so).
-        previous = self.plan.settings.previous_year
+        settings = self.plan.settings
         history = self.history
-        record = history.get((project.no, entry.name, previous, member)) or history.get(
-            (project.no, entry.name, previous, None)
-        )
+
+        def past(year: FiscalYear) -> HistoryRecord | None:
+            return history.get((project.no, entry.name, year, member)) or history.get(
+                (project.no, entry.name, year, None)
+            )
+
+        record = past(settings.previous_year)
+        earlier = {}
+        for year in settings.earlier_years:
+            found = past(year)
+            earlier[layout.earlier_value_key(year.western)] = _cell_value(found.value) if found else None
         row_id = layout.row_id(project.no, entry_index, member_index)
         cells: dict[str, object] = {
             layout.ROW_ID: row_id,
@@ -113,6 +122,7 @@ class RowMaker:
             layout.ENTRY: entry.name,
             layout.DEPARTMENT: member,
             layout.BASELINE: _cell_value(project.baseline),
+            **earlier,
             layout.PREVIOUS_VALUE: _cell_value(record.value) if record else None,
             layout.PREVIOUS_NARRATIVE: record.narrative if record else None,
         }

@@ -183,7 +183,9 @@ def _write_response_sheet(
             else:
                 style = (
                     styles.locked_center
-                    if column.key in text_centered or column.key in (layout.BASELINE, layout.PREVIOUS_VALUE)
+                    if column.key in text_centered
+                    or column.key in (layout.BASELINE, layout.PREVIOUS_VALUE)
+                    or column.key.startswith(layout.EARLIER_VALUE)
                     else styles.locked_text
                 )
                 sheet.write_string(r, index, clean_text(str(value)), style)

@@ -204,6 +204,9 @@ class Settings:
     baseline_label: str | None = None  # how the header prints the baseline year, e.g. 27年度
     deadline: dt.date | None = None
     round: int = 1
+    past_years: int = (
+        1  # 表示する過去の年度数: the years of 実績値 shown before this year (1: the previous year)
+    )
     office: str | None = None  # the plan office (企画政策課)
     office_contact: str | None = None
     office_email: str | None = None
@@ -214,6 +217,13 @@ class Settings:
     def smtp(self) -> SmtpSettings | None:
         """The SMTP settings, None when no SMTPサーバー is set (or the settings are bad: see :func:`parse_smtp`)."""
         return parse_smtp(self.extra)[0]
+
+    @property
+    def earlier_years(self) -> tuple[FiscalYear, ...]:
+        """The years shown before the previous year (oldest first), as many as 表示する過去の年度数 asks
+        for beyond the previous year and none as early as the baseline, which has its own column."""
+        years = (self.previous_year.western - back for back in range(self.past_years - 1, 0, -1))
+        return tuple(FiscalYear(year) for year in years if year > self.baseline_year.western)
 
     def year_label(self, year: FiscalYear) -> str:
         """The header label of a year: the baseline's override (``27年度``) or its 和暦."""

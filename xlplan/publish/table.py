@@ -28,6 +28,7 @@ class EntryRow:
     previous: Value
     current: Value
     narrative: str | None
+    earlier: tuple[Value, ...] = ()  # the years before the previous one (表示する過去の年度数), oldest first
 
 
 @dataclass(frozen=True)
@@ -144,13 +145,16 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
         rows = []
         for entry in project.entries:
             previous = past(project, entry, settings.previous_year)
+            earlier = tuple(past(project, entry, year) for year in settings.earlier_years)
             received = shares.get((project.no, entry.name))
             if received is None:
                 own = history.get((project.no, entry.name, settings.current_year))
                 if own is None:
                     findings.append(_missing(plan, project, entry, entry.members))
                 rows.append(
-                    EntryRow(entry, previous, own.value if own else BLANK, own.narrative if own else None)
+                    EntryRow(
+                        entry, previous, own.value if own else BLANK, own.narrative if own else None, earlier
+                    )
                 )
                 continue
             combined = combine(entry.members, received)
@@ -163,7 +167,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                         {"no": project.no, "entry": entry.name, "units": "・".join(combined.unit_conflict)},
                     )
                 )
-            rows.append(EntryRow(entry, previous, combined.value, combined.narrative))
+            rows.append(EntryRow(entry, previous, combined.value, combined.narrative, earlier))
         return ProjectBlock(project, tuple(rows))
 
     sections: list[Section] = []

@@ -70,6 +70,7 @@ class Layout:
     """Column positions (0-based) of the table for a plan with ``levels``."""
 
     level_columns: int  # columns for the levels between the top and the projects
+    earlier: int = 0  # columns for the years before the previous one (表示する過去の年度数 − 1 at most)
 
     @property
     def number(self) -> int:
@@ -92,19 +93,24 @@ class Layout:
         return self.description + 2
 
     @property
+    def earlier_columns(self) -> range:
+        """The 実績値 of the years before the previous one, oldest first."""
+        return range(self.description + 3, self.description + 3 + self.earlier)
+
+    @property
     def previous(self) -> int:
         """前年度の実績値."""
-        return self.description + 3
+        return self.description + 3 + self.earlier
 
     @property
     def current(self) -> int:
         """今年度の実績値."""
-        return self.description + 4
+        return self.previous + 1
 
     @property
     def narrative(self) -> int:
         """今年度の実績（事業の内容・取り組み状況）."""
-        return self.description + 5
+        return self.previous + 2
 
     @property
     def last(self) -> int:
@@ -119,9 +125,13 @@ class Layout:
             # The one level column also holds the project numbers (with more level columns the
             # numbers sit under the last, as the seed prints them under 基本事業): say both.
             first[0] = f"{levels[1]}\n{levels[-1]}番号"
-        first += [levels[-1], "担当課", "現状値", "実績値", "①実績値", f"②{settings.current_year.wareki}実績"]
+        first += [levels[-1], "担当課", "現状値", *["実績値"] * self.earlier, "実績値", "①実績値"]
+        first += [f"②{settings.current_year.wareki}実績"]
+        # The latest ``earlier`` of the settings' earlier years (all of them, as layout_for makes it).
+        shown_earlier = settings.earlier_years[len(settings.earlier_years) - self.earlier :]
         second = [""] * (self.department + 1) + [
             settings.year_label(settings.baseline_year),
+            *(settings.year_label(year) for year in shown_earlier),
             settings.year_label(settings.previous_year),
             settings.year_label(settings.current_year),
             "（事業の内容・取り組み状況）",
@@ -131,7 +141,7 @@ class Layout:
 
 def layout_for(plan: Plan) -> Layout:
     """The column layout for a plan: one column per level between the top and the projects."""
-    return Layout(max(len(plan.levels) - 2, 0))
+    return Layout(max(len(plan.levels) - 2, 0), len(plan.settings.earlier_years))
 
 
 def sheet_names(table: Table) -> list[str]:
@@ -216,7 +226,8 @@ class TableWriter:
                 widths.append(style.widths["level1" if column == 0 else "level2"])
         if not layout.level_columns:
             widths.append(style.widths["no"])
-        widths += [style.widths[role] for role in ("description", "department", "baseline", "previous")]
+        widths += [style.widths[role] for role in ("description", "department", "baseline")]
+        widths += [style.widths["previous"]] * (layout.earlier + 1)
         widths += [style.widths["current"], style.widths["narrative"]]
         return widths
 
@@ -306,7 +317,8 @@ class TableWriter:
                     if item.project.baseline.number is not None:
                         self.fmt("baseline", unit_format(item.project.baseline))
                     for row in item.rows:
-                        for role, value in (("previous", row.previous), ("current", row.current)):
+                        pairs = [("previous", value) for value in (*row.earlier, row.previous)]
+                        for role, value in (*pairs, ("current", row.current)):
                             if value.number is not None:
                                 self._value_format(role, value)
         fast.number_styles(self.formats.values())
@@ -381,7 +393,8 @@ class TableWriter:
                 items.append(item.project.baseline.mark.value if item.project.baseline.mark else None)
                 for row in item.rows:
                     items += (row.entry.name, row.narrative)
-                    items += (value.mark.value for value in (row.previous, row.current) if value.mark)
+                    shown = (*row.earlier, row.previous, row.current)
+                    items += (value.mark.value for value in shown if value.mark)
             for text in items:
                 if text:
                     yield cell_text(text)
@@ -468,6 +481,8 @@ class TableWriter:
                 checksum += hash((index, row, department_column, cleaned))
             else:
                 write_blank(row, department_column, None, name_format)
+            for column, value in zip(layout.earlier_columns, entry_row.earlier, strict=False):
+                checksum += self._value(sheet, row, column, value, "previous")
             checksum += self._value(sheet, row, previous_column, entry_row.previous, "previous")
             checksum += self._value(sheet, row, current_column, entry_row.current, "current")
             narrative = entry_row.narrative

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,23 @@ K_BASELINE_LABEL = "現状値年度の表示"
 K_PREVIOUS = "前年度"
 K_CURRENT = "今年度"
 K_ROUND = "回"
+K_PAST_YEARS = "表示する過去の年度数"
+PAST_YEARS_MAX = 10
+
+
+def parse_past_years(raw: object) -> int | None:
+    """表示する過去の年度数 as typed (``3``, ``３``, 3.0; blank is 1), or None when it is not 1 … 10."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 1
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    try:
+        number = int(unicodedata.normalize("NFKC", str(raw)).strip())
+    except ValueError:
+        return None
+    return number if 1 <= number <= PAST_YEARS_MAX else None
+
+
 K_DEADLINE = "締切"
 K_OFFICE = "担当部署"
 K_OFFICE_CONTACT = "担当者"
@@ -42,6 +60,8 @@ SETTING_HELP: dict[str, str] = {
     K_PREVIOUS: "前年度（例: 令和元年度）。",
     K_CURRENT: "今年度 = 今回照会する年度（例: 令和2年度）。",
     K_ROUND: "今年度の照会の回（通常は 1）。",
+    K_PAST_YEARS: "回答票と集約表に並べる過去の実績値の年度数（前年度を含む）。1 なら前年度だけ、"
+    "3 なら前年度とその前の 2 年度。現状値の列は別にあります。",
     K_DEADLINE: "担当課からの回答の締切日（例: 2021/5/31）。",
     K_OFFICE: "照会元の部署名（問い合わせ先）。",
     K_OFFICE_CONTACT: "照会元の担当者名。",

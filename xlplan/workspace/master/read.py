@@ -45,6 +45,7 @@ from xlplan.workspace.master.format import (
     K_OFFICE,
     K_OFFICE_CONTACT,
     K_OFFICE_EMAIL,
+    K_PAST_YEARS,
     K_PLAN_NAME,
     K_PREVIOUS,
     K_ROUND,
@@ -52,6 +53,7 @@ from xlplan.workspace.master.format import (
     K_TITLE,
     LIST_SPLIT,
     MAIL_KINDS,
+    PAST_YEARS_MAX,
     REQUIRED_SHEETS,
     SHEET_DEPARTMENTS,
     SHEET_HISTORY,
@@ -59,6 +61,7 @@ from xlplan.workspace.master.format import (
     SHEET_SETTINGS,
     PlanColumns,
     history_columns,
+    parse_past_years,
 )
 from xlplan.xlsx.cells import a1
 
@@ -164,6 +167,11 @@ class _Reader:
         except (TypeError, ValueError):
             self.fail("master-bad-value", sheet=SHEET_SETTINGS, cell=round_cell, value=str(round_raw))
             round_number = 1
+        past_raw, past_cell = values.get(K_PAST_YEARS, (1, "B1"))
+        past_years = parse_past_years(past_raw)
+        if past_years is None:
+            self.fail("master-bad-past-years", sheet=SHEET_SETTINGS, cell=past_cell, value=str(past_raw),
+                      most=PAST_YEARS_MAX)  # fmt: skip
         mail: dict[str, MailTemplate] = {}
         for kind in MAIL_KINDS:
             subject, body = text(f"{kind}メール件名"), text(f"{kind}メール本文", strip=False)
@@ -179,6 +187,7 @@ class _Reader:
             K_PREVIOUS,
             K_CURRENT,
             K_ROUND,
+            K_PAST_YEARS,
             K_DEADLINE,
             K_OFFICE,
             K_OFFICE_CONTACT,
@@ -205,6 +214,7 @@ class _Reader:
             baseline_label=text(K_BASELINE_LABEL),
             deadline=deadline,
             round=round_number,
+            past_years=past_years or 1,
             office=text(K_OFFICE),
             office_contact=text(K_OFFICE_CONTACT),
             office_email=text(K_OFFICE_EMAIL),
