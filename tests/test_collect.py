@@ -230,13 +230,13 @@ def test_a_second_collection_waits_for_the_first(
 ) -> None:
     import filelock
 
-    from xlplan.collection import run as collect_module
     from xlplan.errors import EXIT_BUSY, BusyError
+    from xlplan.workspace import lock as lock_module
 
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "a.xlsx")
-    monkeypatch.setattr(collect_module, "LOCK_TIMEOUT", 0.2)
-    held = filelock.FileLock(str(workspace.key_path.parent / collect_module.LOCK_NAME))
+    monkeypatch.setattr(lock_module, "LOCK_TIMEOUT", 0.2)
+    held = filelock.FileLock(str(workspace.key_path.parent / lock_module.LOCK_NAME))
     with held, pytest.raises(BusyError) as raised:
         collect(workspace)
     assert [f.code for f in raised.value.findings] == ["collect-busy"]

@@ -34,8 +34,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from xlplan.collection.intake import Intake, Receipt, unchecked
 from xlplan.collection.read import Limits, map_returns
 from xlplan.collection.results import (
@@ -46,17 +44,14 @@ from xlplan.collection.results import (
     ValidationResult,
 )
 from xlplan.collection.verdict import Checker
-from xlplan.errors import BusyError, XlplanError
+from xlplan.errors import XlplanError
 from xlplan.findings import Finding
 from xlplan.followup.feedback import FeedbackResult, write_feedback
 from xlplan.plan.model import Plan
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
-
-LOCK_NAME = "collect.lock"
-LOCK_TIMEOUT = 300.0
-"""Seconds to wait for another collection of the same workspace (a thousand files take minutes)."""
+from xlplan.workspace.lock import run_lock
 
 
 def collect(
@@ -88,16 +83,8 @@ def collect(
     """
     plan = plan or workspace.load_plan()
     # A scheduled run on the server and a click on the button may start together: one waits.
-    workspace.key_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(workspace.key_path.parent / LOCK_NAME), timeout=LOCK_TIMEOUT)
-    try:
-        lock.acquire()
-    except filelock.Timeout as exc:
-        raise BusyError([Finding("collect-busy", {"lock": lock.lock_file})]) from exc
-    try:
+    with run_lock(workspace):
         return _collect(workspace, plan, send=send, feedback=feedback, limits=limits, progress=progress)
-    finally:
-        lock.release()
 
 
 def _collect(

@@ -25,12 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from xlplan.buttons.build import rewrite_master
 from xlplan.collection.intake import waiting_in_inbox
-from xlplan.collection.run import LOCK_NAME, LOCK_TIMEOUT
-from xlplan.errors import BusyError, ConfigurationError, OutputError
+from xlplan.errors import ConfigurationError, OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Plan
@@ -38,6 +35,7 @@ from xlplan.result import Reported, say
 from xlplan.rollover.close import Closing, close_year
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
+from xlplan.workspace.lock import run_lock
 
 BACKUP_FOLDER = "backup"
 
@@ -124,18 +122,9 @@ def rollover(
         OutputError: the master or its backup cannot be written (the master is left as it was).
     """
     plan = workspace.load_plan()
-    workspace.key_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(workspace.key_path.parent / LOCK_NAME), timeout=LOCK_TIMEOUT)
-    try:
-        lock.acquire()
-    except filelock.Timeout as exc:
-        raise BusyError([Finding("collect-busy", {"lock": lock.lock_file})]) from exc
-    try:
-        with contextlib.closing(workspace.ledger()) as connection:
-            return _rollover(workspace, plan, connection, force=force, now=now or dt.datetime.now(),
-                             write=write or (lambda new: rewrite_master(workspace, new)))  # fmt: skip
-    finally:
-        lock.release()
+    with run_lock(workspace), contextlib.closing(workspace.ledger()) as connection:
+        return _rollover(workspace, plan, connection, force=force, now=now or dt.datetime.now(),
+                         write=write or (lambda new: rewrite_master(workspace, new)))  # fmt: skip
 
 
 def _rollover(
