@@ -44,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "consolidate": ("xlplan.publish.consolidate", "consolidate"),
     "build_buttons": ("xlplan.buttons.build", "build_excel_master"),
     "rollover": ("xlplan.rollover.run", "rollover"),
+    "history": ("xlplan.publish.history", "history"),
     # their results
     "Result": ("xlplan.result", "Result"),
     "DistributionResult": ("xlplan.distribution.run", "DistributionResult"),
@@ -101,6 +102,7 @@ __all__ = [
     "consolidate",
     "decide",
     "distribute",
+    "history",
     "init",
     "load_example",
     "remind",
