@@ -157,6 +157,18 @@ class Office:
         )
         return _look(answer)
 
+    def call(
+        self, source: Path, calls: Sequence[tuple[str, Sequence[Any]]], *, read: Sequence[str] = ()
+    ) -> tuple[list[Any], Look]:
+        """Open ``source`` with its macros allowed, call each ``("Module.Function", args)`` in order.
+
+        Returns the functions' results and what the sheets in ``read`` then display (not saved).
+        """
+        answer = self.run(
+            {"open": str(source), "call": [[macro, list(args)] for macro, args in calls], "read": list(read)}
+        )
+        return list(answer["called"]), _look(answer)
+
     def look(
         self, source: Path, *, read: Sequence[str] = (), pdf: Path | None = None, heights: Sequence[str] = ()
     ) -> Look:

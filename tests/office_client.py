@@ -7,7 +7,8 @@ on stdout. A job opens a workbook, types text into cells the way a person does â
 cell is selected and the text entered through the ``.uno:EnterString`` command, the
 input line's path, so LibreOffice parses it ("41.2%" becomes 0.412 in a percent
 cell) and sheet protection refuses locked cells â€” then saves the workbook as .xlsx,
-exports it as PDF and reports what each sheet displays.
+exports it as PDF and reports what each sheet displays. A job may also call Basic/VBA functions
+of the workbook's own VBA project (``call``), with macros allowed for that document only.
 
 Only the standard library and ``uno`` are imported here: this file is not part of the
 package and never runs inside the tests' interpreter.
@@ -113,15 +114,26 @@ def _type(context: Any, document: Any, sheet_name: str, address: str, text: str)
     }
 
 
+def _call(document: Any, macro: str, arguments: list[Any]) -> Any:
+    """Call ``Module.Function`` of the document's VBA project (library VBAProject) and return its result."""
+    uri = f"vnd.sun.star.script:VBAProject.{macro}?language=Basic&location=document"
+    result, _, _ = document.getScriptProvider().getScript(uri).invoke(tuple(arguments), (), ())
+    return result
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     """Carry out one job (see :meth:`tests.office.Office.run`) and say what happened."""
     context = _connect(job["pipe"], job.get("timeout", 60))
     desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
-    document = desktop.loadComponentFromURL(_url(job["open"]), "_blank", 0, (_property("Hidden", True),))
+    options = [_property("Hidden", True)]
+    if job.get("call"):
+        options.append(_property("MacroExecutionMode", 4))  # ALWAYS_EXECUTE_NO_WARN: this document's macros
+    document = desktop.loadComponentFromURL(_url(job["open"]), "_blank", 0, tuple(options))
     if document is None:
         raise RuntimeError(f"LibreOffice could not open {job['open']}")
     try:
         typed = [_type(context, document, sheet, cell, text) for sheet, cell, text in job.get("type", [])]
+        called = [_call(document, macro, list(arguments)) for macro, arguments in job.get("call", [])]
         if job.get("save"):
             document.storeToURL(_url(job["save"]), (_property("FilterName", XLSX_FILTER),))
         if job.get("pdf"):
@@ -135,7 +147,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
                 "cells": _displayed(sheet) if sheet.Name in job.get("read", []) else None,
                 "heights": _heights(sheet) if sheet.Name in job.get("heights", []) else None,
             }
-        return {"typed": typed, "sheets": sheets, "structure_protected": bool(document.isProtected())}
+        return {
+            "typed": typed,
+            "called": called,
+            "sheets": sheets,
+            "structure_protected": bool(document.isProtected()),
+        }
     finally:
         document.close(True)
 

@@ -9,6 +9,7 @@ records what is written to the 状況 sheet and what is shown in the message box
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import subprocess
@@ -23,8 +24,10 @@ import pytest
 
 import xlplan.excel
 from tests.conftest import calamine_rows, convert_with_soffice
-from tests.test_vba import olevba_modules, read_text_crlf
-from xlplan.buttons.build import BUTTONS, OPS_SHEET, build_excel_master, rewrite_master
+from tests.office import Office
+from tests.test_vba import olevba_modules, read_text_crlf, vba_constants
+from xlplan.buttons.build import BUTTONS, OPS_SHEET, SERVER_BUTTONS, build_excel_master, rewrite_master
+from xlplan.buttons.vba.remote import API_PREFIX, MESSAGES, ROLLOVER_QUESTION, SERVER_SHEET, UPLOAD_SUFFIXES
 from xlplan.buttons.vba.skeleton import (
     BUTTONS_MODULE,
     CONF_SHEET,
@@ -551,3 +554,254 @@ def test_the_rollover_button_cancelled_changes_nothing(fresh: Workspace, example
     assert not (fresh.root / ".xlplan" / "backup").exists() or not list(
         (fresh.root / ".xlplan" / "backup").glob("*締め前*")
     )
+
+
+# --- server mode: xlplan excel build --server URL ----------------------------------------------------
+#
+# The buttons call the xlplan server over HTTP from VBA. Excel cannot run here, so the VBA is
+# read back with olevba (what it calls, what it never calls), bound by LibreOffice, and its two
+# pure functions — the reply written into 状況, the 次年度へ question — are run by LibreOffice's
+# VBA interpreter on the document itself.
+
+SERVER_URL = "http://xlplan.city.local:8000"
+
+
+def make_server_built(root: Path, example: Example) -> Workspace:
+    workspace = init_workspace(root, example.plan)
+    assert main(["excel", "build", "-w", str(root), "--server", SERVER_URL + "/"]) == 0
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def server_built(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Workspace:
+    return make_server_built(tmp_path_factory.mktemp("server") / "令和2年度", example)
+
+
+def server_module(workspace: Workspace) -> str:
+    return olevba_modules(workspace.master_path)[BUTTONS_MODULE]
+
+
+def test_server_build_makes_a_master_whose_settings_sheet_names_the_server(
+    server_built: Workspace, example: Example
+) -> None:
+    assert server_built.master_path.name == "master.xlsm" and not (server_built.root / "master.xlsx").exists()
+    book = openpyxl.load_workbook(server_built.master_path, keep_vba=True)
+    assert book.sheetnames == [OPS_SHEET, *MASTER_SHEETS, SERVER_SHEET]
+    assert button_macros(server_built.master_path) == [button.macro for button in SERVER_BUTTONS]
+    assert [b.caption for b in SERVER_BUTTONS] == [
+        "配布", "回答を送る", "回収・検証", "集約", "督促", "回答状況", "確認待ち", "次年度へ"
+    ]  # fmt: skip
+    settings = {row[0]: row[1] for row in calamine_rows(server_built.master_path, SERVER_SHEET)[1:8]}
+    assert settings["SERVER_URL"] == SERVER_URL, "the trailing / is dropped"
+    assert settings["WORKSPACE"] == "令和2年度", "the workspace folder's name, as the server names it"
+    assert read_master(server_built.master_path).to_dict() == example.plan.to_dict()
+    ops = [row[0] for row in calamine_rows(server_built.master_path, OPS_SHEET) if row and row[0]]
+    assert SERVER_URL in ops[1] and "Python は要りません" in ops[1]
+    assert not any("xlwings" in line for line in ops)
+
+
+def test_server_master_vba_calls_the_server_and_never_starts_a_program(server_built: Workspace) -> None:
+    modules = olevba_modules(server_built.master_path)
+    assert "xlwings" not in modules and "Dictionary" not in modules
+    source = modules[BUTTONS_MODULE]
+    for forbidden in (r"\bDeclare\b", r"\bShell\b", r"WScript", r"RunPython", r"\bResponseText\b"):
+        assert not re.search(forbidden, source, flags=re.I), forbidden
+    for needed in (
+        'CreateObject("WinHttp.WinHttpRequest.5.1")',
+        f'Private Const BUILT_SERVER_URL As String = "{SERVER_URL}"',
+        f'"{API_PREFIX}"',
+        '"?format=sheet"',
+        '"Authorization", "Bearer " & token',
+        "http.SetTimeouts",
+        "http.SetProxy PROXY_DIRECT",
+        'GetSetting(APP_NAME, TokenSection(apiRoot), "token", "")',
+        'SaveSetting APP_NAME, TokenSection(apiRoot), "token", token',
+        'DeleteSetting APP_NAME, TokenSection(apiRoot), "token"',
+        "If status = 401 Or status = 403 Then",
+        'stream.Charset = "utf-8"',
+        "http.ResponseBody",
+        'CreateObject("ADODB.Stream")',
+        "MultiSelect:=True",
+        '"multipart/form-data; boundary=" & boundary',
+        'name=""file""; filename=""',
+        "ThisWorkbook.FollowHyperlink url",
+        'url = ServerUrl() & "/"',
+        "Worksheets.Add(After:=ThisWorkbook.Worksheets(1))",
+    ):
+        assert needed in source, needed
+    calls = re.findall(r'RunAction "(GET|POST)", "(/\w+)"', source)
+    assert calls == [("POST", "/distribute"), ("POST", "/collect"), ("POST", "/consolidate"),
+                     ("POST", "/remind"), ("GET", "/status")]  # fmt: skip
+    assert 'SendFiles "/returns"' in source and 'ConfirmAndRollover "/rollover"' in source
+    assert 'Send("GET", apiRoot & "/status", token' in source, "次年度へ asks the server for the year first"
+    for button in SERVER_BUTTONS:
+        assert f"Public Sub {button.macro}()\r\n" in source
+    constants = vba_constants(source)
+    assert {name for name in constants if name.startswith("MSG_")} == {f"MSG_{name}" for name in MESSAGES}
+    assert constants["UPLOAD_SUFFIXES"].split() == list(UPLOAD_SUFFIXES)
+
+
+def test_the_upload_takes_every_kind_of_file_the_inbox_takes() -> None:
+    from xlplan.collection.intake import WORKBOOK_SUFFIXES
+
+    assert set(UPLOAD_SUFFIXES) == set(WORKBOOK_SUFFIXES) | {".eml"}
+
+
+def test_libreoffice_binds_every_server_button(
+    server_built: Workspace, tmp_path: Path, soffice: tuple[str, Path]
+) -> None:
+    binary, profile = soffice
+    ods = convert_with_soffice(binary, profile, server_built.master_path, "ods", tmp_path / "lo")
+    with zipfile.ZipFile(ods) as archive:
+        library = archive.read("Basic/VBAProject/script-lb.xml").decode()
+        content = archive.read("content.xml").decode()
+        module = archive.read(f"Basic/VBAProject/{BUTTONS_MODULE}.xml").decode()
+    listed = set(re.findall(r'library:name="([^"]+)"', library)) - {"VBAProject"}
+    assert listed == {"ThisWorkbook", "Sheet1", "Sheet2", BUTTONS_MODULE}
+    assert "WinHttp.WinHttpRequest.5.1" in module
+    bound = re.findall(r"vnd\.sun\.star\.script:VBAProject\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)\?", content)
+    assert bound == [(BUTTONS_MODULE, button.macro) for button in SERVER_BUTTONS]
+    labels = re.findall(r'<form:button [^>]*form:label="([^"]*)"', content)
+    assert labels == [button.caption for button in SERVER_BUTTONS]
+
+
+def test_libreoffice_runs_the_vba_that_writes_the_reply_into_the_status_sheet(
+    server_built: Workspace, office: Office
+) -> None:
+    from xlplan.buttons.report import status_rows
+
+    # A reply as the server sends it: line 1 the message (\n for a line break), then the rows of
+    # the 状況 sheet as the RunPython buttons write them, with text that looks like a formula.
+    started = dt.datetime(2021, 5, 10, 9, 30)
+    rows = status_rows("回収・検証", "「回収・検証」が終わりました", started, 3.2, "/srv/令和2年度",
+                       ["受信 1 件: 受理 1", "=SUM(A1:A9) は数式ではありません", "@担当", "+81 0952"], [])  # fmt: skip
+    rows.append(["-1", "", "", "", '=HYPERLINK("http://x")'])
+    # A backslash is sent as \\ (a Windows path), so "\\new" is a backslash and "new", no line break.
+    reply = "「回収・検証」が終わりました（3 秒）。\\n記録: C:\\\\xlplan\\\\new.log\n" + "".join(
+        "\t".join(str(cell) for cell in row) + "\n" for row in rows
+    )
+    (message, again), look = office.call(
+        server_built.master_path,
+        [
+            (f"{BUTTONS_MODULE}.WriteReply", ["古い結果\n" + "古い\t行\n" * 40]),
+            (f"{BUTTONS_MODULE}.WriteReply", [reply]),
+        ],
+        read=["状況"],
+    )
+    assert again == "「回収・検証」が終わりました（3 秒）。\n記録: C:\\xlplan\\new.log"
+    assert message == "古い結果"
+    assert list(look.visibility)[:2] == [OPS_SHEET, "状況"], "状況 is added right after the first sheet"
+    shown = look.cells["状況"]
+    assert len(shown) == len(rows), "the old, longer result was cleared first"
+    # Displayed as sent: the apostrophe (from the server or added by the VBA) keeps formulas text.
+    assert shown == [[str(cell).removeprefix("'") for cell in row] for row in rows]
+    assert ["=SUM(A1:A9) は数式ではありません", "", "", "", ""] in shown, "text, not a formula"
+    assert shown[-1] == ["-1", "", "", "", '=HYPERLINK("http://x")'], "written by the VBA as text"
+
+
+def test_libreoffice_runs_the_vba_that_asks_before_the_rollover(
+    server_built: Workspace, office: Office
+) -> None:
+    import json
+
+    from xlplan.plan.fiscal_year import FiscalYear
+
+    document = xlplan.status(server_built).to_dict()
+    pretty = json.dumps(document, ensure_ascii=False)
+    compact = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    heisei = compact.replace('"western":2020', '"western":2018')
+    answers, _ = office.call(
+        server_built.master_path,
+        [(f"{BUTTONS_MODULE}.RolloverQuestion", [text]) for text in (pretty, compact, heisei, "{}")],
+    )
+    year = FiscalYear(2020)
+    assert answers[0] == answers[1] == ROLLOVER_QUESTION.format(year=year.wareki, next=year.next().wareki)
+    assert answers[2] == ROLLOVER_QUESTION.format(year="平成30年度", next="令和元年度")
+    assert answers[3] == MESSAGES["ROLLOVER_ASK_PLAIN"]
+
+
+def test_the_server_question_is_the_one_the_python_button_asks(fresh: Workspace, example: Example) -> None:
+    _answered(fresh, example)
+    book = SavingBook(fresh.master_path, answer="cancel")
+    xlplan.excel.run("rollover", book)
+    year = fresh.load_plan().settings.current_year
+    assert book.app.alerts[0]["prompt"] == ROLLOVER_QUESTION.format(year=year.wareki, next=year.next().wareki)
+    assert book.app.alerts[0]["title"] == "xlplan 次年度へ"
+
+
+def test_the_python_mode_master_is_unchanged_by_server_mode(built: Workspace) -> None:
+    from xlplan.buttons.vba.skeleton import buttons_module_source
+
+    modules = olevba_modules(built.master_path)
+    assert set(modules) == {"ThisWorkbook", "Sheet1", "Sheet2", "xlwings", "Dictionary", BUTTONS_MODULE}
+    assert modules[BUTTONS_MODULE] == f'Attribute VB_Name = "{BUTTONS_MODULE}"\r\n' + buttons_module_source(
+        BUTTONS
+    )
+    assert "WinHttp" not in modules[BUTTONS_MODULE]
+    assert SERVER_SHEET not in openpyxl.load_workbook(built.master_path, read_only=True).sheetnames
+    result = xlplan.buttons.build.BuildResult(built.master_path, None, (), (), INTERPRETER)
+    assert result.to_dict()["interpreter_win"] == INTERPRETER and result.to_dict()["server"] is None
+
+
+def test_switching_modes_and_rebuilding_keeps_the_offices_proxy_and_timeouts(
+    tmp_path: Path, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = make_built(tmp_path / "ws", example)
+    # Server mode needs no xlwings at all.
+    from xlplan.buttons import build
+    from xlplan.buttons.vba.skeleton import XlwingsVbaNotFoundError
+
+    def missing() -> None:
+        raise XlwingsVbaNotFoundError("xlwings is not installed")
+
+    monkeypatch.setattr(build, "xlwings_vba_files", missing)
+    result = build_excel_master(workspace, server="https://xlplan.example.lg.jp/plan")
+    assert result.server == "https://xlplan.example.lg.jp/plan" and result.interpreter_win == ""
+    assert "サーバー（xlplan.server シート）: https://xlplan.example.lg.jp/plan" in "\n".join(result.lines())
+    assert CONF_SHEET not in result.sheets and result.sheets[-1] == SERVER_SHEET
+    book = openpyxl.load_workbook(workspace.master_path, keep_vba=True)
+    sheet = book[SERVER_SHEET]
+    for row in sheet.iter_rows(min_row=2, max_row=8):
+        if row[0].value == "PROXY":
+            row[1].value = "proxy.city.local:8080"
+        if row[0].value == "TIMEOUT_RECEIVE":
+            row[1].value = 1800
+    book.save(workspace.master_path)
+
+    again = build_excel_master(workspace, server="http://10.1.2.3:8000")
+    settings = {row[0]: row[1] for row in calamine_rows(workspace.master_path, SERVER_SHEET)[1:8]}
+    assert settings["SERVER_URL"] == "http://10.1.2.3:8000" and again.sheets.count(SERVER_SHEET) == 1
+    assert settings["PROXY"] == "proxy.city.local:8080" and settings["TIMEOUT_RECEIVE"] == 1800
+    assert '"http://10.1.2.3:8000"' in server_module(workspace)
+    assert read_master(workspace.master_path).to_dict() == example.plan.to_dict()
+
+    monkeypatch.undo()
+    back = build_excel_master(workspace)  # without --server: the Python buttons again
+    assert back.server is None and back.sheets[-1] == CONF_SHEET and SERVER_SHEET not in back.sheets
+    assert button_macros(workspace.master_path) == [button.macro for button in BUTTONS]
+    assert "xlwings" in olevba_modules(workspace.master_path)
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://xlplan.city.local", "xlplan.city.local:8000", "http://admin:pw@xlplan.city.local", ""]
+)
+def test_server_must_be_an_http_url_said_in_japanese_and_nothing_is_written(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    before = sha256(workspace.master_path)
+    assert main(["excel", "build", "-w", str(workspace.root), "--server", url]) == 2
+    err = capsys.readouterr().err
+    assert "http:// または https:// で始まるアドレスを指定してください" in err and "server-url-invalid" in err
+    assert not (workspace.root / "master.xlsm").exists()
+    assert sha256(workspace.root / "master.xlsx") == before
+
+
+def test_server_and_interpreter_do_not_go_together(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    argv = ["excel", "build", "-w", str(workspace.root), "--server", SERVER_URL, "--interpreter", INTERPRETER]
+    assert main(argv) == 2
+    assert "not allowed with" in capsys.readouterr().err
+    assert not (workspace.root / "master.xlsm").exists()

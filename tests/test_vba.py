@@ -39,6 +39,16 @@ from xlplan.buttons.vba.ovba import (
     encrypt,
     standard_module,
 )
+from xlplan.buttons.vba.remote import (
+    MESSAGES,
+    SERVER_SHEET,
+    ServerButton,
+    ServerSettings,
+    escape,
+    normalise_server_url,
+    server_module_source,
+    unescape,
+)
 from xlplan.buttons.vba.skeleton import (
     BUTTONS_MODULE,
     CONF_SHEET,
@@ -456,3 +466,138 @@ def test_building_the_skeleton_does_not_import_xlwings(tmp_path: Path) -> None:
         "assert 'xlwings' not in sys.modules, 'xlwings was imported'"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+# --- server mode: the module that calls the xlplan server over HTTP --------------------------------
+
+SERVER = ServerSettings("http://xlplan.city.local:8000", "令和3年度")
+SERVER_ITEMS = [
+    ServerButton("配布", "Distribute", "post", "/distribute"),
+    ServerButton("回答を送る", "SendReturns", "upload", "/returns"),
+    ServerButton("確認待ち", "Review", "browser"),
+    ServerButton("次年度へ", "Rollover", "rollover", "/rollover"),
+]
+
+
+def vba_constants(source: str) -> dict[str, str]:
+    """``Private Const NAME As String = "…"`` of a module, continuation lines joined, still escaped."""
+    joined = source.replace('" & _\r\n    "', "")
+    return dict(re.findall(r'Private Const (\w+) As String = "([^"\r\n]*)"', joined))
+
+
+@settings(max_examples=200)
+@given(st.text())
+def test_escaped_text_is_ascii_and_decodes_back(text: str) -> None:
+    escaped = escape(text)
+    assert escaped.isascii() and '"' not in escaped and "\r" not in escaped and "\n" not in escaped
+    assert unescape(escaped) == text
+
+
+def test_escapes_are_those_the_vba_decodes() -> None:
+    assert escape('状況 "a\\b"\n') == "\\u72B6\\u6CC1 \\u0022a\\u005Cb\\u0022\\n"
+    assert escape("𠮷") == "\\uD842\\uDFB7"  # outside the BMP: two UTF-16 units, one ChrW each
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://xlplan.city.local:8000", "http://xlplan.city.local:8000"),
+        ("https://intra.example.lg.jp/xlplan/", "https://intra.example.lg.jp/xlplan"),
+        ("  HTTP://10.0.0.5:8080  ", "HTTP://10.0.0.5:8080"),
+        ("http://[fd00::5]:8000", "http://[fd00::5]:8000"),
+    ],
+)
+def test_server_urls_that_can_be_used(given: str, expected: str) -> None:
+    assert normalise_server_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "ftp://xlplan.city.local",
+        "file:///C:/xlplan",
+        "javascript:alert(1)",
+        "xlplan.city.local:8000",
+        "http://",
+        "http://user:secret@xlplan.city.local",
+        "http://xlplan.city.local/?token=1",
+        "http://xlplan.city.local/#top",
+        'http://xlplan.city.local/"&Shell("calc")&"',
+        "http://xlplan.city.local:99999",
+        "http://計画.example",
+        "http://xlplan city",
+    ],
+)
+def test_server_urls_that_are_refused(url: str) -> None:
+    assert normalise_server_url(url) is None
+
+
+@pytest.fixture(scope="module")
+def server_skeleton(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("server-skeleton") / "master.xlsm"
+    build_button_workbook(path, SERVER_ITEMS, explanation_lines=EXPLANATION, server=SERVER)
+    return path
+
+
+def test_server_skeleton_has_no_xlwings_and_no_way_to_start_a_program(server_skeleton: Path) -> None:
+    modules = olevba_modules(server_skeleton)
+    assert set(modules) == {"ThisWorkbook", "Sheet1", "Sheet2", BUTTONS_MODULE}
+    source = modules[BUTTONS_MODULE]
+    assert source.isascii()
+    for forbidden in (
+        r"\bDeclare\b",
+        r"\bShell\b",
+        r"WScript",
+        r"RunPython",
+        r"\bCallByName\b",
+        r"MacScript",
+    ):
+        assert not re.search(forbidden, source, flags=re.I), forbidden
+    assert 'CreateObject("WinHttp.WinHttpRequest.5.1")' in source
+    assert f'"{SERVER.url}"' in source
+    for button in SERVER_ITEMS:
+        assert f"Public Sub {button.macro}()\r\n" in source
+        if button.path:
+            assert f'"{button.path}"' in source
+    # Only the button subs and the two pure functions the tests call are public.
+    public = re.findall(r"^Public (?:Sub|Function) (\w+)", source, flags=re.M)
+    assert public == [b.macro for b in SERVER_ITEMS] + ["WriteReply", "RolloverQuestion"]
+
+
+def test_every_japanese_text_of_the_server_module_is_in_it(server_skeleton: Path) -> None:
+    constants = vba_constants(olevba_modules(server_skeleton)[BUTTONS_MODULE])
+    for name, text in MESSAGES.items():
+        assert unescape(constants[f"MSG_{name}"]) == text, name
+    for button in SERVER_ITEMS:
+        assert unescape(constants[f"LABEL_{button.macro.upper()}"]) == button.caption
+
+
+def test_server_skeleton_settings_sheet(server_skeleton: Path) -> None:
+    book = openpyxl.load_workbook(server_skeleton)
+    assert book.sheetnames == ["操作", SERVER_SHEET]
+    rows = calamine_rows(server_skeleton, SERVER_SHEET)
+    assert rows[0] == ["設定", "値", "説明"]
+    settings_read = {row[0]: row[1] for row in rows[1:8]}
+    assert settings_read == {
+        "SERVER_URL": SERVER.url,
+        "WORKSPACE": "令和3年度",
+        "PROXY": "DIRECT",
+        "TIMEOUT_RESOLVE": 10,
+        "TIMEOUT_CONNECT": 10,
+        "TIMEOUT_SEND": 60,
+        "TIMEOUT_RECEIVE": 600,
+    }
+    assert all(row[2] for row in rows[1:8]), "every setting is explained in column C"
+    assert button_macros(server_skeleton) == [b.macro for b in SERVER_ITEMS]
+
+
+def test_server_module_input_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(VbaProjectError):
+        ServerButton("配布", "Distribute", "post", "distribute")  # the path starts with /
+    with pytest.raises(VbaProjectError):
+        server_module_source(SERVER_ITEMS, ServerSettings("ftp://x", "ws"))
+    with pytest.raises(VbaProjectError):
+        build_button_workbook(tmp_path / "a.xlsm", SERVER_ITEMS)  # server buttons without the settings
+    with pytest.raises(VbaProjectError):
+        build_button_workbook(tmp_path / "a.xlsm", BUTTONS, server=SERVER)  # RunPython buttons in server mode

@@ -9,6 +9,11 @@ The result holds, in this order:
   such as 状況), with values, styles, widths, comments, validations and print setup;
 * ``xlwings.conf`` — where Python is (``INTERPRETER_WIN``), kept from the previous build if any.
 
+With ``server=URL`` (``xlplan excel build --server URL``) the buttons are :data:`SERVER_BUTTONS`, which
+call the xlplan server over HTTP from VBA (:mod:`xlplan.buttons.vba.remote`) and need no Python and
+no xlwings on the PC; the last sheet is then ``xlplan.server`` (the URL, the workspace's name, the
+proxy and time-outs, the latter two kept from the previous build) instead of ``xlwings.conf``.
+
 How: XlsxWriter writes the skeleton (buttons and VBA project, which openpyxl cannot create), then
 openpyxl loads it with ``keep_vba=True`` and the master's sheets are copied in
 (:func:`xlplan.buttons.vba.skeleton.merge_into_skeleton` checks that the VBA and the buttons survived).
@@ -38,6 +43,7 @@ from openpyxl.cell.cell import MergedCell
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlplan.buttons.vba.remote import SERVER_SHEET, ServerButton, ServerSettings, normalise_server_url
 from xlplan.buttons.vba.skeleton import (
     CONF_SHEET,
     DEFAULT_INTERPRETER_WIN,
@@ -58,11 +64,14 @@ from xlplan.workspace.master import fill_master, read_master, write_master
 __all__ = [
     "BUTTONS",
     "OPS_SHEET",
+    "SERVER_BUTTONS",
     "BuildResult",
     "build_excel_master",
     "explanation_lines",
     "read_conf",
+    "read_server_settings",
     "rewrite_master",
+    "server_explanation_lines",
 ]
 
 OPS_SHEET = "操作"
@@ -82,9 +91,21 @@ BUTTONS: tuple[Button, ...] = (
 A new button is one more entry here and one more function there.
 """
 
+SERVER_BUTTONS: tuple[ServerButton, ...] = (
+    ServerButton("配布", "Distribute", "post", "/distribute"),
+    ServerButton("回答を送る", "SendReturns", "upload", "/returns"),
+    ServerButton("回収・検証", "Collect", "post", "/collect"),
+    ServerButton("集約", "Consolidate", "post", "/consolidate"),
+    ServerButton("督促", "Remind", "post", "/remind"),
+    ServerButton("回答状況", "ShowStatus", "get", "/status"),
+    ServerButton("確認待ち", "Review", "browser"),
+    ServerButton("次年度へ", "Rollover", "rollover", "/rollover"),
+)
+"""The server-mode buttons, in the order they appear; each path is under ``/api/v1/workspaces/{name}``."""
+
 _MASTER_XLSM = MASTER_NAMES[0]
 _MASTER_XLSX = MASTER_NAMES[1]
-_GENERATED = (OPS_SHEET, CONF_SHEET)
+_GENERATED = (OPS_SHEET, CONF_SHEET, SERVER_SHEET)  # rebuilt every time, never copied from the master
 _CONF_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -98,9 +119,23 @@ class BuildResult(Reported):
     buttons: tuple[str, ...]
     interpreter_win: str
     findings: tuple[Finding, ...] = ()
+    server: str | None = None  # the server's URL in server mode; then interpreter_win is ""
 
     def lines(self, language: Language = "ja") -> list[str]:
         """Lines for the terminal."""
+        where = (
+            say(
+                language,
+                f"Python の場所（xlwings.conf シートの B1）: {self.interpreter_win}",
+                f"Python interpreter (sheet xlwings.conf, B1): {self.interpreter_win}",
+            )
+            if self.server is None
+            else say(
+                language,
+                f"サーバー（{SERVER_SHEET} シート）: {self.server}　この PC に Python は要りません",
+                f"Server (sheet {SERVER_SHEET}): {self.server}; no Python needed on the PC",
+            )
+        )
         lines = [
             say(
                 language,
@@ -109,11 +144,7 @@ class BuildResult(Reported):
             ),
             say(language, f"シート: {'、'.join(self.sheets)}", f"Sheets: {', '.join(self.sheets)}"),
             say(language, f"ボタン: {'、'.join(self.buttons)}", f"Buttons: {', '.join(self.buttons)}"),
-            say(
-                language,
-                f"Python の場所（xlwings.conf シートの B1）: {self.interpreter_win}",
-                f"Python interpreter (sheet xlwings.conf, B1): {self.interpreter_win}",
-            ),
+            where,
         ]
         if self.backup is not None:
             lines.append(
@@ -132,7 +163,8 @@ class BuildResult(Reported):
             "backup": str(self.backup) if self.backup else None,
             "sheets": list(self.sheets),
             "buttons": list(self.buttons),
-            "interpreter_win": self.interpreter_win,
+            "interpreter_win": self.interpreter_win if self.server is None else None,
+            "server": self.server,
             "findings": findings_json(self.findings, language),
         }
 
@@ -154,6 +186,44 @@ def explanation_lines(plan: Plan) -> list[str]:
         "計画の内容は「計画」「担当課」「設定」「履歴」のシートで直します。このシートと xlwings.conf シートは xlplan excel build で作り直されます。",
         "ボタンが動かないとき: マクロが有効か、xlwings.conf シートの Python の場所が正しいかを確かめてください（docs/excel-setup.md）。",
     ]
+
+
+def server_explanation_lines(plan: Plan, url: str) -> list[str]:
+    """The 操作 sheet's text in server mode: the buttons ask the server at ``url``."""
+    settings = plan.settings
+    return [
+        f"{settings.plan_name}　{settings.current_year.label} 実績照会の操作シート（サーバーモード）",
+        f"ボタンを押すと、xlplan サーバー（{url}）が処理を行い、結果を「状況」シートに書いてメッセージを表示します。"
+        "この PC に Python は要りません。",
+        "1年の流れ: 配布 → （担当課が記入して返送）→ 回答を送る → 回収・検証 → 差し戻し・督促 → 集約 → 次年度へ",
+        "・配布: 担当課ごとのブック（マクロなしの .xlsx）とメールの下書きをサーバーで作ります。ブラウザーの状況の画面から取り出せます。",
+        "・回答を送る: 担当課から届いたファイル（.xlsx、メールの .eml）を選ぶか、メールの添付ファイルを保存したフォルダーを選ぶと、サーバーの inbox に送ります。",
+        "・回収・検証: サーバーの inbox のファイルを archive に保管して検証し、問題のある課への差し戻し票を作ります。",
+        "・督促: 締切を過ぎても未回答の課への督促メールの下書きをサーバーで作ります。",
+        "・集約: 受理した回答から事業実績一覧（Excel・PDF・CSV）をサーバーの reports に作ります。",
+        "・回答状況: 担当課ごとの状況を「状況」シートに出します。",
+        "・確認待ち: ブラウザーでサーバーの状況の画面を開きます。提出元を証明できない回答の受理・却下、差し戻し票や集約表の取り出しはそこで行います。",
+        "・次年度へ: 確認のあと、サーバーで今年度を締めて次年度に切り替えます。",
+        "初めてボタンを押すと、サーバーのトークンを聞かれます。サーバー管理者から受け取ったものを入力してください（この PC の利用者ごとに記録し、ブックには保存しません）。",
+        f"サーバーのアドレスなどの設定は {SERVER_SHEET} シートにあります。このシートと {SERVER_SHEET} シートは xlplan excel build --server で作り直されます。",
+        "計画の内容（計画・担当課・設定・履歴）は、サーバーの作業フォルダの計画マスタで直します。このブックのそれらのシートは作ったときの控えです。",
+        "ボタンが動かないとき: docs/excel-setup.md の「サーバーモード」を見てください。",
+    ]
+
+
+def read_server_settings(path: Path) -> dict[str, str]:
+    """The ``xlplan.server`` sheet's settings of an existing workbook (name -> value); empty without it."""
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        if SERVER_SHEET not in workbook.sheetnames:
+            return {}
+        settings: dict[str, str] = {}
+        for key, value, *_ in workbook[SERVER_SHEET].iter_rows(max_col=2, values_only=True):
+            if key is not None and _CONF_KEY.match(str(key).strip()) and value is not None:
+                settings[str(key).strip().upper()] = str(value).strip()
+        return settings
+    finally:
+        workbook.close()
 
 
 def read_conf(path: Path) -> list[tuple[str, str]]:
@@ -181,6 +251,7 @@ def build_excel_master(
     workspace: Workspace,
     *,
     interpreter_win: str | None = None,
+    server: str | None = None,
     now: dt.datetime | None = None,
 ) -> BuildResult:
     """Write ``master.xlsm`` with the buttons from the workspace's current master workbook.
@@ -189,29 +260,38 @@ def build_excel_master(
         workspace: the workspace; its master is ``master.xlsm`` if present, else ``master.xlsx``.
         interpreter_win: the ``pythonw.exe`` the buttons use; default: the value in the existing
             ``xlwings.conf`` sheet, else :data:`~xlplan.buttons.vba.skeleton.DEFAULT_INTERPRETER_WIN`.
+        server: the xlplan server's URL (``http://…`` or ``https://…``): server mode, whose buttons
+            call the server over HTTP and need neither Python nor xlwings. ``None``: RunPython mode.
         now: the time stamp of the backup file's name (tests).
 
     Returns:
         A :class:`BuildResult`. The previous master is in ``.xlplan/backup/``.
 
     Raises:
-        ConfigurationError: no master, or the master cannot be read as a plan (nothing is written).
+        ConfigurationError: no master, the master cannot be read as a plan, or ``server`` is not an
+            http(s) URL (nothing is written).
         OutputError: the workspace cannot be written, or ``master.xlsm`` is open in Excel
             (close it and build again).
         MissingExtraError: xlwings is not installed, so its VBA cannot be put in the workbook.
     """
+    url = None if server is None else normalise_server_url(server)
+    if server is not None and url is None:
+        raise ConfigurationError([Finding("server-url-invalid", {"url": server})])
     source = workspace.master_path
     if not source.exists():
         raise ConfigurationError([Finding("master-not-found", {"path": str(source)})])
-    try:
-        xlwings_vba_files()
-    except XlwingsVbaNotFoundError as exc:
-        raise MissingExtraError([Finding("excel-extra-missing", {"detail": str(exc)})]) from exc
+    if url is None:
+        try:
+            xlwings_vba_files()
+        except XlwingsVbaNotFoundError as exc:
+            raise MissingExtraError([Finding("excel-extra-missing", {"detail": str(exc)})]) from exc
     # Reading the plan first refuses a broken master before anything is written, and gives the
     # reference that the built workbook is checked against.
     plan = read_master(source)
     conf = [(k, v) for k, v in read_conf(source) if k.upper() != "INTERPRETER_WIN"]
     interpreter = interpreter_win or _previous_interpreter(source) or DEFAULT_INTERPRETER_WIN
+    settings = None if url is None else _server_settings(url, workspace, read_server_settings(source))
+    buttons: Sequence[Button | ServerButton] = BUTTONS if settings is None else SERVER_BUTTONS
     target = workspace.root / _MASTER_XLSM
     work = workspace.root / ".xlplan"
     try:
@@ -219,11 +299,16 @@ def build_excel_master(
         with tempfile.TemporaryDirectory(dir=work, prefix="build-") as folder:
             skeleton = Path(folder) / "skeleton.xlsm"
             built = Path(folder) / _MASTER_XLSM
-            build_button_workbook(
-                skeleton, BUTTONS, OPS_SHEET, explanation_lines(plan), interpreter_win=interpreter
-            )
-            merge_into_skeleton(skeleton, lambda book: _fill(book, source, conf), built)
-            _verify(built, plan)
+            if settings is None:
+                build_button_workbook(
+                    skeleton, BUTTONS, OPS_SHEET, explanation_lines(plan), interpreter_win=interpreter
+                )
+                merge_into_skeleton(skeleton, lambda book: _fill(book, source, conf), built)
+            else:
+                lines = server_explanation_lines(plan, settings.url)
+                build_button_workbook(skeleton, SERVER_BUTTONS, OPS_SHEET, lines, server=settings)
+                merge_into_skeleton(skeleton, lambda book: _fill(book, source, [], SERVER_SHEET), built)
+            _verify(built, plan, [button.macro for button in buttons])
             backup = _backup(source, work / "backup", now or dt.datetime.now())
             try:
                 os.replace(built, target)
@@ -236,7 +321,10 @@ def build_excel_master(
     book = openpyxl.load_workbook(target, read_only=True)
     sheets = tuple(book.sheetnames)
     book.close()
-    return BuildResult(target, backup, sheets, tuple(b.caption for b in BUTTONS), interpreter)
+    captions = tuple(b.caption for b in buttons)
+    if settings is not None:
+        return BuildResult(target, backup, sheets, captions, "", server=settings.url)
+    return BuildResult(target, backup, sheets, captions, interpreter)
 
 
 def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
@@ -273,6 +361,22 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
     return path
 
 
+def _server_settings(url: str, workspace: Workspace, previous: dict[str, str]) -> ServerSettings:
+    """The settings for the ``xlplan.server`` sheet: proxy and time-outs kept from the previous build."""
+    default = ServerSettings(url, workspace.root.name)
+    timeouts = {key: _seconds(previous.get(key), seconds) for key, seconds in default.timeouts.items()}
+    return ServerSettings(url, workspace.root.name, previous.get("PROXY") or default.proxy, timeouts)
+
+
+def _seconds(text: str | None, default: int) -> int:
+    """A time-out the office wrote (``600`` or ``600.0``), or ``default`` when it is not a sensible one."""
+    try:
+        seconds = int(float(text or ""))
+    except (ValueError, OverflowError):  # not a number, or infinite
+        return default
+    return seconds if 1 <= seconds <= 86_400 else default
+
+
 def _previous_interpreter(source: Path) -> str | None:
     for key, value in read_conf(source):
         if key.upper() == "INTERPRETER_WIN" and value.strip():
@@ -280,8 +384,12 @@ def _previous_interpreter(source: Path) -> str | None:
     return None
 
 
-def _fill(book: Workbook, source: Path, conf: Sequence[tuple[str, str]]) -> None:
-    """Copy the master's sheets into the skeleton ``book`` and order the sheets: 操作, master…, conf."""
+def _fill(book: Workbook, source: Path, conf: Sequence[tuple[str, str]], last: str = CONF_SHEET) -> None:
+    """Copy the master's sheets into the skeleton ``book`` and order the sheets: 操作, master…, ``last``.
+
+    ``last`` is the settings sheet: ``xlwings.conf`` (RunPython mode, with further ``conf`` keys) or
+    ``xlplan.server`` (server mode).
+    """
     master = openpyxl.load_workbook(source)
     try:
         for sheet in master.worksheets:
@@ -299,7 +407,7 @@ def _fill(book: Workbook, source: Path, conf: Sequence[tuple[str, str]]) -> None
         for row, (key, value) in enumerate(conf, start=2):
             sheet.cell(row, 1).value, sheet.cell(row, 2).value = key, value
             sheet.cell(row, 1).data_type = sheet.cell(row, 2).data_type = "s"
-    ops, config = book[OPS_SHEET], book[CONF_SHEET]
+    ops, config = book[OPS_SHEET], book[last]
     book.move_sheet(ops, offset=-book.index(ops))
     book.move_sheet(config, offset=len(book.worksheets) - 1 - book.index(config))
     book.active = 0
@@ -392,12 +500,11 @@ _PAGE_SETUP = (
 )
 
 
-def _verify(built: Path, plan: Plan) -> None:
-    """The built workbook holds the same plan and every button; raise before it replaces the master."""
+def _verify(built: Path, plan: Plan, expected: list[str]) -> None:
+    """The built workbook holds the same plan and every button (``expected`` macros); raise before it replaces the master."""
     again = read_master(built)
     if again.to_dict() != plan.to_dict():
         raise RuntimeError(f"{built}: the plan read back differs from the master's")
-    expected = [button.macro for button in BUTTONS]
     if button_macros(built) != expected:
         raise RuntimeError(f"{built}: buttons {button_macros(built)} instead of {expected}")
 

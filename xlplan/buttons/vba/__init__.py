@@ -4,6 +4,8 @@
   streams), on top of :mod:`xlplan.buttons.vba.cfb`, a small MS-CFB writer.
 * :mod:`xlplan.buttons.vba.skeleton` writes the ``.xlsm`` with the 操作 sheet, its buttons, the
   ``xlwings.conf`` sheet and the VBA, and merges the master's sheets into it with openpyxl.
+* :mod:`xlplan.buttons.vba.remote` writes the server-mode button module, whose VBA calls the
+  xlplan server over HTTP (WinHttp) instead of Python (its text: ``server_buttons.bas``).
 """
 
 from xlplan.buttons.vba.ovba import Module, ModuleKind, VbaProjectError, build_vba_project

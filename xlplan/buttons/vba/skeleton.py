@@ -16,6 +16,10 @@ openpyxl, which keeps the VBA project byte for byte when it loads with ``keep_vb
 The generated VBA is ASCII only: Japanese captions and explanations live in cells and buttons,
 whose XML is Unicode, so the code page of the VBA project never matters for them.
 
+In server mode (``server=`` given to :func:`build_button_workbook`) the workbook carries neither
+xlwings nor ``Dictionary``: its ``xlplan_buttons`` module calls the xlplan server over HTTP
+(:mod:`xlplan.buttons.vba.remote`), and the sheet ``xlplan.server`` replaces ``xlwings.conf``.
+
 This module does not import xlwings (only :mod:`xlplan.excel` may); it finds xlwings' VBA files
 in the installed package's folder.
 """
@@ -43,6 +47,7 @@ from xlplan.buttons.vba.ovba import (
     document_module,
     standard_module,
 )
+from xlplan.buttons.vba.remote import SERVER_SHEET, ServerButton, ServerSettings, server_module_source
 
 __all__ = [
     "BUTTONS_MODULE",
@@ -53,6 +58,7 @@ __all__ = [
     "VbaChangedError",
     "XlwingsVbaNotFoundError",
     "build_button_workbook",
+    "build_server_vba",
     "build_skeleton_vba",
     "button_macros",
     "buttons_module_source",
@@ -166,13 +172,24 @@ def build_skeleton_vba(buttons: Sequence[Button], sheet_code_names: Sequence[str
     return build_vba_project(modules)
 
 
+def build_server_vba(
+    buttons: Sequence[ServerButton], sheet_code_names: Sequence[str], settings: ServerSettings
+) -> bytes:
+    """The server-mode ``vbaProject.bin``: document modules and the HTTP buttons; no xlwings."""
+    modules: list[Module] = [document_module(WORKBOOK_CODE_NAME, WORKBOOK_BASE)]
+    modules += [document_module(name, WORKSHEET_BASE) for name in sheet_code_names]
+    modules.append(standard_module(BUTTONS_MODULE, server_module_source(buttons, settings)))
+    return build_vba_project(modules)
+
+
 def build_button_workbook(
     path: str | Path,
-    buttons: Sequence[tuple[str, str, str] | Button],
+    buttons: Sequence[tuple[str, str, str] | Button | ServerButton],
     sheet_name: str = "操作",
     explanation_lines: Sequence[str] = (),
     *,
     interpreter_win: str = DEFAULT_INTERPRETER_WIN,
+    server: ServerSettings | None = None,
 ) -> None:
     """Write the skeleton ``.xlsm`` at ``path``.
 
@@ -186,15 +203,30 @@ def build_button_workbook(
     * the VBA project of :func:`build_skeleton_vba`, with the workbook's codeName
       ``ThisWorkbook`` and the sheets' ``Sheet1``, ``Sheet2`` matching its document modules.
 
+    With ``server``, ``buttons`` are :class:`~xlplan.buttons.vba.remote.ServerButton`, the
+    second sheet is ``xlplan.server`` (settings from A2 down: name, value, explanation; notes
+    below) and the VBA project is that of :func:`build_server_vba`; xlwings is not needed.
+
     Raises :class:`~xlplan.buttons.vba.ovba.VbaProjectError` for a bad or duplicate macro name,
     :class:`XlwingsVbaNotFoundError` when xlwings is not installed, and ``OSError`` when the
     file cannot be written (for example, it is open in Excel: close it and try again).
     """
-    items = [b if isinstance(b, Button) else Button(*b) for b in buttons]
     if Path(path).suffix.lower() != ".xlsm":
         raise VbaProjectError(f"a workbook with macros must be an .xlsm file: {path}")
     code_names = ["Sheet1", "Sheet2"]
-    vba = build_skeleton_vba(items, code_names)
+    items: Sequence[Button | ServerButton]
+    if server is None:
+        python_buttons: list[Button] = []
+        for b in buttons:
+            if isinstance(b, ServerButton):
+                raise VbaProjectError("server-mode buttons need the server settings")
+            python_buttons.append(b if isinstance(b, Button) else Button(*b))
+        items, vba = python_buttons, build_skeleton_vba(python_buttons, code_names)
+    else:
+        server_buttons = [b for b in buttons if isinstance(b, ServerButton)]
+        if len(server_buttons) != len(buttons):
+            raise VbaProjectError("a server-mode workbook takes ServerButton buttons only")
+        items, vba = server_buttons, build_server_vba(server_buttons, code_names, server)
 
     workbook = xlsxwriter.Workbook(str(path))
     try:
@@ -228,6 +260,9 @@ def build_button_workbook(
             row += 1
         ops.activate()
 
+        if server is not None:
+            _write_server_sheet(workbook, code_names[1], server)
+            return
         conf = workbook.add_worksheet(CONF_SHEET)
         conf.set_vba_name(code_names[1])
         conf.set_column(0, 0, 20)
@@ -245,6 +280,35 @@ def build_button_workbook(
             conf.write_string(2 + offset, 0, note)
     finally:
         workbook.close()
+
+
+def _write_server_sheet(workbook: xlsxwriter.Workbook, code_name: str, server: ServerSettings) -> None:
+    """The ``xlplan.server`` sheet: a header, one row per setting, notes for staff below."""
+    sheet = workbook.add_worksheet(SERVER_SHEET)
+    sheet.set_vba_name(code_name)
+    sheet.set_column(0, 0, 20)
+    sheet.set_column(1, 1, 40)
+    sheet.set_column(2, 2, 90)
+    bold = workbook.add_format({"bold": True})
+    for column, title in enumerate(("設定", "値", "説明")):
+        sheet.write_string(0, column, title, bold)
+    row = 1
+    for key, value, note in server.rows():
+        sheet.write_string(row, 0, key)
+        if isinstance(value, int):
+            sheet.write_number(row, 1, value)
+        else:
+            sheet.write_string(row, 1, value)  # never write(): text stays text
+        sheet.write_string(row, 2, note)
+        row += 1
+    notes = [
+        "A 列の名前は変えないでください（ボタンが読みます）。B 列の値だけを直します。",
+        "トークンはこのブックには書きません。初めてボタンを押したときに入力すると、この PC のこの利用者の設定"
+        "（Windows のレジストリ）に記録されます。トークンが違うとサーバーが断り、記録を消して次に押したときにもう一度聞きます。",
+        "このシートは xlplan excel build --server で作り直されます（PROXY と待ち時間は前の値を引き継ぎます）。",
+    ]
+    for offset, note in enumerate(notes):
+        sheet.write_string(row + 1 + offset, 0, note)
 
 
 def vba_project_bytes(path: str | Path) -> bytes:
