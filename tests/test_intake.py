@@ -344,7 +344,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     old.close()
     connection = open_ledger(path)
     try:
-        assert schema_version(connection) == SCHEMA_VERSION == 4
+        assert schema_version(connection) == SCHEMA_VERSION == 5
         columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
         assert "container_id" in columns and "sender" in columns
         assert [tuple(row) for row in connection.execute("SELECT original_name, status FROM receipts")] == [
@@ -352,6 +352,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         ]
         assert connection.execute("SELECT COUNT(*) FROM inbox_files").fetchone()[0] == 0
         assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone()[0] == 0  # schema 4
+        assert connection.execute("SELECT COUNT(*) FROM imap_messages").fetchone()[0] == 0  # schema 5
         ensure_round(connection, 2020, 1, None)  # the rest of the schema is there too
     finally:
         connection.close()
@@ -359,7 +360,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     try:
         assert [row[0] for row in again.execute("SELECT version FROM schema_version ORDER BY version")] == [
             1,
-            4,
+            5,
         ]
     finally:
         again.close()

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
-import os
 import re
 import smtplib
 import ssl
@@ -39,6 +38,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
+from xlplan import credentials
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.plan.dates import month_day, wareki_date
@@ -200,20 +200,9 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
     """
     if smtp.user is None:
         return None
-    password = os.environ.get(PASSWORD_ENV)
-    if password:
-        return password
-    try:
-        import keyring  # optional: pip install keyring
-    except ImportError:
-        keyring = None
-    if keyring is not None:
-        try:
-            stored = keyring.get_password(KEYRING_SERVICE, smtp.user)
-        except Exception:  # a keyring backend may fail in many ways (no D-Bus, locked store)
-            stored = None
-        if stored:
-            return str(stored)
+    found = credentials.password(PASSWORD_ENV, KEYRING_SERVICE, smtp.user)
+    if found:
+        return found
     raise ConfigurationError([Finding("smtp-no-password", {"user": smtp.user})])
 
 

@@ -46,3 +46,9 @@ def sync_departments(
             "ON CONFLICT(name) DO UPDATE SET email = excluded.email, contact = excluded.contact",
             departments,
         )
+
+
+def first_opened(connection: sqlite3.Connection) -> str | None:
+    """When the workspace's first round was opened (ISO 8601): nothing sent to it can be older."""
+    row = connection.execute("SELECT MIN(opened_at) AS opened FROM rounds").fetchone()
+    return str(row["opened"]) if row["opened"] is not None else None

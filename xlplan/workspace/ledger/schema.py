@@ -17,12 +17,13 @@ from pathlib import Path
 from xlplan.errors import OutputError
 from xlplan.findings import Finding
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
 3: ``receipts.sender`` (who the transport says sent it), ``decisions`` (the office's accept / reject of
 a return that came without proof), indexes for the look-ups every file makes. 4: ``rollovers`` (closing a
 fiscal year: written before the master is replaced, marked done after, so a crash in between is finished
-by the next run and a year is never closed twice)."""
+by the next run and a year is never closed twice). 5: ``imap_messages`` (each mail taken from the office's
+IMAP mailbox, recorded before it is downloaded and before it is marked, so that each is taken once)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -120,6 +121,21 @@ CREATE TABLE IF NOT EXISTS rollovers (             -- schema 4: closing a fiscal
     forced       INTEGER NOT NULL DEFAULT 0,
     started_at   TEXT NOT NULL,
     finished_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS imap_messages (         -- schema 5: mails taken from the office's IMAP mailbox
+    id           INTEGER PRIMARY KEY,
+    account      TEXT NOT NULL,                     -- user@host:port
+    mailbox      TEXT NOT NULL,                     -- the folder (IMAPフォルダ), as typed
+    uidvalidity  INTEGER NOT NULL,                  -- the folder's UIDVALIDITY: its UIDs mean this mail only with it
+    uid          INTEGER NOT NULL,
+    size         INTEGER NOT NULL,                  -- RFC822.SIZE, as the server announced it
+    inbox_path   TEXT NOT NULL UNIQUE,              -- where the .eml is saved, relative to inbox/
+    state        TEXT NOT NULL,                     -- taking, saved, marked; gone (deleted on the server
+                                                    -- before it was downloaded), refused (over the size limit)
+    recorded_at  TEXT NOT NULL,
+    saved_at     TEXT,
+    marked_at    TEXT,
+    UNIQUE (account, mailbox, uidvalidity, uid)
 );
 CREATE TABLE IF NOT EXISTS answers (
     id            INTEGER PRIMARY KEY,
