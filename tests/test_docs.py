@@ -120,6 +120,8 @@ def _run(line: str, here: Path) -> int:
         argv[1] = f"{argv[1]}（例）"
     if argv[0] == "demo":
         argv.append(str(here / "デモ"))
+    if argv[0] == "serve":  # the example would listen until stopped: check its settings instead
+        argv.append("--check")
     if argv[0] == "rollover":  # the docs' workspace is mid-cycle: the office decides the waiting return first
         workspace = Workspace(here / "令和3年度")
         for item in xlplan.review(workspace).pending:

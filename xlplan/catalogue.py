@@ -35,6 +35,13 @@ CATALOGUE: dict[str, Entry] = {
         'ボタン付きの計画マスタを作るには xlwings が必要です。pip install "xlplan[excel]" で入れてください（{detail}）。',
         'Building the master with buttons needs xlwings: pip install "xlplan[excel]" ({detail}).',
     ),
+    "server-url-invalid": Entry(
+        "error",
+        "サーバーのアドレス「{url}」は使えません。http:// または https:// で始まるアドレスを指定してください"
+        "（例: http://xlplan.city.local:8000）。ユーザー名・パスワード・? 以降は付けません。",
+        "Server address '{url}' cannot be used: give an address starting with http:// or https:// "
+        "(for example http://xlplan.city.local:8000), without user name, password or query.",
+    ),
     "master-not-found": Entry(
         "error",
         "計画マスタ {path} が見つかりません。xlplan init で作業フォルダを作成してください。",
@@ -221,6 +228,66 @@ CATALOGUE: dict[str, Entry] = {
         "値「{value}」の単位「{typed}」が、この事業の数値目標の単位「{unit}」と違います。単位を「{unit}」にするか、数値だけを入力してください。",
         "The unit '{typed}' of value '{value}' is not the indicator's unit '{unit}': use '{unit}' or enter the number alone.",
     ),
+    "serve-no-token": Entry(
+        "error",
+        "トークンがありません。Authorization: Bearer トークン を付けるか、状況のページでログインしてください。",
+        "No token: send Authorization: Bearer TOKEN, or log in on the status page.",
+    ),
+    "serve-bad-token": Entry(
+        "error",
+        "トークンが違います（作業フォルダ「{name}」）。サーバーの管理者から受け取ったトークンを使ってください。",
+        "Wrong token (workspace '{name}'). Use the token the server's administrator gave you.",
+    ),
+    "serve-unknown-workspace": Entry(
+        "error",
+        "作業フォルダ「{name}」はこのサーバーにありません。",
+        "This server has no workspace '{name}'.",
+    ),
+    "serve-client-not-allowed": Entry(
+        "error",
+        "この PC のネットワークからは使えません。サーバーの管理者に許可するネットワークを確かめてください。",
+        "Requests from this network are not allowed; ask the server's administrator.",
+    ),
+    "serve-unknown-verb": Entry(
+        "error",
+        "「{verb}」という操作はありません（distribute・collect・consolidate・remind・rollover）。",
+        "No such action '{verb}' (distribute, collect, consolidate, remind, rollover).",
+    ),
+    "serve-failed": Entry(
+        "error",
+        "サーバーで「{action}」を実行中に予期しないエラーが起きました。記録: {log}",
+        "An unexpected error occurred on the server during '{action}'. Log: {log}",
+    ),
+    "serve-bad-upload": Entry(
+        "error",
+        "送られたデータを読み取れません（{reason}）。ファイルを選び直して送ってください。",
+        "Cannot read the upload ({reason}). Choose the files and send them again.",
+    ),
+    "serve-no-file": Entry(
+        "error",
+        "ファイルがありません。フィールド名 file でファイルを送ってください。",
+        "No file: send the files in the form field 'file'.",
+    ),
+    "serve-upload-too-large": Entry(
+        "error",
+        "ファイルが大きすぎます（{limit} MB まで）: {names}",
+        "Files too large (up to {limit} MB): {names}",
+    ),
+    "serve-no-such-file": Entry(
+        "error",
+        "ファイル「{path}」はありません。",
+        "No such file '{path}'.",
+    ),
+    "serve-duplicate-name": Entry(
+        "error",
+        "同じ名前の作業フォルダ「{name}」が2つ指定されました。フォルダ名を変えてください（URL にフォルダ名を使います）。",
+        "Two workspaces are named '{name}'; rename one (the URL uses the folder's name).",
+    ),
+    "serve-bad-network": Entry(
+        "error",
+        "許可するネットワーク「{value}」を読み取れません（例: 10.0.0.0/8、192.168.1.20）。",
+        "Cannot read the allowed network '{value}' (for example 10.0.0.0/8, 192.168.1.20).",
+    ),
     "master-bad-past-years": Entry(
         "error",
         "表示する過去の年度数「{value}」は 1 から {most} までの整数で入力してください（1 なら前年度だけ）。",
@@ -321,6 +388,63 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",
         "Sending to {department} ({to}) failed ({reason}). It is retried on the next run with --send.",
+    ),
+    # Returns by mail (xlplan.collection.imap over xlplan.mailbox): the office's mailbox over IMAP.
+    "imap-not-configured": Entry(
+        "error",
+        "メールで回答を受け取るには、設定シートに「IMAPサーバー」と「IMAPユーザー」を入力してください。",
+        "To take returns by mail, enter 'IMAPサーバー' (IMAP host) and 'IMAPユーザー' (user) on the settings sheet.",
+    ),
+    "imap-bad-setting": Entry(
+        "error",
+        "設定「{key}」の値「{value}」が正しくありません（{expected}）。",
+        "Setting '{key}' has a bad value '{value}' (expected {expected}).",
+    ),
+    "imap-no-password": Entry(
+        "error",
+        "IMAPユーザー {user} のパスワードがありません。環境変数 XLPLAN_IMAP_PASSWORD に設定するか、keyring（サービス名 xlplan-imap）に登録してください。",
+        "No password for IMAP user {user}. Set XLPLAN_IMAP_PASSWORD or store it in the keyring (service xlplan-imap).",
+    ),
+    "imap-unreachable": Entry(
+        "error",
+        "メールサーバー {host}（ポート {port}）に接続できません（{reason}）。設定シートの「IMAPサーバー」「IMAPポート」「IMAP暗号化」とネットワークを確認してください。メールは受信していません。",
+        "Cannot reach the mail server {host} (port {port}): {reason}. Check IMAPサーバー, IMAPポート and "
+        "IMAP暗号化 on the settings sheet, and the network. No mail was taken.",
+    ),
+    "imap-tls-failed": Entry(
+        "error",
+        "メールサーバー {host} と暗号化して通信できません（{reason}）。庁内の認証局の証明書を使うサーバーなら、設定シートの「IMAP証明書」にその証明書ファイル（.pem）を指定してください。メールは受信していません。",
+        "Cannot set up an encrypted connection to the mail server {host}: {reason}. If the server uses a "
+        "certificate of an internal CA, name its file (.pem) in IMAP証明書. No mail was taken.",
+    ),
+    "imap-login-failed": Entry(
+        "error",
+        "メールサーバー {host} にユーザー {user} でログインできません（{reason}）。設定シートの「IMAPユーザー」と、環境変数 XLPLAN_IMAP_PASSWORD（または keyring）のパスワードを確認してください。メールは受信していません。",
+        "Cannot log in to the mail server {host} as {user}: {reason}. Check IMAPユーザー and the password "
+        "(XLPLAN_IMAP_PASSWORD or the keyring). No mail was taken.",
+    ),
+    "imap-no-folder": Entry(
+        "error",
+        "メールボックスにフォルダ「{folder}」がありません（{reason}）。設定シートの「IMAPフォルダ」を確認してください（空欄なら INBOX）。メールは受信していません。",
+        "The mailbox has no folder '{folder}' ({reason}). Check IMAPフォルダ on the settings sheet "
+        "(empty means INBOX). No mail was taken.",
+    ),
+    "imap-failed": Entry(
+        "error",
+        "メールサーバーとの通信が途中で失敗しました（{reason}）。ここまでに受信したメールは取り込みます。残りは次の実行で受信します。",
+        "The connection to the mail server failed part-way ({reason}). The mails taken so far are kept; "
+        "the rest are taken on the next run.",
+    ),
+    "imap-mail-too-large": Entry(
+        "warning",
+        "メール「{subject}」（差出人 {sender}、{size} MB）は上限の {limit} MB を超えるため、受信していません。添付のブックを保存して inbox/ に置いてください。",
+        "The mail '{subject}' (from {sender}, {size} MB) is over the {limit} MB limit and was not taken. "
+        "Save its attached workbook into inbox/.",
+    ),
+    "imap-time-up": Entry(
+        "warning",
+        "{seconds} 秒以内に受信しきれなかったメールが {left} 通あります。次の実行で受信します。",
+        "{left} mails could not be taken within {seconds} seconds; they are taken on the next run.",
     ),
     # --- collect: identification and checks ---------------------------------------------
     # Identification (xlplan.collection.identify): which department, plan, year and round a returned file answers.
@@ -909,5 +1033,20 @@ PHRASES: dict[str, Text] = {
     "expected-port": Text("1〜65535 の整数", "a whole number from 1 to 65535"),
     "file-names-exhausted": Text("同じ名前のファイルが多すぎます", "too many files of the same name"),
     "too-many-drafts": Text("下書きが多すぎます", "too many drafts"),
+    # --- why the mail server could not be used (imap-*; the server's own reply goes in as data) ---
+    "net-refused": Text("接続を拒否されました", "connection refused"),
+    "net-timeout": Text("{seconds} 秒待っても応答がありません", "no answer within {seconds} seconds"),
+    "net-unknown-host": Text("サーバー名が見つかりません", "unknown host name"),
+    "net-closed": Text("サーバーが接続を切りました", "the server closed the connection"),
+    "net-error": Text("通信エラー {detail}", "network error {detail}"),
+    "tls-certificate": Text(
+        "サーバーの証明書を確認できません: {detail}", "the server's certificate cannot be verified: {detail}"
+    ),
+    "tls-cafile": Text("証明書ファイル {path} を読めません", "cannot read the certificate file {path}"),
+    "tls-no-starttls": Text("サーバーが STARTTLS に対応していません", "the server does not offer STARTTLS"),
+    "tls-error": Text("暗号化の失敗 {detail}", "TLS failure {detail}"),
+    "server-said": Text("サーバーの応答: {reply}", "the server said: {reply}"),
+    "no-subject": Text("（件名なし）", "(no subject)"),
+    "unknown-sender": Text("不明", "unknown"),
 }
 """Phrases that messages embed through a :class:`~xlplan.findings.Phrase` param, so params stay data."""

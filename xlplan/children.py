@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import multiprocessing
+import multiprocessing.context
 import signal
 import sys
+import threading
 
 _PR_SET_PDEATHSIG = 1
 
@@ -62,3 +65,16 @@ def watched_command(command: list[str]) -> list[str]:
     if not sys.platform.startswith("linux"):
         return command
     return [sys.executable, "-c", _WATCHDOG, *command]
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """The way to start worker processes from here: fork while this process has one thread, else
+    forkserver (or spawn where there is none).
+
+    Forking a process that runs other threads — the server runs each request in a worker thread —
+    copies locks another thread holds, and a child can wait on them for ever.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import re
@@ -153,8 +152,9 @@ def cmd_distribute(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    """inbox/ に届いたファイルを保管・検証し、台帳と差し戻し票を更新します。例: xlplan collect --json"""
-    return report(xlplan.collect(_workspace(args), send=args.send, progress=_progress(args)), args)
+    """inbox/ に届いたファイル（--imap: 先にメールボックスのメールも）を保管・検証し、台帳と差し戻し票を更新します。例: xlplan collect --json"""
+    result = xlplan.collect(_workspace(args), send=args.send, progress=_progress(args), imap=args.imap)
+    return report(result, args)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -164,21 +164,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """担当課ごとの状況（未送付・送付済み・要修正・受理・期限超過）を表示し、reports/回答状況.xlsx に保存します。例: xlplan status"""
-    from xlplan.followup import save_status
+    from xlplan.followup.status_sheet import status_document
 
-    workspace = _workspace(args)
-    result = xlplan.status(workspace)
-    path: Path | None = None
-    try:
-        path = save_status(workspace, result)
-    except xlplan.OutputError as exc:  # a read-only workspace: the status is shown all the same
-        target = workspace.reports / "回答状況.xlsx"
-        reason = "、".join(exc.messages(args.language))
-        note = xlplan.Finding("status-not-saved", {"path": str(target), "reason": reason})
-        result = dataclasses.replace(result, findings=(*result.findings, note))
-    code = report(result, args, workbook=str(path) if path else None)
-    if not args.json and path is not None:
-        print(say(args.language, f"回答状況を保存しました: {path}", f"Status workbook: {path}"))
+    result, document = status_document(_workspace(args), args.language)
+    code = report(result, args, workbook=document["workbook"])
+    if not args.json and document["workbook"] is not None:
+        print(
+            say(
+                args.language,
+                f"回答状況を保存しました: {document['workbook']}",
+                f"Status workbook: {document['workbook']}",
+            )
+        )
     # 1 when a department must correct its return, is overdue, or a return awaits review.
     return code
 
@@ -223,9 +220,28 @@ def cmd_rollover(args: argparse.Namespace) -> int:
     return report(xlplan.rollover(_workspace(args), force=args.force), args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """作業フォルダをサーバーで公開し、ボタン・回答の送付・状況のページを HTTP で受け付けます。例: xlplan serve -w 令和3年度 --host 0.0.0.0 --port 8080"""
+    from xlplan.serve import run
+    from xlplan.serve.app import served
+    from xlplan.serve.run import networks_from
+
+    workspaces = [xlplan.Workspace(path) for path in (args.workspaces or [Path(".")])]
+    if args.check:
+        # Everything but listening: the masters read, the names distinct, the tokens made (printed once).
+        state = served(workspaces, networks=networks_from(args.allow))
+        print(say(args.language, f"設定に問題はありません（作業フォルダ: {'、'.join(state.workspaces)}）。",
+                  f"The settings are fine (workspaces: {', '.join(state.workspaces)})."))  # fmt: skip
+        return EXIT_OK
+    run(workspaces, host=args.host, port=args.port, allow=args.allow, imap_every=args.imap_every)
+    return EXIT_OK
+
+
 def cmd_excel_build(args: argparse.Namespace) -> int:
     """計画マスタからボタン付きの master.xlsm を作ります（元のファイルは .xlplan/backup/ へ）。例: xlplan excel build"""
-    return report(xlplan.build_buttons(_workspace(args), interpreter_win=args.interpreter), args)
+    return report(
+        xlplan.build_buttons(_workspace(args), interpreter_win=args.interpreter, server=args.server), args
+    )
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -297,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     collect = _command(commands, "collect", cmd_collect)
     collect.add_argument("--send", action="store_true", help="差し戻しメールを SMTP で送信する")
+    collect.add_argument(
+        "--imap", action="store_true", help="先に照会元のメールボックス（IMAP）から回答のメールを受信する"
+    )
 
     validate = _command(commands, "validate", cmd_validate)
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="検証するファイル")
@@ -341,15 +360,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="未検証の回答があっても、受理した回答がなくても切り替える"
     )
 
+    serve = _command(commands, "serve", cmd_serve, workspace=False, json_output=False)
+    serve.add_argument("-w", "--workspace", dest="workspaces", type=Path, action="append",
+                       help="公開する作業フォルダ（複数指定可。URL にはフォルダ名を使います。既定: 現在のフォルダ）")  # fmt: skip
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="待ち受けるアドレス（既定: 127.0.0.1。庁内に公開するなら 0.0.0.0）",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="待ち受けるポート（既定: 8080）")
+    serve.add_argument("--allow", action="append", default=[], metavar="NETWORK",
+                       help="接続を許可するネットワーク（例: 10.20.0.0/16。複数指定可。既定: すべて）")  # fmt: skip
+    serve.add_argument("--check", action="store_true", help="設定を確かめて終了する（サーバーは起動しない）")
+    serve.add_argument("--imap-every", type=float, metavar="MINUTES",
+                       help="この分ごとに照会元のメールボックス（IMAP）から回答を受信して回収する（設定シートの IMAP の項目を使う）")  # fmt: skip
+
     excel = commands.add_parser(
         "excel", help="Excel のボタン付きブック", description="Excel のボタン付きブック"
     )
     excel_commands = excel.add_subparsers(dest="excel_command", metavar="SUBCOMMAND")
     build = _command(excel_commands, "build", cmd_excel_build)
-    build.add_argument(
+    mode = build.add_mutually_exclusive_group()
+    mode.add_argument(
         "--interpreter",
         metavar="PYTHONW_EXE",
         help="ボタンで使う pythonw.exe の場所（xlwings.conf シートの B1。既定: 前回の値）",
+    )
+    mode.add_argument(
+        "--server",
+        metavar="URL",
+        help="サーバーモード: ボタンが xlplan サーバー（例: http://xlplan.city.local:8000）を呼ぶ。PC に Python は不要",
     )
     return parser
 

@@ -19,16 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_rows
 from xlplan.errors import XlplanError
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported, Result
 from xlplan.workspace.folder import Workspace
-from xlplan.xlsx.cells import looks_like_formula
 
 if TYPE_CHECKING:
     from xlplan.followup.status import StatusReport
@@ -49,12 +49,8 @@ __all__ = [
     "status",
 ]
 
-STATUS_SHEET = "状況"
-"""The sheet of the master workbook that shows the last button's result."""
 LOG_FILE = Path(".xlplan") / "excel.log"
 """Where unexpected errors' tracebacks go, relative to the workspace."""
-_ALERT_LINES = 8  # a message box shows about this many lines comfortably; the rest is in 状況
-_WIDTH = 5  # columns of the 状況 table: 重要度, ファイル, 場所, 内容, コード
 
 
 class Book(Protocol):
@@ -202,7 +198,7 @@ def _review(workspace: Workspace, book: Book) -> Result:
         for item in pending.pending
     ]
     width = len(_REVIEW_HEADER)
-    table = [[_text(value) for value in row] + [""] * (width - len(row)) for row in table]
+    table = [[quoted(value) for value in row] + [""] * (width - len(row)) for row in table]
     if REVIEW_SHEET in names:
         sheet = book.sheets[REVIEW_SHEET]
         sheet.clear_contents()
@@ -347,60 +343,18 @@ def run(action: str, book: Book) -> None:
         )
         lines = [first, f"詳細の記録: {_log(root, label)}"]
     seconds = time.monotonic() - clock
-    if failed:
-        outcome = f"「{label}」を実行できませんでした"
-    elif findings:
-        outcome = f"「{label}」は終わりましたが、確認が必要な点が {len(findings)} 件あります"
-    else:
-        outcome = f"「{label}」が終わりました"
-    rows = _status_rows(label, outcome, started, seconds, root, lines, findings)
+    outcome = outcome_text(label, failed, findings)
+    rows = status_rows(label, outcome, started, seconds, str(root), lines, findings)
     try:
         _write_status(book, rows)
         book.save()  # keeps the result in the file, like a log the next person can read
     except Exception:
         lines.append(f"状況シートに書けませんでした（記録: {_log(root, label)}）")
     book.app.alert(
-        _alert_text(outcome, seconds, lines, findings),
+        alert_text(outcome, seconds, lines, findings),
         title=f"xlplan {label}",
         mode="critical" if failed else "info",
     )
-
-
-def _status_rows(
-    label: str,
-    outcome: str,
-    started: dt.datetime,
-    seconds: float,
-    root: Path,
-    lines: Iterable[str],
-    findings: list[Finding],
-) -> list[list[Any]]:
-    """The 状況 sheet's content: what ran, when, how it ended, its lines and a table of findings."""
-    rows: list[list[Any]] = [
-        ["xlplan の実行結果（最後に押したボタン）"],
-        ["処理", label],
-        ["結果", outcome],
-        ["開始", f"{started:%Y/%m/%d %H:%M:%S}"],
-        ["所要時間", f"{seconds:.1f} 秒"],
-        ["作業フォルダ", str(root)],
-        [],
-        ["内容"],
-        *[[line] for line in lines],
-    ]
-    if findings:
-        errors = sum(1 for finding in findings if finding.is_error)
-        rows += [[], [f"指摘（エラー {errors} 件・警告 {len(findings) - errors} 件）"]]
-        rows += [["重要度", "ファイル", "場所", "内容", "コード"]]
-        rows += [
-            ["エラー" if f.is_error else "警告", f.file or "", f.where(), f.message(), f.code]
-            for f in findings
-        ]
-    # xlwings writes a rectangle; text that Excel would read as a formula gets the quote prefix.
-    return [[_text(value) for value in row] + [""] * (_WIDTH - len(row)) for row in rows]
-
-
-def _text(value: Any) -> Any:
-    return "'" + value if isinstance(value, str) and looks_like_formula(value) else value
 
 
 def _write_status(book: Book, rows: list[list[Any]]) -> None:
@@ -412,18 +366,6 @@ def _write_status(book: Book, rows: list[list[Any]]) -> None:
     else:
         sheet = book.sheets.add(STATUS_SHEET, after=book.sheets[0])
     sheet.range("A1").value = rows
-
-
-def _alert_text(outcome: str, seconds: float, lines: list[str], findings: list[Finding]) -> str:
-    """The message box: the outcome, the first lines and problems, and where to read the rest."""
-    text = [f"{outcome}（{seconds:.0f} 秒）。", *lines[:_ALERT_LINES]]
-    if len(lines) > _ALERT_LINES:
-        text.append(f"…ほか {len(lines) - _ALERT_LINES} 行")
-    text += [f"・{finding.message()}" for finding in findings[:_ALERT_LINES]]
-    if len(findings) > _ALERT_LINES:
-        text.append(f"…ほか {len(findings) - _ALERT_LINES} 件")
-    text.append(f"詳しくは「{STATUS_SHEET}」シートを見てください。")
-    return "\n".join(text)
 
 
 def _log(root: Path, label: str) -> Path:

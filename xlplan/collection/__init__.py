@@ -1,5 +1,6 @@
 """Collect: take in returned files, read them safely, identify and check them, accept the good ones.
 
+- :mod:`~xlplan.collection.imap`: the office's IMAP mailbox into the inbox, each mail once;
 - :mod:`~xlplan.collection.intake`: the inbox into the write-once archive, with ledger receipts;
 - :mod:`~xlplan.collection.read`: untrusted files into bounded :class:`~xlplan.collection.snapshot.Snapshot` records;
 - :mod:`~xlplan.collection.identify`: whose return it is, by its signed manifest, and where its rows are;

@@ -64,22 +64,83 @@ class FileOutcome:
 
 
 @dataclass(frozen=True)
+class TakenMail:
+    """One mail taken from the office's mailbox into ``inbox/``.
+
+    ``file`` is its place in ``inbox/`` (forward slashes), the name the collection's lines and
+    findings give it; ``resumed`` is True when an earlier, interrupted run had recorded it.
+    """
+
+    uid: int
+    file: str
+    size: int
+    sender: str | None = None
+    subject: str | None = None
+    resumed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON data for the ``imap`` part of ``xlplan collect --imap --json``."""
+        return {"uid": self.uid, "file": self.file, "size": self.size, "sender": self.sender,
+                "subject": self.subject, "resumed": self.resumed}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FetchResult(Reported):
+    """What one look into the office's mailbox (:func:`xlplan.collection.imap.fetch`) took.
+
+    ``mails`` are the mails saved into ``inbox/`` and marked on the server in this run;
+    ``findings`` why the mailbox could not be read, or a mail was left (too large, time up).
+    """
+
+    server: str
+    folder: str
+    mails: tuple[TakenMail, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def taken(self) -> int:
+        """How many mails were taken."""
+        return len(self.mails)
+
+    def lines(self, language: Language = "ja") -> list[str]:
+        """A line with the count, then one per mail."""
+        lines = [say(language, f"メール（{self.server}、{self.folder}）: {self.taken} 通を受信",
+                     f"Mail ({self.server}, {self.folder}): {self.taken} taken")]  # fmt: skip
+        for mail in self.mails:
+            subject = mail.subject or say(language, "（件名なし）", "(no subject)")
+            lines.append(f"  {subject} — {mail.sender or '?'} → inbox/{mail.file}")
+        return lines
+
+    def to_dict(self, language: Language = "ja") -> dict[str, Any]:
+        """The JSON document: ``server``, ``folder``, ``taken`` (a count), ``mails``, ``findings``."""
+        return {"server": self.server, "folder": self.folder, "taken": self.taken,
+                "mails": [mail.to_dict() for mail in self.mails],
+                "findings": findings_json(self.findings, language)}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class CollectResult(Reported):
     """The outcome of one :func:`collect` run.
 
     ``run_findings`` are those tied to no single file (intake, mail); ``findings`` is every
-    finding of the run: the files', the run's own and the feedback's.
+    finding of the run: the mailbox's, the files', the run's own and the feedback's.
+    ``imap`` is what was taken from the office's mailbox first (``collect(imap=True)``), else None.
     """
 
     files: tuple[FileOutcome, ...]
     feedback: tuple[FeedbackResult, ...] = ()
     run_findings: tuple[Finding, ...] = field(default_factory=tuple)
+    imap: FetchResult | None = None
 
     @property
     def findings(self) -> list[Finding]:
-        """Every finding of the run: the files' and the run's own."""
-        return [*(f for item in self.files for f in item.findings), *self.run_findings,
+        """Every finding of the run: the mailbox's, the files' and the run's own."""
+        return [*self._imap_findings, *(f for item in self.files for f in item.findings), *self.run_findings,
                 *(f for item in self.feedback for f in item.findings)]  # fmt: skip
+
+    @property
+    def _imap_findings(self) -> tuple[Finding, ...]:
+        return self.imap.findings if self.imap is not None else ()
 
     def count(self, outcome: Outcome) -> int:
         """How many files ended with ``outcome``."""
@@ -88,7 +149,8 @@ class CollectResult(Reported):
     def lines(self, language: Language = "ja") -> list[str]:
         """Lines for the terminal and the 状況 sheet: the counts, then one line per file and per 差し戻し票."""
         review = self.count("review")
-        lines = [
+        lines = self.imap.lines(language) if self.imap is not None else []
+        lines += [
             say(
                 language,
                 f"受信 {len(self.files)} 件: 受理 {self.count('accepted')}・要修正 {self.count('invalid')}・"
@@ -122,12 +184,20 @@ class CollectResult(Reported):
         return lines
 
     def to_dict(self, language: Language = "ja") -> dict[str, Any]:
-        """One JSON document for ``xlplan collect --json`` (``findings``: those tied to no file)."""
+        """One JSON document for ``xlplan collect --json`` (``findings``: those tied to no file).
+
+        ``imap`` is the mailbox's part (``server``, ``folder``, ``taken``, ``mails``) with ``--imap``,
+        else null; its findings are among ``findings``.
+        """
+        imap = None
+        if self.imap is not None:
+            imap = {key: value for key, value in self.imap.to_dict(language).items() if key != "findings"}
         return {
             "files": [item.to_dict(language) for item in self.files],
             "counts": {key: self.count(key) for key in OUTCOMES},
             "feedback": [result.to_dict(language) for result in self.feedback],
-            "findings": findings_json(self.run_findings, language),
+            "findings": findings_json([*self._imap_findings, *self.run_findings], language),
+            "imap": imap,
         }
 
 

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from xlplan.collection.imap import mailbox_settings, take_mail
 from xlplan.collection.intake import Intake, Receipt, unchecked
 from xlplan.collection.read import Limits, map_returns
 from xlplan.collection.results import (
@@ -62,6 +63,7 @@ def collect(
     limits: Limits | None = None,
     plan: Plan | None = None,
     progress: bool = False,
+    imap: bool = False,
 ) -> CollectResult:
     """Take in, archive, check and accept what arrived in ``inbox/``; write 差し戻し票 where needed.
 
@@ -73,18 +75,26 @@ def collect(
         plan: use this plan instead of reading the master (benchmarks, the Excel button that has it).
         progress: show a progress bar on standard error while files are read and checked
             (the command line asks for it only when a person watches a terminal).
+        imap: first take the mails that arrived in the office's mailbox into ``inbox/``
+            (:func:`xlplan.collection.imap.fetch`, under the same run lock), then collect as usual.
+            A mailbox that cannot be read is a finding; the rest of the inbox is still collected.
 
     Returns:
-        A :class:`CollectResult`; files already taken in on an earlier run are not in it.
+        A :class:`CollectResult`; files already taken in on an earlier run are not in it. With
+        ``imap``, its ``imap`` says which mails were taken.
 
     Raises:
-        ConfigurationError: not a workspace, or the master has problems (nothing is taken in).
+        ConfigurationError: not a workspace, or the master has problems (nothing is taken in);
+            with ``imap``, no IMAP settings or password.
         BusyError: another collection of the workspace did not finish within ``LOCK_TIMEOUT``.
     """
     plan = plan or workspace.load_plan()
+    mailbox = mailbox_settings(plan) if imap else None  # a missing setting stops the run before anything
     # A scheduled run on the server and a click on the button may start together: one waits.
     with run_lock(workspace):
-        return _collect(workspace, plan, send=send, feedback=feedback, limits=limits, progress=progress)
+        fetched = take_mail(workspace, *mailbox) if mailbox is not None else None
+        result = _collect(workspace, plan, send=send, feedback=feedback, limits=limits, progress=progress)
+    return dataclasses.replace(result, imap=fetched) if fetched is not None else result
 
 
 def _collect(

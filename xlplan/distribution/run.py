@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
 import sqlite3
 import tempfile
@@ -34,6 +33,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from xlplan.children import pool_context
 from xlplan.errors import ConfigurationError, OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.form.manifest import workspace_id
@@ -410,7 +410,7 @@ def _run_jobs(
         return [_write_job(job) for job in jobs]
     # Results come back in job order; chunks keep the per-task overhead small for thousands of jobs.
     chunksize = max(1, len(jobs) // (processes * 8))
-    with multiprocessing.Pool(
+    with pool_context().Pool(
         processes, initializer=_init_worker, initargs=(key, issued_at, workspace)
     ) as pool:
         return pool.map(_write_job, jobs, chunksize=chunksize)

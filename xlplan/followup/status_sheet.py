@@ -10,6 +10,7 @@ the states. Written beside the target and moved in place
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
 from xlplan.errors import OutputError
-from xlplan.findings import not_writable
-from xlplan.followup.status import COLUMNS, STATE_LABELS, State, StatusReport, cells, heading, info
+from xlplan.findings import Finding, Language, not_writable
+from xlplan.followup.status import COLUMNS, STATE_LABELS, State, StatusReport, cells, heading, info, status
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx.atomic import replace_into, temporary_beside
 
@@ -169,3 +170,21 @@ _LEGEND: dict[State, str] = {
 def save_status(workspace: Workspace, report: StatusReport) -> Path:
     """Write ``reports/回答状況.xlsx`` of ``workspace``; returns the path written (see :func:`write_status_workbook`)."""
     return write_status_workbook(report, workspace.reports / STATUS_WORKBOOK)
+
+
+def status_document(workspace: Workspace, language: Language = "ja") -> tuple[StatusReport, dict[str, Any]]:
+    """The round's status and the JSON document ``xlplan status --json`` prints (the server's ``GET …/status``).
+
+    ``reports/回答状況.xlsx`` is written too; on a read-only workspace the status is given all the
+    same, with a ``status-not-saved`` finding saying why the workbook is missing.
+    """
+    report = status(workspace)
+    path: Path | None = None
+    try:
+        path = save_status(workspace, report)
+    except OutputError as exc:
+        target = workspace.reports / STATUS_WORKBOOK
+        reason = "、".join(exc.messages(language))
+        note = Finding("status-not-saved", {"path": str(target), "reason": reason})
+        report = dataclasses.replace(report, findings=(*report.findings, note))
+    return report, {**report.to_dict(language), "workbook": str(path) if path else None}

@@ -133,7 +133,7 @@ K_SMTP_CAFILE = "SMTP証明書"
 SMTP_KEYS = (K_SMTP_HOST, K_SMTP_PORT, K_SMTP_SECURITY, K_SMTP_USER, K_SMTP_CAFILE)
 """The 設定 keys of mail delivery (kept as typed in ``Settings.extra``, read by :func:`parse_smtp`)."""
 
-_SECURITY = {"starttls": "starttls", "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "なし": "none", "none": "none", "": "starttls"}  # fmt: skip
+_SECURITY = {"starttls": "starttls", "tls": "starttls", "ssl": "ssl", "smtps": "ssl", "imaps": "ssl", "なし": "none", "none": "none"}  # fmt: skip
 _DEFAULT_PORT = {"starttls": 587, "ssl": 465, "none": 25}
 
 
@@ -157,15 +157,32 @@ def parse_smtp(extra: Mapping[str, str]) -> tuple[SmtpSettings | None, tuple[Fin
     never waits for the first mail to be sent.
     """
     host = (extra.get(K_SMTP_HOST) or "").strip()
-    raw_security = (extra.get(K_SMTP_SECURITY) or "").strip()
-    raw_port = (extra.get(K_SMTP_PORT) or "").strip()
+    security, port, findings = _transport(extra, K_SMTP_SECURITY, K_SMTP_PORT, "smtp-bad-setting", "starttls")
+    if findings or not host:
+        return None, findings
+    assert security is not None
+    user = (extra.get(K_SMTP_USER) or "").strip() or None
+    cafile = (extra.get(K_SMTP_CAFILE) or "").strip() or None
+    return SmtpSettings(host, port or _DEFAULT_PORT[security], security, user, cafile), ()
+
+
+def _transport(
+    extra: Mapping[str, str], security_key: str, port_key: str, code: str, default: str
+) -> tuple[str | None, int | None, tuple[Finding, ...]]:
+    """(encryption, port or None for the default, findings) of a mail server's 設定 rows.
+
+    The encryption is typed as staff write it (``SSL``, ``STARTTLS``, ``なし``; empty: ``default``);
+    the port may be typed in full-width digits. Each bad value is a finding ``code`` naming its key.
+    """
+    raw_security = (extra.get(security_key) or "").strip()
+    raw_port = (extra.get(port_key) or "").strip()
     findings: list[Finding] = []
-    security = _SECURITY.get(raw_security.lower())
+    security = _SECURITY.get(raw_security.lower()) if raw_security else default
     if security is None:
         findings.append(
             Finding(
-                "smtp-bad-setting",
-                {"key": K_SMTP_SECURITY, "value": raw_security, "expected": Phrase("expected-security")},
+                code,
+                {"key": security_key, "value": raw_security, "expected": Phrase("expected-security")},
                 sheet="設定",
             )
         )
@@ -176,17 +193,64 @@ def parse_smtp(extra: Mapping[str, str]) -> tuple[SmtpSettings | None, tuple[Fin
         if port is None or not 0 < port < 65536:
             findings.append(
                 Finding(
-                    "smtp-bad-setting",
-                    {"key": K_SMTP_PORT, "value": raw_port, "expected": Phrase("expected-port")},
+                    code,
+                    {"key": port_key, "value": raw_port, "expected": Phrase("expected-port")},
                     sheet="設定",
                 )
             )
+    return security, port, tuple(findings)
+
+
+K_IMAP_HOST = "IMAPサーバー"
+K_IMAP_PORT = "IMAPポート"
+K_IMAP_SECURITY = "IMAP暗号化"
+K_IMAP_USER = "IMAPユーザー"
+K_IMAP_FOLDER = "IMAPフォルダ"
+K_IMAP_CAFILE = "IMAP証明書"
+IMAP_KEYS = (K_IMAP_HOST, K_IMAP_PORT, K_IMAP_SECURITY, K_IMAP_USER, K_IMAP_FOLDER, K_IMAP_CAFILE)
+"""The 設定 keys of the office's mailbox, where returns arrive by mail (read by :func:`parse_imap`)."""
+
+_IMAP_DEFAULT_PORT = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The plan office's mailbox: where and how to read it. ``security`` is ``ssl``, ``starttls`` or ``none``."""
+
+    host: str
+    port: int
+    user: str
+    security: str = "ssl"
+    folder: str = "INBOX"
+    cafile: str | None = None
+    timeout: float = 60.0  # seconds any one wait on the server may last
+
+    @property
+    def account(self) -> str:
+        """``user@host:port``: which mailbox, as the ledger records it (a folder's UIDs are per server)."""
+        return f"{self.user}@{self.host}:{self.port}"
+
+
+def parse_imap(extra: Mapping[str, str]) -> tuple[ImapSettings | None, tuple[Finding, ...]]:
+    """The IMAP settings among the 設定 rows ``extra``: None when no IMAPサーバー is set.
+
+    Read as :func:`parse_smtp` reads SMTP's: a bad port or encryption is ``imap-bad-setting``,
+    a server without a user ``master-missing-setting`` (IMAP always logs in), both on the 設定
+    sheet and reported when the master is read. Encryption defaults to SSL (IMAPS, port 993);
+    STARTTLS and なし use port 143. The folder defaults to INBOX.
+    """
+    host = (extra.get(K_IMAP_HOST) or "").strip()
+    security, port, found = _transport(extra, K_IMAP_SECURITY, K_IMAP_PORT, "imap-bad-setting", "ssl")
+    findings = list(found)
+    user = (extra.get(K_IMAP_USER) or "").strip()
+    if host and not user:
+        findings.append(Finding("master-missing-setting", {"key": K_IMAP_USER}, sheet="設定"))
     if findings or not host:
         return None, tuple(findings)
     assert security is not None
-    user = (extra.get(K_SMTP_USER) or "").strip() or None
-    cafile = (extra.get(K_SMTP_CAFILE) or "").strip() or None
-    return SmtpSettings(host, port or _DEFAULT_PORT[security], security, user, cafile), ()
+    folder = (extra.get(K_IMAP_FOLDER) or "").strip() or "INBOX"
+    cafile = (extra.get(K_IMAP_CAFILE) or "").strip() or None
+    return ImapSettings(host, port or _IMAP_DEFAULT_PORT[security], user, security, folder, cafile), ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +281,11 @@ class Settings:
     def smtp(self) -> SmtpSettings | None:
         """The SMTP settings, None when no SMTPサーバー is set (or the settings are bad: see :func:`parse_smtp`)."""
         return parse_smtp(self.extra)[0]
+
+    @property
+    def imap(self) -> ImapSettings | None:
+        """The IMAP settings, None when no IMAPサーバー is set (or the settings are bad: see :func:`parse_imap`)."""
+        return parse_imap(self.extra)[0]
 
     @property
     def earlier_years(self) -> tuple[FiscalYear, ...]:

@@ -8,6 +8,7 @@ reconstructed. Every SQL statement of xlplan is in this package:
 - :mod:`~xlplan.workspace.ledger.rounds`: rounds and the department registry;
 - :mod:`~xlplan.workspace.ledger.dispatches`: requests, reminders and 差し戻し票 sent;
 - :mod:`~xlplan.workspace.ledger.receipts`: files received, findings, acceptances, answers;
+- :mod:`~xlplan.workspace.ledger.imap_messages`: mails taken from the office's IMAP mailbox;
 - :mod:`~xlplan.workspace.ledger.rollovers`: closing a fiscal year.
 """
 
@@ -24,6 +25,13 @@ from xlplan.workspace.ledger.dispatches import (
     reminded_on,
     update_dispatch,
 )
+from xlplan.workspace.ledger.imap_messages import (
+    ImapMessage,
+    imap_messages,
+    inbox_path_recorded,
+    insert_imap_message,
+    mark_imap_message,
+)
 from xlplan.workspace.ledger.receipts import (
     FirstReceipt,
     ReceiptRecord,
@@ -35,6 +43,7 @@ from xlplan.workspace.ledger.receipts import (
     decide,
     decisions_of,
     finding_counts,
+    findings_of,
     first_receipt,
     insert_inbox_file,
     insert_receipt,
@@ -54,13 +63,20 @@ from xlplan.workspace.ledger.rollovers import (
     rolled_into,
     year_activity,
 )
-from xlplan.workspace.ledger.rounds import current_round, ensure_round, find_round, sync_departments
+from xlplan.workspace.ledger.rounds import (
+    current_round,
+    ensure_round,
+    find_round,
+    first_opened,
+    sync_departments,
+)
 from xlplan.workspace.ledger.schema import SCHEMA_VERSION, guarded, now, open_ledger, schema_version
 
 __all__ = [
     "SCHEMA_VERSION",
     "DispatchRecord",
     "FirstReceipt",
+    "ImapMessage",
     "ReceiptRecord",
     "accepted_answers",
     "answer_count",
@@ -76,16 +92,22 @@ __all__ = [
     "ensure_round",
     "find_round",
     "finding_counts",
+    "findings_of",
     "finish_rollover",
+    "first_opened",
     "first_receipt",
     "guarded",
+    "imap_messages",
+    "inbox_path_recorded",
     "insert_dispatch",
+    "insert_imap_message",
     "insert_inbox_file",
     "insert_receipt",
     "interrupted_sends",
     "latest_inbox_sha256",
     "latest_request_file",
     "mark_dispatch",
+    "mark_imap_message",
     "mark_sending",
     "now",
     "open_ledger",

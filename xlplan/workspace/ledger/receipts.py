@@ -319,6 +319,14 @@ def current_acceptance(connection: sqlite3.Connection, round_id: int, department
     return row
 
 
+def findings_of(connection: sqlite3.Connection, receipt_id: int) -> list[sqlite3.Row]:
+    """A receipt's findings as recorded (code, severity, sheet, cell, message), in the order found."""
+    return connection.execute(
+        "SELECT code, severity, sheet, cell, message FROM findings WHERE receipt_id = ? ORDER BY id",
+        (receipt_id,),
+    ).fetchall()
+
+
 def finding_counts(connection: sqlite3.Connection, receipt_id: int) -> tuple[int, int]:
     """(errors, warnings) recorded for a receipt."""
     counts = dict(

@@ -30,6 +30,7 @@ from xlplan.plan.model import (
     Plan,
     Project,
     Settings,
+    parse_imap,
     parse_smtp,
 )
 from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
@@ -196,8 +197,8 @@ class _Reader:
         known |= {f"{K_LEVEL}{i + 1}" for i in range(len(levels))}
         known |= {f"{kind}メール{part}" for kind in MAIL_KINDS for part in ("件名", "本文")}
         extra = {key: _text(raw) or "" for key, (raw, _cell) in values.items() if key not in known}
-        # Typed when the master is read: a bad port is a master finding, not a failure at the first send.
-        for finding in parse_smtp(extra)[1]:
+        # Typed when the master is read: a bad port is a master finding, not a failure at the first send or fetch.
+        for finding in (*parse_smtp(extra)[1], *parse_imap(extra)[1]):
             cell = values.get(str(finding.params.get("key")), (None, None))[1]
             self.fail(finding.code, sheet=SHEET_SETTINGS, cell=cell, **finding.params)
         if not (levels and plan_name and title and baseline and previous and current):
