@@ -69,6 +69,11 @@ class Project:
     unit: str | None
     baseline: Value
     entries: tuple[Entry, ...]
+    # 数値目標's target (計画 sheet 目標値 / 目標年度 / 方向). None where the plan sets none; the
+    # direction (増加, 減少, 維持) defaults to the sign of target − baseline when a target is set.
+    target: Value | None = None
+    target_year: FiscalYear | None = None
+    direction: str | None = None
 
     def entry(self, name: str) -> Entry:
         """The entry named ``name``.
