@@ -243,7 +243,8 @@ def test_csv_and_json(published: ConsolidationResult) -> None:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 86
     first = rows[0]
-    assert first["基本目標番号"] == "Ⅰ" and first["施策の方向番号"] == "(1)" and first["基本事業番号"] == "①"
+    # 機種依存文字 in their standard forms (総務省 rules): Ⅰ and ① are written I and 1.
+    assert first["基本目標番号"] == "I" and first["施策の方向番号"] == "(1)" and first["基本事業番号"] == "1"
     assert (first["今年度_年度（和暦）"], first["今年度_年度（西暦）"]) == ("令和2年度", "2020")
     assert (first["今年度_数値"], first["今年度_単位"], first["今年度_記号"]) == ("159", "人", "")
     assert (first["現状値_年度（和暦）"], first["現状値_年度（西暦）"], first["現状値_数値"]) == (

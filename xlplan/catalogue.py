@@ -288,6 +288,16 @@ CATALOGUE: dict[str, Entry] = {
         "許可するネットワーク「{value}」を読み取れません（例: 10.0.0.0/8、192.168.1.20）。",
         "Cannot read the allowed network '{value}' (for example 10.0.0.0/8, 192.168.1.20).",
     ),
+    "master-bad-municipality-code": Entry(
+        "error",
+        "団体コード「{value}」は全国地方公共団体コードではありません（6桁で、最後の検査数字が合っていません）。総務省の一覧の6桁のコードを入力してください（例: 小城市 412104）。",
+        "団体コード '{value}' is not a 全国地方公共団体コード (six digits with a matching check digit), e.g. 412104.",
+    ),
+    "opendata-platform-dependent": Entry(
+        "warning",
+        "オープンデータの CSV の {row} 行目「{column}」に機種依存文字「{characters}」があります（事業番号 {no}、{department}）。CSV では「{replaced}」に置き換えました。元の文章（回答または計画マスタ）も直すことを勧めます。",
+        "Open-data CSV row {row}, column {column}: platform-dependent characters '{characters}' (project {no}, {department}); written as '{replaced}' in the CSV.",
+    ),
     "master-bad-past-years": Entry(
         "error",
         "表示する過去の年度数「{value}」は 1 から {most} までの整数で入力してください（1 なら前年度だけ）。",

@@ -130,6 +130,7 @@ def load_example(name: str = "ogi") -> Example:
         office="企画政策課",
         office_contact="男女共同参画担当",
         office_email="kikaku@ogi.example",
+        municipality_code="412104",  # 佐賀県小城市
         mail={"依頼": MAIL_REQUEST, "督促": MAIL_REMINDER, "差し戻し": MAIL_RETURN},
     )
     nodes: list[Node] = []

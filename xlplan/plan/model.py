@@ -273,9 +273,9 @@ class Settings:
     baseline_label: str | None = None  # how the header prints the baseline year, e.g. 27年度
     deadline: dt.date | None = None
     round: int = 1
-    past_years: int = (
-        1  # 表示する過去の年度数: the years of 実績値 shown before this year (1: the previous year)
-    )
+    # 表示する過去の年度数: the years of 実績値 shown before this year (1: the previous year)
+    past_years: int = 1
+    municipality_code: str | None = None  # 団体コード: 全国地方公共団体コード, six digits, check digit verified
     office: str | None = None  # the plan office (企画政策課)
     office_contact: str | None = None
     office_email: str | None = None

@@ -34,7 +34,7 @@ import filelock
 from xlplan.errors import OutputError, PdfFailed, PdfUnavailable
 from xlplan.findings import Finding, Language, findings_json
 from xlplan.plan.model import Answer, Plan
-from xlplan.publish.opendata import write_csv, write_json
+from xlplan.publish.opendata import platform_dependent_findings, write_csv, write_json
 from xlplan.publish.parallel import read_back_checksum, write_table
 from xlplan.publish.table import Table, build_table
 from xlplan.publish.template import TEMPLATE_NAME, load_report_style
@@ -164,6 +164,7 @@ def consolidate_plan(
         csv_path = json_path = pdf_path = None
         if csv:
             csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, path))
+            findings.extend(platform_dependent_findings(table))
             json_path = _publish(out_dir / f"{stem}.json", findings, lambda path: _write_json(table, path))
         if pdf:
             try:

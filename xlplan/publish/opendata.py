@@ -7,6 +7,12 @@ the number, the unit and the mark in separate columns. Column names are stable
 across years (``今年度_数値``), and the year itself is data (``今年度_年度（西暦）``),
 so files of successive years can be stacked.
 
+The columns follow 総務省's rules for machine-readable data (「機械判読可能なデータの表記方法の
+統一ルール」): the 全国地方公共団体コード first (from the 団体コード setting), so that a prefecture
+can stack its cities' files; and no 機種依存文字 in the CSV: ①, Ⅰ, ㈱, half-width katakana are
+written in their standard forms (1, I, (株), full-width), and :func:`platform_dependent_findings`
+names each free-text cell that had one, so the office can mend the source too.
+
 The BOM makes Excel open the CSV as UTF-8 (without it, Japanese Excel assumes
 Shift_JIS). Text is exact in the JSON; in the CSV a text cell that a
 spreadsheet would evaluate as a formula (starting with ``=`` ``+`` ``-`` ``@``,
@@ -22,11 +28,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from xlplan.findings import Finding
+from xlplan.plan.codes import platform_dependent, without_platform_dependent
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.values import Value
 from xlplan.publish.table import ProjectBlock, Table
 from xlplan.xlsx.cells import looks_like_formula
 
+CODE_COLUMN = "全国地方公共団体コード"
 _YEAR_PARTS = ("年度（和暦）", "年度（西暦）", "数値", "単位", "記号")
 _PERIODS = (("現状値", "baseline"), ("前年度", "previous"), ("今年度", "current"))
 
@@ -34,7 +43,7 @@ _PERIODS = (("現状値", "baseline"), ("前年度", "previous"), ("今年度", 
 def columns(table: Table) -> list[str]:
     """The CSV header: plan, hierarchy (number and name per level), project, entry, three years, narrative."""
     levels = table.plan.levels
-    names = ["計画名"]
+    names = [CODE_COLUMN, "計画名"]
     for level in levels[:-1]:
         names += [f"{level}番号", level]
     names += [f"{levels[-1]}番号", f"{levels[-1]}の内容", "数値目標", "担当課", "担当課（構成課）", "共同"]
@@ -67,7 +76,7 @@ def records(table: Table) -> list[dict[str, Any]]:
                 hierarchy += [node.number if node else None, node.title if node else None]
             for row in item.rows:
                 values = {"baseline": project.baseline, "previous": row.previous, "current": row.current}
-                cells: list[Any] = [settings.plan_name, *hierarchy]
+                cells: list[Any] = [settings.municipality_code, settings.plan_name, *hierarchy]
                 cells += [
                     project.no,
                     project.description,
@@ -115,9 +124,29 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, str) and looks_like_formula(value):
-        return "'" + value
+    if isinstance(value, str):
+        value = without_platform_dependent(value)
+        if looks_like_formula(value):
+            return "'" + value
     return value
+
+
+def platform_dependent_findings(table: Table) -> list[Finding]:
+    """A warning for each free-text cell of the CSV that has 機種依存文字 (the hierarchy's numbers,
+    ① and Ⅰ in many plans, are written as 1 and I without one each)."""
+    found = []
+    numbering = {f"{level}番号" for level in table.plan.levels}
+    names = [name for name in columns(table) if name not in numbering]
+    for line, record in enumerate(records(table), start=2):  # line 1 is the header
+        for name in names:
+            value = record[name]
+            characters = platform_dependent(value) if isinstance(value, str) else ""
+            if characters:
+                found.append(Finding("opendata-platform-dependent", {
+                    "row": line, "column": name, "characters": characters,
+                    "replaced": without_platform_dependent(characters), "no": record[f"{table.plan.levels[-1]}番号"],
+                    "department": record["担当課"]}))  # fmt: skip
+    return found
 
 
 def write_csv(table: Table, path: Path) -> None:

@@ -28,6 +28,7 @@ K_PREVIOUS = "前年度"
 K_CURRENT = "今年度"
 K_ROUND = "回"
 K_PAST_YEARS = "表示する過去の年度数"
+K_MUNICIPALITY_CODE = "団体コード"
 PAST_YEARS_MAX = 10
 
 
@@ -60,6 +61,7 @@ SETTING_HELP: dict[str, str] = {
     K_PREVIOUS: "前年度（例: 令和元年度）。",
     K_CURRENT: "今年度 = 今回照会する年度（例: 令和2年度）。",
     K_ROUND: "今年度の照会の回（通常は 1）。",
+    K_MUNICIPALITY_CODE: "全国地方公共団体コード（6桁、最後は検査数字。例: 小城市 412104）。オープンデータの CSV の先頭の列に入ります。",
     K_PAST_YEARS: "回答票と集約表に並べる過去の実績値の年度数（前年度を含む）。1 なら前年度だけ、"
     "3 なら前年度とその前の 2 年度。現状値の列は別にあります。",
     K_DEADLINE: "担当課からの回答の締切日（例: 2021/5/31）。",

@@ -34,6 +34,7 @@ from xlplan.plan.model import (
     parse_smtp,
 )
 from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
+from xlplan.plan.codes import municipality_code
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
 from xlplan.workspace.master.format import (
     DEPARTMENT_COLUMNS,
@@ -46,6 +47,7 @@ from xlplan.workspace.master.format import (
     K_OFFICE,
     K_OFFICE_CONTACT,
     K_OFFICE_EMAIL,
+    K_MUNICIPALITY_CODE,
     K_PAST_YEARS,
     K_PLAN_NAME,
     K_PREVIOUS,
@@ -173,6 +175,12 @@ class _Reader:
         if past_years is None:
             self.fail("master-bad-past-years", sheet=SHEET_SETTINGS, cell=past_cell, value=str(past_raw),
                       most=PAST_YEARS_MAX)  # fmt: skip
+        raw_code, code_cell = values.get(K_MUNICIPALITY_CODE, (None, "B1"))
+        # A code typed as a number loses its leading zero (011002 → 11002): put it back.
+        code_text = f"{int(raw_code):06d}" if isinstance(raw_code, (int, float)) else _text(raw_code)
+        code = municipality_code(code_text) if code_text else None
+        if code_text and code is None:
+            self.fail("master-bad-municipality-code", sheet=SHEET_SETTINGS, cell=code_cell, value=code_text)
         mail: dict[str, MailTemplate] = {}
         for kind in MAIL_KINDS:
             subject, body = text(f"{kind}メール件名"), text(f"{kind}メール本文", strip=False)
@@ -189,6 +197,7 @@ class _Reader:
             K_CURRENT,
             K_ROUND,
             K_PAST_YEARS,
+            K_MUNICIPALITY_CODE,
             K_DEADLINE,
             K_OFFICE,
             K_OFFICE_CONTACT,
@@ -216,6 +225,7 @@ class _Reader:
             deadline=deadline,
             round=round_number,
             past_years=past_years or 1,
+            municipality_code=code,
             office=text(K_OFFICE),
             office_contact=text(K_OFFICE_CONTACT),
             office_email=text(K_OFFICE_EMAIL),
