@@ -45,7 +45,7 @@ from xlplan.result import Reported
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.master import fill_master, read_master
 
-MASTER_SHEETS = ["説明", "設定", "計画", "担当課", "履歴"]
+MASTER_SHEETS = ["説明", "設定", "計画", "担当課", "履歴", "評価基準"]
 INTERPRETER = r"C:\xlplan\venv\Scripts\pythonw.exe"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from xlplan.findings import Finding, Phrase
 from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.grading import DEFAULT_RULE, GradingRule
 from xlplan.plan.values import Value
 
 NodeKey = tuple[str, ...]
@@ -275,7 +276,9 @@ class Settings:
     round: int = 1
     # 表示する過去の年度数: the years of 実績値 shown before this year (1: the previous year)
     past_years: int = 1
-    municipality_code: str | None = None  # 団体コード: 全国地方公共団体コード, six digits, check digit verified
+    municipality_code: str | None = (
+        None  # 団体コード: 全国地方公共団体コード, six digits, check digit verified
+    )
     office: str | None = None  # the plan office (企画政策課)
     office_contact: str | None = None
     office_email: str | None = None
@@ -318,6 +321,12 @@ class Plan:
     # The 履歴 sheet's records as the master holds them, where reorganisations made ``history``
     # differ (entries under former names, merged records); None when they are the same.
     source_history: tuple[HistoryRecord, ...] | None = None
+    grading: GradingRule = DEFAULT_RULE  # 評価基準: how 達成率 and grades are computed where targets are set
+
+    @property
+    def has_targets(self) -> bool:
+        """True when any project has a 目標値 (the consolidated table then shows 達成率 and 評価)."""
+        return any(project.target is not None for project in self.projects)
 
     @property
     def recorded_history(self) -> tuple[HistoryRecord, ...]:
@@ -455,6 +464,7 @@ class Plan:
                     "indicator": project.indicator,
                     "unit": project.unit,
                     "baseline": project.baseline.to_json(),
+                    **_target_json(project),
                     "entries": [
                         {
                             "name": entry.name,
@@ -479,6 +489,18 @@ class Plan:
                 for department in self.departments
             ],
         }
+
+
+def _target_json(project: Project) -> dict[str, Any]:
+    """A project's target fields for JSON, only those that are set (plans without targets print as before)."""
+    fields: dict[str, Any] = {}
+    if project.target is not None:
+        fields["target"] = project.target.to_json()
+    if project.target_year is not None:
+        fields["target_year"] = _year_json(project.target_year)
+    if project.direction is not None:
+        fields["direction"] = project.direction
+    return fields
 
 
 def _year_json(year: FiscalYear) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from xlplan.findings import Finding
 from xlplan.plan.combine import Share, combine
 from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.grading import Achievement, achievement
 from xlplan.plan.model import Answer, Entry, HistoryRecord, Node, Plan, Project
 from xlplan.plan.values import BLANK, Value
 
@@ -29,6 +30,8 @@ class EntryRow:
     current: Value
     narrative: str | None
     earlier: tuple[Value, ...] = ()  # the years before the previous one (表示する過去の年度数), oldest first
+    # This year's 達成率 and grade by the plan's 評価基準; None for a project without a target.
+    achievement: Achievement | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class Table:
     plan: Plan
     sections: tuple[Section, ...]
     findings: tuple[Finding, ...]
+
+    @property
+    def graded(self) -> bool:
+        """True when the plan sets any target: the table then has 達成率・評価・評価の理由 columns."""
+        return self.plan.has_targets
 
     @property
     def entry_rows(self) -> int:
@@ -141,6 +149,18 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     for project in plan.projects:
         by_node[project.node].append(project)
 
+    def graded(project: Project, value: Value) -> Achievement | None:
+        return achievement(
+            plan.grading,
+            project.baseline,
+            project.target,
+            value,
+            settings.current_year,
+            settings.baseline_year,
+            project.target_year,
+            project.direction,
+        )
+
     def block(project: Project) -> ProjectBlock:
         rows = []
         for entry in project.entries:
@@ -151,11 +171,9 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                 own = history.get((project.no, entry.name, settings.current_year))
                 if own is None:
                     findings.append(_missing(plan, project, entry, entry.members))
-                rows.append(
-                    EntryRow(
-                        entry, previous, own.value if own else BLANK, own.narrative if own else None, earlier
-                    )
-                )
+                value = own.value if own else BLANK
+                narrative = own.narrative if own else None
+                rows.append(EntryRow(entry, previous, value, narrative, earlier, graded(project, value)))
                 continue
             combined = combine(entry.members, received)
             if combined.missing:
@@ -167,7 +185,16 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                         {"no": project.no, "entry": entry.name, "units": "・".join(combined.unit_conflict)},
                     )
                 )
-            rows.append(EntryRow(entry, previous, combined.value, combined.narrative, earlier))
+            rows.append(
+                EntryRow(
+                    entry,
+                    previous,
+                    combined.value,
+                    combined.narrative,
+                    earlier,
+                    graded(project, combined.value),
+                )
+            )
         return ProjectBlock(project, tuple(rows))
 
     sections: list[Section] = []

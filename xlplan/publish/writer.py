@@ -42,7 +42,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlplan.plan.model import Node, Plan, Project, Settings
 from xlplan.plan.values import Value
-from xlplan.publish.table import Heading, ProjectBlock, Section, Table
+from xlplan.publish.table import EntryRow, Heading, ProjectBlock, Section, Table
 from xlplan.publish.template import ReportStyle
 from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text, looks_like_formula, sheet_title
@@ -60,6 +60,7 @@ HEADER_FIRST = 3  # 0-based rows of the two-row table header (rows 4 and 5 in Ex
 HEADER_SECOND = 4
 FIRST_DATA_ROW = 5
 MAX_TEXT = 32767  # Excel's limit on a cell's text
+RATE_FORMAT = '0.0"%"'  # 達成率: a literal %, as the reason prints it (82.4 is 82.4%, not 8240%)
 
 MASK = (1 << 64) - 1
 """Checksums are sums of cell hashes modulo 2**64."""
@@ -71,6 +72,7 @@ class Layout:
 
     level_columns: int  # columns for the levels between the top and the projects
     earlier: int = 0  # columns for the years before the previous one (表示する過去の年度数 − 1 at most)
+    graded: bool = False  # 達成率・評価・評価の理由 after the narrative (a plan with targets)
 
     @property
     def number(self) -> int:
@@ -113,9 +115,14 @@ class Layout:
         return self.previous + 2
 
     @property
+    def grading(self) -> tuple[int, int, int]:
+        """達成率, 評価 and 評価の理由, right of the narrative (written where the layout is graded)."""
+        return self.narrative + 1, self.narrative + 2, self.narrative + 3
+
+    @property
     def last(self) -> int:
         """The last column."""
-        return self.narrative
+        return self.narrative + 3 if self.graded else self.narrative
 
     def headers(self, settings: Settings) -> tuple[list[str], list[str]]:
         """The two header rows' texts, with level names and year labels from the settings."""
@@ -127,6 +134,8 @@ class Layout:
             first[0] = f"{levels[1]}\n{levels[-1]}番号"
         first += [levels[-1], "担当課", "現状値", *["実績値"] * self.earlier, "実績値", "①実績値"]
         first += [f"②{settings.current_year.wareki}実績"]
+        if self.graded:
+            first += ["達成率", "評価", "評価の理由"]
         # The latest ``earlier`` of the settings' earlier years (all of them, as layout_for makes it).
         shown_earlier = settings.earlier_years[len(settings.earlier_years) - self.earlier :]
         second = [""] * (self.department + 1) + [
@@ -136,12 +145,14 @@ class Layout:
             settings.year_label(settings.current_year),
             "（事業の内容・取り組み状況）",
         ]
+        if self.graded:
+            second += [f"（{settings.year_label(settings.current_year)}）", "（評価基準）", ""]
         return first, second
 
 
 def layout_for(plan: Plan) -> Layout:
     """The column layout for a plan: one column per level between the top and the projects."""
-    return Layout(max(len(plan.levels) - 2, 0), len(plan.settings.earlier_years))
+    return Layout(max(len(plan.levels) - 2, 0), len(plan.settings.earlier_years), plan.has_targets)
 
 
 def sheet_names(table: Table) -> list[str]:
@@ -229,6 +240,8 @@ class TableWriter:
         widths += [style.widths[role] for role in ("description", "department", "baseline")]
         widths += [style.widths["previous"]] * (layout.earlier + 1)
         widths += [style.widths["current"], style.widths["narrative"]]
+        if layout.graded:  # no samples of their own in the template: sized from the nearest kinds
+            widths += [style.widths["current"], style.widths["department"], style.widths["narrative"] * 0.6]
         return widths
 
     def fmt(self, role: str, num_format: str | None = None, quote: bool = False) -> Format:
@@ -311,6 +324,8 @@ class TableWriter:
             self.fmt(role)
             self.fmt(role, quote=True)
         self.fmt("no", "0")
+        if self.layout.graded:
+            self.fmt("current", RATE_FORMAT)
         for section in self.table.sections:
             for item in section.items:
                 if isinstance(item, ProjectBlock):
@@ -395,6 +410,8 @@ class TableWriter:
                     items += (row.entry.name, row.narrative)
                     shown = (*row.earlier, row.previous, row.current)
                     items += (value.mark.value for value in shown if value.mark)
+                    if row.achievement is not None and self.layout.graded:
+                        items += (row.achievement.grade, row.achievement.reason)
             for text in items:
                 if text:
                     yield cell_text(text)
@@ -500,6 +517,11 @@ class TableWriter:
             if narrative:
                 lines = wrapped_lines(cleaned, narrative_per_line)
                 height = max(height, lines * narrative_size * narrative_spacing + ROW_PADDING_PT)
+            if layout.graded:
+                checksum += self._graded(sheet, row, entry_row)
+                reason = entry_row.achievement.reason if entry_row.achievement else None
+                reason_column = layout.grading[2]
+                height = max(height, self.height(reason, reason_column, reason_column, "narrative"))
             heights.append(max(default_height, height))
         self.checksum = (self.checksum + checksum) & MASK
         if not heights:
@@ -513,6 +535,31 @@ class TableWriter:
         for row, height in enumerate(heights, start=top):
             sheet.set_row(row, min(height, MAX_ROW_HEIGHT))
         return bottom + 1
+
+    def _graded(self, sheet: Worksheet, row: int, entry_row: EntryRow) -> int:
+        """Write a row's 達成率, 評価 and 評価の理由 (blank for a project without a target); returns their checksum."""
+        (rate_column, grade_column, reason_column), graded, checksum = (
+            self.layout.grading,
+            entry_row.achievement,
+            0,
+        )
+        if graded is not None and graded.rate is not None:
+            rate = float(graded.rate)
+            sheet.write_number(row, rate_column, rate, self.fmt("current", RATE_FORMAT))
+            checksum += hash((self.sheet_index, row, rate_column, rate))
+        else:
+            sheet.write_blank(row, rate_column, None, self.fmt("current"))
+        for column, text, role in (
+            (grade_column, graded.grade if graded else None, "department"),
+            (reason_column, graded.reason if graded else None, "narrative"),
+        ):
+            cleaned = cell_text(text) if text else ""
+            if cleaned:
+                sheet.write_string(row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
+                checksum += hash((self.sheet_index, row, column, cleaned))
+            else:
+                sheet.write_blank(row, column, None, self.fmt(role))
+        return checksum
 
     def _value_format(self, role: str, value: Value) -> Format:
         """``fmt(role, unit_format(value))`` for a number, cached by unit and decimals."""

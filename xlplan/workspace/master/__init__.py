@@ -10,6 +10,7 @@ The master is the one file the plan office keeps. Its sheets:
         by the level names
 担当課  the department registry: name, other spellings, mail, contact
 履歴    long-format history: project, entry, (share), year, value, narrative
+評価基準 the grading rule (optional): 項目・値・説明 rows, then the 区分 table
 ======  ===============================================================
 
 Reading collects every problem as a finding with its sheet and cell and then

@@ -15,6 +15,36 @@ SHEET_PLAN = "計画"
 SHEET_DEPARTMENTS = "担当課"
 SHEET_HISTORY = "履歴"
 REQUIRED_SHEETS = (SHEET_SETTINGS, SHEET_PLAN, SHEET_DEPARTMENTS, SHEET_HISTORY)
+SHEET_GRADING = "評価基準"  # optional: a master without it grades by the default rule
+
+# 計画 sheet columns of a project's target (optional: masters without them read as before).
+C_TARGET = "目標値"
+C_TARGET_YEAR = "目標年度"
+C_DIRECTION = "方向"
+TARGET_COLUMNS = (C_TARGET, C_TARGET_YEAR, C_DIRECTION)
+
+# 評価基準 sheet: 項目・値・説明 rows, then the 区分 table under a row whose A cell is 区分.
+G_METHOD = "算式"
+G_PRORATE = "按分"
+G_BAND = "変化なしの幅"
+G_BAND_LABEL = "変化なしの区分"
+G_UNGRADED = "評価できない区分"
+G_TABLE = "区分"
+G_MINIMUM = "下限"
+GRADING_ITEMS = (G_METHOD, G_PRORATE, G_BAND, G_BAND_LABEL, G_UNGRADED)
+YES, NO = "する", "しない"
+GRADING_HELP: dict[str, str] = {
+    G_METHOD: "達成率の計算のしかた。差分: (実績値 − 現状値) ÷ (目標値 − 現状値) × 100。"
+    "比率: 実績値 ÷ 目標値 × 100（方向が減少の指標は 目標値 ÷ 実績値）。方向が維持の指標はどちらでも 実績値 ÷ 目標値。",
+    G_PRORATE: "する: 目標年度より前の年度は、現状値から目標値までを年数で按分した値を その年度の目標とします。しない: 毎年度 目標値と比べます。",
+    G_BAND: "現状値から ± この % 以内の実績値を「変化なし」とします（例: 10）。空欄なら使いません。目標に達したときは区分が優先します。",
+    G_BAND_LABEL: "変化なしの幅に入ったときの評価（例: 変化なし、B）。",
+    G_UNGRADED: "実績値がない・記号（○ × —）などで評価できないときの表示（例: −）。",
+}
+GRADING_TABLE_HELP = (
+    "区分の表: 上から高い順に、区分の名称と下限（達成率が何 % 以上か）。下限が空欄の区分は、それより上の"
+    "どの区分にも入らないときの区分です（最後の行）。"
+)
 
 # Settings keys. The Japanese key is what staff see and type; the model field is on the right.
 K_PLAN_NAME = "計画名"
@@ -107,6 +137,7 @@ class PlanColumns:
         for depth in range(len(self.levels) - 1):
             columns.extend(self.node_columns(depth))
         columns += [self.number, self.description, "数値目標", "単位", "現状値", "担当課", "回答する課"]
+        columns += TARGET_COLUMNS  # last, so that masters made before targets keep their cells
         return columns
 
 

@@ -19,7 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
+from xlplan.plan.codes import municipality_code
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
+from xlplan.plan.grading import DEFAULT_RULE
 from xlplan.plan.model import (
     Department,
     Entry,
@@ -34,9 +36,15 @@ from xlplan.plan.model import (
     parse_smtp,
 )
 from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
-from xlplan.plan.codes import municipality_code
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
+from xlplan.workspace.master.cells import get as _get
+from xlplan.workspace.master.cells import positive_int as _positive_int
+from xlplan.workspace.master.cells import split as _split
+from xlplan.workspace.master.cells import text_of as _text
 from xlplan.workspace.master.format import (
+    C_DIRECTION,
+    C_TARGET,
+    C_TARGET_YEAR,
     DEPARTMENT_COLUMNS,
     K_BASELINE,
     K_BASELINE_LABEL,
@@ -44,28 +52,30 @@ from xlplan.workspace.master.format import (
     K_DEADLINE,
     K_LABEL,
     K_LEVEL,
+    K_MUNICIPALITY_CODE,
     K_OFFICE,
     K_OFFICE_CONTACT,
     K_OFFICE_EMAIL,
-    K_MUNICIPALITY_CODE,
     K_PAST_YEARS,
     K_PLAN_NAME,
     K_PREVIOUS,
     K_ROUND,
     K_SLOGAN,
     K_TITLE,
-    LIST_SPLIT,
     MAIL_KINDS,
     PAST_YEARS_MAX,
     REQUIRED_SHEETS,
     SHEET_DEPARTMENTS,
+    SHEET_GRADING,
     SHEET_HISTORY,
     SHEET_PLAN,
     SHEET_SETTINGS,
+    TARGET_COLUMNS,
     PlanColumns,
     history_columns,
     parse_past_years,
 )
+from xlplan.workspace.master.targets import read_rule, read_target
 from xlplan.xlsx.cells import a1
 
 # ----------------------------------------------------------------------------------------
@@ -102,6 +112,7 @@ class _Reader:
         self.file = file
         self.findings: list[Finding] = []
         self.failed_projects: set[int] = set()  # numbers of 計画 rows that were reported, not read
+        self.rule = DEFAULT_RULE
 
     def fail(self, code: str, sheet: str | None = None, cell: str | None = None, **params: Any) -> None:
         self.findings.append(Finding(code, params, file=self.file, sheet=sheet, cell=cell))
@@ -116,6 +127,10 @@ class _Reader:
         if settings is None:
             raise ConfigurationError(self.findings)
         departments = self.departments(self.workbook[SHEET_DEPARTMENTS])
+        if (
+            SHEET_GRADING in self.workbook.sheetnames
+        ):  # read first: a pro-rating rule needs each target's year
+            self.rule = read_rule(self, self.workbook[SHEET_GRADING])
         names = Names.of(departments)
         nodes, written = self.plan_rows(self.workbook[SHEET_PLAN], settings.levels, names)
         # Entries under former department names are read as the departments are now (機構改革).
@@ -127,7 +142,7 @@ class _Reader:
             raise ConfigurationError(self.findings)
         history = tuple(merge_records(placed))
         source = tuple(recorded) if history != tuple(recorded) else None
-        return Plan(settings, tuple(nodes), tuple(projects), tuple(departments), history, source)
+        return Plan(settings, tuple(nodes), tuple(projects), tuple(departments), history, source, self.rule)
 
     # -- 設定 -----------------------------------------------------------------------------
     def settings(self, sheet: Worksheet) -> Settings | None:
@@ -386,6 +401,9 @@ class _Reader:
             "indicator": _text(_get(row, index, "数値目標")),
             "unit": _text(_get(row, index, "単位")),
             "baseline": _text(_get(row, index, "現状値")),
+            "target": _text(_get(row, index, C_TARGET)),
+            "target_year": _get(row, index, C_TARGET_YEAR),
+            "direction": _text(_get(row, index, C_DIRECTION)),
         }
         first = projects.get(no)
         if first is None:
@@ -401,6 +419,7 @@ class _Reader:
                 "entries": [],
                 "cell": cell(names.number),
                 "baseline_cell": cell("現状値") if "現状値" in index else None,
+                "target_cells": {column: cell(column) for column in TARGET_COLUMNS if column in index},
             }
             order.append(no)
             first = projects[no]
@@ -420,9 +439,12 @@ class _Reader:
                 ("数値目標", "indicator"),
                 ("単位", "unit"),
                 ("現状値", "baseline"),
+                (C_TARGET, "target"),
+                (C_TARGET_YEAR, "target_year"),
+                (C_DIRECTION, "direction"),
             ):
                 value = fields[name]
-                if value is not None and value != first[name]:
+                if value is not None and _text(value) != _text(first[name]):
                     self.fail(
                         "master-project-mismatch",
                         sheet=SHEET_PLAN,
@@ -465,6 +487,7 @@ class _Reader:
         if not parsed.ok or parsed.value is None:
             self.bad_value(SHEET_PLAN, fields["baseline_cell"], fields["baseline"], parsed, unit)
             return None
+        target, target_year, direction = read_target(self, fields, unit, parsed.value, self.rule.prorate)
         return Project(
             no=no,
             node=fields["node"],
@@ -473,6 +496,9 @@ class _Reader:
             unit=unit,
             baseline=parsed.value,
             entries=tuple(fields["entries"]),
+            target=target,
+            target_year=target_year,
+            direction=direction,
         )
 
     # -- 履歴 -----------------------------------------------------------------------------
@@ -572,39 +598,3 @@ class _Reader:
         for row_number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
             if any(value is not None and value != "" for value in row):
                 yield row_number, row
-
-
-def _get(row: Sequence[Any], index: dict[str, int], column: str) -> Any:
-    position = index.get(column)
-    if position is None or position >= len(row):
-        return None
-    return row[position]
-
-
-def _text(value: Any, strip: bool = True) -> str | None:
-    """A cell's text, or None for an empty cell. Numbers become their plain text (12.0 → 12)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value)
-    if strip:
-        text = text.strip()
-    return text if text.strip() else None
-
-
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in LIST_SPLIT.split(text or "") if part.strip()]
-
-
-def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, float) and value.is_integer() and value > 0:
-        return int(value)
-    text = _text(value)
-    if text and text.isdecimal() and int(text) > 0:
-        return int(text)
-    return None

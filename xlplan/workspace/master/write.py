@@ -14,9 +14,22 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from xlplan.plan.grading import DIRECTIONS, GradingRule
 from xlplan.plan.model import Department, Plan, Settings
 from xlplan.workspace.master.format import (
+    C_DIRECTION,
+    C_TARGET,
+    C_TARGET_YEAR,
     DEPARTMENT_COLUMNS,
+    G_BAND,
+    G_BAND_LABEL,
+    G_METHOD,
+    G_MINIMUM,
+    G_PRORATE,
+    G_TABLE,
+    G_UNGRADED,
+    GRADING_HELP,
+    GRADING_TABLE_HELP,
     HEADER_FILL,
     HEADER_FONT,
     K_BASELINE,
@@ -25,24 +38,27 @@ from xlplan.workspace.master.format import (
     K_DEADLINE,
     K_LABEL,
     K_LEVEL,
+    K_MUNICIPALITY_CODE,
     K_OFFICE,
     K_OFFICE_CONTACT,
     K_OFFICE_EMAIL,
-    K_MUNICIPALITY_CODE,
     K_PAST_YEARS,
     K_PLAN_NAME,
     K_PREVIOUS,
     K_ROUND,
     K_SLOGAN,
     K_TITLE,
+    NO,
     REQUIRED_SHEETS,
     SETTING_HELP,
     SHEET_DEPARTMENTS,
+    SHEET_GRADING,
     SHEET_GUIDE,
     SHEET_HISTORY,
     SHEET_PLAN,
     SHEET_SETTINGS,
     WRAP,
+    YES,
     PlanColumns,
     history_columns,
 )
@@ -66,7 +82,7 @@ def fill_master(workbook: Workbook, plan: Plan) -> None:
     Other sheets (an 操作 sheet with buttons, ``xlwings.conf``) are kept, so the
     button workbook can be refreshed from the plan without losing them.
     """
-    for name in (SHEET_GUIDE, *REQUIRED_SHEETS):
+    for name in (SHEET_GUIDE, *REQUIRED_SHEETS, SHEET_GRADING):
         if name in workbook.sheetnames:
             del workbook[name]
     if (
@@ -80,6 +96,7 @@ def fill_master(workbook: Workbook, plan: Plan) -> None:
     _write_plan(workbook.create_sheet(SHEET_PLAN), plan)
     _write_departments(workbook.create_sheet(SHEET_DEPARTMENTS), plan.departments)
     _write_history(workbook.create_sheet(SHEET_HISTORY), plan)
+    _write_grading(workbook.create_sheet(SHEET_GRADING), plan.grading)
 
 
 def _header(
@@ -144,6 +161,11 @@ def _write_guide(sheet: Worksheet, plan: Plan) -> None:
         ),
         (
             "履歴: 年度ごとの実績値と実績内容（1行に1件）。「内訳の課」は共同報告の各課の分のときだけ入力します。",
+            False,
+        ),
+        (
+            "評価基準: 目標値（計画シートの目標値・目標年度・方向）に対する達成率と評価の決まり。上は項目・値・説明、"
+            "「区分」の行の下に区分と下限（達成率 %）を高い順に。",
             False,
         ),
         ("", False),
@@ -253,6 +275,9 @@ def _write_plan(sheet: Worksheet, plan: Plan) -> None:
         "数値目標": "数値目標（指標）。ない事業は空欄。",
         "単位": "数値目標の単位（人、%、回 など）。回答の数値はこの単位で読みます。単位のない指標は空欄。",
         "現状値": "計画策定時の値（現状値年度の値）。数値は単位付き、または ○ × —。",
+        C_TARGET: "数値目標の目標値（単位付き、例: 50%）。入れた事業は集約表に達成率と評価（評価基準シートの決まり）が載ります。空欄なら評価しません。",
+        C_TARGET_YEAR: "目標値を達成する年度（例: 令和6年度）。評価基準で按分する場合に使います。",
+        C_DIRECTION: f"{'・'.join(DIRECTIONS)}のどれか。空欄なら目標値と現状値の大小から決めます（同じなら維持）。",
         "担当課": "報告する課（集約表に表示する文字どおり）。",
         "回答する課": "回答を記入する課。空欄なら担当課がそのまま回答します。複数の課が1行で共同報告する場合は"
         "各課の名称を「、」区切りで入力します。",
@@ -285,6 +310,9 @@ def plan_rows(plan: Plan) -> list[list[Any]]:
                     project.baseline.to_json(),
                     entry.name,
                     "、".join(entry.members) if entry.members != (entry.name,) else None,
+                    project.target.to_json() if project.target is not None else None,
+                    project.target_year.wareki if project.target_year is not None else None,
+                    project.direction,
                 ]
             )
     return rows
@@ -341,6 +369,40 @@ def history_rows(plan: Plan) -> list[list[Any]]:
         ]
         for record in plan.recorded_history
     ]
+
+
+def grading_rows(rule: GradingRule) -> list[tuple[Any, Any, str]]:
+    """The 評価基準 sheet's rows below its header: the 項目・値・説明 rows, a blank row, then the 区分 table."""
+    rows: list[tuple[Any, Any, str]] = [
+        (G_METHOD, rule.method, GRADING_HELP[G_METHOD]),
+        (G_PRORATE, YES if rule.prorate else NO, GRADING_HELP[G_PRORATE]),
+        (G_BAND, float(rule.band) if rule.band is not None else None, GRADING_HELP[G_BAND]),
+        (G_BAND_LABEL, rule.band_label, GRADING_HELP[G_BAND_LABEL]),
+        (G_UNGRADED, rule.ungraded, GRADING_HELP[G_UNGRADED]),
+        (None, None, ""),
+        (G_TABLE, G_MINIMUM, GRADING_TABLE_HELP),
+    ]
+    for grade in rule.grades:
+        minimum = float(grade.minimum) if grade.minimum is not None else None
+        rows.append((grade.label, minimum, grade.description or ""))
+    return rows
+
+
+def _write_grading(sheet: Worksheet, rule: GradingRule) -> None:
+    rows = grading_rows(rule)
+    _header(
+        sheet,
+        ["項目", "値", "説明"],
+        {"値": "この列を変更します。区分の表は行を足したり消したりできます（上から高い順）。"},
+        {"項目": 22, "値": 16, "説明": 90},
+    )
+    sheet.auto_filter.ref = None
+    _write_rows(sheet, rows, wrap=(3,))
+    table_row = next(number for number, row in enumerate(rows, start=2) if row[0] == G_TABLE)
+    for column in range(1, 4):
+        cell = sheet.cell(row=table_row, column=column)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
 
 
 def master_tables(plan: Plan) -> dict[str, list[list[Any]]]:
