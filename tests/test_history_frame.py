@@ -58,3 +58,30 @@ def test_the_frame_is_ready_for_analysis(answered: Workspace) -> None:
     numbers = frame[frame["value"].notna()]
     pivot = numbers.pivot_table(index=["project_no", "entry"], columns="fiscal_year", values="value")
     assert pivot.shape[0] > 0 and answered.load_plan().settings.current_year.western in pivot.columns
+
+
+def test_the_frame_agrees_with_plan_show_json(
+    answered: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from xlplan.cli import main
+
+    capsys.readouterr()
+    assert main(["plan", "show", "-w", str(answered.root), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    frame = xlplan.history(answered)
+    whole = frame[(frame["source"] == "history")]
+    shown = {
+        (r.project_no, r.entry, r.wareki): r.shown for r in whole.itertuples() if isinstance(r.shown, str)
+    }
+    expected = {
+        (project["no"], entry["name"], year): value["value"]
+        for project in document["projects"]
+        for entry in project["entries"]
+        for year, value in entry["values"].items()
+        if value.get("value")
+    }
+    assert expected and all(shown.get(key) == value for key, value in expected.items()), [
+        (key, value, shown.get(key)) for key, value in expected.items() if shown.get(key) != value
+    ][:3]

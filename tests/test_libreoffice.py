@@ -188,7 +188,9 @@ def _published_rows(
     """(project, entry) → the cells of its row in the table as displayed, by heading."""
     found: dict[tuple[int, str], dict[str, str]] = {}
     level = plan.levels[-1]
-    for cells in sheets.values():
+    for name, cells in sheets.items():
+        if name == "推移":  # the trend charts' sheet, not a section of the table
+            continue
         header = next(i for i, row in enumerate(cells) if "担当課" in row)
         heading = cells[header]
         at = {

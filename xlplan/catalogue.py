@@ -288,6 +288,11 @@ CATALOGUE: dict[str, Entry] = {
         "許可するネットワーク「{value}」を読み取れません（例: 10.0.0.0/8、192.168.1.20）。",
         "Cannot read the allowed network '{value}' (for example 10.0.0.0/8, 192.168.1.20).",
     ),
+    "digest-no-email": Entry(
+        "warning",
+        "{department} のメールアドレスが担当課シートにないため、還元のメールの下書きを作りませんでした（ブック: {file}）。",
+        "{department} has no mail address on the 担当課 sheet: no mail draft for its digest ({file}).",
+    ),
     "master-bad-municipality-code": Entry(
         "error",
         "団体コード「{value}」は全国地方公共団体コードではありません（6桁で、最後の検査数字が合っていません）。総務省の一覧の6桁のコードを入力してください（例: 小城市 412104）。",
@@ -297,6 +302,63 @@ CATALOGUE: dict[str, Entry] = {
         "warning",
         "オープンデータの CSV の {row} 行目「{column}」に機種依存文字「{characters}」があります（事業番号 {no}、{department}）。CSV では「{replaced}」に置き換えました。元の文章（回答または計画マスタ）も直すことを勧めます。",
         "Open-data CSV row {row}, column {column}: platform-dependent characters '{characters}' (project {no}, {department}); written as '{replaced}' in the CSV.",
+    ),
+    "master-bad-target": Entry(
+        "error",
+        "目標値「{value}」は数値で入力してください（単位付き、例: 50%）。記号（○ × —）の目標は達成率を計算できません。",
+        "Target '{value}' must be a number (with its unit, e.g. 50%); a mark has no achievement rate.",
+    ),
+    "master-bad-direction": Entry(
+        "error",
+        "方向「{value}」は {expected} のどれかを入力してください（空欄なら目標値と現状値の大小から決めます）。",
+        "Direction '{value}' must be one of {expected} (blank: from the target and the baseline).",
+    ),
+    "master-direction-conflict": Entry(
+        "error",
+        "方向が「{value}」ですが、目標値 {target} と現状値 {baseline} の大小と合いません。方向か目標値を確かめてください。",
+        "Direction '{value}' disagrees with target {target} against baseline {baseline}: check either cell.",
+    ),
+    "master-target-year-needed": Entry(
+        "error",
+        "評価基準で目標を按分する（按分: する）ので、目標値のある事業には目標年度を入力してください（例: 令和6年度）。",
+        "The grading rule pro-rates targets: enter the target year of every project with a target (e.g. 令和6年度).",
+    ),
+    "master-grading-bad-number": Entry(
+        "error",
+        "評価基準の「{key}」の値「{value}」を読み取れません。達成率などの % を数値で入力してください（例: 80）。",
+        "Grading rule '{key}': cannot read '{value}'; enter a percentage as a number (e.g. 80).",
+    ),
+    "master-grading-duplicate-grade": Entry(
+        "error",
+        "評価基準の区分「{label}」が2回あります。区分の名称は1回ずつにしてください。",
+        "Grade '{label}' appears twice in the grading rule.",
+    ),
+    "master-grading-order": Entry(
+        "error",
+        "評価基準の区分「{label}」の下限「{value}」は、上の区分「{above}」の下限より小さくしてください"
+        "（区分は上から高い順。下限が空欄の区分は最後の行だけです）。",
+        "Grade '{label}' (least rate '{value}') must need less than grade '{above}' above it "
+        "(highest first; only the last grade may have no least rate).",
+    ),
+    "master-grading-unknown-item": Entry(
+        "error",
+        "評価基準の項目「{key}」は使えません。項目は {known} のどれかです（区分の表は「区分」の行の下に書きます）。",
+        "Unknown grading item '{key}': the items are {known} (grades go below the 区分 row).",
+    ),
+    "master-grading-bad-method": Entry(
+        "error",
+        "評価基準の算式「{value}」は {expected} のどちらかを入力してください。",
+        "Grading formula '{value}' must be one of {expected}.",
+    ),
+    "master-grading-bad-switch": Entry(
+        "error",
+        "評価基準の「{key}」は「する」か「しない」を入力してください（「{value}」とあります）。",
+        "Grading item '{key}' must be する or しない (found '{value}').",
+    ),
+    "master-grading-no-grades": Entry(
+        "error",
+        "評価基準シートに区分の表がありません。A列に「区分」と書いた行の下に、区分の名称と下限（達成率 %）を高い順に入れてください。",
+        "The 評価基準 sheet has no grades: below a row with 区分 in column A, list each grade and its least rate, highest first.",
     ),
     "master-bad-past-years": Entry(
         "error",

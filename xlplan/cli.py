@@ -211,8 +211,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_consolidate(args: argparse.Namespace) -> int:
-    """受理した回答から集約表（事業実績一覧）を作ります。例: xlplan consolidate --pdf --csv"""
-    return report(xlplan.consolidate(_workspace(args), pdf=args.pdf, csv=args.csv), args)
+    """受理した回答から集約表（事業実績一覧）を作ります。例: xlplan consolidate --pdf --csv --html"""
+    return report(xlplan.consolidate(_workspace(args), pdf=args.pdf, csv=args.csv, html=args.html), args)
 
 
 def cmd_rollover(args: argparse.Namespace) -> int:
@@ -354,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--pdf", action="store_true", help="PDF も作る（LibreOffice または Excel が必要）"
     )
     consolidate.add_argument("--csv", action="store_true", help="オープンデータ用の CSV と JSON も作る")
+    consolidate.add_argument(
+        "--html", action="store_true", help="ウェブサイトに載せるアクセシブルな HTML も作る"
+    )
 
     rollover = _command(commands, "rollover", cmd_rollover)
     rollover.add_argument(

@@ -142,7 +142,12 @@ def _find_headers(rows: list[list[Any]]) -> list[int]:
     found = []
     for index, row in enumerate(rows):
         texts = [_text(cell) for cell in row]
-        if "担当課" in texts and any(t and t.startswith("現状値") for t in texts):
+        # 実績 too: the 推移 sheet xlplan adds has 担当課 and 現状値 but is not a section of the table.
+        if (
+            "担当課" in texts
+            and any(t and t.startswith("現状値") for t in texts)
+            and any(t and "実績" in t for t in texts)
+        ):
             found.append(index)
     return found
 

@@ -12,8 +12,8 @@ from the master workbook's button, and from tests. The steps:
    was written, then audited (:mod:`xlplan.xlsx.audit`) for formulas, external links
    and macros; only then does it replace the target (:mod:`xlplan.xlsx.atomic`) —
    under a versioned name if the target is open in Excel;
-4. the CSV and JSON (:mod:`xlplan.publish.opendata`) and the PDF (:mod:`xlplan.xlsx.pdf`)
-   follow the same way.
+4. the CSV and JSON (:mod:`xlplan.publish.opendata`), the accessible HTML page
+   (:mod:`xlplan.publish.html`) and the tagged PDF (:mod:`xlplan.xlsx.pdf`) follow the same way.
 
 A lock file in the output folder keeps two consolidations (a cron job and a
 click on the button) from interleaving their writes.
@@ -34,6 +34,9 @@ import filelock
 from xlplan.errors import OutputError, PdfFailed, PdfUnavailable
 from xlplan.findings import Finding, Language, findings_json
 from xlplan.plan.model import Answer, Plan
+from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
+from xlplan.publish.digest import write_digests
+from xlplan.publish.html import write_html
 from xlplan.publish.opendata import platform_dependent_findings, write_csv, write_json
 from xlplan.publish.parallel import read_back_checksum, write_table
 from xlplan.publish.table import Table, build_table
@@ -65,7 +68,7 @@ class ConsolidationResult(Reported):
 
     ``xlsx`` is where the workbook was actually written: the settings' name, or a
     versioned name when that file was open (then ``findings`` says so). ``pdf``,
-    ``csv`` and ``json`` are None when not asked for or not possible.
+    ``csv``, ``json`` and ``html`` are None when not asked for or not possible.
     """
 
     xlsx: Path
@@ -74,6 +77,8 @@ class ConsolidationResult(Reported):
     json: Path | None
     rows: int
     findings: tuple[Finding, ...]
+    html: Path | None = None
+    digests: tuple[Path, ...] = ()  # 還元: each department's workbook (reports/還元/<年度>/)
 
     def lines(self, language: Language = "ja") -> list[str]:
         """Lines for the terminal or the master workbook's 状況 sheet: where each output went."""
@@ -86,9 +91,18 @@ class ConsolidationResult(Reported):
         ]
         lines += [
             f"{label}: {path}"
-            for label, path in (("PDF", self.pdf), ("CSV", self.csv), ("JSON", self.json))
+            for label, path in (
+                ("PDF", self.pdf),
+                ("CSV", self.csv),
+                ("JSON", self.json),
+                ("HTML", self.html),
+            )
             if path
         ]
+        if self.digests:
+            folder = self.digests[0].parent
+            lines.append(say(language, f"還元のブック {len(self.digests)} 課分とメールの下書き: {folder}",
+                             f"Digests for {len(self.digests)} departments, with mail drafts: {folder}"))  # fmt: skip
         return lines
 
     def to_dict(self, language: Language = "ja") -> dict[str, Any]:
@@ -98,6 +112,8 @@ class ConsolidationResult(Reported):
             "pdf": str(self.pdf) if self.pdf else None,
             "csv": str(self.csv) if self.csv else None,
             "json": str(self.json) if self.json else None,
+            "html": str(self.html) if self.html else None,
+            "digests": [str(path) for path in self.digests],
             "rows": self.rows,
             "findings": findings_json(self.findings, language),
         }
@@ -121,8 +137,10 @@ def consolidate_plan(
     *,
     pdf: bool = False,
     csv: bool = False,
+    html: bool = False,
     template: Path | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    digests: Path | None = None,
 ) -> ConsolidationResult:
     """Build the consolidated table and write it to ``out_dir``.
 
@@ -133,8 +151,11 @@ def consolidate_plan(
         pdf: also print the table to PDF (LibreOffice, or Excel on Windows). Where
             neither is installed the result has a ``pdf-unavailable`` warning and no PDF.
         csv: also write the open-data CSV (UTF-8 with BOM) and the same as JSON.
+        html: also write the table as one accessible HTML page (``lang="ja"``, captions,
+            header scopes, inline CSS, no script) for the city's website.
         template: a restyled template; None for the packaged one.
         lock_timeout: seconds to wait for another consolidation of ``out_dir``.
+        digests: where to write each department's 還元 workbook and mail draft (None: not written).
 
     Returns:
         The :class:`ConsolidationResult`. Warnings about the data (a department that
@@ -166,6 +187,9 @@ def consolidate_plan(
             csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, path))
             findings.extend(platform_dependent_findings(table))
             json_path = _publish(out_dir / f"{stem}.json", findings, lambda path: _write_json(table, path))
+        html_path = None
+        if html:
+            html_path = _publish(out_dir / f"{stem}.html", findings, lambda path: write_html(table, path))
         if pdf:
             try:
                 pdf_path = export_pdf(xlsx, out_dir / f"{stem}.pdf")
@@ -173,17 +197,38 @@ def consolidate_plan(
                 findings.extend(exc.findings)
             else:
                 _note_versioned(out_dir / f"{stem}.pdf", pdf_path, findings)
+        written: list[Path] = []
+        if digests is not None:
+            try:
+                made, noted = write_digests(table, digests)
+            except OSError as exc:
+                raise _write_error(digests, exc) from exc
+            findings.extend(noted)
+            written = [digest.workbook for digest in made]
     finally:
         lock.release()
-    return ConsolidationResult(xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings))
+    return ConsolidationResult(
+        xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings), html=html_path,
+        digests=tuple(written),
+    )  # fmt: skip
 
 
-def consolidate(workspace: Workspace, *, pdf: bool = False, csv: bool = False) -> ConsolidationResult:
+def consolidate(
+    workspace: Workspace, *, pdf: bool = False, csv: bool = False, html: bool = False
+) -> ConsolidationResult:
     """Consolidate a workspace: its master, the accepted answers in its ledger, its template, into ``reports/``."""
     plan = workspace.load_plan()
     answers = workspace.accepted_answers(plan)
     return consolidate_plan(
-        plan, answers, workspace.reports, pdf=pdf, csv=csv, template=workspace_template(workspace)
+        plan,
+        answers,
+        workspace.reports,
+        pdf=pdf,
+        csv=csv,
+        html=html,
+        template=workspace_template(workspace),
+        # 還元: what became of each department's report goes back to it, every time the table is made.
+        digests=workspace.reports / DIGEST_FOLDER / plan.settings.current_year.wareki,
     )
 
 

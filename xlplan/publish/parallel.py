@@ -26,6 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xlplan.publish.table import ProjectBlock, Table
 from xlplan.publish.template import ReportStyle
+from xlplan.publish.trends import add_trends
 from xlplan.publish.writer import MASK, TableWriter, UnforeseenFormat, sheet_names
 from xlplan.xlsx import fast
 
@@ -54,6 +55,9 @@ def write_table(table: Table, style: ReportStyle, path: Path) -> int:
         OSError: the file cannot be written.
     """
     writer = TableWriter(table, style, path)
+    # The document title: what Excel's accessibility checker asks for, and the title of
+    # the tagged PDF LibreOffice prints from this workbook (xlplan.xlsx.pdf).
+    writer.book.set_properties({"title": table.plan.settings.title or "事業実績一覧"})
     sheets = [writer.add_sheet(name) for name in sheet_names(table)]
     sheets[0].activate()  # what XlsxWriter does on closing; set now so that any process may write it
     writer.register_formats()
@@ -83,6 +87,7 @@ def write_table(table: Table, style: ReportStyle, path: Path) -> int:
             fast.add_string_references(writer.book, outcome[2])
             for index, spliced in outcome[1].items():
                 _splice(sheets[index], spliced)
+        add_trends(writer.book, table)  # the 推移 sheet last: its charts read the numbers it holds
         writer.close()
     return writer.checksum
 

@@ -97,8 +97,13 @@ def _collect(workspace: Workspace, params: Mapping[str, str], button: bool) -> R
 def _consolidate(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
     import xlplan
 
-    # A button asks for all three outputs, as the RunPython button does.
-    return xlplan.consolidate(workspace, pdf=_flag(params, "pdf", button), csv=_flag(params, "csv", button))
+    # A button asks for all three outputs, as the RunPython button does; the HTML page on request.
+    return xlplan.consolidate(
+        workspace,
+        pdf=_flag(params, "pdf", button),
+        csv=_flag(params, "csv", button),
+        html=_flag(params, "html"),
+    )
 
 
 def _remind(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:

@@ -1,0 +1,79 @@
+"""推移: native Excel charts over every year of the history, baseline and target marked, in the
+consolidated workbook (chart parts in the package, numbers read back by python-calamine) and on the
+PDF LibreOffice prints from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import xlplan
+from tests.conftest import calamine_rows, convert_with_soffice, fill_and_collect
+from xlplan.examples import Example
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.values import Value
+from xlplan.publish.consolidate import ConsolidationResult
+from xlplan.workspace.folder import init_workspace
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, example: Example) -> ConsolidationResult:
+    """The example with a target for 事業1 (250人 by 令和7年度), a year on from the seed."""
+    projects = tuple(
+        dataclasses.replace(p, target=Value(Decimal(250), "人"), target_year=FiscalYear(2025))
+        if p.no == 1
+        else p
+        for p in example.plan.projects
+    )
+    plan = dataclasses.replace(example.plan, projects=projects)
+    workspace = init_workspace(tmp_path_factory.mktemp("trends") / "ws", plan)
+    fill_and_collect(workspace, example)
+    xlplan.rollover(workspace)
+    fill_and_collect(workspace, example)
+    return xlplan.consolidate(workspace, csv=True)
+
+
+def _parts(path: Path) -> dict[str, str]:
+    with zipfile.ZipFile(path) as package:
+        return {
+            name: package.read(name).decode("utf-8") for name in package.namelist() if name.endswith(".xml")
+        }
+
+
+def test_the_workbook_carries_a_native_chart_per_indicator(published: ConsolidationResult) -> None:
+    rows = calamine_rows(published.xlsx, "推移")
+    header = rows[2]
+    assert header[:4] == ["事業番号", "数値目標", "担当課", "単位"] and header[4] == "現状値（27年度）"
+    assert header[5:8] == ["令和元年度", "令和2年度", "令和3年度"] and header[8] == "目標値"
+    table = [row for row in rows[3:] if isinstance(row[0], float) and row[1]]
+    projects = sorted({int(row[0]) for row in table})
+    parts = _parts(published.xlsx)
+    charts = [name for name in parts if re.fullmatch(r"xl/charts/chart\d+\.xml", name)]
+    assert len(charts) == len(projects) > 10
+    # Every series reads the 推移 sheet's cells: Excel redraws the chart from the numbers.
+    for name in charts:
+        assert "<c:lineChart>" in parts[name] and "<c:f>推移!$" in parts[name]
+    # 事業1 (172人 in 27年度) with its target as a dashed series.
+    first = next(row for row in table if row[0] == 1.0)
+    assert first[4] == 172 and first[8] == 250
+    assert any("目標値（令和7年度）" in parts[name] and 'val="dash"' in parts[name] for name in charts)
+    # Each chart has a text alternative naming its project and its points.
+    drawings = "".join(text for name, text in parts.items() if name.startswith("xl/drawings/drawing"))
+    assert drawings.count('descr="') == len(charts) and "事業番号 1「" in drawings
+
+
+def test_the_pdf_shows_the_charts(
+    published: ConsolidationResult, soffice: tuple[str, Path], tmp_path: Path
+) -> None:
+    binary, profile = soffice
+    pdf = convert_with_soffice(binary, profile, published.xlsx, "pdf", tmp_path)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "数値目標の推移" in text
+    titles = [row[1] for row in calamine_rows(published.xlsx, "推移")[3:] if row and row[1]]
+    assert any(title[:10] in text for title in titles)
