@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,14 +84,23 @@ class Look:
     heights: dict[str, list[tuple[int, float, float]]]  # sheet → (row, stored mm, needed mm)
 
 
+MAX_RESTARTS = 3  # a LibreOffice that keeps dying is a failure, not bad luck
+
+
 class Office:
     """One LibreOffice headless, listening on a pipe, for the whole test session."""
 
     def __init__(self, binary: str, python: str, profile: Path) -> None:
         self.python = python
-        self.pipe = f"xlplan-tests-{uuid.uuid4().hex[:12]}"
+        self.binary, self.profile = binary, profile
+        self.restarts = 0
         (profile / "user").mkdir(parents=True, exist_ok=True)
         (profile / "user" / "registrymodifications.xcu").write_text(_JAPANESE_PROFILE, encoding="utf-8")
+        self._start()
+
+    def _start(self) -> None:
+        binary, profile = self.binary, self.profile
+        self.pipe = f"xlplan-tests-{uuid.uuid4().hex[:12]}"
         self._process = subprocess.Popen(
             [
                 binary,
@@ -122,9 +132,29 @@ class Office:
                 self._process.wait(timeout=30)
 
     def run(self, job: Mapping[str, Any]) -> dict[str, Any]:
-        """Run one job of :mod:`tests.office_client` and return its JSON answer."""
+        """Run one job of :mod:`tests.office_client` and return its JSON answer.
+
+        LibreOffice 7.4 headless sometimes aborts (exit 134) after many jobs in one session, on
+        files it opens fine on their own. A job that LibreOffice died under is run once more in a
+        fresh LibreOffice; a job that fails in a living one, or twice, fails the test.
+        """
         if self._process.poll() is not None:
-            raise RuntimeError(f"LibreOffice exited with {self._process.returncode}")
+            self._restart()
+        try:
+            return self._run(job)
+        except RuntimeError:
+            time.sleep(0.5)
+            if self._process.poll() is None or self.restarts >= MAX_RESTARTS:
+                raise
+            self._restart()
+            return self._run(job)
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        self.stop()
+        self._start()
+
+    def _run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         done = subprocess.run(
             [self.python, str(CLIENT)],
             input=json.dumps({"pipe": self.pipe, "timeout": JOB_TIMEOUT, **job}, ensure_ascii=False),
