@@ -85,9 +85,12 @@ def convert_with_soffice(binary: str, profile: Path, source: Path, target_format
     return produced
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
-    """LibreOffice headless driven through UNO, for departments that type into their workbooks."""
+    """LibreOffice headless driven through UNO, for departments that type into their workbooks.
+
+    One per test module: a LibreOffice 7.4 kept for the whole session was seen to abort after a
+    few hundred jobs; a fresh one per module costs a few seconds and keeps modules independent."""
     yield from office_session(tmp_path_factory.mktemp("office-profile"))
 
 

@@ -163,7 +163,7 @@ class Office:
             timeout=JOB_TIMEOUT + 60,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"the LibreOffice client failed:\n{done.stderr}")
+            raise RuntimeError(f"the LibreOffice client failed (exit {done.returncode}):\n{done.stderr}")
         answer: dict[str, Any] = json.loads(done.stdout)
         return answer
 
