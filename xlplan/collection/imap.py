@@ -44,7 +44,7 @@ from xlplan.plan.model import ImapSettings, Plan
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.lock import run_lock
-from xlplan.xlsx.atomic import temporary_beside
+from xlplan.xlsx.atomic import sync_folder, temporary_beside
 
 __all__ = ["RUN_BUDGET", "fetch", "mailbox_settings", "take_mail"]
 
@@ -231,19 +231,7 @@ def _save(target: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows has no directory handles to sync."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+    sync_folder(target.parent)
 
 
 def _heading_of_file(path: Path) -> Heading:

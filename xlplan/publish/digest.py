@@ -26,8 +26,7 @@ from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.grading import Achievement
 from xlplan.plan.model import Department, Entry, MailTemplate, Plan, Project
 from xlplan.plan.values import Value
-from xlplan.publish.history import EntryYears
-from xlplan.publish.table import ProjectBlock, Table
+from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
 from xlplan.publish.writer import unit_format
 from xlplan.xlsx.atomic import replace_into, temporary_beside
 from xlplan.xlsx.cells import clean_text, file_name, looks_like_formula
@@ -62,7 +61,7 @@ def write_digests(
     Returns the digests and findings (``digest-no-email`` for a department without an address).
     """
     plan = table.plan
-    years = _years(plan)
+    years = [*history_years(plan), plan.settings.current_year]
     history = EntryYears(plan)
     rows_by_department: dict[str, list[list[Any]]] = defaultdict(list)
     for section in table.sections:
@@ -106,17 +105,6 @@ def write_digests(
             )
         digests.append(Digest(department.name, workbook, mail, len(rows)))
     return digests, findings
-
-
-def _years(plan: Plan) -> list[FiscalYear]:
-    """The history's years after the baseline, and this year."""
-    settings = plan.settings
-    held = {
-        record.fiscal_year
-        for record in plan.history
-        if settings.baseline_year < record.fiscal_year < settings.current_year
-    }
-    return [*sorted(held), settings.current_year]
 
 
 def _row(plan: Plan, history: EntryYears, project: Project, entry: Entry, member: str,

@@ -8,14 +8,12 @@ the frame is the year as it stands, before 次年度へ writes it into 履歴.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from xlplan.plan.combine import Share, combine
 from xlplan.plan.fiscal_year import FiscalYear
-from xlplan.plan.model import Entry, HistoryRecord, Plan, Project
-from xlplan.plan.values import BLANK, Value
+from xlplan.plan.model import Project
+from xlplan.plan.values import Value
 from xlplan.workspace.folder import Workspace
 
 if TYPE_CHECKING:  # pandas is imported when the function runs: `import xlplan` stays light
@@ -82,28 +80,3 @@ def _row(
         "note": note,
         "source": source,
     }
-
-
-class EntryYears:
-    """An entry's value of each past year as the table prints it (its own record, else its members'
-    shares combined by the joint-entry rule), with the records indexed once for the whole plan."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.records: dict[tuple[int, str, FiscalYear], list[HistoryRecord]] = defaultdict(list)
-        for record in plan.history:
-            self.records[(record.project_no, record.entry, record.fiscal_year)].append(record)
-
-    def past(self, project: Project, entry: Entry, year: FiscalYear, member: str | None) -> Value:
-        """An entry's (or, with ``member``, a member's own) value of a past year, as the table prints it."""
-        return _past(self.records.get((project.no, entry.name, year), []), entry, member)
-
-
-def _past(records: Sequence[HistoryRecord], entry: Entry, member: str | None) -> Value:
-    if member is not None:
-        own = next((r for r in records if r.department == member), None)
-        return own.value if own else BLANK
-    whole = next((r for r in records if r.department is None), None)
-    if whole is not None:
-        return whole.value
-    shares = [Share(r.department, r.value, r.narrative) for r in records if r.department]
-    return combine(entry.members, shares).value if shares else BLANK

@@ -84,6 +84,60 @@ class Table:
 HistoryKey = tuple[int, str, FiscalYear]
 
 
+class EntryYears:
+    """Each entry's value of a past year as the table prints it: the entry's own record, else its
+    members' shares combined by the joint-entry rule. The records are indexed once for the whole
+    plan: the plan's own lookups scan lists, which is quadratic for the tens of thousands of rows a
+    large plan has. The table, the 推移 sheet and the 還元 workbooks all read the years through this."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.whole: dict[HistoryKey, HistoryRecord] = {}
+        self.shares: dict[HistoryKey, list[HistoryRecord]] = defaultdict(list)
+        for record in plan.history:
+            key = (record.project_no, record.entry, record.fiscal_year)
+            if record.department is None:
+                self.whole.setdefault(key, record)  # the first record of a key wins, as in the master
+            else:
+                self.shares[key].append(record)
+
+    def record(self, project: Project, entry: Entry, year: FiscalYear) -> HistoryRecord | None:
+        """The entry's own record of ``year`` (not its members' shares), if the history has one."""
+        return self.whole.get((project.no, entry.name, year))
+
+    def combined(self, project: Project, entry: Entry, year: FiscalYear) -> tuple[Value, tuple[str, ...]]:
+        """The entry's value of ``year`` and the members whose share is missing from it."""
+        key = (project.no, entry.name, year)
+        own = self.whole.get(key)
+        if own is not None:
+            return own.value, ()
+        kept = self.shares.get(key)
+        if not kept:
+            return BLANK, ()
+        result = combine(entry.members, [Share(r.department or "", r.value, r.narrative) for r in kept])
+        return result.value, tuple(result.missing)
+
+    def past(self, project: Project, entry: Entry, year: FiscalYear, member: str | None = None) -> Value:
+        """The entry's value of ``year``; with ``member``, that member's own share (blank if not kept)."""
+        if member is None:
+            return self.combined(project, entry, year)[0]
+        own = next(
+            (r for r in self.shares.get((project.no, entry.name, year), ()) if r.department == member), None
+        )
+        return own.value if own else BLANK
+
+
+def history_years(plan: Plan) -> list[FiscalYear]:
+    """The years the history holds between the baseline and this year, oldest first."""
+    settings = plan.settings
+    return sorted(
+        {
+            r.fiscal_year
+            for r in plan.history
+            if settings.baseline_year < r.fiscal_year < settings.current_year
+        }
+    )
+
+
 def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     """Pair the plan with the answers into the consolidated table.
 
@@ -99,33 +153,18 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     """
     settings = plan.settings
     findings: list[Finding] = []
-    # Indexes built once: the plan's own lookups scan lists, which is quadratic for
-    # the tens of thousands of rows a large plan has.
-    history: dict[HistoryKey, HistoryRecord] = {}
-    past_shares: dict[HistoryKey, list[Share]] = defaultdict(list)
-    for record in plan.history:
-        key = (record.project_no, record.entry, record.fiscal_year)
-        if record.department is None:
-            history.setdefault(key, record)
-        else:
-            past_shares[key].append(Share(record.department, record.value, record.narrative))
+    years = EntryYears(plan)
 
     def past(project: Project, entry: Entry, year: FiscalYear) -> Value:
-        """An entry's value of a past year: its own record, else its members' shares combined by the same
-        rule as this year's answers (a joint entry whose history is kept per department)."""
-        record = history.get((project.no, entry.name, year))
-        if record is not None:
-            return record.value
-        kept = past_shares.get((project.no, entry.name, year))
-        if not kept:
-            return BLANK
-        combined = combine(entry.members, kept)
-        if combined.missing:
+        """An entry's value of a past year, as :meth:`EntryYears.combined` gives it; members missing
+        from shares kept per department are reported."""
+        value, missing = years.combined(project, entry, year)
+        if missing:
             findings.append(
                 Finding("consolidate-previous-incomplete",
-                        {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "・".join(combined.missing)})
+                        {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "・".join(missing)})
             )  # fmt: skip
-        return combined.value
+        return value
 
     entries: dict[tuple[int, str], tuple[Project, Entry]] = {}
     for project in plan.projects:
@@ -168,7 +207,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
             earlier = tuple(past(project, entry, year) for year in settings.earlier_years)
             received = shares.get((project.no, entry.name))
             if received is None:
-                own = history.get((project.no, entry.name, settings.current_year))
+                own = years.record(project, entry, settings.current_year)
                 if own is None:
                     findings.append(_missing(plan, project, entry, entry.members))
                 value = own.value if own else BLANK

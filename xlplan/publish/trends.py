@@ -17,8 +17,7 @@ from xlsxwriter.workbook import Workbook
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Entry, Project
 from xlplan.plan.values import Value
-from xlplan.publish.history import EntryYears
-from xlplan.publish.table import ProjectBlock, Table
+from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
 from xlplan.xlsx.cells import clean_text
 
 SHEET = "推移"
@@ -39,15 +38,7 @@ def trend_lines(table: Table) -> tuple[list[FiscalYear], list[Line]]:
     """The years (baseline first, this year last) and every entry's numbers over them."""
     plan = table.plan
     settings = plan.settings
-    years = [settings.baseline_year]
-    years += sorted(
-        {
-            r.fiscal_year
-            for r in plan.history
-            if settings.baseline_year < r.fiscal_year < settings.current_year
-        }
-    )
-    years.append(settings.current_year)
+    years = [settings.baseline_year, *history_years(plan), settings.current_year]
     history = EntryYears(plan)
     lines = []
     for section in table.sections:

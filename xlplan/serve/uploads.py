@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from xlplan.xlsx.atomic import sync_folder
+
 CHUNK = 1 << 20
 NAME_MAX = 150  # characters of a saved name: Windows paths stay well under 260 on a share
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
@@ -89,16 +91,5 @@ def save_upload(inbox: Path, name: str | None, source: IO[bytes]) -> Receipt:
                 os.link(temporary, final)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_folder(inbox)
+    sync_folder(inbox)
     return Receipt(name or "", final.name, size, digest.hexdigest())
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the new name durable (POSIX); Windows has no directory handles to sync."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -23,6 +23,20 @@ RETRY_DELAY = 0.2
 """Seconds before the first retry; doubled on each (antivirus scanners hold new files briefly)."""
 
 
+def sync_folder(folder: Path) -> None:
+    """Make a rename into ``folder`` durable (POSIX: fsync the directory). Windows has no
+    directory handles to sync; a file system that refuses is left as it is (the file's own
+    data was synced before the rename)."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
 def temporary_beside(target: Path) -> Path:
     """A fresh temporary path in the target's folder, keeping its suffix (writers check it)."""
     return target.with_name(f".~{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
