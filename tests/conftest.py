@@ -85,6 +85,27 @@ def convert_with_soffice(binary: str, profile: Path, source: Path, target_format
     return produced
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("XLPLAN_REQUIRE_BROWSER"):
+    raise RuntimeError("chromium is required here (XLPLAN_REQUIRE_BROWSER) but is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright, for the pages xlplan serves and publishes."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # As root, and with no way out of this closed network: no sandbox, no background connections.
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     """LibreOffice headless driven through UNO, for departments that type into their workbooks.

@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,10 +22,6 @@ from xlplan.plan.values import format_number
 from xlplan.publish.consolidate import ConsolidationResult, consolidate_plan
 from xlplan.publish.table import build_table
 from xlplan.workspace.folder import Workspace
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("XLPLAN_REQUIRE_BROWSER"):
-    raise RuntimeError("chromium is required here (XLPLAN_REQUIRE_BROWSER) but is not installed")
 
 HOSTILE = '<b>太字</b> & "引用" <script>alert(1)</script>\n2行目'
 """A narrative meant as markup, with a line break: shown as typed, on two lines."""
@@ -247,29 +241,6 @@ def test_the_charts_are_figures_with_their_values_in_words(example: Example) -> 
 
 
 # -- axe-core in headless chromium ---------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def test_axe_finds_no_violations_in_a_real_browser(

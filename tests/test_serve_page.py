@@ -4,8 +4,6 @@ decision accepted with the page's own form."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +11,7 @@ import openpyxl
 import pytest
 
 import xlplan
+from tests.conftest import CHROMIUM
 from tests.serving import TOKEN, Server
 from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
@@ -20,9 +19,6 @@ from xlplan.form import layout
 from xlplan.plan.values import Value
 from xlplan.workspace.folder import Workspace, init_workspace
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("XLPLAN_REQUIRE_BROWSER"):
-    raise RuntimeError("chromium is required here (XLPLAN_REQUIRE_BROWSER) but is not installed")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
 )
@@ -64,27 +60,6 @@ def server(round_in_progress: Workspace) -> Iterator[Server]:
     running = Server([round_in_progress.root]).start()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 def _logged_in(browser: Any, server: Server) -> Any:
