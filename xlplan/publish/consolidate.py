@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv as csv_module
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from xlplan.plan.model import Answer, Plan
 from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
 from xlplan.publish.digest import write_digests
 from xlplan.publish.html import write_html
-from xlplan.publish.opendata import platform_dependent_findings, write_csv, write_json
+from xlplan.publish.opendata import platform_dependent_findings, records, write_csv, write_json
 from xlplan.publish.parallel import read_back_checksum, write_table
 from xlplan.publish.table import Table, build_table
 from xlplan.publish.template import TEMPLATE_NAME, load_report_style
@@ -184,9 +184,12 @@ def consolidate_plan(
         xlsx = _publish(out_dir / f"{stem}.xlsx", findings, lambda path: _write_workbook(table, style, path))
         csv_path = json_path = pdf_path = None
         if csv:
-            csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, path))
-            findings.extend(platform_dependent_findings(table))
-            json_path = _publish(out_dir / f"{stem}.json", findings, lambda path: _write_json(table, path))
+            rows = records(table)  # made once for the CSV, the JSON and the check of their characters
+            csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, rows, path))
+            findings.extend(platform_dependent_findings(table, rows))
+            json_path = _publish(
+                out_dir / f"{stem}.json", findings, lambda path: _write_json(table, rows, path)
+            )
         html_path = None
         if html:
             html_path = _publish(out_dir / f"{stem}.html", findings, lambda path: write_html(table, path))
@@ -279,16 +282,16 @@ def _write_workbook(table: Table, style: Any, path: Path) -> None:
         )
 
 
-def _write_csv(table: Table, path: Path) -> None:
-    write_csv(table, path)
+def _write_csv(table: Table, rows: Sequence[dict[str, Any]], path: Path) -> None:
+    write_csv(table, path, rows)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         read = sum(1 for _ in csv_module.reader(handle))
     if read != table.entry_rows + 1:
         raise _verify_error(path, f"{read - 1} rows read, {table.entry_rows} written")
 
 
-def _write_json(table: Table, path: Path) -> None:
-    write_json(table, path)
+def _write_json(table: Table, rows: Sequence[dict[str, Any]], path: Path) -> None:
+    write_json(table, path, rows)
     document = json.loads(path.read_text(encoding="utf-8"))
     if len(document["rows"]) != table.entry_rows:
         raise _verify_error(path, "row count")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,13 +109,13 @@ def _year_cells(year: FiscalYear, value: Value) -> list[Any]:
     ]
 
 
-def csv_text(table: Table) -> str:
+def csv_text(table: Table, rows: Sequence[dict[str, Any]] | None = None) -> str:
     """The CSV document (without the BOM, which :func:`write_csv` adds)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     names = columns(table)
     writer.writerow(names)
-    for record in records(table):
+    for record in records(table) if rows is None else rows:
         writer.writerow([_csv_cell(record[name]) for name in names])
     return buffer.getvalue()
 
@@ -131,13 +132,13 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def platform_dependent_findings(table: Table) -> list[Finding]:
+def platform_dependent_findings(table: Table, rows: Sequence[dict[str, Any]] | None = None) -> list[Finding]:
     """A warning for each free-text cell of the CSV that has 機種依存文字 (the hierarchy's numbers,
     ① and Ⅰ in many plans, are written as 1 and I without one each)."""
     found = []
     numbering = {f"{level}番号" for level in table.plan.levels}
     names = [name for name in columns(table) if name not in numbering]
-    for line, record in enumerate(records(table), start=2):  # line 1 is the header
+    for line, record in enumerate(records(table) if rows is None else rows, start=2):  # 1: the header
         for name in names:
             value = record[name]
             characters = platform_dependent(value) if isinstance(value, str) else ""
@@ -149,12 +150,15 @@ def platform_dependent_findings(table: Table) -> list[Finding]:
     return found
 
 
-def write_csv(table: Table, path: Path) -> None:
-    """Write the CSV, UTF-8 with BOM and CRLF line ends (what Excel and most tools expect)."""
-    path.write_text(csv_text(table), encoding="utf-8-sig", newline="")
+def write_csv(table: Table, path: Path, rows: Sequence[dict[str, Any]] | None = None) -> None:
+    """Write the CSV, UTF-8 with BOM and CRLF line ends (what Excel and most tools expect).
+
+    ``rows`` are :func:`records` already made (the CSV, the JSON and the character check share them).
+    """
+    path.write_text(csv_text(table, rows), encoding="utf-8-sig", newline="")
 
 
-def json_document(table: Table) -> dict[str, Any]:
+def json_document(table: Table, rows: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The JSON document: the plan's names and years, then the same records as the CSV."""
     settings = table.plan.settings
     return {
@@ -170,10 +174,10 @@ def json_document(table: Table) -> dict[str, Any]:
             )
         },
         "columns": columns(table),
-        "rows": records(table),
+        "rows": records(table) if rows is None else list(rows),
     }
 
 
-def write_json(table: Table, path: Path) -> None:
+def write_json(table: Table, path: Path, rows: Sequence[dict[str, Any]] | None = None) -> None:
     """Write the JSON document (UTF-8, Japanese as is)."""
-    path.write_text(json.dumps(json_document(table), ensure_ascii=False, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(json_document(table, rows), ensure_ascii=False, indent=1), encoding="utf-8")
