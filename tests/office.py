@@ -142,9 +142,11 @@ class Office:
             self._restart()
         try:
             return self._run(job)
-        except RuntimeError:
+        except RuntimeError as exc:
             time.sleep(0.5)
-            if self._process.poll() is None or self.restarts >= MAX_RESTARTS:
+            # soffice.bin can die under its launcher, which lives on: the UNO bridge says so.
+            died = self._process.poll() is not None or "bridge disposed" in str(exc)
+            if not died or self.restarts >= MAX_RESTARTS:
                 raise
             self._restart()
             return self._run(job)
