@@ -84,22 +84,21 @@ class Look:
     heights: dict[str, list[tuple[int, float, float]]]  # sheet → (row, stored mm, needed mm)
 
 
-MAX_RESTARTS = 3  # a LibreOffice that keeps dying is a failure, not bad luck
-
-
 class Office:
-    """One LibreOffice headless, listening on a pipe, for the whole test session."""
+    """One LibreOffice headless, listening on a pipe, for the tests of one module."""
 
     def __init__(self, binary: str, python: str, profile: Path) -> None:
         self.python = python
         self.binary, self.profile = binary, profile
-        self.restarts = 0
         (profile / "user").mkdir(parents=True, exist_ok=True)
         (profile / "user" / "registrymodifications.xcu").write_text(_JAPANESE_PROFILE, encoding="utf-8")
         self._start()
 
     def _start(self) -> None:
         binary, profile = self.binary, self.profile
+        # What soffice prints (a fatal signal's report, say) is kept for a failing job's message.
+        self._log_path = profile / f"soffice-{uuid.uuid4().hex[:8]}.log"
+        self._log = self._log_path.open("wb")
         self.pipe = f"xlplan-tests-{uuid.uuid4().hex[:12]}"
         self._process = subprocess.Popen(
             [
@@ -113,11 +112,16 @@ class Office:
                 f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
             ],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             env={**os.environ, "HOME": str(profile), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
             start_new_session=True,  # its own process group: stop() ends oosplash and soffice.bin
         )
+
+    def _log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        text = self._log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(["soffice printed:", *text[-lines:]]) if text else "soffice printed nothing."
 
     def stop(self) -> None:
         """End LibreOffice and every process it started."""
@@ -130,31 +134,19 @@ class Office:
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait(timeout=30)
+        self._log.close()
 
     def run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         """Run one job of :mod:`tests.office_client` and return its JSON answer.
 
-        LibreOffice 7.4 headless sometimes aborts (exit 134) after many jobs in one session, on
-        files it opens fine on their own. A job that LibreOffice died under is run once more in a
-        fresh LibreOffice; a job that fails in a living one, or twice, fails the test.
+        A LibreOffice that dies under a job fails the test, with the end of what it printed: a
+        workbook that crashes LibreOffice would crash it on a department's PC too.
         """
         if self._process.poll() is not None:
-            self._restart()
-        try:
-            return self._run(job)
-        except RuntimeError as exc:
-            time.sleep(0.5)
-            # soffice.bin can die under its launcher, which lives on: the UNO bridge says so.
-            died = self._process.poll() is not None or "bridge disposed" in str(exc)
-            if not died or self.restarts >= MAX_RESTARTS:
-                raise
-            self._restart()
-            return self._run(job)
-
-    def _restart(self) -> None:
-        self.restarts += 1
-        self.stop()
-        self._start()
+            # an earlier test's job killed it; that test failed already, this one starts afresh
+            self.stop()
+            self._start()
+        return self._run(job)
 
     def _run(self, job: Mapping[str, Any]) -> dict[str, Any]:
         done = subprocess.run(
@@ -165,7 +157,15 @@ class Office:
             timeout=JOB_TIMEOUT + 60,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"the LibreOffice client failed (exit {done.returncode}):\n{done.stderr}")
+            time.sleep(0.5)  # let a dying soffice finish writing its report
+            died = (
+                ""
+                if self._process.poll() is None
+                else f"LibreOffice itself exited ({self._process.poll()}).\n"
+            )
+            raise RuntimeError(
+                f"the LibreOffice client failed (exit {done.returncode}):\n{done.stderr}\n{died}{self._log_tail()}"
+            )
         answer: dict[str, Any] = json.loads(done.stdout)
         return answer
 
@@ -232,7 +232,7 @@ def _look(answer: Mapping[str, Any]) -> Look:
 
 
 def office_session(profile: Path) -> Iterator[Office]:
-    """The body of the session fixture: start LibreOffice, yield it, stop it."""
+    """The body of the `office` fixture: start LibreOffice, yield it, stop it."""
     binary = shutil.which("soffice") or shutil.which("libreoffice")
     if binary is None:
         unavailable("LibreOffice (soffice) is not installed")
@@ -240,6 +240,14 @@ def office_session(profile: Path) -> Iterator[Office]:
     python = uno_python()
     if python is None:
         unavailable("LibreOffice's Python bridge (python3-uno) is not installed")
+        return
+    # Debian's libreoffice-calc-nogui converts files but lacks Calc's dialogs and bars: the first
+    # typed entry makes Calc build its input line from this file, and without it soffice aborts.
+    program = Path(os.path.realpath(binary)).parent
+    if not (program.parent / "share/config/soffice.cfg/modules/scalc/ui/posbox.ui").exists():
+        unavailable(
+            "LibreOffice Calc has no user-interface files (libreoffice-calc-nogui?): install libreoffice-calc"
+        )
         return
     office = Office(binary, python, profile)
     try:
