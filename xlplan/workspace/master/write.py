@@ -252,16 +252,24 @@ def settings_rows(settings: Settings) -> list[tuple[str, Any, str]]:
     return rows
 
 
+def _write_items(
+    sheet: Worksheet,
+    rows: Sequence[Sequence[Any]],
+    note: str,
+    *,
+    value_width: int,
+    help_width: int,
+    wrap: tuple[int, ...],
+) -> None:
+    # 設定 and 評価基準 are both 項目・値・説明 sheets: one header, no filter (they are read by key).
+    _header(sheet, ["項目", "値", "説明"], {"値": note}, {"項目": 22, "値": value_width, "説明": help_width})
+    sheet.auto_filter.ref = None
+    _write_rows(sheet, rows, wrap=wrap)
+
+
 def _write_settings(sheet: Worksheet, settings: Settings) -> None:
     rows = settings_rows(settings)
-    _header(
-        sheet,
-        ["項目", "値", "説明"],
-        {"値": "この列だけを変更してください。"},
-        {"項目": 22, "値": 60, "説明": 60},
-    )
-    sheet.auto_filter.ref = None
-    _write_rows(sheet, rows, wrap=(2, 3))
+    _write_items(sheet, rows, "この列だけを変更してください。", value_width=60, help_width=60, wrap=(2, 3))
     for row_number, (key, _value, _help) in enumerate(rows, start=2):
         if key == K_DEADLINE:
             sheet.cell(row=row_number, column=2).number_format = "yyyy/m/d"
@@ -390,14 +398,8 @@ def grading_rows(rule: GradingRule) -> list[tuple[Any, Any, str]]:
 
 def _write_grading(sheet: Worksheet, rule: GradingRule) -> None:
     rows = grading_rows(rule)
-    _header(
-        sheet,
-        ["項目", "値", "説明"],
-        {"値": "この列を変更します。区分の表は行を足したり消したりできます（上から高い順）。"},
-        {"項目": 22, "値": 16, "説明": 90},
-    )
-    sheet.auto_filter.ref = None
-    _write_rows(sheet, rows, wrap=(3,))
+    note = "この列を変更します。区分の表は行を足したり消したりできます（上から高い順）。"
+    _write_items(sheet, rows, note, value_width=16, help_width=90, wrap=(3,))
     table_row = next(number for number, row in enumerate(rows, start=2) if row[0] == G_TABLE)
     for column in range(1, 4):
         cell = sheet.cell(row=table_row, column=column)
