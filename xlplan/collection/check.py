@@ -210,7 +210,10 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     places = [
         _Place(row, identity.found[row.row_id]) for row in identity.rows if row.row_id in identity.found
     ]
-    reads = [_read_row(place, sheet, identity, file) for place in places]
+    # The grey (prefilled) columns and where they are: the same for every row of the file.
+    grey = [(column.key, identity.positions[column.key]) for column in identity.columns
+            if not column.input and column.key in identity.positions]  # fmt: skip
+    reads = [_read_row(place, sheet, identity, file, grey) for place in places]
     for read in reads:
         findings += read.findings
 
@@ -282,14 +285,18 @@ class _RowRead:
 
 @dataclass(frozen=True)
 class _At:
-    """Where findings about one cell go; calling it makes a finding there."""
+    """Where findings about one cell go; calling it makes a finding there.
+
+    The cell's A1 name is made only for a finding: most cells of most returns have none.
+    """
 
     file: str
     sheet: str | None
-    cell: str | None
+    row: int
+    column: int
 
     def __call__(self, code: str, params: Mapping[str, Any]) -> Finding:
-        return Finding(code, params, file=self.file, sheet=self.sheet, cell=self.cell)
+        return Finding(code, params, file=self.file, sheet=self.sheet, cell=a1(self.row, self.column))
 
 
 def _params(row: ManifestRow, column: str) -> dict[str, Any]:
@@ -316,9 +323,10 @@ def _shown(value: CellValue) -> str:
     return text if len(text) <= MESSAGE_VALUE_MAX else text[:MESSAGE_VALUE_MAX] + "…"
 
 
-def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) -> _RowRead:
+def _read_row(
+    place: _Place, sheet: SheetRead, identity: Identity, file: str, grey: Sequence[tuple[str, int]]
+) -> _RowRead:
     """Read a row's cells; report formulas in the yellow cells."""
-    headers = {column.key: column.header for column in identity.columns}
     findings: list[Finding] = []
     values: dict[str, CellValue] = {}
     value_reported = False
@@ -328,9 +336,10 @@ def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) ->
         text = sheet.formulas.get(where)
         if text is None:
             continue
-        at = _At(file, identity.sheet, _cell(identity, place, key))
+        at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(key, 1))
         formula = text if len(text) <= 200 else text[:200] + "…"
-        params = _params(place.row, key) | {"header": headers.get(key, key), "formula": formula}
+        header = next((column.header for column in identity.columns if column.key == key), key)
+        params = _params(place.row, key) | {"header": header, "formula": formula}
         hazard = formula_hazard(text)
         if hazard is not None:
             findings.append(at("formula-dangerous", params | {"reason": hazard}))
@@ -340,11 +349,8 @@ def _read_row(place: _Place, sheet: SheetRead, identity: Identity, file: str) ->
             value_reported = value_reported or key == layout.CURRENT_VALUE
         else:
             findings.append(at("formula-in-input", params | {"value": _shown(value)}))
-    prefilled = {
-        column.key: sheet.value(place.sheet_row, identity.positions[column.key])
-        for column in identity.columns
-        if not column.input and column.key in identity.positions
-    }
+    cells, row = sheet.values, place.sheet_row
+    prefilled = {key: cells.get((row, column)) for key, column in grey}
     value_format = sheet.formats.get((place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 0)))
     return _RowRead(values[layout.CURRENT_VALUE], _narrative_text(values[layout.CURRENT_NARRATIVE]), prefilled,
                     tuple(findings), value_reported, value_format)  # fmt: skip
@@ -377,7 +383,7 @@ def _check_value(
 ) -> tuple[Value, list[Finding]]:
     """The row's Value (blank when unreadable) and the findings on the 今年度 value cell."""
     rule = layout.input_rule(project.indicator, project.unit)
-    at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_VALUE))
+    at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 1))
     raw = read.value
     shown = displayed(raw, read.value_format)
     base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": _shown(raw)}
@@ -467,7 +473,7 @@ def _check_narrative(
     """Blank narrative, a narrative copied from last year or any earlier year, a large change or a
     break in the trend left unexplained."""
     row = place.row
-    at = _At(file, identity.sheet, _cell(identity, place, layout.CURRENT_NARRATIVE))
+    at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(layout.CURRENT_NARRATIVE, 1))
     params = _params(row, layout.CURRENT_NARRATIVE)
     findings: list[Finding] = []
     settings = plan.settings

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from xlplan.findings import Finding, Language, findings_json
 from xlplan.followup.feedback import FeedbackResult
 from xlplan.plan.model import Answer
+from xlplan.plan.values import Mark, Value
 from xlplan.result import Reported, say
 
 Outcome = Literal["accepted", "invalid", "review", "unreadable", "unidentified", "duplicate"]
@@ -218,6 +220,37 @@ class Checked:
     def verified(self) -> bool:
         """True when the department is proven (a 差し戻し票 may go to it)."""
         return self.department is not None and self.outcome in ("accepted", "invalid")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A verdict crosses from a reading worker by pickle. Its answers as plain tuples pickle in a
+        # sixth of the time of the records (a Decimal and an Enum each), on both sides of the pipe.
+        return (_unpack_checked, (self.outcome, self.department, _pack(self.answers), self.findings))
+
+
+_Packed = tuple[int, str, str, str | None, str | None, str | None, str | None]
+
+
+def _pack(answers: tuple[Answer, ...]) -> tuple[_Packed, ...]:
+    return tuple(
+        (a.project_no, a.entry, a.department, None if a.value.number is None else str(a.value.number),
+         a.value.unit, None if a.value.mark is None else a.value.mark.value, a.narrative)
+        for a in answers
+    )  # fmt: skip
+
+
+def _unpack_checked(
+    outcome: Outcome, department: str | None, answers: tuple[_Packed, ...], findings: tuple[Finding, ...]
+) -> Checked:
+    return Checked(
+        outcome,
+        department,
+        tuple(
+            Answer(no, entry, member, Value(None if number is None else Decimal(number), unit,
+                                            None if mark is None else Mark(mark)), narrative)
+            for no, entry, member, number, unit, mark, narrative in answers
+        ),
+        findings,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

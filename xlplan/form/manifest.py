@@ -32,6 +32,10 @@ class ManifestRow:
     prefill_sha256: str
 
 
+# A manifest has a row per project share: fields() on each row cost more than copying it.
+_ROW_FIELDS = tuple(item.name for item in fields(ManifestRow))
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a department workbook was issued as."""
@@ -53,7 +57,7 @@ class Manifest:
         # Shallow copies: asdict() deep-copies recursively and dominated the cost of writing a workbook.
         data = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "signature"}
         data["columns"] = list(self.columns)
-        data["rows"] = [{item.name: getattr(row, item.name) for item in fields(row)} for row in self.rows]
+        data["rows"] = [{name: getattr(row, name) for name in _ROW_FIELDS} for row in self.rows]
         return data
 
 
@@ -62,9 +66,13 @@ def workspace_id(key: bytes) -> str:
     return hashlib.sha256(b"xlplan-workspace-id:" + key).hexdigest()[:16]
 
 
+# json.dumps with options builds a new encoder per call; this runs for every row of every return.
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def prefill_hash(values: Sequence[object]) -> str:
     """SHA-256 of the prefilled cells of a row, as their JSON text (``None`` for empty)."""
-    text = json.dumps([None if value is None else str(value) for value in values], ensure_ascii=False)
+    text = _ENCODE([None if value is None else str(value) for value in values])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

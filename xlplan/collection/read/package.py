@@ -49,6 +49,7 @@ class Package:
         self._check_entries(infos)
         self.parts = {info.filename.lower(): info.filename for info in infos}
         self.workbook = "xl/workbook.xml"  # the workbook part, lower case: set from the relationships
+        self._relations: dict[str, dict[str, tuple[str, str, str]]] = {}  # parsed once per part
         self._check_kind()
 
     # -- limits and kind -------------------------------------------------------------
@@ -153,6 +154,13 @@ class Package:
 
     def _relationships(self, source: str) -> dict[str, tuple[str, str, str]]:
         """The relationships of part ``source`` (``""`` for the package's): id → (type, target, target mode)."""
+        # The workbook's are asked for five times per file (styles, strings, sheets, links): parsed once.
+        cached = self._relations.get(source)
+        if cached is None:
+            cached = self._relations[source] = self._parse_relationships(source)
+        return cached
+
+    def _parse_relationships(self, source: str) -> dict[str, tuple[str, str, str]]:
         folder, _, base = source.rpartition("/")
         rels = f"{folder}/_rels/{base}.rels".lower() if folder else f"_rels/{base}.rels".lower()
         if rels not in self.parts:

@@ -13,6 +13,7 @@ streamed for the formula texts, which go into :attr:`SheetRead.formulas` beside 
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -57,6 +58,44 @@ class SheetData:
         )
 
 
+# A start tag's attributes may hold ">" inside quotes (a format code such as [>=100]0).
+_TAG_REST = rb"""((?:[^>"']+|"[^"]*"|'[^']*')*)>"""
+_NUMBER_FORMAT = re.compile(rb"<(?:[\w.-]+:)?numFmt\b" + _TAG_REST)
+_CELL_FORMATS = re.compile(rb"<(?:[\w.-]+:)?cellXfs\b[^>]*>(.*?)</(?:[\w.-]+:)?cellXfs\s*>", re.DOTALL)
+_FORMAT_RECORD = re.compile(rb"<(?:[\w.-]+:)?xf\b" + _TAG_REST)
+_FORMAT_ID = re.compile(rb"""(?:^|\s)numFmtId\s*=\s*["']([0-9]{1,9})["']""")
+_ATTRIBUTE = re.compile(rb"""([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attributes(text: bytes) -> dict[bytes, str]:
+    """The attributes of one start tag's text, unescaped (the prefix of a qualified name dropped)."""
+    found: dict[bytes, str] = {}
+    for name, double, single in _ATTRIBUTE.findall(text):
+        value = (double if double or not single else single).decode("utf-8", errors="replace")
+        found[name.rpartition(b":")[2]] = html.unescape(value) if "&" in value else value
+    return found
+
+
+def number_formats(styles: bytes) -> list[str | None]:
+    """Format code per cell style of a styles.xml (``cellXfs`` order); None for General.
+
+    Only the built-in formats that change how a number looks are named (dates are calamine's).
+    """
+    custom: dict[str, str] = {}
+    for match in _NUMBER_FORMAT.finditer(styles):
+        attributes = _attributes(match.group(1))
+        custom[attributes.get(b"numFmtId", "")] = attributes.get(b"formatCode", "")
+    section = _CELL_FORMATS.search(styles)
+    if section is None:
+        return []
+    codes: list[str | None] = []
+    for attributes in _FORMAT_RECORD.findall(section.group(1)):
+        found = _FORMAT_ID.search(attributes)
+        number = found.group(1).decode("ascii") if found else "0"
+        codes.append(custom.get(number) or _BUILTIN_FORMATS.get(number))
+    return codes
+
+
 def tag_name(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -99,7 +138,8 @@ _ANY_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
 _FORMULA = re.compile(rb"<f[\s>/]")
 # A cell's style: its reference, perhaps its type, then s="…" (how Excel, LibreOffice, XlsxWriter and
 # openpyxl all write it). A cell written otherwise is read as General, as it was before formats counted.
-_STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="\w+")? s="([0-9]{1,6})"')
+# Only cells that can hold a number: no type, or t="n" (text, booleans and errors carry another t).
+_STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="n")? s="([0-9]{1,6})"')
 _BUILTIN_FORMATS = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
 """Built-in number formats that change what a number looks like (ECMA-376 §18.8.30); dates are calamine's."""
 _PREFIXED_FORMULA = re.compile(rb":f[\s>/]")
@@ -309,34 +349,33 @@ class SheetReader:
             return {}
         xml = self._last[1] if self._last[0] == part else self.package._part(part)
         found: dict[tuple[int, int], str] = {}
+        columns: dict[bytes, int] = {}  # a sheet has few distinct column letters
         for letters, digits, style in _STYLED_CELL.findall(xml):
-            key = (int(digits), column_index(letters.decode("ascii")))
+            index = int(style)
+            code = codes[index] if index < len(codes) else None
+            if not code:
+                continue
+            column = columns.get(letters)
+            if column is None:
+                column = columns[letters] = column_index(letters.decode("ascii"))
+            key = (int(digits), column)
             if key in numeric:
-                index = int(style)
-                code = codes[index] if index < len(codes) else None
-                if code:
-                    found[key] = code
+                found[key] = code
         return found
 
     def _number_formats(self) -> list[str | None]:
-        """Format code per cell style (``cellXfs`` order); None for General. Read once per file."""
+        """Format code per cell style (``cellXfs`` order); None for General. Read once per file.
+
+        styles.xml is matched with regular expressions rather than parsed into a tree: building
+        its few hundred elements cost more than calamine's whole read of the sheet. The part's
+        prolog was checked already (no DTD, so no entities); its text is only searched here.
+        """
         if self._codes is None:
             self._codes = []
             package = self.package
             part = package.related("styles", "xl/styles.xml")
             if part in package.parts:
-                root = package._xml(part)
-                custom: dict[str, str] = {}
-                for element in root.iter():
-                    if tag_name(element.tag) == "numFmt":
-                        custom[element.get("numFmtId", "")] = element.get("formatCode", "")
-                for element in root.iter():
-                    if tag_name(element.tag) == "cellXfs":
-                        for xf in element:
-                            if tag_name(xf.tag) == "xf":
-                                number = xf.get("numFmtId", "0")
-                                self._codes.append(custom.get(number) or _BUILTIN_FORMATS.get(number))
-                        break
+                self._codes = number_formats(package._part(part))
         return self._codes
 
     # -- streaming with defusedxml ----------------------------------------------------------

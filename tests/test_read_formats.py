@@ -1,0 +1,113 @@
+"""Number formats as read from a return's styles.xml, and a verdict's trip across the worker pipe.
+
+A number is read as it was displayed, so the format code of each numeric cell must be what
+Excel and LibreOffice apply. The styles part is matched with regular expressions, not parsed
+into a tree (for speed); these tests hold it to a real XML parser and to openpyxl.
+"""
+
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+
+from xlplan.collection.read import read_return
+from xlplan.collection.read.sheets import number_formats
+from xlplan.collection.results import Checked
+from xlplan.findings import Finding
+from xlplan.plan.model import Answer
+from xlplan.plan.values import Mark, Value
+
+BUILTIN_SHOWN = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
+
+
+def _by_tree(xml: bytes) -> list[str | None]:
+    """The same answer from ElementTree: the reference the regular expressions must agree with."""
+    root = ElementTree.fromstring(xml)
+
+    def local(tag: str) -> str:
+        return tag.rpartition("}")[2]
+
+    custom = {e.get("numFmtId"): e.get("formatCode") for e in root.iter() if local(e.tag) == "numFmt"}
+    section = next(e for e in root.iter() if local(e.tag) == "cellXfs")
+    ids = [xf.get("numFmtId", "0") for xf in section if local(xf.tag) == "xf"]
+    return [custom.get(number) or BUILTIN_SHOWN.get(number) for number in ids]
+
+
+@pytest.mark.parametrize(
+    "prefix, quote",
+    [("", '"'), ("x:", '"'), ("", "'"), ("ss:", "'")],
+)
+def test_styles_read_as_an_xml_parser_reads_them(prefix: str, quote: str) -> None:
+    q = quote
+    ns = f"xmlns{':' + prefix[:-1] if prefix else ''}={q}http://schemas.openxmlformats.org/spreadsheetml/2006/main{q}"
+    p = prefix
+    xml = (
+        f"<?xml version={q}1.0{q} encoding={q}UTF-8{q}?><{p}styleSheet {ns}>"
+        f"<{p}numFmts count={q}3{q}>"
+        f"<{p}numFmt numFmtId={q}164{q} formatCode={q}#,##0&quot;人&quot;{q}/>"
+        # ">" may stand unescaped inside an attribute; "&amp;" and "&apos;" are unescaped.
+        f"<{p}numFmt formatCode={q}[>=100]0.0&amp;&apos;件&apos;{q} numFmtId={q}165{q} />"
+        f"<{p}numFmt numFmtId={q}166{q} formatCode={q}0.0%{q}></{p}numFmt>"
+        f"</{p}numFmts>"
+        # cellStyleXfs comes first and holds xf records too: they are not cell styles.
+        f"<{p}cellStyleXfs count={q}2{q}><{p}xf numFmtId={q}164{q}/><{p}xf numFmtId={q}9{q}/></{p}cellStyleXfs>"
+        f"<{p}cellXfs count={q}6{q}>"
+        f"<{p}xf numFmtId={q}0{q} fontId={q}0{q}/>"
+        f"<{p}xf fontId={q}1{q}/>"  # no numFmtId: General
+        f"<{p}xf numFmtId={q}165{q} applyNumberFormat={q}1{q}><{p}alignment wrapText={q}1{q}/></{p}xf>"
+        f"<{p}xf\n numFmtId = {q}9{q}/>"
+        f"<{p}xf numFmtId={q}164{q}/><{p}xf numFmtId={q}166{q}/><{p}xf numFmtId={q}14{q}/>"
+        f"</{p}cellXfs></{p}styleSheet>"
+    ).encode()
+    found = number_formats(xml)
+    assert found == _by_tree(xml)
+    assert found[2] == "[>=100]0.0&'件'" and found[3] == "0%"
+
+
+def test_format_codes_agree_with_openpyxl(tmp_path: Path) -> None:
+    """Every numeric cell's format, as the reader gives it, is the one openpyxl reads from the same file."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "回答"
+    formats = ['#,##0"人"', "0.0%", "0%", "0.00%", "#,##0", '0.0"%"', "General", '[>=100]0;0.0"件"']
+    for row, code in enumerate(formats, start=1):
+        for column, value in enumerate((41.2, 0.412, 1957), start=1):
+            cell = sheet.cell(row, column, value)
+            cell.number_format = code
+        text = sheet.cell(row, 4, "実施した。")  # text keeps no number format in the reading
+        text.number_format = code
+    path = tmp_path / "formats.xlsx"
+    workbook.save(path)
+
+    read = read_return(path).response
+    assert read is not None
+    expected = {
+        (cell.row, cell.column): cell.number_format
+        for row in openpyxl.load_workbook(path)["回答"].iter_rows()
+        for cell in row
+        if isinstance(cell.value, (int, float)) and cell.number_format != "General"
+    }
+    assert read.formats == expected
+    assert len(expected) == 3 * (len(formats) - 1)
+
+
+def test_a_verdict_crosses_the_pipe_unchanged() -> None:
+    """Collection's workers send verdicts by pickle in a compact form; what arrives is equal."""
+    answers = (
+        Answer(1, "講座の開催", "人権・同和対策室", Value(Decimal("41.20"), "%"), "実施した。\n2回"),
+        Answer(2, "相談", "福祉課", Value(mark=Mark.DONE)),
+        Answer(3, "啓発", "総務課", Value(), None),
+        Answer(4, "研修", "総務課", Value(Decimal("1957"), "人"), ""),
+    )
+    finding = Finding("value-missing", {"row_id": "R003-1-1", "column": "value"}, file="a.xlsx", cell="E9")
+    verdict = Checked("invalid", "総務課", answers, (finding,))
+    arrived = pickle.loads(pickle.dumps(verdict))
+    assert arrived == verdict
+    assert type(arrived.answers[0].value.number) is Decimal and arrived.answers[1].value.mark is Mark.DONE
+    assert str(arrived.answers[0].value.number) == "41.20"
