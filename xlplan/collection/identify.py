@@ -254,13 +254,14 @@ def _locate_columns(
     """
     row_id_header = next((column.header for column in columns if column.key == layout.ROW_ID), "行ID")
     header_row: int | None = None
-    for (r, _c), value in sorted(item for item in sheet.values.items() if item[0][0] <= HEADER_SEARCH_ROWS):
+    top = sorted(item for item in sheet.values.items() if item[0][0] <= HEADER_SEARCH_ROWS)
+    for (r, _c), value in top:
         if _text(value) == row_id_header:
             header_row = r
             break
     headers: dict[str, int] = {}
-    if header_row is not None:
-        for (r, c), value in sheet.values.items():
+    if header_row is not None:  # within the top rows, by the search above
+        for (r, c), value in top:
             if r == header_row and isinstance(value, str):
                 headers.setdefault(value.strip(), c)
     positions: dict[str, int] = {}

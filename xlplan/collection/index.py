@@ -57,6 +57,8 @@ class PlanIndex:
                         PlanRow(row_id, project.no, entry.name, member, department, entry_index, member_index)
                     )
         self.assigned: Mapping[str, Sequence[PlanRow]] = assigned
+        # Every return names its rows by id: looked up, not parsed and rebuilt, once per row.
+        self._owners: dict[str, PlanRow] = {row.row_id: row for rows in assigned.values() for row in rows}
         self.history: Mapping[HistoryKey, HistoryRecord] = history_map(plan)
         # Every year the history holds, oldest first: the checks compare a return with each.
         self.history_years: tuple[FiscalYear, ...] = tuple(sorted({key[2] for key in self.history}))
@@ -74,21 +76,7 @@ class PlanIndex:
 
     def owner(self, row_id: str) -> PlanRow | None:
         """The plan's row of this id, whoever answers it, or None when the plan has no such row."""
-        match = _ROW_ID.match(row_id)
-        if match is None:
-            return None
-        project = self.projects.get(int(match.group(1)))
-        entry_index, member_index = int(match.group(2)), int(match.group(3))
-        if project is None or not 0 < entry_index <= len(project.entries):
-            return None
-        entry = project.entries[entry_index - 1]
-        if not 0 < member_index <= len(entry.members):
-            return None
-        member = entry.members[member_index - 1]
-        department = self.canonical.get(member)
-        if department is None or layout.row_id(project.no, entry_index, member_index) != row_id:
-            return None
-        return PlanRow(row_id, project.no, entry.name, member, department, entry_index, member_index)
+        return self._owners.get(row_id)
 
     def entry_of(self, row_id: str, name: str) -> Entry | None:
         """The entry named ``name`` of the row ``row_id``'s project (found by the id's entry number)."""
