@@ -32,10 +32,8 @@ import argparse
 import json
 import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_distribute import synthetic_plan
+from sampling import own_cpu, run_sampled
 
 from xlplan.form import layout
 from xlplan.plan.model import Answer, Plan
@@ -107,7 +106,7 @@ def phase_xlplan(root: Path, n: int, workers: int) -> dict[str, Any]:
     from xlplan.workspace.folder import Workspace
 
     plan = synthetic_plan(n)  # built before the clock starts (see run_phase)
-    cpu_before, start = _cpu(), time.perf_counter()
+    cpu_before, start = own_cpu(), time.perf_counter()
     result = collect(Workspace(root), plan=plan, feedback=False)
     wall = time.perf_counter() - start
     return {
@@ -122,7 +121,7 @@ def phase_xlplan(root: Path, n: int, workers: int) -> dict[str, Any]:
 def phase_pandas(root: Path, n: int, workers: int) -> dict[str, Any]:
     import pandas as pd
 
-    cpu_before, start = _cpu(), time.perf_counter()
+    cpu_before, start = own_cpu(), time.perf_counter()
     frames = [
         # The default engine today (pandas warns that it will become calamine): named, so the
         # baseline stays what it measured and no warning per file is printed.
@@ -143,96 +142,34 @@ def _calamine_one(path: str) -> int:
 
 def phase_floor(root: Path, n: int, workers: int) -> dict[str, Any]:
     paths = [str(path) for path in sorted((root / "inbox").glob("*.xlsx"))]
-    cpu_before, start = _cpu(), time.perf_counter()
+    cpu_before, start = own_cpu(), time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         rows = sum(pool.map(_calamine_one, paths, chunksize=16))
     return {"cpu_before_s": cpu_before, "wall_s": time.perf_counter() - start, "files": len(paths),
             "rows": rows}  # fmt: skip
 
 
-def _cpu() -> float:
-    """This process's CPU time so far (what it spent before a phase's clock started is not the phase's)."""
-    times = os.times()
-    return times.user + times.system
-
-
 PHASES = {"xlplan": phase_xlplan, "pandas": phase_pandas, "floor": phase_floor}
 
 
-class _TreeSampler(threading.Thread):
-    """Peak RSS and CPU time of a phase's process and all its descendants, sampled from outside it.
-
-    The sampler runs in the benchmark's own process, not in the measured one: a thread there
-    would change what is measured (xlplan forks its reading workers only from a process with
-    no other thread, as the command line is; with a thread it falls back to a fork server and
-    checks in the collecting process). Each process's CPU time is taken from its last sample.
-    """
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak = 0
-        self.peak_pss = 0
-        self.cpu: dict[int, float] = {}
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        import contextlib
-
-        import psutil
-
-        try:
-            root = psutil.Process(self.pid)
-        except psutil.Error:
-            return
-        tick = 0
-        while not self.done.is_set():
-            total = pss = 0
-            # Forked workers share the plan's pages with their parent: RSS counts them in every
-            # process, PSS (Linux; elsewhere RSS) once. PSS walks every mapping, which costs this
-            # process a good part of a core at 50 samples a second: it is sampled at 5 a second.
-            full = tick % 10 == 0
-            with contextlib.suppress(psutil.Error):
-                for process in [root, *root.children(recursive=True)]:
-                    with contextlib.suppress(psutil.Error):
-                        memory = process.memory_full_info() if full else process.memory_info()
-                        total += memory.rss
-                        pss += getattr(memory, "pss", memory.rss)
-                        times = process.cpu_times()
-                        self.cpu[process.pid] = times.user + times.system
-            self.peak = max(self.peak, total)
-            if full:
-                self.peak_pss = max(self.peak_pss, pss)
-            tick += 1
-            self.done.wait(0.02)
-
-
 def run_phase(name: str, root: Path, n: int, workers: int) -> dict[str, Any]:
-    """Run one phase in this process (no sampler thread here); its result says its CPU time at the start."""
-    return {**PHASES[name](root, n, workers), "phase": name}
+    """Run one phase in this process (sampled from outside, see :mod:`sampling`)."""
+    return {**PHASES[name](root, n, workers), "phase": name, "cpu_after_s": own_cpu()}
 
 
 def measure(name: str, root: Path, n: int, workers: int) -> dict[str, Any]:
-    """Run a phase in a fresh process and sample it and its descendants from here."""
-    command = [sys.executable, __file__, "--phase", name, "--root", str(root), "--n", str(n),
-               "--workers", str(workers)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    sampler = _TreeSampler(process.pid)
-    sampler.start()
-    output, _ = process.communicate()
-    sampler.done.set()
-    sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"phase {name} failed with exit status {process.returncode}")
-    result = json.loads(output.strip().splitlines()[-1])
-    # What the phase's process spent before its clock started (imports, the plan) is not the phase's.
-    cpu = sum(sampler.cpu.values()) - result.pop("cpu_before_s")
+    """Run a phase in a fresh process, sampled from here."""
+    sampled = run_sampled([sys.executable, __file__, "--phase", name, "--root", str(root), "--n", str(n),
+                           "--workers", str(workers)])  # fmt: skip
+    result = dict(sampled.result)
+    # The phase's own CPU from its clock's start (not its imports or the plan), and its workers'.
+    cpu = result.pop("cpu_after_s") - result.pop("cpu_before_s") + sampled.descendants_cpu
     return {
         **result,
         "cpu_s": round(cpu, 2),
         "cores": round(cpu / result["wall_s"], 2),
-        "peak_rss_mb": round(sampler.peak / 2**20, 1),
-        "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
+        "peak_rss_mb": round(sampled.peak_rss / 2**20, 1),
+        "peak_pss_mb": round(sampled.peak_pss / 2**20, 1),
     }
 
 

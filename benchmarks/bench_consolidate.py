@@ -24,11 +24,9 @@ Timings are printed, never asserted: shared machines are noisy.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sampling import run_sampled  # noqa: E402 - beside this script
 
 from xlplan.examples import load_example  # noqa: E402
 from xlplan.plan.model import Answer, Department, Entry, HistoryRecord, Plan  # noqa: E402
@@ -163,31 +163,11 @@ def child(kind: str, respondents: int) -> None:
 
 
 def measured_run(command: list[str]) -> dict[str, float]:
-    """Run a child, sampling the summed RSS of it and its own children every 20 ms."""
-    import psutil
-
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    watched = psutil.Process(process.pid)
-    peak = 0
-    cpu: dict[int, float] = {}
-    start = time.perf_counter()
-    while process.poll() is None:
-        with contextlib.suppress(psutil.Error):
-            rss = 0
-            for member in [watched, *watched.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    rss += member.memory_info().rss
-                    times = member.cpu_times()
-                    cpu[member.pid] = times.user + times.system
-            peak = max(peak, rss)
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    stdout, _ = process.communicate()
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, command)
-    measured = json.loads(stdout.strip().splitlines()[-1])
-    measured["peak_mb"] = max(peak / 2**20, measured["max_rss_mb"])
-    measured["cores"] = sum(cpu.values()) / wall
+    """Run a child, sampling the summed RSS and the CPU of it and its own children (:mod:`sampling`)."""
+    sampled = run_sampled(command)
+    measured = dict(sampled.result)
+    measured["peak_mb"] = max(sampled.peak_rss / 2**20, measured["max_rss_mb"])
+    measured["cores"] = sum(sampled.cpu.values()) / sampled.wall_s
     return measured
 
 

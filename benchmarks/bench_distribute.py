@@ -13,8 +13,9 @@ is its own:
 - ``plain``: xlplan again, with XlsxWriter's public API only (``XLPLAN_PLAIN_XLSXWRITER=1``:
   no fast path on its internals, :mod:`xlplan.xlsx.fast`), to show what that path is worth.
 
-Peak RSS is sampled every 20 ms over the process and its children (so the
-workers count); forked workers share the parent's pages, which a sum of RSS
+Peak RSS is sampled every 20 ms over the phase's process and its descendants (so the
+workers count), from the benchmark's own process (:mod:`sampling`: a sampling thread in the
+measured process would make xlplan fork no workers); forked workers share the parent's pages, which a sum of RSS
 counts once per process, so the proportional set size (PSS, shared pages split
 between the processes sharing them) is summed beside it: the memory the phase
 really holds. "cores" is CPU time over wall time. Nothing here is asserted.
@@ -26,23 +27,20 @@ really holds. "cores" is CPU time over wall time. Nothing here is asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import multiprocessing
 import os
 import resource
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psutil
+from sampling import own_cpu, run_sampled
 
 from xlplan.examples import load_example
 from xlplan.form import layout
@@ -176,43 +174,16 @@ PHASES: dict[str, Callable[[Plan, Path, int], None]] = {
 }
 
 
-class _PeakSampler(threading.Thread):
-    """Samples the RSS of this process plus its children, keeping the peak."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = 0
-        self.peak_pss = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        me = psutil.Process()
-        while not self.done.is_set():
-            total = pss = 0
-            for process in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):  # a worker may exit between listing and reading
-                    memory = process.memory_full_info()
-                    total += memory.rss
-                    pss += getattr(memory, "pss", memory.rss)  # PSS is Linux-only
-            self.peak = max(self.peak, total)
-            self.peak_pss = max(self.peak_pss, pss)
-            self.done.wait(0.02)
-
-
 def run_phase(name: str, n: int, workers: int) -> dict[str, Any]:
+    """Run one phase in this process (sampled from outside, see :mod:`sampling`)."""
     plan = synthetic_plan(n)
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
-        sampler = _PeakSampler()
-        sampler.start()
-        start_cpu = os.times()
+        cpu_before = own_cpu()
         start = time.perf_counter()
         PHASES[name](plan, Path(folder), workers)
         wall = time.perf_counter() - start
-        cpu = os.times()
-        sampler.done.set()
-        sampler.join()
+        cpu_after = own_cpu()
         files = sum(1 for path in Path(folder).rglob("*.xlsx") if path.name != "template.xlsx")
-    cpu_seconds = sum(getattr(cpu, f) - getattr(start_cpu, f) for f in ("user", "system", "children_user", "children_system"))  # fmt: skip
     self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
@@ -220,12 +191,26 @@ def run_phase(name: str, n: int, workers: int) -> dict[str, Any]:
         "n": n,
         "files": files,
         "wall_s": round(wall, 2),
-        "cpu_s": round(cpu_seconds, 2),
-        "cores": round(cpu_seconds / wall, 2),
-        "peak_rss_mb": round(sampler.peak / 2**20, 1),
-        "peak_pss_mb": round(sampler.peak_pss / 2**20, 1),
+        "cpu_own_s": cpu_after - cpu_before,
         "ru_maxrss_self_mb": round(self_max, 1),
         "ru_maxrss_largest_child_mb": round(child_max, 1),
+    }
+
+
+def measure(name: str, n: int, workers: int) -> dict[str, Any]:
+    """Run a phase in a fresh process, sampled from here."""
+    sampled = run_sampled(
+        [sys.executable, __file__, "--phase", name, "--n", str(n), "--workers", str(workers)]
+    )
+    result = dict(sampled.result)
+    # The phase's own CPU within its clock, and its workers'.
+    cpu_seconds = result.pop("cpu_own_s") + sampled.descendants_cpu
+    return {
+        **result,
+        "cpu_s": round(cpu_seconds, 2),
+        "cores": round(cpu_seconds / result["wall_s"], 2),
+        "peak_rss_mb": round(sampled.peak_rss / 2**20, 1),
+        "peak_pss_mb": round(sampled.peak_pss / 2**20, 1),
     }
 
 
@@ -244,11 +229,7 @@ def main() -> None:
           f"{os.cpu_count()} CPUs")  # fmt: skip
     results = {}
     for name in ("xlplan", "plain", "floor", "openpyxl"):
-        completed = subprocess.run(
-            [sys.executable, __file__, "--phase", name, "--n", str(args.n), "--workers", str(args.workers)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        results[name] = json.loads(completed.stdout.strip().splitlines()[-1])
+        results[name] = measure(name, args.n, args.workers)
         r = results[name]
         print(f"  {name:9} wall {r['wall_s']:8.2f} s  cpu {r['cpu_s']:8.2f} s  cores {r['cores']:4.2f}  "
               f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}")  # fmt: skip
