@@ -295,6 +295,11 @@ class _At:
     row: int
     column: int
 
+    @classmethod
+    def of(cls, identity: Identity, place: _Place, key: str, file: str) -> _At:
+        """The cell of column ``key`` in the row at ``place`` (where :func:`_cell` names it)."""
+        return cls(file, identity.sheet, place.sheet_row, _column(identity, key))
+
     def __call__(self, code: str, params: Mapping[str, Any]) -> Finding:
         return Finding(code, params, file=self.file, sheet=self.sheet, cell=a1(self.row, self.column))
 
@@ -311,8 +316,12 @@ def _params(row: ManifestRow, column: str) -> dict[str, Any]:
     }
 
 
+def _column(identity: Identity, key: str) -> int:
+    return identity.positions.get(key, 1)
+
+
 def _cell(identity: Identity, place: _Place, key: str) -> str:
-    return a1(place.sheet_row, identity.positions.get(key, 1))
+    return a1(place.sheet_row, _column(identity, key))
 
 
 def _shown(value: CellValue) -> str:
@@ -336,7 +345,7 @@ def _read_row(
         text = sheet.formulas.get(where)
         if text is None:
             continue
-        at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(key, 1))
+        at = _At.of(identity, place, key, file)
         formula = text if len(text) <= 200 else text[:200] + "…"
         header = next((column.header for column in identity.columns if column.key == key), key)
         params = _params(place.row, key) | {"header": header, "formula": formula}
@@ -383,7 +392,7 @@ def _check_value(
 ) -> tuple[Value, list[Finding]]:
     """The row's Value (blank when unreadable) and the findings on the 今年度 value cell."""
     rule = layout.input_rule(project.indicator, project.unit)
-    at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 1))
+    at = _At.of(identity, place, layout.CURRENT_VALUE, file)
     raw = read.value
     shown = displayed(raw, read.value_format)
     base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": _shown(raw)}
@@ -473,7 +482,7 @@ def _check_narrative(
     """Blank narrative, a narrative copied from last year or any earlier year, a large change or a
     break in the trend left unexplained."""
     row = place.row
-    at = _At(file, identity.sheet, place.sheet_row, identity.positions.get(layout.CURRENT_NARRATIVE, 1))
+    at = _At.of(identity, place, layout.CURRENT_NARRATIVE, file)
     params = _params(row, layout.CURRENT_NARRATIVE)
     findings: list[Finding] = []
     settings = plan.settings

@@ -63,6 +63,7 @@ _TAG_REST = rb"""((?:[^>"']+|"[^"]*"|'[^']*')*)>"""
 _NUMBER_FORMAT = re.compile(rb"<(?:[\w.-]+:)?numFmt\b" + _TAG_REST)
 _CELL_FORMATS = re.compile(rb"<(?:[\w.-]+:)?cellXfs\b[^>]*>(.*?)</(?:[\w.-]+:)?cellXfs\s*>", re.DOTALL)
 _FORMAT_RECORD = re.compile(rb"<(?:[\w.-]+:)?xf\b" + _TAG_REST)
+# A cell style needs only its numFmtId: one search per record rather than every attribute unescaped.
 _FORMAT_ID = re.compile(rb"""(?:^|\s)numFmtId\s*=\s*["']([0-9]{1,9})["']""")
 _ATTRIBUTE = re.compile(rb"""([\w.:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
