@@ -17,8 +17,11 @@ import xlplan
 from tests.conftest import calamine_rows, convert_with_soffice, fill_and_collect
 from xlplan.examples import Example
 from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Answer, Department, Entry
 from xlplan.plan.values import Value
-from xlplan.publish.consolidate import ConsolidationResult
+from xlplan.publish.consolidate import ConsolidationResult, consolidate_plan
+from xlplan.publish.table import build_table
+from xlplan.publish.trends import MAX_CHART_LINES, SHEET, omitted_note, trend_lines
 from xlplan.workspace.folder import init_workspace
 
 
@@ -77,3 +80,39 @@ def test_the_pdf_shows_the_charts(
     assert "数値目標の推移" in text
     titles = [row[1] for row in calamine_rows(published.xlsx, "推移")[3:] if row and row[1]]
     assert any(title[:10] in text for title in titles)
+
+
+def test_a_project_with_more_entries_than_a_chart_can_show_gets_a_note(
+    example: Example, tmp_path: Path
+) -> None:
+    """Eleven entries of 事業1: every row stays in the table, the chart gives way to a note (workbook and
+    HTML), and the other indicators keep theirs."""
+    plan = example.plan
+    first = next(p for p in plan.projects if p.no == 1)
+    names = [f"課{index:02d}" for index in range(1, MAX_CHART_LINES + 2)]
+    projects = tuple(
+        dataclasses.replace(p, entries=tuple(Entry(name, (name,)) for name in names)) if p.no == 1 else p
+        for p in plan.projects
+    )
+    departments = plan.departments + tuple(Department(name) for name in names)
+    answers = [a for a in example.answers if a.project_no != 1] + [
+        Answer(1, name, name, Value(Decimal(100 + index), first.unit), "研修を行った。")
+        for index, name in enumerate(names)
+    ]
+    wide = dataclasses.replace(plan, projects=projects, departments=departments)
+    result = consolidate_plan(wide, answers, tmp_path, html=True)
+
+    rows = calamine_rows(result.xlsx, SHEET)
+    assert [row[2] for row in rows[3:] if row and row[0] == 1.0] == names  # every entry in the table
+    note = omitted_note(first, len(names))
+    assert [row[0] for row in rows if row and row[0] == note] == [note]
+    parts = _parts(result.xlsx)
+    titles = "".join(text for name, text in parts.items() if name.startswith("xl/charts/chart"))
+    assert f"<a:t>1 {first.indicator}" not in titles
+    charted = {line.project.no for line in trend_lines(build_table(wide, answers))[1]} - {1}
+    assert charted and sum(name.startswith("xl/charts/chart") for name in parts) == len(charted)
+    other = next(p for p in plan.projects if p.no == min(charted))
+    assert f"<a:t>{other.no} {other.indicator}" in titles  # how a chart's title reads in its part
+    assert result.html is not None
+    page = result.html.read_text(encoding="utf-8")
+    assert f"<p>{note}</p>" in page and f"事業番号 1「{first.indicator}」の推移" not in page

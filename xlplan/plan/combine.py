@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from xlplan.plan.values import BLANK, Mark, Value
 
@@ -50,6 +51,20 @@ class Share:
     department: str
     value: Value
     narrative: str | None = None
+
+
+class Shared(Protocol):
+    """What combining reads of a share: a :class:`Share`, or any record with the same three fields
+    (consolidation passes an answer as it is where its department is the member's name)."""
+
+    @property
+    def department(self) -> str: ...
+
+    @property
+    def value(self) -> Value: ...
+
+    @property
+    def narrative(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ def join_narratives(parts: Sequence[tuple[str, str | None]]) -> str | None:
     return "\n".join(f"【{department}】 {text}" for department, text in written)
 
 
-def combine(members: Sequence[str], shares: Iterable[Share]) -> Combined:
+def combine(members: Sequence[str], shares: Iterable[Shared]) -> Combined:
     """Combine the shares of an entry whose member departments are ``members``.
 
     Args:
@@ -123,7 +138,7 @@ def combine(members: Sequence[str], shares: Iterable[Share]) -> Combined:
     """
     if len(members) == 1:
         return _combine_single(members[0], shares)
-    by_member: dict[str, Share] = {}
+    by_member: dict[str, Shared] = {}
     for share in shares:
         if share.department in members:
             by_member[share.department] = share
@@ -134,13 +149,13 @@ def combine(members: Sequence[str], shares: Iterable[Share]) -> Combined:
     return Combined(value, narrative, missing, conflict)
 
 
-def _combine_single(member: str, shares: Iterable[Share]) -> Combined:
+def _combine_single(member: str, shares: Iterable[Shared]) -> Combined:
     """:func:`combine` for an entry of one department — nearly every entry — without its lists.
 
     The same rule: the department's last share, its number put through the same
     Decimal sum (``0 + n``), its narrative dropped when blank.
     """
-    last: Share | None = None
+    last: Shared | None = None
     for share in shares:
         if share.department == member:
             last = share

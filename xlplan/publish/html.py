@@ -29,7 +29,7 @@ from pathlib import Path
 from xlplan.plan.model import Node, Plan, Project
 from xlplan.plan.values import Value
 from xlplan.publish.table import Heading, ProjectBlock, Section, Table
-from xlplan.publish.trends import Line, chart_description, trend_lines
+from xlplan.publish.trends import Line, by_project, chart_description, omitted_note, trend_lines
 from xlplan.publish.writer import cell_text, layout_for
 
 __all__ = ["charts_html", "html_text", "write_html"]
@@ -97,12 +97,10 @@ def charts_html(table: Table) -> str:
     years, lines = trend_lines(table)
     if not lines:
         return ""
-    by_project: dict[int, list[Line]] = {}
-    for line in lines:
-        by_project.setdefault(line.project.no, []).append(line)
+    charted, omitted = by_project(lines)
     labels = [table.plan.settings.year_label(years[0]), *(year.wareki for year in years[1:])]
     parts = ['<section aria-labelledby="trends">', '<h2 id="trends">数値目標の推移</h2>']
-    for group in by_project.values():
+    for group in charted:
         project = group[0].project
         described = chart_description(project, years, group)
         parts += [
@@ -111,6 +109,7 @@ def charts_html(table: Table) -> str:
             f"<figcaption>{_text(described)}</figcaption>",
             "</figure>",
         ]
+    parts += [f"<p>{_text(omitted_note(group[0].project, len(group)))}</p>" for group in omitted]
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from xlplan.findings import Finding
-from xlplan.plan.combine import Share, combine
+from xlplan.plan.combine import Share, Shared, combine
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.grading import Achievement, achievement
 from xlplan.plan.model import Answer, Entry, HistoryRecord, Node, Plan, Project
@@ -81,7 +81,7 @@ class Table:
         )
 
 
-HistoryKey = tuple[int, str, FiscalYear]
+HistoryKey = tuple[int, str, int]  # project, entry, western year (an int hashes faster)
 
 
 class EntryYears:
@@ -94,7 +94,7 @@ class EntryYears:
         self.whole: dict[HistoryKey, HistoryRecord] = {}
         self.shares: dict[HistoryKey, list[HistoryRecord]] = defaultdict(list)
         for record in plan.history:
-            key = (record.project_no, record.entry, record.fiscal_year)
+            key = (record.project_no, record.entry, record.fiscal_year.western)
             if record.department is None:
                 self.whole.setdefault(key, record)  # the first record of a key wins, as in the master
             else:
@@ -102,11 +102,11 @@ class EntryYears:
 
     def record(self, project: Project, entry: Entry, year: FiscalYear) -> HistoryRecord | None:
         """The entry's own record of ``year`` (not its members' shares), if the history has one."""
-        return self.whole.get((project.no, entry.name, year))
+        return self.whole.get((project.no, entry.name, year.western))
 
     def combined(self, project: Project, entry: Entry, year: FiscalYear) -> tuple[Value, tuple[str, ...]]:
         """The entry's value of ``year`` and the members whose share is missing from it."""
-        key = (project.no, entry.name, year)
+        key = (project.no, entry.name, year.western)
         own = self.whole.get(key)
         if own is not None:
             return own.value, ()
@@ -121,7 +121,12 @@ class EntryYears:
         if member is None:
             return self.combined(project, entry, year)[0]
         own = next(
-            (r for r in self.shares.get((project.no, entry.name, year), ()) if r.department == member), None
+            (
+                r
+                for r in self.shares.get((project.no, entry.name, year.western), ())
+                if r.department == member
+            ),
+            None,
         )
         return own.value if own else BLANK
 
@@ -170,7 +175,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
     for project in plan.projects:
         for entry in project.entries:
             entries[(project.no, entry.name)] = (project, entry)
-    shares: dict[tuple[int, str], list[Share]] = defaultdict(list)
+    shares: dict[tuple[int, str], list[Shared]] = defaultdict(list)
     for answer in answers:
         found = entries.get((answer.project_no, answer.entry))
         member = member_of(plan, found[1], answer.department) if found else None
@@ -182,7 +187,9 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
                 )
             )
             continue
-        shares[(answer.project_no, answer.entry)].append(Share(member, answer.value, answer.narrative))
+        # The answer itself where it is the member's (nearly always): one record fewer per row.
+        share = answer if member == answer.department else Share(member, answer.value, answer.narrative)
+        shares[(answer.project_no, answer.entry)].append(share)
 
     by_node: dict[tuple[str, ...], list[Project]] = defaultdict(list)
     for project in plan.projects:
@@ -200,11 +207,13 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
             project.direction,
         )
 
+    earlier_years = settings.earlier_years  # a property that builds its tuple: once, not per entry
+
     def block(project: Project) -> ProjectBlock:
         rows = []
         for entry in project.entries:
             previous = past(project, entry, settings.previous_year)
-            earlier = tuple(past(project, entry, year) for year in settings.earlier_years)
+            earlier = tuple(past(project, entry, year) for year in earlier_years)
             received = shares.get((project.no, entry.name))
             if received is None:
                 own = years.record(project, entry, settings.current_year)

@@ -5,6 +5,10 @@ The last sheet of the consolidated workbook holds a table — one row per entry 
 project drawn from that table with XlsxWriter's chart API, so Excel and LibreOffice draw (and print)
 them from the cells. The baseline is the first point, labelled with its year; the target is a
 dashed line at its value. Each chart carries a text alternative saying what it shows.
+
+A chart holds at most :data:`MAX_CHART_LINES` entries: more lines than that cannot be told apart
+(and Excel refuses a chart of more than 255 series). A project with more entries keeps its rows in
+the table and gets a note in place of its chart.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Entry, Project
 from xlplan.plan.values import Value
 from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
+from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text
 
 SHEET = "推移"
 CHART_ROWS = 16  # rows a chart takes, with a gap
 CHART_WIDTH, CHART_HEIGHT = 520, 288  # pixels: two charts side by side on an A4 landscape page
+MAX_CHART_LINES = 10
+"""The most entries one chart draws; a legend of more lines is no longer readable."""
 
 
 @dataclass(frozen=True)
@@ -39,29 +46,60 @@ def trend_lines(table: Table) -> tuple[list[FiscalYear], list[Line]]:
     plan = table.plan
     settings = plan.settings
     years = [settings.baseline_year, *history_years(plan), settings.current_year]
-    history = EntryYears(plan)
+    # The table's rows hold the years it prints already; only other years are looked up.
+    printed = {year: index for index, year in enumerate(settings.earlier_years)}
+    history: EntryYears | None = None
     lines = []
     for section in table.sections:
         for item in section.items:
             if not isinstance(item, ProjectBlock) or not item.project.indicator:
                 continue
+            project = item.project
             for row in item.rows:
-                values: list[Value] = [item.project.baseline]
-                values += [history.past(item.project, row.entry, year, None) for year in years[1:-1]]
+                values: list[Value] = [project.baseline]
+                for year in years[1:-1]:
+                    if year == settings.previous_year:
+                        values.append(row.previous)
+                    elif year in printed and printed[year] < len(row.earlier):
+                        values.append(row.earlier[printed[year]])
+                    else:
+                        history = history or EntryYears(plan)
+                        values.append(history.past(project, row.entry, year, None))
                 values.append(row.current)
                 numbers = tuple(float(v.number) if v.number is not None else None for v in values)
                 if sum(number is not None for number in numbers) >= 2:  # a trend needs two points
-                    lines.append(Line(item.project, row.entry, numbers))
+                    lines.append(Line(project, row.entry, numbers))
     return years, lines
 
 
-def add_trends(book: Workbook, table: Table) -> int:
-    """Add the 推移 sheet to ``book`` (before it is closed); returns the number of charts (0: no sheet)."""
-    years, lines = trend_lines(table)
+def by_project(lines: Sequence[Line]) -> tuple[list[list[Line]], list[list[Line]]]:
+    """The lines grouped by project, in table order: (projects charted, projects with too many entries)."""
+    groups: dict[int, list[Line]] = {}
+    for line in lines:
+        groups.setdefault(line.project.no, []).append(line)
+    charted = [group for group in groups.values() if len(group) <= MAX_CHART_LINES]
+    omitted = [group for group in groups.values() if len(group) > MAX_CHART_LINES]
+    return charted, omitted
+
+
+def omitted_note(project: Project, entries: int) -> str:
+    """What stands in place of the chart of a project with too many entries to draw."""
+    return (
+        f"事業番号 {project.no}「{project.indicator}」は担当の行が{entries:,}あり、1つのグラフで見分けられる"
+        f"{MAX_CHART_LINES}行を超えるため、グラフを省略しました。値は上の表にあります。"
+    )
+
+
+def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list[Line]] | None = None) -> int:
+    """Add the 推移 sheet to ``book`` (before it is closed); returns the number of charts (0: no sheet).
+
+    ``trend`` is :func:`trend_lines` of ``table`` when the caller has it already.
+    """
+    years, lines = trend if trend is not None else trend_lines(table)
     if not lines:
         return 0
     settings = table.plan.settings
-    sheet = book.add_worksheet(SHEET)
+    sheet = book.add_worksheet(SHEET, worksheet_class=fast.table_sheet_class())
     bold = book.add_format({"bold": True, "font_size": 12})
     header = book.add_format(
         {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "align": "center"}
@@ -82,40 +120,46 @@ def add_trends(book: Workbook, table: Table) -> int:
     sheet.set_column(3, len(names) - 1, 10)
     first_year, last_year = 4, 4 + len(years) - 1
     target_column = last_year + 1
-    rows_of: dict[int, list[int]] = {}
+    row_of: dict[int, int] = {}  # id(line) → its row of the sheet
+    put_string, put_number, put_blank = fast.cell_writers(sheet)  # a row per entry: thousands of cells
     for offset, line in enumerate(lines, start=3):
         project = line.project
-        sheet.write_number(offset, 0, project.no, text)
-        sheet.write_string(offset, 1, clean_text(project.indicator or ""), text)
-        sheet.write_string(offset, 2, clean_text(line.entry.name), text)
-        sheet.write_string(offset, 3, clean_text(project.unit or ""), text)
+        row_of[id(line)] = offset
+        put_number(offset, 0, project.no, text)
+        put_string(offset, 1, clean_text(project.indicator or ""), text)
+        put_string(offset, 2, clean_text(line.entry.name), text)
+        put_string(offset, 3, clean_text(project.unit or ""), text)
         for column, value in enumerate(line.values, start=first_year):
             if value is None:
-                sheet.write_blank(offset, column, None, number)
+                put_blank(offset, column, None, number)
             else:
-                sheet.write_number(offset, column, value, number)
+                put_number(offset, column, value, number)
         target = project.target.number if project.target is not None else None
         if target is not None:
-            sheet.write_number(offset, target_column, float(target), number)
+            put_number(offset, target_column, float(target), number)
         else:
-            sheet.write_blank(offset, target_column, None, number)
-        rows_of.setdefault(project.no, []).append(offset)
+            put_blank(offset, target_column, None, number)
+    charted, omitted = by_project(lines)
+    below = 3 + len(lines) + 1
+    for group in omitted:
+        sheet.write_string(below, 0, clean_text(omitted_note(group[0].project, len(group))))
+        below += 1
     # A hidden block repeats each target across the years: a dashed series draws it as a line.
-    helper = 3 + len(lines) + 2
+    helper = below + 1
     charts = 0
-    top = helper + len(rows_of) + 2
-    by_no = {line.project.no: line.project for line in lines}
-    for index, (no, rows) in enumerate(rows_of.items()):
-        project = by_no[no]
+    top = helper + len(charted) + 2
+    for index, group in enumerate(charted):
+        project = group[0].project
         chart = book.add_chart({"type": "line"})
-        for row in rows:
+        for line in group:
+            row = row_of[id(line)]
             chart.add_series({
                 "name": [SHEET, row, 2],
                 "categories": [SHEET, 2, first_year, 2, last_year],
                 "values": [SHEET, row, first_year, row, last_year],
                 "marker": {"type": "circle", "size": 6},
             })  # fmt: skip
-        described = chart_description(project, years, [lines[r - 3] for r in rows])
+        described = chart_description(project, years, group)
         if project.target is not None and project.target.number is not None:
             target_row = helper + index
             for column in range(first_year, last_year + 1):

@@ -19,10 +19,9 @@ no such level gets a 番号 column), then 事業 (description and 【数値目�
 担当課, 現状値, 前年度, 今年度 and the narrative. A project's own cells (number,
 description, 現状値) are merged over its department rows.
 
-The writer is XlsxWriter (several times faster than openpyxl on large tables).
-Department text is written only with ``write_string`` and the workbook is opened
-with ``strings_to_formulas`` off, so no text can become a formula; text that
-Excel would read as one if retyped also gets the quote prefix. Every value
+The writer is XlsxWriter. Department text is only ever written as a string, in a
+workbook opened with ``strings_to_formulas`` off, so no text can become a formula;
+text Excel would read as one if retyped also gets the quote prefix. Every value
 written is folded into a checksum that :func:`xlplan.publish.parallel.read_back_checksum`
 recomputes from the file with a second reader. Writing the sheets, in one process
 or two, is :mod:`xlplan.publish.parallel`.
@@ -281,9 +280,10 @@ class TableWriter:
             sheet.write_blank(row, column, None, self.fmt(role))
 
     def merge(self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], fmt: Format) -> None:
-        # merge_range would write its data with write(); it gets "" and the real value is
-        # written afterwards with write_string / write_number, as XlsxWriter recommends.
-        if rows[0] != rows[1] or columns[0] != columns[1]:
+        # Merged empty; the caller writes the first cell's value with write_string / write_number.
+        if columns[0] == columns[1] and rows[0] != rows[1]:  # down one column: a project's rows
+            fast.merge_column(sheet, rows[0], rows[1], columns[0], fmt)
+        elif rows[0] != rows[1] or columns[0] != columns[1]:
             sheet.merge_range(rows[0], columns[0], rows[1], columns[1], "", fmt)
 
     def merged_text(
@@ -484,7 +484,9 @@ class TableWriter:
         narrative_size, narrative_spacing = self.line_spacing["narrative"]
         default_height = style.default_height
         departments = self.departments
-        write_string, write_blank = sheet.write_string, sheet.write_blank
+        cells = fast.cell_writers(sheet)
+        write_string, _, write_blank = cells
+        earlier_columns, reason_column, reason_heights = layout.earlier_columns, layout.grading[2], {}
         checksum = 0
         heights = []
         for row, entry_row in enumerate(block.rows, start=top):
@@ -498,19 +500,15 @@ class TableWriter:
                 checksum += hash((index, row, department_column, cleaned))
             else:
                 write_blank(row, department_column, None, name_format)
-            for column, value in zip(layout.earlier_columns, entry_row.earlier, strict=False):
-                checksum += self._value(sheet, row, column, value, "previous")
-            checksum += self._value(sheet, row, previous_column, entry_row.previous, "previous")
-            checksum += self._value(sheet, row, current_column, entry_row.current, "current")
+            for column, value in zip(earlier_columns, entry_row.earlier, strict=False):
+                checksum += self._value(cells, row, column, value, "previous")
+            checksum += self._value(cells, row, previous_column, entry_row.previous, "previous")
+            checksum += self._value(cells, row, current_column, entry_row.current, "current")
             narrative = entry_row.narrative
             cleaned = cell_text(narrative) if narrative else ""
             if cleaned:
-                write_string(
-                    row,
-                    narrative_column,
-                    cleaned,
-                    narrative_quoted if looks_like_formula(cleaned) else narrative_format,
-                )
+                quoted = looks_like_formula(cleaned)
+                write_string(row, narrative_column, cleaned, narrative_quoted if quoted else narrative_format)
                 checksum += hash((index, row, narrative_column, cleaned))
             else:
                 write_blank(row, narrative_column, None, narrative_format)
@@ -518,10 +516,14 @@ class TableWriter:
                 lines = wrapped_lines(cleaned, narrative_per_line)
                 height = max(height, lines * narrative_size * narrative_spacing + ROW_PADDING_PT)
             if layout.graded:
-                checksum += self._graded(sheet, row, entry_row)
+                checksum += self._graded(cells, row, entry_row)
                 reason = entry_row.achievement.reason if entry_row.achievement else None
-                reason_column = layout.grading[2]
-                height = max(height, self.height(reason, reason_column, reason_column, "narrative"))
+                if reason:  # a few reasons over many rows: each is measured once
+                    if reason not in reason_heights:
+                        reason_heights[reason] = self.height(
+                            reason, reason_column, reason_column, "narrative"
+                        )
+                    height = max(height, reason_heights[reason])
             heights.append(max(default_height, height))
         self.checksum = (self.checksum + checksum) & MASK
         if not heights:
@@ -536,29 +538,26 @@ class TableWriter:
             sheet.set_row(row, min(height, MAX_ROW_HEIGHT))
         return bottom + 1
 
-    def _graded(self, sheet: Worksheet, row: int, entry_row: EntryRow) -> int:
+    def _graded(self, cells: fast.CellWriters, row: int, entry_row: EntryRow) -> int:
         """Write a row's 達成率, 評価 and 評価の理由 (blank for a project without a target); returns their checksum."""
-        (rate_column, grade_column, reason_column), graded, checksum = (
-            self.layout.grading,
-            entry_row.achievement,
-            0,
-        )
+        (rate_column, grade_column, reason_column), graded = self.layout.grading, entry_row.achievement
+        checksum = 0
         if graded is not None and graded.rate is not None:
             rate = float(graded.rate)
-            sheet.write_number(row, rate_column, rate, self.fmt("current", RATE_FORMAT))
+            cells[1](row, rate_column, rate, self.fmt("current", RATE_FORMAT))
             checksum += hash((self.sheet_index, row, rate_column, rate))
         else:
-            sheet.write_blank(row, rate_column, None, self.fmt("current"))
+            cells[2](row, rate_column, None, self.fmt("current"))
         for column, text, role in (
             (grade_column, graded.grade if graded else None, "department"),
             (reason_column, graded.reason if graded else None, "narrative"),
         ):
             cleaned = cell_text(text) if text else ""
             if cleaned:
-                sheet.write_string(row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
+                cells[0](row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
                 checksum += hash((self.sheet_index, row, column, cleaned))
             else:
-                sheet.write_blank(row, column, None, self.fmt(role))
+                cells[2](row, column, None, self.fmt(role))
         return checksum
 
     def _value_format(self, role: str, value: Value) -> Format:
@@ -580,17 +579,17 @@ class TableWriter:
             self.height(name, column, column, "department"),
         )
 
-    def _value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> int:
-        """Write ``value`` as :meth:`value` does; returns its checksum term (0 for a blank)."""
+    def _value(self, cells: fast.CellWriters, row: int, column: int, value: Value, role: str) -> int:
+        """Write ``value`` as :meth:`value` does (``cells``: :func:`fast.cell_writers`); returns its checksum term."""
         number = value.number
         if number is not None:
             as_float = float(number)
-            sheet.write_number(row, column, as_float, self._value_format(role, value))
+            cells[1](row, column, as_float, self._value_format(role, value))
             return hash((self.sheet_index, row, column, as_float))
         if value.mark is not None:
-            sheet.write_string(row, column, value.mark.value, self.fmt(role))
+            cells[0](row, column, value.mark.value, self.fmt(role))
             return hash((self.sheet_index, row, column, value.mark.value))
-        sheet.write_blank(row, column, None, self.fmt(role))
+        cells[2](row, column, None, self.fmt(role))
         return 0
 
     def close(self) -> None:
