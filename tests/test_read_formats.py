@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from xlplan.collection.read import read_return
-from xlplan.collection.read.sheets import number_formats
+from xlplan.collection.read.sheets import _STYLED_CELL, _styled_cells, number_formats
 from xlplan.collection.results import Checked
 from xlplan.findings import Finding
 from xlplan.plan.model import Answer
@@ -111,3 +111,22 @@ def test_a_verdict_crosses_the_pipe_unchanged() -> None:
     assert arrived == verdict
     assert type(arrived.answers[0].value.number) is Decimal and arrived.answers[1].value.mark is Mark.DONE
     assert str(arrived.answers[0].value.number) == "41.20"
+
+
+def test_the_cell_scan_looks_only_at_formatted_cells_that_can_hold_a_number() -> None:
+    """The pattern made for one file's styles: a style is matched whole (s="1" is not s="12"), a cell
+    typed as text after its style is passed over, a cell typed as a number either side is kept."""
+    pattern = _styled_cells((1, 12))
+    xml = (
+        b'<c r="A1" s="12"><v>3</v></c>'  # a number in style 12
+        b'<c r="B1" s="12" t="n"><v>4</v></c>'  # typed as a number after its style
+        b'<c r="C1" t="n" s="1"><v>5</v></c>'  # typed as a number before it
+        b'<c r="D1" s="12" t="inlineStr"><is><t>x</t></is></c>'  # text: passed over
+        b'<c r="E1" s="12" t="s"><v>0</v></c>'  # a shared string: passed over
+        b'<c r="F1" s="2"><v>6</v></c>'  # a style without a format
+        b'<c r="G1" s="121"><v>7</v></c>'  # not style 12
+    )
+    assert pattern.findall(xml) == [(b"A", b"1", b"12"), (b"B", b"1", b"12"), (b"C", b"1", b"1")]
+    # Every cell the general pattern finds in those styles and that can hold a number, no other.
+    general = [m for m in _STYLED_CELL.findall(xml) if m[2] in (b"1", b"12")]
+    assert set(pattern.findall(xml)) < set(general) and len(general) == 5

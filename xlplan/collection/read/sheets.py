@@ -13,6 +13,7 @@ streamed for the formula texts, which go into :attr:`SheetRead.formulas` beside 
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -97,6 +98,17 @@ def number_formats(styles: bytes) -> list[str | None]:
     return codes
 
 
+@functools.lru_cache(maxsize=64)
+def _styled_cells(styles: tuple[int, ...]) -> re.Pattern[bytes]:
+    """:data:`_STYLED_CELL` for these styles only, and not for a cell typed after its style (``s="8"
+    t="inlineStr"``, as XlsxWriter and openpyxl write text): cells in General, and text, are passed
+    over at C speed. The returns of one distribution share their styles, so the pattern is reused."""
+    if len(styles) > _MAX_NAMED_STYLES:
+        return _STYLED_CELL
+    named = b"|".join(str(style).encode("ascii") for style in styles)
+    return re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="n")? s="(' + named + rb')"(?! t="(?!n"))')
+
+
 def tag_name(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -141,6 +153,7 @@ _FORMULA = re.compile(rb"<f[\s>/]")
 # openpyxl all write it). A cell written otherwise is read as General, as it was before formats counted.
 # Only cells that can hold a number: no type, or t="n" (text, booleans and errors carry another t).
 _STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="n")? s="([0-9]{1,6})"')
+_MAX_NAMED_STYLES = 200  # beyond this many styles with a format, the general pattern is used
 _BUILTIN_FORMATS = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
 """Built-in number formats that change what a number looks like (ECMA-376 §18.8.30); dates are calamine's."""
 _PREFIXED_FORMULA = re.compile(rb":f[\s>/]")
@@ -351,7 +364,8 @@ class SheetReader:
         xml = self._last[1] if self._last[0] == part else self.package._part(part)
         found: dict[tuple[int, int], str] = {}
         columns: dict[bytes, int] = {}  # a sheet has few distinct column letters
-        for letters, digits, style in _STYLED_CELL.findall(xml):
+        styled = _styled_cells(tuple(index for index, code in enumerate(codes) if code))
+        for letters, digits, style in styled.findall(xml):
             index = int(style)
             code = codes[index] if index < len(codes) else None
             if not code:
