@@ -392,17 +392,21 @@ def _check_value(
 ) -> tuple[Value, list[Finding]]:
     """The row's Value (blank when unreadable) and the findings on the 今年度 value cell."""
     rule = layout.input_rule(project.indicator, project.unit)
-    at = _At.of(identity, place, layout.CURRENT_VALUE, file)
     raw = read.value
     shown = displayed(raw, read.value_format)
-    base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": _shown(raw)}
-    if isinstance(raw, str):
-        base["value"] = raw if len(raw) <= MESSAGE_VALUE_MAX else raw[:MESSAGE_VALUE_MAX] + "…"
+
+    def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:
+        # What a finding on the cell says; made only for a finding (most rows have none).
+        quoted = shown if shown is not None else raw if isinstance(raw, str) else _shown(raw)
+        if isinstance(quoted, str) and len(quoted) > MESSAGE_VALUE_MAX:
+            quoted = quoted[:MESSAGE_VALUE_MAX] + "…"
+        base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": quoted}
+        return _At.of(identity, place, layout.CURRENT_VALUE, file)(code, base | dict(extra or {}))
+
     percent_typed = False
     if shown is not None:
         # Read as it was displayed: "41.2%" typed into a cell is stored as 0.412 formatted as a
         # percentage; "159" in a cell someone formatted 0"件" shows 159件.
-        base["value"] = shown
         # The distributed % rows print "%" as quoted text (General"%"): a number typed there is
         # what it shows; a real percentage format means the % sign was typed with the number.
         percent_typed = shown.endswith("%") and not shows_literal(read.value_format)
@@ -410,24 +414,24 @@ def _check_value(
     parsed = parse_value(raw, rule.unit, unit_known=True)
     if parsed.error is not None or parsed.value is None:
         if parsed.error is ValueErrorCode.UNIT_MISMATCH and rule.kind != "mark":
-            return BLANK, [at("value-unit-mismatch", base)]
+            return BLANK, [at("value-unit-mismatch")]
         if parsed.error is ValueErrorCode.UNEXPECTED_UNIT and rule.kind != "mark":
-            return BLANK, [at("value-unexpected-unit", base | {"typed_unit": parsed.typed_unit})]
+            return BLANK, [at("value-unexpected-unit", {"typed_unit": parsed.typed_unit})]
         code = "value-not-a-mark" if rule.kind == "mark" else "value-not-a-number"
-        return BLANK, [at(code, base)]
+        return BLANK, [at(code)]
     value = parsed.value
     if value.is_blank:
-        return BLANK, [at("value-missing", base)]
+        return BLANK, [at("value-missing")]
     findings: list[Finding] = []
     if value.number is not None:
         problem = _out_of_rule(value.number, rule)
         if problem is not None:
             code, extra = problem
-            return BLANK, [at(code, base | extra)]
+            return BLANK, [at(code, extra)]
     if percent_typed:
-        findings.append(at("value-percent-sign", base | {"read": value.display()}))
+        findings.append(at("value-percent-sign", {"read": value.display()}))
     if Normalisation.MARK_VARIANT in parsed.normalisations and value.mark is not None:
-        findings.append(at("value-mark-variant", base | {"mark": value.mark.value}))
+        findings.append(at("value-mark-variant", {"mark": value.mark.value}))
     what: list[Phrase] = []
     if Normalisation.WIDTH in parsed.normalisations:
         what.append(Phrase("normalised-width"))
@@ -438,7 +442,7 @@ def _check_value(
         # keep what was typed ("41.2%" or "41.2"), so text is what they are meant to hold.
         what.append(Phrase("normalised-number-as-text"))
     if what:
-        findings.append(at("value-normalised", base | {"read": _read_as(value), "what": what}))
+        findings.append(at("value-normalised", {"read": _read_as(value), "what": what}))
     return value, findings
 
 
@@ -482,8 +486,11 @@ def _check_narrative(
     """Blank narrative, a narrative copied from last year or any earlier year, a large change or a
     break in the trend left unexplained."""
     row = place.row
-    at = _At.of(identity, place, layout.CURRENT_NARRATIVE, file)
-    params = _params(row, layout.CURRENT_NARRATIVE)
+
+    def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:  # made only for a finding
+        params = _params(row, layout.CURRENT_NARRATIVE) | dict(extra or {})
+        return _At.of(identity, place, layout.CURRENT_NARRATIVE, file)(code, params)
+
     findings: list[Finding] = []
     settings = plan.settings
     entry = index.entry_of(row.row_id, row.entry)
@@ -499,20 +506,20 @@ def _check_narrative(
     narrative = read.narrative
     blank = narrative is None or not narrative.strip()
     if blank:
-        findings.append(at("narrative-missing", params))
+        findings.append(at("narrative-missing"))
     elif record is not None and record.narrative and same_text(narrative or "", record.narrative):
-        findings.append(at("narrative-unchanged", params))
+        findings.append(at("narrative-unchanged"))
     else:
         for year in reversed(index.history_years):  # the latest copy is the likeliest source
             if year >= settings.previous_year:
                 continue
             earlier = past(year)
             if earlier is not None and earlier.narrative and same_text(narrative or "", earlier.narrative):
-                findings.append(at("narrative-copied", params | {"year": year.wareki}))
+                findings.append(at("narrative-copied", {"year": year.wareki}))
                 break
     if blank and record is not None and is_large_change(record.value, value):
         extra = {"value": value.display(), "previous": record.value.display()}
-        findings.append(at("value-large-change", params | extra))
+        findings.append(at("value-large-change", extra))
     if blank and value.number is not None and not any(f.code == "value-large-change" for f in findings):
         series = [(settings.baseline_year, project.baseline)]
         series += [
@@ -522,7 +529,7 @@ def _check_narrative(
         ]
         if breaks_trend([v for _, v in series], value):
             shown = "、".join(f"{year.wareki} {v.display()}" for year, v in series if v.number is not None)
-            findings.append(at("value-breaks-trend", params | {"value": value.display(), "series": shown}))
+            findings.append(at("value-breaks-trend", {"value": value.display(), "series": shown}))
     return findings
 
 
