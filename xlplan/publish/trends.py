@@ -24,10 +24,13 @@ from xlplan.plan.values import Value
 from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
 from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text
+from xlplan.xlsx.text import text_height
 
 SHEET = "推移"
 CHART_ROWS = 16  # rows a chart takes, with a gap
 CHART_WIDTH, CHART_HEIGHT = 520, 288  # pixels: two charts side by side on an A4 landscape page
+HEADER_SIZE = 11  # points: XlsxWriter's default font, which the 推移 sheet's formats keep
+DEFAULT_ROW_HEIGHT = 15.0  # points: a row of that font that nobody sized
 MAX_CHART_LINES = 10
 """The most entries one chart draws; a legend of more lines is no longer readable."""
 
@@ -105,7 +108,7 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "align": "center"}
     )
     text = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-    number = book.add_format({"border": 1, "num_format": "#,##0.###"})
+    number = book.add_format({"border": 1, "num_format": "#,##0.###", "valign": "top"})
     labels = [
         f"現状値（{settings.year_label(settings.baseline_year)}）",
         *(year.wareki for year in years[1:]),
@@ -114,12 +117,22 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
     sheet.write_string(0, 0, clean_text(f"{settings.plan_name}　数値目標の推移"), bold)
     for column, name in enumerate(names):
         sheet.write_string(2, column, name, header)
-    sheet.set_column(0, 0, 8)
-    sheet.set_column(1, 1, 36)
-    sheet.set_column(2, 2, 18)
-    sheet.set_column(3, len(names) - 1, 10)
+    widths = [8, 44, 18, *[10] * (len(names) - 3)]  # 数値目標 of twenty characters on one line
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, width)
+    # A header such as 現状値（27年度） wraps in its column: the row is as tall as the tallest.
+    sheet.set_row(
+        2, max(text_height(name, width, HEADER_SIZE) for name, width in zip(names, widths, strict=True))
+    )
     first_year, last_year = 4, 4 + len(years) - 1
     target_column = last_year + 1
+    heights: dict[tuple[str, float], float] = {}
+
+    def measured(name: str, width: float) -> float:
+        if (name, width) not in heights:
+            heights[name, width] = text_height(name, width, HEADER_SIZE)
+        return heights[name, width]
+
     row_of: dict[int, int] = {}  # id(line) → its row of the sheet
     put_string, put_number, put_blank = fast.cell_writers(sheet)  # a row per entry: thousands of cells
     for offset, line in enumerate(lines, start=3):
@@ -129,6 +142,10 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         put_string(offset, 1, clean_text(project.indicator or ""), text)
         put_string(offset, 2, clean_text(line.entry.name), text)
         put_string(offset, 3, clean_text(project.unit or ""), text)
+        # Wrapped text needs a taller row (LibreOffice and print do not grow one); each text is measured once.
+        height = max(measured(project.indicator or "", widths[1]), measured(line.entry.name, widths[2]))
+        if height > DEFAULT_ROW_HEIGHT:
+            sheet.set_row(offset, height)
         for column, value in enumerate(line.values, start=first_year):
             if value is None:
                 put_blank(offset, column, None, number)
