@@ -235,6 +235,25 @@ def test_audit_finds_a_formula(tmp_path: Path) -> None:
     assert audit_package(path) == ["xl/worksheets/sheet1.xml: formula"]
 
 
+@pytest.mark.parametrize(
+    "cell",
+    [b'<x:c r="A1"><x:f>1+1</x:f></x:c>', b'<c r="A1"><f t="shared" si="0"/></c>'],
+    ids=["prefixed", "shared"],
+)
+@pytest.mark.parametrize("at", [-40, -2, 5], ids=["before", "across", "after"])
+def test_audit_finds_a_formula_however_written(tmp_path: Path, cell: bytes, at: int) -> None:
+    """A prefixed or shared formula, also where its tag straddles the 1 MB chunks the audit reads in
+    (``at``: where the tag starts, from the end of the first chunk)."""
+    head, tag = b"<worksheet><!--", cell.index(b"><") + 1  # the formula element follows its cell's tag
+    filler = b"x" * ((1 << 20) + at - len(head) - len(b"-->") - tag)
+    xml = head + filler + b"-->" + cell + b"</worksheet>"
+    assert xml.index(cell) + tag == (1 << 20) + at
+    path = tmp_path / "hand-made.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("xl/worksheets/sheet1.xml", xml)
+    assert audit_package(path) == ["xl/worksheets/sheet1.xml: formula"]
+
+
 def test_csv_and_json(published: ConsolidationResult) -> None:
     assert published.csv is not None and published.json is not None
     raw = published.csv.read_bytes()
