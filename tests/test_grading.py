@@ -8,6 +8,8 @@ cells are read with python-calamine, a second reader. Bad rule data stops with t
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 import subprocess
 from decimal import Decimal
@@ -133,6 +135,47 @@ def test_a_d_at_100_80_50_percent_of_the_way_to_the_target(
     assert cells[(7, "保育幼稚園課")] == ("", "−", "実績値が記号（×）です: −（評価できない）")
     # Projects without a target have blank cells in the new columns.
     assert cells[(3, "文化課")] == ("", "", "")
+
+
+def test_the_open_data_carries_targets_and_grades_as_the_workbook_prints_them(
+    workspace: Workspace, example: Example, tmp_path: Path
+) -> None:
+    """目標値 (year, number, unit), 達成率, 評価 and 評価の理由 in the CSV and the JSON, after the columns of
+    earlier versions; the same as the workbook's cells read with python-calamine."""
+    _set_targets(workspace.master_path, TARGETS)
+    plan = read_master(workspace.master_path)
+    result = consolidate_plan(plan, example.answers, tmp_path / "reports", csv=True)
+    assert result.csv is not None and result.json is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    added = [
+        "目標値_年度（和暦）",
+        "目標値_年度（西暦）",
+        "目標値_数値",
+        "目標値_単位",
+        "達成率",
+        "評価",
+        "評価の理由",
+    ]
+    assert header[header.index("今年度_実績内容") + 1 :] == added
+    printed = _graded_cells(result.xlsx)
+    graded = [row for row in rows if row["評価"]]
+    assert len(graded) == sum(1 for cells in printed.values() if cells[1]) > 5
+    for row in graded:
+        rate, grade, reason = printed[(int(row["事業番号"]), row["担当課"])]
+        assert (row["達成率"], row["評価"], row["評価の理由"]) == (
+            "" if rate == "" else f"{rate:g}",
+            grade,
+            reason,
+        )
+    health = next(row for row in rows if row["事業番号"] == "12")
+    assert [health[name] for name in added[:4]] == ["令和6年度", "2024", "60", "人"]
+    ungraded = next(row for row in rows if row["事業番号"] == "3")
+    assert all(ungraded[name] == "" for name in added)
+    document = json.loads(result.json.read_text(encoding="utf-8"))
+    in_json = next(r for r in document["rows"] if r["事業番号"] == 12)
+    assert (in_json["目標値_数値"], in_json["達成率"], in_json["評価"]) == (60, 77.8, "C")
 
 
 def test_the_pdf_shows_the_rates_and_grades(

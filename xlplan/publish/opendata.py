@@ -26,6 +26,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,9 @@ def columns(table: Table) -> list[str]:
     for period, _ in _PERIODS:
         names += [f"{period}_{part}" for part in _YEAR_PARTS]
     names.append("今年度_実績内容")
+    # Added after the columns of earlier versions, so that files read by position keep working.
+    names += [f"目標値_{part}" for part in _YEAR_PARTS[:4]]
+    names += ["達成率", "評価", "評価の理由"]
     return names
 
 
@@ -89,23 +93,39 @@ def records(table: Table) -> list[dict[str, Any]]:
                 for _period, key in _PERIODS:
                     cells += _year_cells(years[key], values[key])
                 cells.append(row.narrative)
+                cells += _target_cells(project.target_year, project.target)
+                graded = row.achievement
+                # 達成率 in percent (82.4 is 82.4%), as the table prints it.
+                cells += [_number(graded.rate), graded.grade, graded.reason] if graded else [None] * 3
                 rows.append(dict(zip(names, cells, strict=True)))
     return rows
 
 
+def _number(number: Decimal | None) -> int | float | None:
+    # An int where the value is whole, so the CSV shows 159, not 159.0.
+    if number is None:
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
 def _year_cells(year: FiscalYear, value: Value) -> list[Any]:
-    number: int | float | None = None
-    if value.number is not None:
-        # An int where the value is whole, so the CSV shows 159, not 159.0.
-        number = (
-            int(value.number) if value.number == value.number.to_integral_value() else float(value.number)
-        )
     return [
         year.wareki,
         year.western,
-        number,
+        _number(value.number),
         value.unit if value.number is not None else None,
         value.mark.value if value.mark is not None else None,
+    ]
+
+
+def _target_cells(year: FiscalYear | None, target: Value | None) -> list[Any]:
+    """目標値's year (和暦, 西暦), number and unit; blank for a project without a target."""
+    number = target.number if target is not None else None
+    return [
+        year.wareki if year is not None and number is not None else None,
+        year.western if year is not None and number is not None else None,
+        _number(number),
+        target.unit if target is not None and number is not None else None,
     ]
 
 
