@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -27,6 +28,8 @@ from tests.conftest import fill_and_collect
 from tests.plans import mirai_plan
 from xlplan.cli import main
 from xlplan.examples import Example
+from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.values import Value
 from xlplan.workspace.folder import Workspace, init_workspace
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -130,6 +133,54 @@ def test_a_variant_spelling_of_a_department_is_unified_and_said(round_trip: Roun
     assert "人権・同和对策室" not in departments
     assert "人権・同和对策室" in departments["人権・同和対策室"]
     assert "人権・同和对策室" in round_trip.stderr and "人権・同和対策室" in round_trip.stderr
+
+
+def test_targets_come_back_from_the_tables_trend_sheet(tmp_path: Path, example: Example) -> None:
+    """目標値, 目標年度 and a 方向 set in the master are printed on the 推移 sheet and read back by
+    init --from: the imported plan's targets are the rolled-over workspace's (plan show --json)."""
+    targets = {
+        1: (Value(Decimal(250), "人"), FiscalYear(2025), None),
+        17: (Value(Decimal("3.5"), "%"), FiscalYear(2024), None),
+        20: (Value(Decimal(6), None), None, "維持"),  # not the 減少 that 8 → 6 implies: the master's own
+    }
+    projects = tuple(
+        dataclasses.replace(
+            p, target=targets[p.no][0], target_year=targets[p.no][1], direction=targets[p.no][2]
+        )
+        if p.no in targets
+        else p
+        for p in example.plan.projects
+    )
+    workspace = init_workspace(tmp_path / "ws", dataclasses.replace(example.plan, projects=projects))
+    fill_and_collect(workspace, example)
+    table = tmp_path / "table.xlsx"
+    shutil.copy2(xlplan.consolidate(workspace).xlsx, table)
+    xlplan.rollover(workspace)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["init", str(tmp_path / "imported"), "--from", str(table)]) == 0
+
+    def targets_of(document: dict[str, Any]) -> dict[int, dict[str, Any]]:
+        keys = ("target", "target_year", "direction")
+        return {p["no"]: {k: p[k] for k in keys if k in p} for p in document["projects"] if "target" in p}
+
+    rolled, imported = targets_of(_shown(workspace.root)), targets_of(_shown(tmp_path / "imported"))
+    assert imported == rolled and sorted(rolled) == [1, 17, 20]
+    assert rolled[1] == {"target": "250人", "target_year": {"wareki": "令和7年度", "western": 2025}}
+    assert rolled[20] == {"target": "6", "direction": "維持"}
+
+    # A 目標年度 nobody can read is named by its cell, and no master is made.
+    book = openpyxl.load_workbook(table)
+    sheet = book["推移"]
+    header = [cell.value for cell in sheet[3]]
+    column = header.index("目標年度") + 1
+    row = next(r for r in range(4, sheet.max_row + 1) if sheet.cell(r, 1).value == 1)
+    sheet.cell(row, column).value = "いつか"
+    book.save(table)
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        assert main(["init", str(tmp_path / "refused"), "--from", str(table)]) == 2
+    assert not (tmp_path / "refused").exists()
+    assert f"{openpyxl.utils.get_column_letter(column)}{row}" in err.getvalue() and "いつか" in err.getvalue()
 
 
 def test_a_three_level_table_of_xlplans_own_reads_back(tmp_path: Path) -> None:

@@ -154,6 +154,13 @@ CATALOGUE: dict[str, Entry] = {
         "{cell} の値「{value}」を読めません。数値は単位を付けて（172人、1.6%）、記号は ○ × — で書いてください。",
         "The value '{value}' at {cell} cannot be read: numbers with their unit (172人, 1.6%), marks ○ × —.",
     ),
+    "table-bad-target": Entry(
+        "error",
+        "推移シートの {cell}（{header}）「{value}」を読めません。目標年度は「令和6年度」のように、"
+        "方向は 増加・減少・維持 のどれかで書いてください。",
+        "The {header} '{value}' at {cell} of the 推移 sheet cannot be read: 目標年度 as 令和6年度, "
+        "方向 as 増加, 減少 or 維持.",
+    ),
     "table-department-look-alike": Entry(
         "warning",
         "担当課「{left}」と「{right}」は1文字だけ違います。同じ課の表記ゆれなら、担当課シートで一方をもう一方の別名にしてください。",

@@ -31,7 +31,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,11 +39,15 @@ from typing import Any
 import openpyxl
 
 from xlplan.adoption import names
+from xlplan.adoption.cells import cell_at as _cell
+from xlplan.adoption.cells import text_of as _text
+from xlplan.adoption.targets import Target, read_targets
 from xlplan.collection.cells import displayed
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.plan.blank import DEFAULT_MAIL, advance_text
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
+from xlplan.plan.grading import direction_of
 from xlplan.plan.model import Entry, HistoryRecord, Node, Plan, Project, Settings
 from xlplan.plan.values import BLANK, Value, parse_value
 from xlplan.workspace.master.format import PAST_YEARS_MAX
@@ -127,14 +131,6 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
 # ----------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------
-
-
-def _text(cell: Any) -> str | None:
-    value = getattr(cell, "value", cell)
-    if value is None:
-        return None
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").strip()
-    return text or None
 
 
 def _find_headers(rows: list[list[Any]]) -> list[int]:
@@ -268,11 +264,8 @@ def _build(
     first = sections[0][0]
     levels = tuple([*([top_names] if top_names else []), *header0.levels, header0.leaf])
     baseline = _baseline_year(reader, first.name, header0, years)
-    return _plan(reader, first, levels, years, baseline, nodes, projects, rows_read, name)
-
-
-def _cell(row: list[Any], column: int) -> Any:
-    return row[column] if column < len(row) else None
+    targets = read_targets(sheets, reader.fail)
+    return _plan(reader, first, levels, years, baseline, nodes, projects, rows_read, name, targets)
 
 
 def _above(sheet: str, rows: list[list[Any]], *, continued: bool = False) -> _Sheet:
@@ -461,6 +454,7 @@ def _plan(
     projects: dict[int, dict[str, Any]],
     rows_read: list[_Row],
     name: str | None,
+    targets: dict[int, Target],
 ) -> tuple[Plan, list[Finding]]:
     table_year = years[-1]
     baseline_year, baseline_label = baseline
@@ -485,11 +479,16 @@ def _plan(
                 if value.is_blank and narrative is None:
                     continue
                 history.append(HistoryRecord(no, row.entry, year, value, narrative))
-        built.append(
-            Project(
-                no, fields["node"], fields["description"], fields["indicator"], unit, base, tuple(entries)
-            )
+        project = Project(
+            no, fields["node"], fields["description"], fields["indicator"], unit, base, tuple(entries)
         )
+        if no in targets and fields["indicator"]:
+            number, target_year, direction = targets[no]
+            target = Value(number, unit)
+            # Only a direction other than the one the target implies was the master's own.
+            direction = direction if direction != direction_of(base, target) else None
+            project = replace(project, target=target, target_year=target_year, direction=direction)
+        built.append(project)
     if any(f.is_error for f in reader.findings):
         raise ConfigurationError(reader.findings)
     registry, _, noticed = names.registry(departments, reader.file)

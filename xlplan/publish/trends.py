@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from xlsxwriter.workbook import Workbook
 
 from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.grading import direction_of
 from xlplan.plan.model import Entry, Project
 from xlplan.plan.values import Value
 from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
@@ -113,7 +114,8 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         f"現状値（{settings.year_label(settings.baseline_year)}）",
         *(year.wareki for year in years[1:]),
     ]
-    names = ["事業番号", "数値目標", "担当課", "単位", *labels, "目標値"]
+    # 目標年度 and 方向 too: what the chart cannot say, and what init --from reads a target back from.
+    names = ["事業番号", "数値目標", "担当課", "単位", *labels, "目標値", "目標年度", "方向"]
     sheet.write_string(0, 0, clean_text(f"{settings.plan_name}　数値目標の推移"), bold)
     for column, name in enumerate(names):
         sheet.write_string(2, column, name, header)
@@ -156,6 +158,11 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
             put_number(offset, target_column, float(target), number)
         else:
             put_blank(offset, target_column, None, number)
+        for column, said in enumerate(_target_words(project), start=target_column + 1):
+            if said:
+                put_string(offset, column, said, text)
+            else:
+                put_blank(offset, column, None, text)
     charted, omitted = by_project(lines)
     below = 3 + len(lines) + 1
     for group in omitted:
@@ -205,6 +212,14 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
     chart_rows = (charts + 1) // 2
     sheet.set_h_pagebreaks([top + band * 2 * CHART_ROWS for band in range(0, (chart_rows + 1) // 2)])
     return charts
+
+
+def _target_words(project: Project) -> tuple[str, str]:
+    """A target's 目標年度 and 方向 as the 推移 table prints them (the direction the grades use)."""
+    if project.target is None or project.target.number is None:
+        return "", ""
+    year = project.target_year.wareki if project.target_year is not None else ""
+    return year, project.direction or direction_of(project.baseline, project.target) or ""
 
 
 def chart_description(project: Project, years: Sequence[FiscalYear], lines: Sequence[Line]) -> str:
