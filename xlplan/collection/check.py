@@ -397,9 +397,10 @@ def _check_value(
 
     def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:
         # What a finding on the cell says; made only for a finding (most rows have none).
-        quoted = shown if shown is not None else raw if isinstance(raw, str) else _shown(raw)
-        if isinstance(quoted, str) and len(quoted) > MESSAGE_VALUE_MAX:
-            quoted = quoted[:MESSAGE_VALUE_MAX] + "…"
+        # As displayed; else typed text, shortened; else the cell's value (which _shown shortens).
+        quoted = shown if shown is not None else _shown(raw) if not isinstance(raw, str) else raw
+        if shown is None and isinstance(raw, str) and len(raw) > MESSAGE_VALUE_MAX:
+            quoted = raw[:MESSAGE_VALUE_MAX] + "…"
         base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": quoted}
         return _At.of(identity, place, layout.CURRENT_VALUE, file)(code, base | dict(extra or {}))
 

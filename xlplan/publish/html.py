@@ -29,7 +29,13 @@ from pathlib import Path
 from xlplan.plan.model import Node, Plan, Project
 from xlplan.plan.values import Value
 from xlplan.publish.table import Heading, ProjectBlock, Section, Table
-from xlplan.publish.trends import Line, by_project, chart_description, omitted_note, trend_lines
+from xlplan.publish.trends import (
+    Line,
+    by_project,
+    chart_description,
+    omitted_note,
+    trend_lines,
+)
 from xlplan.publish.writer import cell_text, layout_for
 
 __all__ = ["charts_html", "html_text", "write_html"]
@@ -92,8 +98,9 @@ def write_html(table: Table, path: Path) -> None:
 
 
 def charts_html(table: Table) -> str:
-    """The 推移 charts: one ``<figure>`` per indicator, an inline SVG line chart (the page stays one
-    file, no script) named by its text alternative, and a caption saying in words what it plots."""
+    """The 推移 charts: one ``<figure>`` per indicator with at most :data:`MAX_CHART_LINES` entries, an
+    inline SVG line chart (the page stays one file, no script) named by its text alternative, and a
+    caption saying in words what it plots; after the figures, a note for each indicator with more."""
     years, lines = trend_lines(table)
     if not lines:
         return ""

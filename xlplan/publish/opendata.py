@@ -43,7 +43,8 @@ _PERIODS = (("現状値", "baseline"), ("前年度", "previous"), ("今年度", 
 
 
 def columns(table: Table) -> list[str]:
-    """The CSV header: plan, hierarchy (number and name per level), project, entry, three years, narrative."""
+    """The CSV header: plan, hierarchy (number and name per level), project, entry, three years, narrative,
+    then the target and the grade (目標値, 達成率, 評価, 評価の理由)."""
     levels = table.plan.levels
     names = [CODE_COLUMN, "計画名"]
     for level in levels[:-1]:

@@ -25,13 +25,12 @@ from xlplan.plan.values import Value
 from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
 from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text
-from xlplan.xlsx.text import text_height
+from xlplan.xlsx.text import estimate_lines, lines_height, text_height
 
 SHEET = "推移"
 CHART_ROWS = 16  # rows a chart takes, with a gap
 CHART_WIDTH, CHART_HEIGHT = 520, 288  # pixels: two charts side by side on an A4 landscape page
 HEADER_SIZE = 11  # points: XlsxWriter's default font, which the 推移 sheet's formats keep
-DEFAULT_ROW_HEIGHT = 15.0  # points: a row of that font that nobody sized
 MAX_CHART_LINES = 10
 """The most entries one chart draws; a legend of more lines is no longer readable."""
 
@@ -89,13 +88,16 @@ def by_project(lines: Sequence[Line]) -> tuple[list[list[Line]], list[list[Line]
 def omitted_note(project: Project, entries: int) -> str:
     """What stands in place of the chart of a project with too many entries to draw."""
     return (
-        f"事業番号 {project.no}「{project.indicator}」は担当の行が{entries:,}あり、1つのグラフで見分けられる"
+        f"事業番号 {project.no}「{project.indicator}」は担当課の行が{entries:,}行あり、1つのグラフで見分けられる"
         f"{MAX_CHART_LINES}行を超えるため、グラフを省略しました。値は上の表にあります。"
     )
 
 
 def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list[Line]] | None = None) -> int:
-    """Add the 推移 sheet to ``book`` (before it is closed); returns the number of charts (0: no sheet).
+    """Add the 推移 sheet to ``book`` (before it is closed); returns the number of charts drawn.
+
+    No sheet is added when no 数値目標 has two years of numbers; a sheet whose projects all have too
+    many entries to draw holds the table and the notes, and no chart.
 
     ``trend`` is :func:`trend_lines` of ``table`` when the caller has it already.
     """
@@ -128,12 +130,12 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
     )
     first_year, last_year = 4, 4 + len(years) - 1
     target_column = last_year + 1
-    heights: dict[tuple[str, float], float] = {}
+    wrapped: dict[tuple[str, float], int] = {}
 
-    def measured(name: str, width: float) -> float:
-        if (name, width) not in heights:
-            heights[name, width] = text_height(name, width, HEADER_SIZE)
-        return heights[name, width]
+    def lines_of(name: str, width: float) -> int:
+        if (name, width) not in wrapped:
+            wrapped[name, width] = estimate_lines(name, width, HEADER_SIZE)
+        return wrapped[name, width]
 
     row_of: dict[int, int] = {}  # id(line) → its row of the sheet
     put_string, put_number, put_blank = fast.cell_writers(sheet)  # a row per entry: thousands of cells
@@ -145,9 +147,9 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         put_string(offset, 2, clean_text(line.entry.name), text)
         put_string(offset, 3, clean_text(project.unit or ""), text)
         # Wrapped text needs a taller row (LibreOffice and print do not grow one); each text is measured once.
-        height = max(measured(project.indicator or "", widths[1]), measured(line.entry.name, widths[2]))
-        if height > DEFAULT_ROW_HEIGHT:
-            sheet.set_row(offset, height)
+        needed = max(lines_of(project.indicator or "", widths[1]), lines_of(line.entry.name, widths[2]))
+        if needed > 1:
+            sheet.set_row(offset, lines_height(needed, HEADER_SIZE))
         for column, value in enumerate(line.values, start=first_year):
             if value is None:
                 put_blank(offset, column, None, number)
@@ -165,8 +167,12 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
                 put_blank(offset, column, None, text)
     charted, omitted = by_project(lines)
     below = 3 + len(lines) + 1
+    # Each note across the whole table, wrapped: text spilling past the last column is not printed.
+    noted = book.add_format({"text_wrap": True, "valign": "top"})
     for group in omitted:
-        sheet.write_string(below, 0, clean_text(omitted_note(group[0].project, len(group))))
+        note = clean_text(omitted_note(group[0].project, len(group)))
+        sheet.merge_range(below, 0, below, len(names) - 1, note, noted)
+        sheet.set_row(below, text_height(note, sum(widths), HEADER_SIZE))
         below += 1
     # A hidden block repeats each target across the years: a dashed series draws it as a line.
     helper = below + 1
@@ -201,6 +207,7 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         )
         chart.set_y_axis({"name": project.unit or "", "major_gridlines": {"visible": True}})
         chart.set_legend({"position": "bottom"})
+        chart.show_hidden_data()  # the target line's cells are in hidden rows: Excel skips those by default
         chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
         row, column = top + (index // 2) * CHART_ROWS, 0 if index % 2 == 0 else 5
         sheet.insert_chart(row, column, chart, {"description": described[:255]})

@@ -281,7 +281,7 @@ class TableWriter:
 
     def merge(self, sheet: Worksheet, rows: tuple[int, int], columns: tuple[int, int], fmt: Format) -> None:
         # Merged empty; the caller writes the first cell's value with write_string / write_number.
-        if columns[0] == columns[1] and rows[0] != rows[1]:  # down one column: a project's rows
+        if columns[0] == columns[1] and rows[0] != rows[1]:  # down one column (never overlapping)
             fast.merge_column(sheet, rows[0], rows[1], columns[0], fmt)
         elif rows[0] != rows[1] or columns[0] != columns[1]:
             sheet.merge_range(rows[0], columns[0], rows[1], columns[1], "", fmt)
