@@ -116,3 +116,10 @@ def test_a_project_with_more_entries_than_a_chart_can_show_gets_a_note(
     assert result.html is not None
     page = result.html.read_text(encoding="utf-8")
     assert f"<p>{note}</p>" in page and f"事業番号 1「{first.indicator}」の推移" not in page
+
+
+def test_a_plan_without_targets_gets_no_empty_target_columns(example: Example, tmp_path: Path) -> None:
+    result = consolidate_plan(example.plan, example.answers, tmp_path)
+    header = calamine_rows(result.xlsx, SHEET)[2]
+    assert header[:4] == ["事業番号", "数値目標", "担当課", "単位"] and header[-1] == "令和2年度"
+    assert not {"目標値", "目標年度", "方向"} & set(header)

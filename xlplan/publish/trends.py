@@ -116,8 +116,17 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         f"現状値（{settings.year_label(settings.baseline_year)}）",
         *(year.wareki for year in years[1:]),
     ]
-    # 目標年度 and 方向 too: what the chart cannot say, and what init --from reads a target back from.
-    names = ["事業番号", "数値目標", "担当課", "単位", *labels, "目標値", "目標年度", "方向"]
+    # Where the plan sets targets: 目標年度 and 方向 too, what the chart cannot say and what init --from
+    # reads a target back from. A plan without targets gets no empty columns for them.
+    targeted = table.plan.has_targets
+    names = [
+        "事業番号",
+        "数値目標",
+        "担当課",
+        "単位",
+        *labels,
+        *(["目標値", "目標年度", "方向"] if targeted else []),
+    ]
     sheet.write_string(0, 0, clean_text(f"{settings.plan_name}　数値目標の推移"), bold)
     for column, name in enumerate(names):
         sheet.write_string(2, column, name, header)
@@ -155,6 +164,8 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
                 put_blank(offset, column, None, number)
             else:
                 put_number(offset, column, value, number)
+        if not targeted:
+            continue
         target = project.target.number if project.target is not None else None
         if target is not None:
             put_number(offset, target_column, float(target), number)
