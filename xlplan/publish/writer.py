@@ -387,9 +387,9 @@ class TableWriter:
         )
 
     def texts(self, indices: list[int]) -> Iterator[str]:
-        """Every text the sections ``indices`` will write (and a few blanks), as written: cleaned."""
+        """Each text the sections ``indices`` will write (and a few blanks), cleaned, once, in order of first use."""
         settings = self.table.plan.settings
-        first, second = self.layout.headers(settings)
+        (first, second), seen = self.layout.headers(settings), set[str]()
         block = [
             settings.title,
             settings.document_label,
@@ -413,7 +413,8 @@ class TableWriter:
                     if row.achievement is not None and self.layout.graded:
                         items += (row.achievement.grade, row.achievement.reason)
             for text in items:
-                if text:
+                if text and text not in seen:  # department names and marks come back on every row
+                    seen.add(text)
                     yield cell_text(text)
 
     def _page(self, sheet: Worksheet) -> None:
