@@ -12,6 +12,7 @@ import csv
 import json
 import shutil
 import subprocess
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,21 @@ def test_graded_sheets_written_in_two_processes_match_one(
     assert shared == single == parallel.read_back_checksum(tmp_path / "two.xlsx", names)
     assert _graded_cells(tmp_path / "two.xlsx") == _graded_cells(tmp_path / "one.xlsx")
     assert _graded_cells(tmp_path / "two.xlsx")[(36, "総務課")][1] == "A"
+    # Every sheet alike, the 推移 sheet the first process writes while the second works included.
+    from python_calamine import CalamineWorkbook
+
+    sheets = CalamineWorkbook.from_path(str(tmp_path / "two.xlsx")).sheet_names
+    assert (
+        sheets == CalamineWorkbook.from_path(str(tmp_path / "one.xlsx")).sheet_names and sheets[-1] == "推移"
+    )
+    for name in sheets:
+        assert calamine_rows(tmp_path / "two.xlsx", name) == calamine_rows(tmp_path / "one.xlsx", name), name
+
+    def charts(path: Path) -> list[bytes]:
+        with zipfile.ZipFile(path) as package:
+            return [package.read(n) for n in sorted(package.namelist()) if n.startswith("xl/charts/chart")]
+
+    assert charts(tmp_path / "two.xlsx") == charts(tmp_path / "one.xlsx") != []
 
 
 def test_the_html_twin_and_the_digests_carry_the_grades(
