@@ -9,12 +9,11 @@ from typing import Any
 
 from xlplan.adoption.cells import cell_at, text_of
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
-from xlplan.plan.grading import DECREASE, INCREASE, KEEP
+from xlplan.plan.grading import DIRECTIONS
 from xlplan.xlsx.cells import a1
 
 TRENDS_SHEET = "推移"
 TRENDS_HEADER_SEARCH = 10  # rows from the top where the 推移 sheet's header may be
-DIRECTIONS = (INCREASE, DECREASE, KEEP)
 
 Target = tuple[Decimal, FiscalYear | None, str | None]
 """A project's 目標値 (the number; its unit is the project's), 目標年度 and 方向 as printed."""

@@ -14,7 +14,6 @@ plan goes through ``write_string`` so that it can never become a formula.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -278,14 +277,8 @@ def row_height(cells: Mapping[str, object], columns: Sequence[Column]) -> float:
     for column in columns:
         value = cells.get(column.key)
         if isinstance(value, str):
-            lines = max(lines, _lines(value, column.width))
+            lines = max(lines, estimate_lines(value, column.width, FONT_SIZE))
     return lines_height(lines, FONT_SIZE, FONT)
-
-
-@functools.lru_cache(maxsize=4096)
-def _lines(text: str, width: float) -> int:
-    # The same headings and descriptions come back row after row and department after department.
-    return estimate_lines(text, width, FONT_SIZE)
 
 
 def _validation(rule: InputRule, cell: str) -> dict[str, Any]:

@@ -35,8 +35,8 @@ PARALLEL_MIN_ROWS = 2000
 PARALLEL_MIN_BYTES = 1 << 20
 """Packages smaller than this are read back in one process."""
 TREND_ROW_WEIGHT = 0.8
-"""The work of a 推移 row, its line made and written, as a share of a table row's (measured: about 24 µs against 31 µs), so that the
-process that also writes the 推移 sheet gets fewer of the table's rows."""
+"""The work of a 推移 row, its line made and written, as a share of a table row's (measured: about
+24 µs against 31 µs), so that the process that also writes the 推移 sheet gets fewer of the table's rows."""
 
 _T = TypeVar("_T")
 

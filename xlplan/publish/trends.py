@@ -93,15 +93,13 @@ def omitted_note(project: Project, entries: int) -> str:
     )
 
 
-def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list[Line]] | None = None) -> int:
+def add_trends(book: Workbook, table: Table) -> int:
     """Add the 推移 sheet to ``book`` (before it is closed); returns the number of charts drawn.
 
     No sheet is added when no 数値目標 has two years of numbers; a sheet whose projects all have too
     many entries to draw holds the table and the notes, and no chart.
-
-    ``trend`` is :func:`trend_lines` of ``table`` when the caller has it already.
     """
-    years, lines = trend if trend is not None else trend_lines(table)
+    years, lines = trend_lines(table)
     if not lines:
         return 0
     settings = table.plan.settings
@@ -139,13 +137,6 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
     )
     first_year, last_year = 4, 4 + len(years) - 1
     target_column = last_year + 1
-    wrapped: dict[tuple[str, float], int] = {}
-
-    def lines_of(name: str, width: float) -> int:
-        if (name, width) not in wrapped:
-            wrapped[name, width] = estimate_lines(name, width, HEADER_SIZE)
-        return wrapped[name, width]
-
     row_of: dict[int, int] = {}  # id(line) → its row of the sheet
     put_string, put_number, put_blank = fast.cell_writers(sheet)  # a row per entry: thousands of cells
     for offset, line in enumerate(lines, start=3):
@@ -155,8 +146,11 @@ def add_trends(book: Workbook, table: Table, trend: tuple[list[FiscalYear], list
         put_string(offset, 1, clean_text(project.indicator or ""), text)
         put_string(offset, 2, clean_text(line.entry.name), text)
         put_string(offset, 3, clean_text(project.unit or ""), text)
-        # Wrapped text needs a taller row (LibreOffice and print do not grow one); each text is measured once.
-        needed = max(lines_of(project.indicator or "", widths[1]), lines_of(line.entry.name, widths[2]))
+        # Wrapped text needs a taller row (LibreOffice and print do not grow one).
+        needed = max(
+            estimate_lines(project.indicator or "", widths[1], HEADER_SIZE),
+            estimate_lines(line.entry.name, widths[2], HEADER_SIZE),
+        )
         if needed > 1:
             sheet.set_row(offset, lines_height(needed, HEADER_SIZE))
         for column, value in enumerate(line.values, start=first_year):

@@ -486,7 +486,7 @@ class TableWriter:
         default_height = style.default_height
         departments = self.departments
         cells = fast.cell_writers(sheet)
-        write_string, _, write_blank = cells
+        write_string, write_blank = cells.string, cells.blank
         earlier_columns, reason_column, reason_heights = layout.earlier_columns, layout.grading[2], {}
         checksum = 0
         heights = []
@@ -545,20 +545,20 @@ class TableWriter:
         checksum = 0
         if graded is not None and graded.rate is not None:
             rate = float(graded.rate)
-            cells[1](row, rate_column, rate, self.fmt("current", RATE_FORMAT))
+            cells.number(row, rate_column, rate, self.fmt("current", RATE_FORMAT))
             checksum += hash((self.sheet_index, row, rate_column, rate))
         else:
-            cells[2](row, rate_column, None, self.fmt("current"))
+            cells.blank(row, rate_column, None, self.fmt("current"))
         for column, text, role in (
             (grade_column, graded.grade if graded else None, "department"),
             (reason_column, graded.reason if graded else None, "narrative"),
         ):
             cleaned = cell_text(text) if text else ""
             if cleaned:
-                cells[0](row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
+                cells.string(row, column, cleaned, self.fmt(role, quote=looks_like_formula(cleaned)))
                 checksum += hash((self.sheet_index, row, column, cleaned))
             else:
-                cells[2](row, column, None, self.fmt(role))
+                cells.blank(row, column, None, self.fmt(role))
         return checksum
 
     def _value_format(self, role: str, value: Value) -> Format:
@@ -585,12 +585,12 @@ class TableWriter:
         number = value.number
         if number is not None:
             as_float = float(number)
-            cells[1](row, column, as_float, self._value_format(role, value))
+            cells.number(row, column, as_float, self._value_format(role, value))
             return hash((self.sheet_index, row, column, as_float))
         if value.mark is not None:
-            cells[0](row, column, value.mark.value, self.fmt(role))
+            cells.string(row, column, value.mark.value, self.fmt(role))
             return hash((self.sheet_index, row, column, value.mark.value))
-        cells[2](row, column, None, self.fmt(role))
+        cells.blank(row, column, None, self.fmt(role))
         return 0
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -235,8 +235,12 @@ def merge_column(sheet: Worksheet, first_row: int, last_row: int, column: int, c
     sheet.merge_range(first_row, column, last_row, column, "", cell_format)
 
 
-CellWriters = tuple[Callable[..., int], Callable[..., int], Callable[..., int]]
-"""``write_string``, ``write_number`` and ``write_blank`` of one sheet, taking (row, column, value, format)."""
+class CellWriters(NamedTuple):
+    """``write_string``, ``write_number`` and ``write_blank`` of one sheet, taking (row, column, value, format)."""
+
+    string: Callable[..., int]
+    number: Callable[..., int]
+    blank: Callable[..., int]
 
 
 def cell_writers(sheet: Worksheet) -> CellWriters:
@@ -248,8 +252,8 @@ def cell_writers(sheet: Worksheet) -> CellWriters:
     characters, NaN) are checked alike, and the cells are the same.
     """
     if isinstance(sheet, FastWorksheet):
-        return sheet._write_string, sheet._write_number, sheet._write_blank
-    return sheet.write_string, sheet.write_number, sheet.write_blank
+        return CellWriters(sheet._write_string, sheet._write_number, sheet._write_blank)
+    return CellWriters(sheet.write_string, sheet.write_number, sheet.write_blank)
 
 
 # ----------------------------------------------------------------------------------------
