@@ -106,6 +106,14 @@ def test_a_project_with_more_entries_than_a_chart_can_show_gets_a_note(
     assert [row[2] for row in rows[3:] if row and row[0] == 1.0] == names  # every entry in the table
     note = omitted_note(first, len(names))
     assert [row[0] for row in rows if row and row[0] == note] == [note]
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(result.xlsx)[SHEET]
+    at = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == note)
+    # Across the whole table, so that all of it prints: text spilling past the last column does not.
+    assert f"A{at}:{openpyxl.utils.get_column_letter(len(rows[2]))}{at}" in {
+        str(m) for m in sheet.merged_cells.ranges
+    }
     parts = _parts(result.xlsx)
     titles = "".join(text for name, text in parts.items() if name.startswith("xl/charts/chart"))
     assert f"<a:t>1 {first.indicator}" not in titles
@@ -123,3 +131,27 @@ def test_a_plan_without_targets_gets_no_empty_target_columns(example: Example, t
     header = calamine_rows(result.xlsx, SHEET)[2]
     assert header[:4] == ["事業番号", "数値目標", "担当課", "単位"] and header[-1] == "令和2年度"
     assert not {"目標値", "目標年度", "方向"} & set(header)
+
+
+def test_the_trend_sheet_prints_whole(published: ConsolidationResult) -> None:
+    """Read back with openpyxl: the wrapped header row and the rows of a wrapped 数値目標 are tall
+    enough, a one-line row keeps the default height, and the target line is drawn from hidden rows."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(published.xlsx)[SHEET]
+    header = [cell.value for cell in sheet[3]]
+    assert sheet.row_dimensions[3].height >= 2 * 11 * 1.45  # 現状値（27年度） on two lines
+    heights = {}
+    for row in range(4, sheet.max_row + 1):
+        indicator = sheet.cell(row, header.index("数値目標") + 1).value
+        if isinstance(sheet.cell(row, 1).value, int) and indicator:
+            heights[indicator] = sheet.row_dimensions[row].height
+    assert heights["女性人材バンクの登録者数"] is None  # one line: Excel's own height
+    long = next(name for name in heights if len(name) > 22)  # wraps in a column of twenty-odd characters
+    assert heights[long] is not None and heights[long] >= 2 * 11 * 1.45
+    parts = _parts(published.xlsx)
+    with_target = [
+        text for name, text in parts.items() if name.startswith("xl/charts/") and "目標値（" in text
+    ]
+    # Without show_hidden_data() XlsxWriter writes plotVisOnly="1", and Excel leaves out the hidden rows.
+    assert with_target and not any("<c:plotVisOnly" in text for text in with_target)
