@@ -22,6 +22,7 @@ really holds. "cores" is CPU time over wall time. Nothing here is asserted.
 
     python benchmarks/bench_distribute.py            # N = 1,741
     python benchmarks/bench_distribute.py --n 100    # a quick run
+    python benchmarks/bench_distribute.py --repeat 3 # best of three rounds, taken in turns
 """
 
 from __future__ import annotations
@@ -220,6 +221,9 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=1741, help="departments (default 1,741)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for xlplan and floor")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of xlplan, plain and floor; the best of each is kept"
+    )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -227,12 +231,19 @@ def main() -> None:
         return
     print(f"distribution benchmark: N = {args.n:,} departments × 69 projects, {args.workers} workers, "
           f"{os.cpu_count()} CPUs")  # fmt: skip
-    results = {}
-    for name in ("xlplan", "plain", "floor", "openpyxl"):
-        results[name] = measure(name, args.n, args.workers)
-        r = results[name]
-        print(f"  {name:9} wall {r['wall_s']:8.2f} s  cpu {r['cpu_s']:8.2f} s  cores {r['cores']:4.2f}  "
-              f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}")  # fmt: skip
+    results: dict[str, dict[str, Any]] = {}
+    # The machine is shared: with --repeat, xlplan, plain and floor take turns and each keeps its
+    # best run (openpyxl, a minute a run, runs once), so that a burst of someone else's load during
+    # one phase does not decide the ratio.
+    rounds = [("xlplan", "plain", "floor")] * max(1, args.repeat)
+    rounds[0] = ("xlplan", "plain", "floor", "openpyxl")
+    for names in rounds:
+        for name in names:
+            r = measure(name, args.n, args.workers)
+            print(f"  {name:9} wall {r['wall_s']:8.2f} s  cpu {r['cpu_s']:8.2f} s  cores {r['cores']:4.2f}  "
+                  f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}")  # fmt: skip
+            if name not in results or r["wall_s"] < results[name]["wall_s"]:
+                results[name] = r
     ours, floor, naive = results["xlplan"], results["floor"], results["openpyxl"]
     print(f"  xlplan / floor      = {ours['wall_s'] / floor['wall_s']:.2f}×  (target ≤ 2×)")
     print(f"  plain / floor       = {results['plain']['wall_s'] / floor['wall_s']:.2f}×  (public API only)")

@@ -25,17 +25,21 @@ SMTP証明書            optional CA file (.pem) for a server with an internal C
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import mimetypes
+import random
 import re
 import smtplib
 import ssl
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import encode_rfc2231, format_datetime, formataddr, make_msgid
 from pathlib import Path
 
 from xlplan import credentials
@@ -132,29 +136,179 @@ def build_message(
         ConfigurationError: the template or the office's mail address (連絡先メール) is missing.
         ValueError: the department has no mail address.
     """
+    fields = _fields(plan, department, template_key, extra_placeholders, now)
+    return _message(fields, attachment.read_bytes() if attachment is not None else None,
+                    attachment_name or (attachment.name if attachment is not None else ""))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A mail as the bytes of its ``.eml`` (CRLF line ends), and its Message-ID."""
+
+    data: bytes
+    message_id: str
+
+
+def draft_bytes(
+    plan: Plan,
+    department: Department,
+    template_key: str,
+    attachment: bytes,
+    attachment_name: str,
+    *,
+    now: dt.datetime | None = None,
+) -> Draft:
+    """The mail :func:`build_message` makes, with ``attachment``'s bytes, as the bytes of a draft.
+
+    Distribution drafts a mail per department, and the email package's header objects and
+    generator cost more than the department's workbook (``benchmarks/bench_distribute.py``).
+    The message has a fixed shape — a text part and one attachment — so it is put together
+    here, every encoding still the standard library's: RFC 2047 words by :mod:`email.header`,
+    addresses by :func:`email.utils.formataddr`, RFC 2231 names by
+    :func:`email.utils.encode_rfc2231`, base64 by :mod:`base64`. What this shape does not cover
+    (a control character or a non-ASCII address) is made by :func:`build_message` instead; the
+    tests parse both back and compare them.
+
+    Raises:
+        ConfigurationError, ValueError: as :func:`build_message`.
+    """
+    fields = _fields(plan, department, template_key, None, now)
+    if not _plain_fields(fields, attachment_name):
+        message = _message(fields, attachment, attachment_name)
+        return Draft(message.as_bytes(policy=policy.SMTP), fields.message_id)
+    boundary = f"==============={random.randrange(sys.maxsize):019d}=="
+    maintype, subtype = _attachment_type(attachment_name)
+    lines = [
+        _header("Subject", fields.subject),
+        "From: " + formataddr(fields.sender, charset="utf-8"),
+        "To: " + formataddr(fields.to, charset="utf-8"),
+        "Date: " + fields.date,
+        "Message-ID: " + fields.message_id,
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        # As email's raw-data manager writes text: each line ended by CRLF, then base64.
+        _base64(b"".join(line + b"\r\n" for line in fields.body.encode("utf-8").splitlines())),
+        f"--{boundary}",
+        f"Content-Type: {maintype}/{subtype}",
+        "Content-Transfer-Encoding: base64",
+        "Content-Disposition: attachment;" + _filename_parameter(attachment_name),
+        "",
+        _base64(attachment),
+        f"--{boundary}--",
+        "",
+    ]
+    return Draft("\r\n".join(lines).encode("ascii"), fields.message_id)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """What a message says, before it is put into MIME form."""
+
+    subject: str
+    sender: tuple[str, str]  # (display name, address)
+    to: tuple[str, str]
+    date: str
+    message_id: str
+    body: str
+
+
+def _fields(
+    plan: Plan,
+    department: Department,
+    template_key: str,
+    extra_placeholders: Mapping[str, str] | None,
+    now: dt.datetime | None,
+) -> _Fields:
     settings = plan.settings
     template = require_mail_settings(settings, template_key)
     assert settings.office_email is not None  # narrowed by require_mail_settings
     if not department.email:
         raise ValueError(f"department has no mail address: {department.name}")
     values = {**placeholders(plan, department), **(extra_placeholders or {})}
+    return _Fields(
+        # Subjects are one line; a template edited in Excel may carry a line break.
+        subject=" ".join(fill_template(template.subject, values).split()),
+        sender=(settings.office or "", settings.office_email),
+        to=(department.name, department.email),
+        date=format_datetime((now or dt.datetime.now()).astimezone()),
+        message_id=make_msgid(domain=_domain(settings.office_email)),
+        body=fill_template(template.body, values),
+    )
+
+
+def _message(fields: _Fields, attachment: bytes | None, name: str) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)
-    # Subjects are one line; a template edited in Excel may carry a line break.
-    message["Subject"] = " ".join(fill_template(template.subject, values).split())
-    message["From"] = formataddr((settings.office or "", settings.office_email))
-    message["To"] = formataddr((department.name, department.email))
-    message["Date"] = format_datetime((now or dt.datetime.now()).astimezone())
-    message["Message-ID"] = make_msgid(domain=_domain(settings.office_email))
+    message["Subject"] = fields.subject
+    message["From"] = formataddr(fields.sender)
+    message["To"] = formataddr(fields.to)
+    message["Date"] = fields.date
+    message["Message-ID"] = fields.message_id
     # base64 keeps Japanese text intact through relays that are not 8-bit clean.
-    message.set_content(fill_template(template.body, values), charset="utf-8", cte="base64")
+    message.set_content(fields.body, charset="utf-8", cte="base64")
     if attachment is not None:
-        name = attachment_name or attachment.name
-        guessed = mimetypes.guess_type(name)[0]
-        maintype, subtype = guessed.split("/", 1) if guessed else XLSX_TYPE
-        if name.lower().endswith(".xlsx"):
-            maintype, subtype = XLSX_TYPE
-        message.add_attachment(attachment.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
+        maintype, subtype = _attachment_type(name)
+        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=name)
     return message
+
+
+def _attachment_type(name: str) -> tuple[str, str]:
+    if name.lower().endswith(".xlsx"):
+        return XLSX_TYPE
+    guessed = mimetypes.guess_type(name)[0]
+    return (guessed.split("/", 1)[0], guessed.split("/", 1)[1]) if guessed else XLSX_TYPE
+
+
+# Text the fast form writes as it is: no control characters (a line break in a header would start
+# another header), no lone surrogates (a name read from an odd file system), no DEL.
+_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # the body may hold line breaks, not unencodable text
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+")
+
+
+def _plain_fields(fields: _Fields, name: str) -> bool:
+    texts = (fields.subject, fields.sender[0], fields.to[0], name)
+    addresses = (fields.sender[1], fields.to[1])
+    return (
+        all(_PLAIN_TEXT.fullmatch(text) for text in texts)
+        and all(_PLAIN_ADDRESS.fullmatch(address) for address in addresses)
+        and _SURROGATE.search(fields.body) is None
+        and bool(name)
+    )
+
+
+def _header(name: str, text: str) -> str:
+    if text.isascii() and len(name) + 2 + len(text) <= 78:
+        return f"{name}: {text}"
+    return f"{name}: " + Header(text, "utf-8", header_name=name).encode(linesep="\r\n")
+
+
+def _base64(data: bytes) -> str:
+    """``data`` in base64 lines of 76 characters, CRLF between them (the last one without)."""
+    return base64.encodebytes(data).decode("ascii").rstrip("\n").replace("\n", "\r\n")
+
+
+_PERCENT_CHUNK = re.compile(r"(?:%[0-9A-F]{2}|[^%]){1,56}")
+
+
+def _filename_parameter(name: str) -> str:
+    """``filename`` as RFC 2231 continuations of at most 78 characters a line (as email writes them)."""
+    if name.isascii() and _PLAIN_ADDRESS.fullmatch(name.replace(" ", "")) and '"' not in name:
+        simple = f' filename="{name}"'
+        if len(simple) <= 76:
+            return "\r\n" + simple
+    encoded = encode_rfc2231(name, "utf-8")  # utf-8''%E7%AC%AC…
+    prefix, _, rest = encoded.partition("''")
+    chunks = _PERCENT_CHUNK.findall(rest)
+    if len(chunks) == 1:
+        return f"\r\n filename*={encoded}"
+    chunks[0] = prefix + "''" + chunks[0]
+    parts = [f"filename*{index}*={chunk}" for index, chunk in enumerate(chunks)]
+    return "\r\n " + ";\r\n ".join(parts)
 
 
 def _domain(address: str) -> str:

@@ -41,7 +41,7 @@ from xlplan.form.rows import WorkbookRequest, columns_for, response_rows, workbo
 from xlplan.form.writer import render_workbook
 from xlplan.mail import (
     SendOutcome,
-    build_message,
+    draft_bytes,
     require_mail_settings,
     send_messages,
     smtp_password,
@@ -429,12 +429,11 @@ def _write_job(job: _Job) -> DepartmentDispatch:
         return DepartmentDispatch(
             department.name, "no-mail", job.version, path, None, _sha256(data), None, tuple(findings)
         )
-    # build_message only needs the settings and the addressee.
+    # The mail only needs the settings and the addressee; the workbook is attached as it was written.
     plan = Plan(request.settings, (), (), (department,))
-    message = build_message(plan, department, TEMPLATE_KEY, path, now=_CONTEXT["issued_at"])
-    mail_bytes = message.as_bytes(policy=policy.SMTP)
+    draft = draft_bytes(plan, department, TEMPLATE_KEY, data, path.name, now=_CONTEXT["issued_at"])
     write = _write_again if job.again else _write_new
-    mail_path, mail_findings = write(path.with_suffix(".eml"), mail_bytes)
+    mail_path, mail_findings = write(path.with_suffix(".eml"), draft.data)
     return DepartmentDispatch(
         department.name,
         "drafted",
@@ -442,7 +441,7 @@ def _write_job(job: _Job) -> DepartmentDispatch:
         path,
         mail_path,
         _sha256(data),
-        str(message["Message-ID"]),
+        draft.message_id,
         tuple(findings + mail_findings),
     )
 
