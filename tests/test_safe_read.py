@@ -7,9 +7,12 @@ message is rendered, so a department is told what to do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -19,7 +22,7 @@ import xlsxwriter
 from tests import badfiles
 from tests.conftest import convert_with_soffice
 from tests.snapshots import snapshot_of
-from xlplan.collection.read import Limits, ReadFailed, read_return, read_returns, sniff
+from xlplan.collection.read import Limits, ReadFailed, map_returns, read_return, read_returns, sniff
 from xlplan.collection.snapshot import Snapshot
 from xlplan.demo.respond import fill_response
 from xlplan.distribution.run import distribute
@@ -452,3 +455,36 @@ def test_the_worker_memory_limit_holds(tmp_path: Path) -> None:
     assert caught.value.findings[0].code == "file-read-crashed"
     snapshot = read_return(path)  # with the guard, the sheet is streamed within the bounds
     assert snapshot.response is not None and snapshot.response.value(1, 1) == "行ID"
+
+
+def _where_read(outcome: Snapshot | ReadFailed, name: str) -> tuple[int, str]:
+    """A job that says which process ran it (at module level, so that a spawned worker can load it)."""
+    return os.getpid(), type(outcome).__name__
+
+
+@contextlib.contextmanager
+def _another_thread() -> Iterator[None]:
+    """A second thread in this process, as the server has: forking is then unsafe, and not done."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("threaded", [False, True], ids=["forked", "spawned"])
+def test_the_workers_run_the_job_forked_or_not(returned: Path, threaded: bool) -> None:
+    with _another_thread() if threaded else contextlib.nullcontext():
+        ran = [result for _, result in map_returns([returned] * 4, _where_read, workers=2)]
+    assert [kind for _, kind in ran] == ["Snapshot"] * 4
+    assert os.getpid() not in {pid for pid, _ in ran}  # read and checked in the workers, not here
+
+
+def test_a_job_that_cannot_be_pickled_runs_here(returned: Path) -> None:
+    here = os.getpid()
+    with _another_thread():
+        ran = [result for _, result in map_returns([returned] * 2, lambda outcome, name: os.getpid())]
+    assert ran == [here, here]

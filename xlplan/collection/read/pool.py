@@ -13,6 +13,7 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -97,14 +98,15 @@ def map_returns(
     """Read returned workbooks in worker processes and apply ``job`` to each reading.
 
     ``job(snapshot_or_failure, name)`` is what the caller does with a file once read
-    (collection identifies and checks it). Where the platform can fork a process that
-    has no other threads (Linux, macOS), the workers are forked from this process, so
-    they share what ``job`` refers to — the plan, its indexes, the compiled schema —
-    without pickling it, and run ``job`` themselves: only its result crosses back, and
-    both cores read and check. Elsewhere the workers (spawned) only read, and ``job``
-    runs here. A ``job`` that raises in a worker is run again here, so its exception is
-    the caller's, as if it had run here. Yields ``(path, job's result)``, in the order
-    the files finish; see :func:`read_returns` for the rest.
+    (collection identifies and checks it). The workers run ``job`` themselves, so that
+    only its result crosses back and every core reads and checks. Where the platform can
+    fork a process that has no other threads (Linux, macOS), the workers are forked from
+    this process and share what ``job`` refers to — the plan, its indexes, the compiled
+    schema — without pickling it. Elsewhere (Windows; a caller with threads, such as the
+    server) ``job`` is pickled once and each worker, spawned, loads it as it starts; a
+    ``job`` that cannot be pickled runs here. A ``job`` that raises in a worker is run
+    again here, so its exception is the caller's, as if it had run here. Yields ``(path,
+    job's result)``, in the order the files finish; see :func:`read_returns` for the rest.
     """
     limits = limits or Limits()
     queue = _Tasks(paths)
@@ -112,8 +114,8 @@ def map_returns(
         return
     size = max(1, workers or os.cpu_count() or 1)
     context = _context(forked_job=job is not _identity)
-    in_workers = context.get_start_method() == "fork"
-    spec = _Spec(limits, job if in_workers else None)
+    forked = context.get_start_method() == "fork"
+    spec = _Spec(limits, job if forked else None, None if forked or job is _identity else _pickled(job))
     # By reference: a caller that produces paths as it goes (collection's intake) names each first.
     labels: Mapping[Path, str] = names if names is not None else {}
     pool: list[_Worker] = []
@@ -269,10 +271,33 @@ def _exit_reason(exitcode: int | None) -> str:
 
 @dataclass(frozen=True)
 class _Spec:
-    """What every worker is started with: the limits, and the job when the workers run it (fork only)."""
+    """What every worker is started with: the limits, and the job when the workers run it — itself
+    in a forked worker, pickled (once, for every worker) in a spawned one."""
 
     limits: Limits
     job: Callable[[Snapshot | ReadFailed, str], Any] | None = None
+    pickled_job: bytes | None = None
+
+
+def _pickled(job: Callable[[Snapshot | ReadFailed, str], Any]) -> bytes | None:
+    """``job`` pickled for spawned workers; None when it cannot be (then it runs in the caller)."""
+    try:
+        return pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+
+
+def _job(spec: _Spec) -> Callable[[Snapshot | ReadFailed, str], Any] | None:
+    """The job this worker runs: the forked one, or the pickled one loaded; None to only read."""
+    if spec.job is not None or spec.pickled_job is None:
+        return spec.job
+    try:
+        job: Callable[[Snapshot | ReadFailed, str], Any] = pickle.loads(spec.pickled_job)
+    except Exception:  # e.g. a module the spawned worker cannot import: the caller runs the job
+        return None
+    # Loaded for good (the plan and its indexes, when collecting): kept out of the collector's walks.
+    gc.freeze()
+    return job
 
 
 @dataclass(frozen=True)
@@ -376,8 +401,9 @@ def _worker_main(connection: Connection, spec: _Spec) -> None:
     # Ctrl-C reaches the whole process group; the parent decides, the workers are killed by it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()  # a collection killed with kill -9 leaves no reader behind
-    # A forked worker starts with the parent's address space (the plan); the limit comes on top.
-    _limit_memory(spec.limits.memory_bytes, on_top=spec.job is not None)
+    job = _job(spec)
+    # A worker that runs the job holds the plan (its parent's pages, or loaded): the limit comes on top.
+    _limit_memory(spec.limits.memory_bytes, on_top=job is not None)
     while True:
         try:
             message = connection.recv()
@@ -387,7 +413,7 @@ def _worker_main(connection: Connection, spec: _Spec) -> None:
             return
         path, name = message
         raw = read_guarded(Path(path), spec.limits, name)
-        connection.send(_run(spec.job, raw, name) if spec.job is not None else _Answer(raw))
+        connection.send(_run(job, raw, name) if job is not None else _Answer(raw))
 
 
 def _run(
