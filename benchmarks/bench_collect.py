@@ -24,6 +24,7 @@ is asserted.
 
     python benchmarks/bench_collect.py            # N = 1,741
     python benchmarks/bench_collect.py --n 100    # a quick run
+    python benchmarks/bench_collect.py --repeat 3 # best of three rounds, taken in turns
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -179,6 +181,9 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=1741, help="returned workbooks (default 1,741)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (preparation and floor)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of floor and xlplan; the best of each is kept"
+    )
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -191,13 +196,26 @@ def main() -> None:
         started = time.perf_counter()
         prepare(args.n, root, args.workers)
         print(f"  (prepared in {time.perf_counter() - started:.0f} s, not timed)")
-        results = {}
-        # xlplan last: it writes the archive and the ledger; the others only read the inbox.
-        for name in ("floor", "pandas", "xlplan"):
-            results[name] = r = measure(name, root, args.n, args.workers)
-            extra = f"  accepted {r['accepted']}  errors {r['errors']}" if name == "xlplan" else ""
-            print(f"  {name:7} wall {r['wall_s']:8.2f} s  cpu {r['cpu_s']:8.2f} s  cores {r['cores']:4.2f}  "
-                  f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}{extra}")  # fmt: skip
+        results: dict[str, dict[str, Any]] = {}
+        # The machine is shared: with --repeat, floor and xlplan take turns and each keeps its best run
+        # (pandas, minutes a run, runs once). xlplan takes in what it collects (archive, ledger), so each
+        # of its runs starts from a copy of the prepared workspace; the others only read the inbox.
+        rounds = [("floor", "xlplan")] * max(1, args.repeat)
+        rounds[0] = ("floor", "pandas", "xlplan")
+        for number, names in enumerate(rounds):
+            for name in names:
+                where = root
+                if name == "xlplan":
+                    where = Path(folder) / f"run{number}"
+                    shutil.copytree(root, where)
+                r = measure(name, where, args.n, args.workers)
+                extra = f"  accepted {r['accepted']}  errors {r['errors']}" if name == "xlplan" else ""
+                print(f"  {name:7} wall {r['wall_s']:8.2f} s  cpu {r['cpu_s']:8.2f} s  cores {r['cores']:4.2f}  "
+                      f"peak RSS {r['peak_rss_mb']:7.1f} MB  PSS {r['peak_pss_mb']:7.1f} MB  files {r['files']}{extra}")  # fmt: skip
+                if where != root:
+                    shutil.rmtree(where)
+                if name not in results or r["wall_s"] < results[name]["wall_s"]:
+                    results[name] = r
     ours, floor, naive = results["xlplan"], results["floor"], results["pandas"]
     print(f"  xlplan / floor    = {ours['wall_s'] / floor['wall_s']:.2f}×  (target ≤ 3×)")
     print(f"  pandas / xlplan   = {naive['wall_s'] / ours['wall_s']:.2f}×  (target ≥ 5×)")
