@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
-from email.utils import encode_rfc2231, format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
+from urllib.parse import quote
 
 from xlplan import credentials
 from xlplan.errors import ConfigurationError
@@ -164,15 +165,16 @@ def draft_bytes(
     generator cost more than the department's workbook (``benchmarks/bench_distribute.py``).
     The message has a fixed shape — a text part and one attachment — so it is put together
     here, every encoding still the standard library's: RFC 2047 words by :mod:`email.header`,
-    addresses by :func:`email.utils.formataddr`, RFC 2231 names by
-    :func:`email.utils.encode_rfc2231`, base64 by :mod:`base64`. What this shape does not cover
-    (a control character or a non-ASCII address) is made by :func:`build_message` instead; the
-    tests parse both back and compare them.
+    ASCII addresses by :func:`email.utils.formataddr`, the file name in RFC 2231 sections of
+    whole characters by :func:`urllib.parse.quote`, base64 by :mod:`base64`. What this shape
+    does not cover (a control character or a non-ASCII address) is made by :func:`build_message`
+    instead; the tests parse both back and compare them.
 
     Raises:
         ConfigurationError, ValueError: as :func:`build_message`.
     """
     fields = _fields(plan, department, template_key, None, now)
+    attachment_name = _header_text(attachment_name)
     if not _plain_fields(fields, attachment_name):
         message = _message(fields, attachment, attachment_name)
         return Draft(message.as_bytes(policy=policy.SMTP), fields.message_id)
@@ -180,8 +182,8 @@ def draft_bytes(
     maintype, subtype = _attachment_type(attachment_name)
     lines = [
         _header("Subject", fields.subject),
-        "From: " + formataddr(fields.sender, charset="utf-8"),
-        "To: " + formataddr(fields.to, charset="utf-8"),
+        _address("From", fields.sender),
+        _address("To", fields.to),
         "Date: " + fields.date,
         "Message-ID: " + fields.message_id,
         "MIME-Version: 1.0",
@@ -232,13 +234,38 @@ def _fields(
     values = {**placeholders(plan, department), **(extra_placeholders or {})}
     return _Fields(
         # Subjects are one line; a template edited in Excel may carry a line break.
-        subject=" ".join(fill_template(template.subject, values).split()),
-        sender=(settings.office or "", settings.office_email),
-        to=(department.name, department.email),
+        subject=_header_text(fill_template(template.subject, values)),
+        sender=(_header_text(settings.office or ""), settings.office_email),
+        to=(_header_text(department.name), department.email),
         date=format_datetime((now or dt.datetime.now()).astimezone()),
         message_id=make_msgid(domain=_domain(settings.office_email)),
         body=fill_template(template.body, values),
     )
+
+
+_ENCODED_WORD_OPENER = "=?"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _header_text(text: str) -> str:
+    """Text for a header, typed in the master: one line (a cell may hold Alt+Enter line breaks), no
+    control character, no encoded word (:func:`_inert`).
+
+    The email package encodes a name with a line break as an RFC 2047 word, and decodes it back
+    into a raw line break when it refolds the header: the rest of the name would become a header.
+    """
+    return _inert(_CONTROL.sub("", " ".join(text.split())))
+
+
+def _inert(text: str) -> str:
+    """Header text with no RFC 2047 encoded word in it: ``=?`` gets a zero-width space.
+
+    Typed into the master, ``=?utf-8?b?…?=`` would be decoded by the email package when it
+    refolds the header, and an encoded line break would start a header of its own (a Bcc:
+    — CVE-2024-6923, not fixed in every Python 3.11 this runs on). No name or subject has
+    a reason to hold one.
+    """
+    return text.replace(_ENCODED_WORD_OPENER, "=\u200b?") if _ENCODED_WORD_OPENER in text else text
 
 
 def _message(fields: _Fields, attachment: bytes | None, name: str) -> EmailMessage:
@@ -252,7 +279,7 @@ def _message(fields: _Fields, attachment: bytes | None, name: str) -> EmailMessa
     message.set_content(fields.body, charset="utf-8", cte="base64")
     if attachment is not None:
         maintype, subtype = _attachment_type(name)
-        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=name)
+        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=_header_text(name))
     return message
 
 
@@ -265,7 +292,7 @@ def _attachment_type(name: str) -> tuple[str, str]:
 
 # Text the fast form writes as it is: no control characters (a line break in a header would start
 # another header), no lone surrogates (a name read from an odd file system), no DEL.
-_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
+_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]*")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # the body may hold line breaks, not unencodable text
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+")
 
@@ -281,10 +308,27 @@ def _plain_fields(fields: _Fields, name: str) -> bool:
     )
 
 
+_WORDS_LINE = 74
+"""Line length asked of email.header for RFC 2047 words: its own default lets a word reach 76, one more
+than the RFC's 75."""
+
+
 def _header(name: str, text: str) -> str:
     if text.isascii() and len(name) + 2 + len(text) <= 78:
         return f"{name}: {text}"
-    return f"{name}: " + Header(text, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: " + Header(text, "utf-8", header_name=name).encode(
+        linesep="\r\n", maxlinelen=_WORDS_LINE
+    )
+
+
+def _address(header: str, address: tuple[str, str]) -> str:
+    """``To: 名前 <address>``: an ASCII name quoted where needed, another in RFC 2047 words of at most
+    75 characters, folded (formataddr's charset form makes one word of any length)."""
+    name, mailbox = address
+    if not name or name.isascii():
+        return f"{header}: " + formataddr(address)
+    words = Header(name, "utf-8", header_name=header).encode(linesep="\r\n", maxlinelen=_WORDS_LINE)
+    return f"{header}: {words} <{mailbox}>"
 
 
 def _base64(data: bytes) -> str:
@@ -292,23 +336,25 @@ def _base64(data: bytes) -> str:
     return base64.encodebytes(data).decode("ascii").rstrip("\n").replace("\n", "\r\n")
 
 
-_PERCENT_CHUNK = re.compile(r"(?:%[0-9A-F]{2}|[^%]){1,56}")
+_SECTION = 56
+"""Characters of percent-encoded name per RFC 2231 section: ``filename*0*=utf-8''`` and the rest fit in 78."""
 
 
 def _filename_parameter(name: str) -> str:
-    """``filename`` as RFC 2231 continuations of at most 78 characters a line (as email writes them)."""
-    if name.isascii() and _PLAIN_ADDRESS.fullmatch(name.replace(" ", "")) and '"' not in name:
-        simple = f' filename="{name}"'
-        if len(simple) <= 76:
-            return "\r\n" + simple
-    encoded = encode_rfc2231(name, "utf-8")  # utf-8''%E7%AC%AC…
-    prefix, _, rest = encoded.partition("''")
-    chunks = _PERCENT_CHUNK.findall(rest)
-    if len(chunks) == 1:
-        return f"\r\n filename*={encoded}"
-    chunks[0] = prefix + "''" + chunks[0]
-    parts = [f"filename*{index}*={chunk}" for index, chunk in enumerate(chunks)]
-    return "\r\n " + ";\r\n ".join(parts)
+    """``filename``: quoted where it is short printable ASCII, else RFC 2231 sections of whole characters
+    (a section never ends inside a character's UTF-8 bytes, so each decodes by itself), at most 78 a line."""
+    if all(" " <= char <= "~" and char not in '"\\' for char in name) and len(name) <= 64:
+        return f'\r\n filename="{name}"'
+    sections = [""]
+    for char in name:
+        encoded = quote(char, safe="")
+        if sections[-1] and len(sections[-1]) + len(encoded) > _SECTION:
+            sections.append("")
+        sections[-1] += encoded
+    if len(sections) == 1:
+        return f"\r\n filename*=utf-8''{sections[0]}"
+    sections[0] = "utf-8''" + sections[0]
+    return "\r\n " + ";\r\n ".join(f"filename*{index}*={section}" for index, section in enumerate(sections))
 
 
 def _domain(address: str) -> str:
@@ -450,6 +496,10 @@ def send_messages(
                 outcome = _outcome(message, _reason(exc), uncertain=True)
             except (smtplib.SMTPException, OSError) as exc:
                 # smtplib resets the transaction after a refusal, so the session stays usable.
+                outcome = _outcome(message, _reason(exc))
+            except ValueError as exc:
+                # The email package refused to write the message (a header it cannot fold): nothing
+                # was handed to the server, as smtplib writes the message before it starts the transaction.
                 outcome = _outcome(message, _reason(exc))
             outcomes.append(outcome)
             if after is not None:
