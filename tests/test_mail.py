@@ -277,6 +277,23 @@ def test_send_messages_reports_each_outcome(smtp_server: tuple[_Mailbox, int], e
     assert len(mailbox.messages) == 2
 
 
+def test_a_message_the_email_package_cannot_write_fails_alone(
+    smtp_server: tuple[_Mailbox, int], example: Example
+) -> None:
+    """A draft edited by hand (or made elsewhere) whose To holds an encoded line break: refolding it
+    raises before anything reaches the server; that message fails, the next one is sent."""
+    mailbox, port = smtp_server
+    smuggled = "=?utf-8?b?" + base64.b64encode(b"a\r\nb").decode() + "?= " + "y" * 80
+    raw = f"From: kikaku@ogi.example\r\nTo: {smuggled} <bunka@ogi.example>\r\nSubject: s\r\n\r\nbody\r\n"
+    broken = email.message_from_bytes(raw.encode(), policy=policy.SMTP)
+    assert isinstance(broken, EmailMessage)
+    good = build_message(example.plan, example.plan.department("市民課"), "依頼", now=NOW)
+    outcomes = send_messages(SmtpSettings("127.0.0.1", port, "none", timeout=10), [broken, good])
+    assert [outcome.ok for outcome in outcomes] == [False, True]
+    assert outcomes[0].error is not None and "ValueError" in outcomes[0].error
+    assert len(mailbox.messages) == 1
+
+
 class _Stalled:
     """An SMTP server that answers everything but then never acknowledges a message's data."""
 

@@ -531,7 +531,18 @@ def _bound(connection: smtplib.SMTP, seconds: float) -> None:
 
 def _outcome(message: EmailMessage, error: str | None, *, uncertain: bool = False) -> SendOutcome:
     sent_at = None if error else dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    return SendOutcome(str(message["Message-ID"]), str(message["To"]), error, sent_at, uncertain)
+    return SendOutcome(
+        _header_value(message, "Message-ID"), _header_value(message, "To"), error, sent_at, uncertain
+    )
+
+
+def _header_value(message: EmailMessage, name: str) -> str:
+    """A header's value, or its text as stored where the email package cannot parse it (the outcome
+    of a message that could not be sent is still recorded)."""
+    try:
+        return str(message[name])
+    except ValueError:
+        return next((str(value) for key, value in message.raw_items() if key.lower() == name.lower()), "")
 
 
 def _connect(smtp: SmtpSettings, password: str | None, *, timeout: float) -> smtplib.SMTP:
