@@ -8,7 +8,6 @@ import datetime as dt
 import email
 import re
 import socket
-import unicodedata
 import urllib.parse
 from collections.abc import Iterator
 from email import policy
@@ -410,7 +409,7 @@ def test_a_draft_reads_back_as_the_message_email_makes(
     # compared without their spaces: Python's address parser puts one between the RFC 2047 words of
     # a folded name, wherever either writer folded it (mail programs join them, as the RFC says).
     assert _unfolded(fast) in (_unfolded(slow), _unfolded(written))
-    if not any(map(_has_control, (office, name, subject, file_name))) and address.isascii():
+    if address.isascii():  # control characters are taken out first: only such an address falls back
         _assert_well_formed(draft.data)  # the fast form's own (a fallback is the email package's)
     assert email.message_from_bytes(draft.data, policy=policy.default)["Message-ID"] == draft.message_id
 
@@ -422,10 +421,6 @@ def _unfolded(read: dict[str, Any]) -> dict[str, Any]:
     headers = dict(read["headers"], To=bare(read["headers"]["To"]), From=bare(read["headers"]["From"]))
     names = {key: [(bare(name), address) for name, address in read[key]] for key in ("to", "from")}
     return {**read, "headers": headers, **names}
-
-
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in text)
 
 
 _ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")

@@ -138,8 +138,8 @@ def build_message(
         ValueError: the department has no mail address.
     """
     fields = _fields(plan, department, template_key, extra_placeholders, now)
-    return _message(fields, attachment.read_bytes() if attachment is not None else None,
-                    attachment_name or (attachment.name if attachment is not None else ""))  # fmt: skip
+    name = attachment_name or (attachment.name if attachment is not None else "")
+    return _message(fields, attachment.read_bytes() if attachment is not None else None, _header_text(name))
 
 
 @dataclass(frozen=True)
@@ -166,9 +166,10 @@ def draft_bytes(
     The message has a fixed shape — a text part and one attachment — so it is put together
     here, every encoding still the standard library's: RFC 2047 words by :mod:`email.header`,
     ASCII addresses by :func:`email.utils.formataddr`, the file name in RFC 2231 sections of
-    whole characters by :func:`urllib.parse.quote`, base64 by :mod:`base64`. What this shape
-    does not cover (a control character or a non-ASCII address) is made by :func:`build_message`
-    instead; the tests parse both back and compare them.
+    whole characters by :func:`urllib.parse.quote`, base64 by :mod:`base64`. Header text is made
+    one line without control characters first, for both (:func:`_header_text`); what this shape
+    does not cover (a lone surrogate, a non-ASCII address, no file name) is made by
+    :func:`build_message` instead. The tests parse both back and compare them.
 
     Raises:
         ConfigurationError, ValueError: as :func:`build_message`.
@@ -269,6 +270,7 @@ def _inert(text: str) -> str:
 
 
 def _message(fields: _Fields, attachment: bytes | None, name: str) -> EmailMessage:
+    """The message as the email package makes it (``name``, the attachment's, already header text)."""
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = fields.subject
     message["From"] = formataddr(fields.sender)
@@ -279,7 +281,7 @@ def _message(fields: _Fields, attachment: bytes | None, name: str) -> EmailMessa
     message.set_content(fields.body, charset="utf-8", cte="base64")
     if attachment is not None:
         maintype, subtype = _attachment_type(name)
-        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=_header_text(name))
+        message.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
@@ -287,24 +289,25 @@ def _attachment_type(name: str) -> tuple[str, str]:
     if name.lower().endswith(".xlsx"):
         return XLSX_TYPE
     guessed = mimetypes.guess_type(name)[0]
-    return (guessed.split("/", 1)[0], guessed.split("/", 1)[1]) if guessed else XLSX_TYPE
+    if not guessed:
+        return XLSX_TYPE
+    maintype, _, subtype = guessed.partition("/")
+    return maintype, subtype
 
 
-# Text the fast form writes as it is: no control characters (a line break in a header would start
-# another header), no lone surrogates (a name read from an odd file system), no DEL.
-_PLAIN_TEXT = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]*")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")  # the body may hold line breaks, not unencodable text
+# Header text has no control characters by now (_header_text); a lone surrogate (a name read from an
+# odd file system) cannot be encoded, and the email package's error is the one to raise.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]+")
 
 
 def _plain_fields(fields: _Fields, name: str) -> bool:
-    texts = (fields.subject, fields.sender[0], fields.to[0], name)
+    texts = (fields.subject, fields.sender[0], fields.to[0], name, fields.body)
     addresses = (fields.sender[1], fields.to[1])
     return (
-        all(_PLAIN_TEXT.fullmatch(text) for text in texts)
+        bool(name)
+        and not any(_SURROGATE.search(text) for text in texts)
         and all(_PLAIN_ADDRESS.fullmatch(address) for address in addresses)
-        and _SURROGATE.search(fields.body) is None
-        and bool(name)
     )
 
 

@@ -79,7 +79,6 @@ class RowMaker:
         self.plan = plan
         self.history = history if history is not None else history_map(plan)
         self.nodes = {node.key: node for node in plan.nodes}
-        self._context: dict[int, dict[str, object]] = {}
         # What is the same for every row of a project: made once per project, not once per row.
         self._project: dict[int, tuple[dict[str, object], object, InputRule]] = {}
         # A property that builds its tuple on each call: read once (a thousand departments × 69 rows).
@@ -87,29 +86,20 @@ class RowMaker:
             (year, layout.earlier_value_key(year.western)) for year in plan.settings.earlier_years
         )
 
-    def context(self, project: Project) -> dict[str, object]:
-        """The hierarchy columns of a project's rows: ``level1`` … with number and title."""
-        found = self._context.get(project.no)
-        if found is None:
-            nodes = self.nodes
-            found = self._context[project.no] = {
-                f"level{depth + 1}": f"{nodes[project.node[: depth + 1]].number} {nodes[project.node[: depth + 1]].title}"
-                for depth in range(len(project.node))
-            }
-        return found
-
     def _fixed(self, project: Project) -> tuple[dict[str, object], object, InputRule]:
         """What every row of ``project`` shares: the cells from the hierarchy to the unit, the
         baseline's cell, and the input rule."""
         found = self._project.get(project.no)
         if found is None:
-            cells: dict[str, object] = {
-                **self.context(project),
-                layout.PROJECT_NO: project.no,
-                layout.DESCRIPTION: project.description,
-                layout.INDICATOR: project.indicator,
-                layout.UNIT: project.unit,
-            }
+            # The hierarchy columns, level1 … with number and title, then the project's own.
+            cells: dict[str, object] = {}
+            for depth in range(len(project.node)):
+                node = self.nodes[project.node[: depth + 1]]
+                cells[f"level{depth + 1}"] = f"{node.number} {node.title}"
+            cells[layout.PROJECT_NO] = project.no
+            cells[layout.DESCRIPTION] = project.description
+            cells[layout.INDICATOR] = project.indicator
+            cells[layout.UNIT] = project.unit
             rule = layout.input_rule(project.indicator, project.unit)
             found = self._project[project.no] = (cells, _cell_value(project.baseline), rule)
         return found
