@@ -7,6 +7,7 @@ import datetime as dt
 import email
 import re
 import subprocess
+import threading
 import zipfile
 from email import policy
 from email.message import EmailMessage
@@ -283,6 +284,35 @@ def test_distributing_again_writes_a_new_version_and_keeps_the_old(
     assert item.mail.name == "第2次小城市男女共同参画プラン_令和2年度実績照会_文化課_第2版.eml"
     assert (again.folder / "第2次小城市男女共同参画プラン_令和2年度実績照会_文化課.xlsx").exists()
     assert _dispatches(workspace)[-1] == ("文化課", 2, "drafted")
+
+
+def test_workers_that_are_not_forked_write_the_same_workbooks(
+    workspace: Workspace, distributed: DistributionResult
+) -> None:
+    """The server distributes from a worker thread, where the pool cannot fork: its workers get the
+    plan's rows pickled once and make each department's rows themselves; the sheets are the same."""
+    from xlplan.children import pool_context
+
+    found: list[DistributionResult] = []
+    methods: list[str] = []
+
+    def run() -> None:
+        methods.append(pool_context().get_start_method())
+        found.append(distribute(workspace, now=NOW, workers=2))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert methods[0] != "fork"
+    again = {item.department: item for item in found[0].departments}
+    assert len(again) == len(distributed.departments) == 15
+    for item in distributed.departments:
+        second = again[item.department]
+        assert item.workbook is not None and second.workbook is not None and second.version == 2
+        with zipfile.ZipFile(item.workbook) as first_zip, zipfile.ZipFile(second.workbook) as second_zip:
+            for part in ("xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/worksheets/sheet3.xml"):
+                assert first_zip.read(part) == second_zip.read(part), (item.department, part)
+        assert _manifest(second.workbook) == _manifest(item.workbook)
 
 
 def test_department_without_mail_gets_a_workbook_and_a_warning(tmp_path: Path, example: Example) -> None:

@@ -36,8 +36,9 @@ from typing import Any
 from xlplan.children import pool_context
 from xlplan.errors import ConfigurationError, OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
+from xlplan.form.layout import Column
 from xlplan.form.manifest import workspace_id
-from xlplan.form.rows import WorkbookRequest, columns_for, response_rows, workbook_file_name
+from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, workbook_file_name
 from xlplan.form.writer import render_workbook
 from xlplan.mail import (
     SendOutcome,
@@ -47,7 +48,7 @@ from xlplan.mail import (
     smtp_password,
     smtp_settings,
 )
-from xlplan.plan.model import Department, Plan
+from xlplan.plan.model import Department, Plan, Settings
 from xlplan.result import Reported, say
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
@@ -179,7 +180,8 @@ def distribute(
     folder = workspace.round_folder(settings)
     _check_writable(folder)
     key = workspace.signing_key()
-    rows = response_rows(plan)
+    # Which rows each department answers; the rows themselves are made by the worker that writes them.
+    rows = DepartmentRows(plan)
     columns = columns_for(settings)
 
     results: dict[str, DepartmentDispatch] = {}
@@ -197,7 +199,7 @@ def distribute(
         round_label = f"{settings.current_year.wareki} 第{settings.round}回"
         for department in targets:
             name = department.name
-            if not rows.get(name):
+            if name not in rows:
                 findings = (Finding("distribute-no-rows", {"department": name}),) if only else ()
                 results[name] = DepartmentDispatch(name, "no-rows", findings=findings)
                 continue
@@ -209,13 +211,12 @@ def distribute(
             if draft is not None:
                 to_send.append(draft)
                 continue
-            request = WorkbookRequest(settings, department, columns, tuple(rows[name]))
             # A workbook a stopped run was writing is written again in its place, not beside it.
             unfinished = history.unfinished(name)
             version = unfinished[1] if unfinished else history.next_version(name)
             wanted = unfinished[2] if unfinished else folder / workbook_file_name(settings, name, version)
             jobs.append(
-                _Job(request, version, folder, bool(department.email), wanted, unfinished is not None)
+                _Job(department, version, folder, bool(department.email), wanted, unfinished is not None)
             )
 
         issued = issued_at.isoformat(timespec="seconds")
@@ -223,7 +224,7 @@ def distribute(
         pending: dict[str, int] = {}
         with connection:
             for job in jobs:
-                name = job.request.department.name
+                name = job.department.name
                 unfinished = history.unfinished(name)
                 if unfinished is not None:
                     pending[name] = unfinished[0]
@@ -233,7 +234,8 @@ def distribute(
                     ledger.DispatchRecord(round_id, name, KIND, job.version, "writing", issued,
                                           file_path=str(job.path)),
                 )  # fmt: skip
-        drafted = _run_jobs(jobs, key=key, issued_at=issued_at, workspace=workspace_id(key), workers=workers)
+        context = _Context(key, issued_at, workspace_id(key), settings, columns, rows)
+        drafted = _run_jobs(jobs, context, workers=workers)
         with connection:
             for item in drafted:
                 status = "drafted" if item.mail else "skipped"
@@ -386,7 +388,7 @@ def _record_of(round_id: int, item: DepartmentDispatch, status: str, created: st
 
 @dataclass(frozen=True)
 class _Job:
-    request: WorkbookRequest
+    department: Department
     version: int
     folder: Path
     mail: bool
@@ -394,34 +396,46 @@ class _Job:
     again: bool = False  # finishing what a stopped run began: the file at ``path`` is ours to replace
 
 
-_CONTEXT: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Context:
+    """What every job of a run shares: given to each worker once, not with every job."""
+
+    key: bytes
+    issued_at: dt.datetime
+    workspace: str
+    settings: Settings
+    columns: tuple[Column, ...]
+    rows: DepartmentRows
 
 
-def _init_worker(key: bytes, issued_at: dt.datetime, workspace: str) -> None:
-    _CONTEXT.update(key=key, issued_at=issued_at, workspace=workspace)
+_CONTEXT: list[_Context] = []
 
 
-def _run_jobs(
-    jobs: Sequence[_Job], *, key: bytes, issued_at: dt.datetime, workspace: str, workers: int | None
-) -> list[DepartmentDispatch]:
+def _init_worker(context: _Context) -> None:
+    _CONTEXT[:] = [context]
+
+
+def _run_jobs(jobs: Sequence[_Job], context: _Context, *, workers: int | None) -> list[DepartmentDispatch]:
     processes = min(workers or os.cpu_count() or 1, len(jobs))
     if processes <= 1 or len(jobs) < POOL_THRESHOLD:
-        _init_worker(key, issued_at, workspace)
+        _init_worker(context)
         return [_write_job(job) for job in jobs]
-    # Results come back in job order; chunks keep the per-task overhead small for thousands of jobs.
+    # Forked workers share the context (the plan's rows among it); elsewhere it is pickled once
+    # per worker. Results come back in job order; chunks keep the per-task overhead small.
     chunksize = max(1, len(jobs) // (processes * 8))
-    with pool_context().Pool(
-        processes, initializer=_init_worker, initargs=(key, issued_at, workspace)
-    ) as pool:
+    with pool_context().Pool(processes, initializer=_init_worker, initargs=(context,)) as pool:
         return pool.map(_write_job, jobs, chunksize=chunksize)
 
 
 def _write_job(job: _Job) -> DepartmentDispatch:
-    """Write one department's workbook and (when it has an address) its mail draft."""
-    request = job.request
-    department = request.department
+    """Write one department's workbook (its rows made here) and, when it has an address, its mail draft."""
+    context = _CONTEXT[0]
+    department = job.department
+    request = WorkbookRequest(
+        context.settings, department, context.columns, context.rows.rows(department.name)
+    )
     data, _manifest = render_workbook(
-        request, key=_CONTEXT["key"], issued_at=_CONTEXT["issued_at"], workspace=_CONTEXT["workspace"]
+        request, key=context.key, issued_at=context.issued_at, workspace=context.workspace
     )
     path, findings = _write_again(job.path, data) if job.again else _write_new(job.path, data)
     if not job.mail:
@@ -430,8 +444,8 @@ def _write_job(job: _Job) -> DepartmentDispatch:
             department.name, "no-mail", job.version, path, None, _sha256(data), None, tuple(findings)
         )
     # The mail only needs the settings and the addressee; the workbook is attached as it was written.
-    plan = Plan(request.settings, (), (), (department,))
-    draft = draft_bytes(plan, department, TEMPLATE_KEY, data, path.name, now=_CONTEXT["issued_at"])
+    plan = Plan(context.settings, (), (), (department,))
+    draft = draft_bytes(plan, department, TEMPLATE_KEY, data, path.name, now=context.issued_at)
     write = _write_again if job.again else _write_new
     mail_path, mail_findings = write(path.with_suffix(".eml"), draft.data)
     return DepartmentDispatch(

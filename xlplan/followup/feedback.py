@@ -48,7 +48,7 @@ from xlplan.errors import OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.form import layout
 from xlplan.form.manifest import workspace_id
-from xlplan.form.rows import WorkbookRequest, columns_for, response_rows, typed_value, workbook_file_name
+from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, typed_value, workbook_file_name
 from xlplan.form.style import FONT_SIZE
 from xlplan.form.writer import render_workbook, row_height
 from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
@@ -185,8 +185,9 @@ def write_feedback(
     password = smtp_password(smtp) if smtp is not None else None
     issued = (now or dt.datetime.now()).astimezone()
 
-    rows = response_rows(plan).get(registry.name, [])
-    request = WorkbookRequest(settings, registry, columns_for(settings), tuple(rows))
+    # Only this department's rows are made (a collection may write a 差し戻し票 for hundreds).
+    rows = DepartmentRows(plan).rows(registry.name)
+    request = WorkbookRequest(settings, registry, columns_for(settings), rows)
     key = workspace.signing_key()
     content, signed = render_workbook(request, key=key, issued_at=issued, workspace=workspace_id(key))
 

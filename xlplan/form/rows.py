@@ -147,25 +147,52 @@ def canonical_names(plan: Plan) -> dict[str, str]:
     }
 
 
+class DepartmentRows:
+    """Which rows each department answers, and their cells made when a department's are asked for.
+
+    Distribution asks in the worker process that writes the department's workbook, so the
+    rows of a thousand departments are neither made one after another before the workers
+    start nor pickled to them one by one (forked workers share this object); a 差し戻し票
+    asks for one department's. One pass over the plan with dictionaries:
+    :meth:`Plan.assignments` and :meth:`Plan.history_for` scan the whole plan per call,
+    which is quadratic for a thousand departments.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        canonical = canonical_names(plan)
+        shares: dict[str, list[tuple[Project, int, Entry, int, str]]] = defaultdict(list)
+        for project in plan.projects:
+            for entry_index, entry in enumerate(project.entries, start=1):
+                for member_index, member in enumerate(entry.members, start=1):
+                    department = canonical.get(member)
+                    if department is None:  # the master reader reports unknown departments
+                        continue
+                    shares[department].append((project, entry_index, entry, member_index, member))
+        self._shares = dict(shares)
+        self._maker = RowMaker(plan)
+
+    def __contains__(self, department: object) -> bool:
+        """True when ``department`` (registry name) answers at least one row."""
+        return department in self._shares
+
+    def departments(self) -> list[str]:
+        """The departments that answer rows, by registry name, in the order their first row comes."""
+        return list(self._shares)
+
+    def rows(self, department: str) -> tuple[ResponseRow, ...]:
+        """``department``'s rows (registry name), in plan order: one per project × entry × member it is."""
+        row = self._maker.row
+        return tuple(row(*share) for share in self._shares.get(department, ()))
+
+
 def response_rows(plan: Plan) -> dict[str, list[ResponseRow]]:
-    """Every department's rows, keyed by registry name, in plan order.
+    """Every department's rows, keyed by registry name, in plan order (see :class:`DepartmentRows`).
 
     One row per project × entry × member that the department is, so each member of
-    a joint entry answers its own share. Built in one pass over the plan with
-    dictionaries: :meth:`Plan.assignments` and :meth:`Plan.history_for` scan the
-    whole plan per call, which is quadratic for a thousand departments.
+    a joint entry answers its own share.
     """
-    canonical = canonical_names(plan)
-    maker = RowMaker(plan)
-    rows: dict[str, list[ResponseRow]] = defaultdict(list)
-    for project in plan.projects:
-        for entry_index, entry in enumerate(project.entries, start=1):
-            for member_index, member in enumerate(entry.members, start=1):
-                department = canonical.get(member)
-                if department is None:  # the master reader reports unknown departments
-                    continue
-                rows[department].append(maker.row(project, entry_index, entry, member_index, member))
-    return dict(rows)
+    index = DepartmentRows(plan)
+    return {department: list(index.rows(department)) for department in index.departments()}
 
 
 def _cell_value(value: Value) -> object:
