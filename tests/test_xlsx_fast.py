@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
 import xlsxwriter
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings, SharedStringTable
 from xlsxwriter.worksheet import Worksheet
 
-from xlplan.xlsx.fast import FastWorksheet
+from xlplan.xlsx.fast import FastSharedStrings, FastWorksheet
 
 
 def _sheet_xml(path: Path, worksheet_class: type[Worksheet]) -> bytes:
@@ -168,4 +173,85 @@ def test_department_workbooks_keep_xlsxwriters_xml(monkeypatch: pytest.MonkeyPat
     fast_parts = parts()
     again = parts()  # the second time with the validation formulas already prepared
     monkeypatch.setattr(fast.ProtectedWorkbook, "worksheet_class", Worksheet)
+    monkeypatch.setattr(fast.ProtectedWorkbook, "_get_packager", lambda self: Packager())
     assert fast_parts == again == parts()
+
+
+def test_consolidated_table_keeps_xlsxwriters_shared_strings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's shared strings (the narratives, one with white space at its ends) as XlsxWriter writes them."""
+    import dataclasses
+
+    from xlplan.examples import load_example
+    from xlplan.publish import parallel as report_writer
+    from xlplan.publish.table import build_table
+    from xlplan.publish.template import load_report_style
+    from xlplan.xlsx import fast
+
+    example = load_example("ogi")
+    answers = list(example.answers)
+    answers[0] = dataclasses.replace(answers[0], narrative=" 研修 & <説明会>を実施\n")
+    table = build_table(example.plan, answers)
+    style = load_report_style()
+
+    def shared_strings(name: str) -> bytes:
+        report_writer.write_table(table, style, tmp_path / name)
+        with zipfile.ZipFile(tmp_path / name) as package:
+            return package.read("xl/sharedStrings.xml")
+
+    assert fast.enabled()
+    fast_xml = shared_strings("fast.xlsx")
+    monkeypatch.setenv(fast.PLAIN_ENV, "1")
+    assert fast_xml == shared_strings("plain.xlsx")
+    assert " 研修 &amp; &lt;説明会&gt;を実施\n".encode() in fast_xml
+
+
+def _shared_strings_xml(writer_class: type[SharedStrings], strings: list[str]) -> str:
+    table = SharedStringTable()
+    for string in strings:
+        table._get_shared_string_index(string)
+    table._sort_string_data()
+    writer = writer_class()
+    writer.string_table = table
+    out = io.StringIO()
+    writer._set_xml_writer(out)
+    writer._assemble_xml_file()
+    return out.getvalue()
+
+
+# Text as plans and narratives hold it, and everything XlsxWriter's writer treats specially:
+# markup characters, white space at either end, control characters, _xHHHH_ text, rich strings.
+_PIECES = ["&", "<", ">", '"', "'", " ", "\n", "\t", "\u3000", "\x01", "\x02", "\x0b", "\x1f", "_x0041_", "_x00", "<r>", "</r>",
+           "\ufffe", "課", "実施した。", "41.2%", "a"]  # fmt: skip
+_TEXT = st.lists(st.sampled_from(_PIECES) | st.text(max_size=3), max_size=6).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TEXT, max_size=12))
+@example(["<r>a</r>", "b"])  # a rich string's runs, written as they are
+@example(["a", "\x02"])
+@example(["_x005F_", "a"])
+@example([" a", "b", "c\n"])
+@example(["", "a"])
+def test_shared_strings_are_xlsxwriters_xml(strings: list[str]) -> None:
+    assert _shared_strings_xml(FastSharedStrings, strings) == _shared_strings_xml(SharedStrings, strings)
+
+
+def test_shared_strings_of_plain_text_take_the_fast_way() -> None:
+    """The usual table (no control characters, no white space at its ends) is written in one piece."""
+    strings = ["第1章 男女共同参画", "A & B <注>", "実施した。\n研修を2回", "41.2%"]
+    written: list[str] = []
+
+    class Counting(FastSharedStrings):
+        def _write_si(self, string: str) -> None:
+            written.append(string)
+            super()._write_si(string)
+
+    assert _shared_strings_xml(Counting, strings) == _shared_strings_xml(SharedStrings, strings)
+    assert written == []
+    # One string with a space at its end is written by XlsxWriter's own method, the others are not.
+    assert _shared_strings_xml(Counting, [*strings, "末尾 "]) == _shared_strings_xml(
+        SharedStrings, [*strings, "末尾 "]
+    )
+    assert written == ["末尾 "]

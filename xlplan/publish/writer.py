@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
@@ -210,7 +209,7 @@ class TableWriter:
         self.style = style
         self.layout = layout_for(table.plan)
         # Strings are never turned into formulas or links whichever method writes them.
-        self.book = xlsxwriter.Workbook(
+        self.book = fast.table_workbook(
             str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
         self.formats: dict[tuple[str, str | None, bool], Format] = {}

@@ -15,6 +15,10 @@ formats and protection, more slowly, and in one process).
   the same in department workbook after department workbook: distribution.
 - :class:`ProtectedWorkbook` writes ``<workbookProtection lockStructure="1">`` after
   ``<workbookPr>`` (``_write_workbook_pr``): XlsxWriter has no public call for it.
+- :class:`FastSharedStrings` writes the shared-string table with a few C-speed passes over all
+  its strings instead of XlsxWriter's escaping regular expressions per string
+  (``_write_sst_strings``, reached through the packager, ``_get_packager``): department
+  workbooks and the consolidated table (:func:`table_workbook`).
 - The helpers at the end let a second process write sheets whose styles and shared
   strings the first process numbered (``_get_xf_index``, the shared-string table).
 
@@ -25,6 +29,7 @@ byte for byte.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,6 +37,8 @@ from typing import Any, NamedTuple
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from xlplan.xlsx.cells import column_letters
@@ -188,7 +195,98 @@ class PreparedFormulaWorksheet(FastWorksheet):
         return found
 
 
-class ProtectedWorkbook(xlsxwriter.Workbook):
+_SEPARATOR = "\x01"
+# What XlsxWriter's _write_si changes in a string: control characters become _xHHHH_, a literal
+# _xHHHH_ is escaped, U+FFFE and U+FFFF too. A table holding any of these, or a rich string, is
+# written by XlsxWriter itself. The separator is a control character, so no string holds it (the
+# count of separators in the joined text proves it) and the class leaves it out.
+_CONTROL = re.compile(r"[\x00\x02-\x08\x0b-\x1f\ufffe\uffff]")
+_ESCAPE_TEXT = re.compile(r"_x[0-9a-fA-F]{4}_")
+
+
+def _edged(string: str) -> bool:
+    """True when ``string`` has white space at either end (XlsxWriter's ^\\s or \\s$: xml:space="preserve")."""
+    return string[:1].isspace() or string[-1:].isspace()
+
+
+class FastSharedStrings(SharedStrings):
+    """XlsxWriter's shared-string table writer, for a table of plain strings in a few passes.
+
+    XlsxWriter writes each string with two regular-expression substitutions, a search for
+    white space at either end and an escaping search. Strings that need none of that (the
+    usual case) are joined, searched, escaped and written at once; a string with white space
+    at either end is written by XlsxWriter's ``_write_si`` in its place, and a table with any
+    control character, ``_xHHHH_`` text or rich string wholly by XlsxWriter.
+    ``tests/test_xlsx_fast.py`` checks the XML is byte-identical.
+    """
+
+    def _write_sst_strings(self) -> None:
+        strings: list[str] = self.string_table.string_array
+        joined = _SEPARATOR.join(strings)
+        if (
+            joined.count(_SEPARATOR) != len(strings) - 1
+            or _CONTROL.search(joined)
+            or ("_x" in joined and _ESCAPE_TEXT.search(joined))
+            or "<r>" in joined
+        ):
+            super()._write_sst_strings()
+            return
+        # Regular expressions are slow on Japanese text; the ends of each string are tested here.
+        if not any(map(_edged, strings)):
+            self._write_plain(strings, joined)
+            return
+        plain: list[str] = []
+        for string in strings:
+            if not _edged(string):
+                plain.append(string)
+                continue
+            self._write_plain(plain)
+            plain = []
+            self._write_si(string)
+        self._write_plain(plain)
+
+    def _write_plain(self, strings: list[str], joined: str | None = None) -> None:
+        """``<si><t>…</t></si>`` for each of ``strings`` (``joined``: them joined by the separator)."""
+        if not strings:
+            return
+        if joined is None:
+            joined = _SEPARATOR.join(strings)
+        # XlsxWriter escapes &, < and > in text (not quotes): the same replacements, once for all.
+        if "&" in joined:
+            joined = joined.replace("&", "&amp;")
+        if "<" in joined:
+            joined = joined.replace("<", "&lt;")
+        if ">" in joined:
+            joined = joined.replace(">", "&gt;")
+        self.fh.write("<si><t>" + joined.replace(_SEPARATOR, "</t></si><si><t>") + "</t></si>")
+
+
+class FastPackager(Packager):
+    """XlsxWriter's packager with :class:`FastSharedStrings` for the shared-string table."""
+
+    def _write_shared_strings_file(self) -> None:
+        table = self.workbook.str_table
+        if not table.count:
+            return
+        writer = FastSharedStrings()
+        writer.string_table = table
+        writer._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        writer._assemble_xml_file()
+
+
+class FastWorkbook(xlsxwriter.Workbook):
+    """XlsxWriter's workbook packaged with :class:`FastPackager`."""
+
+    def _get_packager(self) -> Packager:
+        return FastPackager()
+
+
+def table_workbook(target: Any, options: dict[str, Any]) -> xlsxwriter.Workbook:
+    """A workbook for the consolidated table: :class:`FastWorkbook` where :func:`enabled`."""
+    return FastWorkbook(target, options) if enabled() else xlsxwriter.Workbook(target, options)
+
+
+class ProtectedWorkbook(FastWorkbook):
     """XlsxWriter's workbook plus workbook structure protection, which XlsxWriter does not offer.
 
     ``<workbookProtection>`` must follow ``<workbookPr>`` in workbook.xml (ECMA-376
