@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import xlsxwriter
@@ -255,3 +256,46 @@ def test_shared_strings_of_plain_text_take_the_fast_way() -> None:
         SharedStrings, [*strings, "末尾 "]
     )
     assert written == ["末尾 "]
+
+
+def test_cell_writers_put_the_cells_xlsxwriter_puts() -> None:
+    """The fast writers return what XlsxWriter's methods return and leave the same table, edge cases included."""
+    import math
+    from fractions import Fraction
+
+    from xlplan.xlsx import fast
+
+    def book_and_writers(kind: str) -> tuple[Worksheet, fast.CellWriters]:
+        book = fast.ProtectedWorkbook(io.BytesIO(), {"in_memory": True})
+        sheet = book.add_worksheet("表")
+        assert isinstance(sheet, FastWorksheet)
+        if kind == "fast":
+            return sheet, fast.cell_writers(sheet)
+        return sheet, fast.CellWriters(sheet.write_string, sheet.write_number, sheet.write_blank)
+
+    long_text = "長" * 20_000  # over 16,383 characters: measured in UTF-16 units (20,000: kept whole)
+    emoji_text = "😀" * 17_000  # 34,000 UTF-16 units: cut to Excel's limit, return -2
+    outcomes = {}
+    for kind in ("fast", "stock"):
+        sheet, (string, number, blank) = book_and_writers(kind)
+        fmt: Any = "format"  # any object stands for a format in the table
+        results = [
+            string(0, 0, "見出し", fmt),
+            string(1, 0, long_text),
+            string(2, 0, emoji_text),
+            string(1_048_576, 0, "off the sheet"),
+            string(0, 16_384, "off the sheet"),
+            number(3, 1, 1.5, fmt),
+            number(4, 1, Fraction(1, 3)),
+            number(5, 1, 7),
+            number(-1, 1, 7),
+            blank(6, 2, None, fmt),
+            blank(7, 2, None),  # no format: nothing
+            blank(1_048_576, 2, None, fmt),
+        ]
+        with pytest.raises(TypeError):
+            number(8, 1, math.nan)
+        table = {row: dict(cells) for row, cells in sheet.table.items() if cells}
+        outcomes[kind] = (results, table, sheet.str_table.string_table, sheet.dim_rowmax, sheet.dim_colmax)
+    assert outcomes["fast"] == outcomes["stock"]
+    assert outcomes["fast"][0][2] == -2 and outcomes["fast"][0][3] == -1

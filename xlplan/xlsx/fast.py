@@ -32,6 +32,8 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterable
+from fractions import Fraction
+from math import isfinite
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -342,16 +344,48 @@ class CellWriters(NamedTuple):
 
 
 def cell_writers(sheet: Worksheet) -> CellWriters:
-    """The sheet's ``write_string``, ``write_number`` and ``write_blank``, for row and column numbers only.
+    """``write_string``, ``write_number`` and ``write_blank`` of a sheet, for row and column numbers only.
 
-    On a :class:`FastWorksheet` they are XlsxWriter's undecorated methods, which the public ones
-    call once they have checked for A1 notation: that check is a quarter of the time of putting
-    a cell into a table of a million. The limits (a row or column off the sheet, text over 32,767
-    characters, NaN) are checked alike, and the cells are the same.
+    On a :class:`FastWorksheet` they put the cells into the sheet's table as XlsxWriter's
+    undecorated ``_write_*`` methods do — the same limits (a row or column off the sheet) and
+    the same cells — without the public methods' check for A1 notation or the named tuples'
+    own constructors, which between them are a third of the time of putting a cell into a
+    table of a million; text over 16,383 characters (which XlsxWriter may truncate), a number
+    that is not finite or a fraction go through XlsxWriter's own methods. On any other sheet
+    they are the public methods.
     """
-    if isinstance(sheet, FastWorksheet):
-        return CellWriters(sheet._write_string, sheet._write_number, sheet._write_blank)
-    return CellWriters(sheet.write_string, sheet.write_number, sheet.write_blank)
+    if not isinstance(sheet, FastWorksheet) or sheet.constant_memory:
+        return CellWriters(sheet.write_string, sheet.write_number, sheet.write_blank)
+    table, check = sheet.table, sheet._check_dimensions
+    shared = sheet.str_table._get_shared_string_index
+    longest = sheet.xls_strmax // 2  # XlsxWriter measures longer text in UTF-16 units, and may cut it
+    make = tuple.__new__  # what a named tuple's constructor calls, without the call in between
+
+    def string(row: int, col: int, text: str, cell_format: Format | None = None) -> int:
+        if len(text) > longest:
+            return int(sheet._write_string(row, col, text, cell_format))
+        if check(row, col):
+            return -1
+        table[row][col] = make(CellStringTuple, (shared(text), cell_format))
+        return 0
+
+    def number(row: int, col: int, value: float, cell_format: Format | None = None) -> int:
+        if value.__class__ is Fraction or not isfinite(value):
+            return int(sheet._write_number(row, col, value, cell_format))
+        if check(row, col):
+            return -1
+        table[row][col] = make(CellNumberTuple, (value, cell_format))
+        return 0
+
+    def blank(row: int, col: int, _value: object, cell_format: Format | None = None) -> int:
+        if cell_format is None:
+            return 0
+        if check(row, col):
+            return -1
+        table[row][col] = make(CellBlankTuple, (cell_format,))
+        return 0
+
+    return CellWriters(string, number, blank)
 
 
 # ----------------------------------------------------------------------------------------
