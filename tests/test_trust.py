@@ -15,6 +15,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import xlplan
 from xlplan.cli import main
@@ -223,3 +225,25 @@ def test_control_characters_never_reach_a_published_file_or_the_terminal(
     cells = [str(value) for sheet in ("基本目標Ⅰ", "基本目標Ⅱ", "基本目標Ⅲ", "基本目標Ⅳ", "基本目標Ⅴ")
              for row in calamine_rows(result.xlsx, sheet) for value in row]  # fmt: skip
     assert not [cell for cell in cells if "\x1b" in cell or "\u202e" in cell]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.none() | st.text() | st.integers() | st.sampled_from(["", '"', "\\", "\n", "\u2028", "課"]),
+        max_size=16,
+    )
+)
+def test_prefill_hash_is_the_sha256_of_the_rows_json(values: list[object]) -> None:
+    """Workbooks issued before keep verifying: the hash stays SHA-256 of json.dumps of the texts."""
+    import hashlib
+    import json
+
+    texts = [None if value is None else str(value) for value in values]
+    try:
+        expected = hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate: no cell of a real file holds one
+        with pytest.raises(UnicodeEncodeError):
+            manifest.prefill_hash(values)
+        return
+    assert manifest.prefill_hash(values) == expected

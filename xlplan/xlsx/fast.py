@@ -113,6 +113,8 @@ class FastWorksheet(Worksheet):
         self._calculate_spans()
         names = {column: column_letters(column + 1) for column in range(self.dim_colmin, self.dim_colmax + 1)}
         write, table, row_info, spans = self.fh.write, self.table, self.row_info, self.row_spans
+        # A sheet has a few dozen formats and many thousand cells: each format's attribute is made once.
+        attributes: dict[int, str] = {}
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
             cells = table.get(row_num)
             info = row_info.get(row_num)
@@ -132,7 +134,13 @@ class FastWorksheet(Worksheet):
                     parts.clear()
                     self._write_cell(row_num, col_num, cell)
                     continue
-                style = self._style_attribute(row_num, col_num, cell.format)
+                cell_format = cell.format
+                if cell_format:
+                    style = attributes.get(id(cell_format))
+                    if style is None:
+                        style = attributes[id(cell_format)] = f' s="{cell_format._get_xf_index()}"'
+                else:
+                    style = self._style_attribute(row_num, col_num, cell_format)
                 if kind is CellStringTuple:
                     parts.append(f'<c r="{names[col_num]}{number}"{style} t="s"><v>{cell.string}</v></c>')
                 elif kind is CellNumberTuple:
