@@ -247,3 +247,20 @@ def test_prefill_hash_is_the_sha256_of_the_rows_json(values: list[object]) -> No
             manifest.prefill_hash(values)
         return
     assert manifest.prefill_hash(values) == expected
+
+
+def test_a_manifest_signed_and_dumped_at_once_reads_back_and_verifies(example: Example) -> None:
+    """The text distribution writes (sign_and_dump) is read as dumps' text is, and its signature holds."""
+    issued = manifest.Manifest(
+        plan=example.plan.settings.plan_name, fiscal_year=2020, department="文化課", round=1,
+        template_version=layout.TEMPLATE_VERSION, issued_at="2021-04-15T09:00:00+09:00",
+        columns=("row_id", "project_no"), workspace_id="w",
+        rows=(manifest.ManifestRow("P001-1-1", 5, 1, "「男女」\\n", "文化課", "0" * 64),),
+    )  # fmt: skip
+    key = b"k" * 32
+    signed, chunks = manifest.sign_and_dump(issued, key)
+    assert signed == manifest.sign(issued, key) and signed.signature == manifest.sign(issued, key).signature
+    assert manifest.loads(chunks) == manifest.loads(manifest.dumps(signed)) == signed
+    assert manifest.verify(manifest.loads(chunks), key)
+    assert manifest.loads(chunks).signature == signed.signature
+    assert not manifest.verify(manifest.loads(chunks), b"x" * 32)

@@ -96,7 +96,23 @@ def verify(manifest: Manifest, key: bytes) -> bool:
 
 def dumps(manifest: Manifest) -> list[str]:
     """The signed manifest as JSON, cut into chunks that fit one cell each (column A, from A1)."""
-    text = json.dumps({**manifest.payload(), "signature": manifest.signature}, ensure_ascii=False)
+    return _chunks(json.dumps({**manifest.payload(), "signature": manifest.signature}, ensure_ascii=False))
+
+
+def sign_and_dump(manifest: Manifest, key: bytes) -> tuple[Manifest, list[str]]:
+    """:func:`sign` and :func:`dumps` in one: the signed manifest and its chunks.
+
+    The payload is made and encoded once (a department workbook's rows are most of it): the
+    text is the signed canonical JSON with the signature added as its last member, which
+    :func:`loads` reads as it reads the text of :func:`dumps`.
+    """
+    canonical = _canonical(manifest.payload())
+    signature = hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    text = canonical.decode("utf-8")[:-1] + f',"signature":"{signature}"}}'
+    return Manifest(**{**manifest.__dict__, "signature": signature}), _chunks(text)
+
+
+def _chunks(text: str) -> list[str]:
     return [text[start : start + CELL_LIMIT] for start in range(0, len(text), CELL_LIMIT)] or [""]
 
 

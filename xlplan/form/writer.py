@@ -69,7 +69,7 @@ def render_workbook(
     styles = Styles(workbook)
     rows = _write_response_sheet(workbook, styles, request)
     write_guide_sheet(workbook, styles, request)
-    signed = manifest.sign(
+    signed, chunks = manifest.sign_and_dump(
         manifest.Manifest(
             plan=settings.plan_name,
             fiscal_year=settings.current_year.western,
@@ -84,7 +84,7 @@ def render_workbook(
         key,
     )
     hidden = workbook.add_worksheet(layout.MANIFEST_SHEET)
-    for index, chunk in enumerate(manifest.dumps(signed)):
+    for index, chunk in enumerate(chunks):
         hidden.write_string(index, 0, chunk)
     hidden.very_hidden()
     hidden.protect()
