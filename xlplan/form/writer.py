@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from xlplan.form import layout, manifest
@@ -162,35 +163,55 @@ def _write_response_sheet(
         sheet.set_column(index, index, column.width)
     sheet.set_row(header_row, 42)
 
-    text_centered = {layout.ROW_ID, layout.PROJECT_NO, layout.UNIT}
+    centered = {layout.ROW_ID, layout.PROJECT_NO, layout.UNIT, layout.BASELINE, layout.PREVIOUS_VALUE}
+    # What each prefilled column needs, worked out once per sheet rather than once per cell.
+    prefilled = [
+        (index, column.key, column.width,
+         styles.locked_center if column.key in centered or column.key.startswith(layout.EARLIER_VALUE)
+         else styles.locked_text)
+        for index, column in enumerate(columns) if not column.input
+    ]  # fmt: skip
+    inputs = [(column.key, column.width) for column in columns if column.input]
+    numbers: dict[tuple[str | None, int], Format] = {}
     manifest_rows: list[manifest.ManifestRow] = []
     write_string, write_number, write_blank = fast.cell_writers(sheet)  # a thousand cells a workbook
     first = layout.FIRST_DATA_ROW - 1
     for offset, row in enumerate(request.rows):
         r = first + offset
-        unit = row.rule.unit
-        for index, column in enumerate(columns):
-            if column.input:
-                continue
-            value = row.cells.get(column.key)
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                if column.key == layout.PROJECT_NO:
-                    write_number(r, index, int(value), styles.locked_center)
-                else:
-                    num_format = value_format(unit, _decimals(Decimal(value)))
-                    write_number(r, index, float(value), styles.number(num_format, input_cell=False))
+        cells = row.cells
+        lines = MIN_LINES  # the row's height as row_height() works it out, in the same pass
+        canonical: list[str | None] = []  # layout.prefilled(columns, cells), in the same pass
+        for index, key, width, style in prefilled:
+            value = cells.get(key)
+            if type(value) is str:  # the commonest cell first
+                canonical.append(value or None)
+                write_string(r, index, clean_text(value), style)
+                lines = max(lines, estimate_lines(value, width, FONT_SIZE))
             elif value is None:
+                canonical.append(None)
                 write_blank(r, index, None, styles.locked_text)
+            elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                canonical.append(layout.canonical_cell(value))
+                if key == layout.PROJECT_NO:
+                    write_number(r, index, int(value), styles.locked_center)
+                    continue
+                decimals = _decimals(Decimal(value))
+                number_style = numbers.get((row.rule.unit, decimals))
+                if number_style is None:
+                    number_style = numbers[row.rule.unit, decimals] = styles.number(
+                        value_format(row.rule.unit, decimals), input_cell=False
+                    )
+                write_number(r, index, float(value), number_style)
             else:
-                style = (
-                    styles.locked_center
-                    if column.key in text_centered
-                    or column.key in (layout.BASELINE, layout.PREVIOUS_VALUE)
-                    or column.key.startswith(layout.EARLIER_VALUE)
-                    else styles.locked_text
-                )
+                canonical.append(layout.canonical_cell(value))
                 write_string(r, index, clean_text(str(value)), style)
-        sheet.set_row(r, row_height(row.cells, columns))
+                if isinstance(value, str):
+                    lines = max(lines, estimate_lines(value, width, FONT_SIZE))
+        for key, width in inputs:  # nothing is prefilled there; should a text be, the row has room for it
+            value = cells.get(key)
+            if isinstance(value, str):
+                lines = max(lines, estimate_lines(value, width, FONT_SIZE))
+        sheet.set_row(r, lines_height(lines, FONT_SIZE, FONT))
         write_blank(r, value_col, None, styles.number(input_format(row.rule), input_cell=True))
         write_blank(r, narrative_col, None, styles.input_text)
         manifest_rows.append(
@@ -200,7 +221,7 @@ def _write_response_sheet(
                 project_no=row.project_no,
                 entry=row.entry,
                 department=row.department,
-                prefill_sha256=manifest.prefill_hash(layout.prefilled(columns, row.cells)),
+                prefill_sha256=manifest.prefill_hash(canonical),
             )
         )
     last = first + len(request.rows) - 1
