@@ -434,3 +434,53 @@ def test_joint_entry_members_each_get_their_own_row(example: Example) -> None:
     assert first == [("P001-1-1", "企画政策課")] and second == [("P001-1-2", "生涯学習課")]
     # The alias in project 2's cell (人権・同和对策室) reaches the registry's 人権・同和対策室.
     assert [row.department for row in rows["人権・同和対策室"] if row.project_no == 2] == ["人権・同和对策室"]
+
+
+def test_two_workspaces_distributing_at_once_in_one_process_keep_their_own_plans(
+    tmp_path: Path, example: Example
+) -> None:
+    """The server runs two workspaces' distributions in two threads of one process: a few departments
+    each are written in that process, and neither run may write with the other's plan or key."""
+    import sys
+
+    other = dataclasses.replace(
+        example.plan,
+        settings=dataclasses.replace(example.plan.settings, plan_name="別の市のプラン"),
+        projects=tuple(
+            dataclasses.replace(p, description="別の市 " + p.description) for p in example.plan.projects
+        ),
+    )
+    workspaces = {
+        "ogi": init_workspace(tmp_path / "ogi", example.plan),
+        "other": init_workspace(tmp_path / "other", other),
+    }
+    plans = {"ogi": example.plan, "other": other}
+    names = [department.name for department in example.plan.departments][:6]
+    results: dict[str, DistributionResult] = {}
+
+    def run(tag: str) -> None:
+        results[tag] = distribute(workspaces[tag], only=names, now=NOW, plan=plans[tag], workers=1)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so that the runs interleave
+    try:
+        threads = [threading.Thread(target=run, args=(tag,)) for tag in workspaces]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for tag, workspace in workspaces.items():
+        key = workspace.signing_key()
+        written = [item for item in results[tag].departments if item.workbook is not None]
+        assert len(written) == 6
+        for item in written:
+            assert item.workbook is not None
+            issued = _manifest(item.workbook)
+            assert issued.plan == plans[tag].settings.plan_name and manifest.verify(issued, key), (tag, item)
+            texts = [str(cell) for row in calamine_rows(item.workbook, layout.RESPONSE_SHEET) for cell in row]
+            assert any(text.startswith("別の市 ") for text in texts) == (tag == "other"), (
+                tag,
+                item.department,
+            )

@@ -409,6 +409,7 @@ class _Context:
 
 
 _CONTEXT: list[_Context] = []
+"""The run's context in a pool worker (each worker process serves one run)."""
 
 
 def _init_worker(context: _Context) -> None:
@@ -418,18 +419,22 @@ def _init_worker(context: _Context) -> None:
 def _run_jobs(jobs: Sequence[_Job], context: _Context, *, workers: int | None) -> list[DepartmentDispatch]:
     processes = min(workers or os.cpu_count() or 1, len(jobs))
     if processes <= 1 or len(jobs) < POOL_THRESHOLD:
-        _init_worker(context)
-        return [_write_job(job) for job in jobs]
+        # In this process the context is passed, never kept: the server runs the distributions
+        # of two workspaces at once in two threads of one process.
+        return [_write_job(job, context) for job in jobs]
     # Forked workers share the context (the plan's rows among it); elsewhere it is pickled once
     # per worker. Results come back in job order; chunks keep the per-task overhead small.
     chunksize = max(1, len(jobs) // (processes * 8))
     with pool_context().Pool(processes, initializer=_init_worker, initargs=(context,)) as pool:
-        return pool.map(_write_job, jobs, chunksize=chunksize)
+        return pool.map(_pool_job, jobs, chunksize=chunksize)
 
 
-def _write_job(job: _Job) -> DepartmentDispatch:
+def _pool_job(job: _Job) -> DepartmentDispatch:
+    return _write_job(job, _CONTEXT[0])
+
+
+def _write_job(job: _Job, context: _Context) -> DepartmentDispatch:
     """Write one department's workbook (its rows made here) and, when it has an address, its mail draft."""
-    context = _CONTEXT[0]
     department = job.department
     request = WorkbookRequest(
         context.settings, department, context.columns, context.rows.rows(department.name)

@@ -121,7 +121,7 @@ class ManifestError(ValueError):
 
 
 def loads(chunks: Sequence[str]) -> Manifest:
-    """Rebuild a manifest from the chunks :func:`dumps` wrote. Does not verify the signature.
+    """Rebuild a manifest from the chunks :func:`sign_and_dump` or :func:`dumps` wrote. Does not verify the signature.
 
     Raises:
         ManifestError: not JSON, or not a manifest of a known format.

@@ -39,7 +39,7 @@ class ResponseRow:
 
 @dataclass(frozen=True)
 class WorkbookRequest:
-    """Everything needed to write one department's workbook: plain data that pickles to a worker."""
+    """Everything needed to write one department's workbook: plain data."""
 
     settings: Settings
     department: Department
