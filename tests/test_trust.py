@@ -264,3 +264,20 @@ def test_a_manifest_signed_and_dumped_at_once_reads_back_and_verifies(example: E
     assert manifest.verify(manifest.loads(chunks), key)
     assert manifest.loads(chunks).signature == signed.signature
     assert not manifest.verify(manifest.loads(chunks), b"x" * 32)
+
+
+def test_manifest_chunks_fit_a_cell_in_utf16_even_with_characters_beyond_the_bmp(example: Example) -> None:
+    """Excel counts a cell's 32,767 characters in UTF-16 units: 𠮷 takes two, and no chunk may be cut."""
+    rows = tuple(
+        manifest.ManifestRow(f"P{index:03d}-1-1", 5 + index, index, "𠮷野家" * 300, "文化課", "0" * 64)
+        for index in range(1, 70)
+    )
+    issued = manifest.Manifest(
+        plan="𠮷" * 10, fiscal_year=2020, department="文化課", round=1, template_version=layout.TEMPLATE_VERSION,
+        issued_at="2021-04-15T09:00:00+09:00", columns=("row_id",), rows=rows, workspace_id="w",
+    )  # fmt: skip
+    signed, chunks = manifest.sign_and_dump(issued, b"k" * 32)
+    assert len("".join(chunks)) > manifest.CELL_LIMIT  # more than one cell's worth
+    assert all(len(chunk.encode("utf-16-le")) // 2 <= 32_767 for chunk in chunks)
+    assert manifest.loads(chunks) == signed and manifest.verify(manifest.loads(chunks), b"k" * 32)
+    assert all(len(chunk.encode("utf-16-le")) // 2 <= 32_767 for chunk in manifest.dumps(signed))

@@ -113,7 +113,10 @@ def sign_and_dump(manifest: Manifest, key: bytes) -> tuple[Manifest, list[str]]:
 
 
 def _chunks(text: str) -> list[str]:
-    return [text[start : start + CELL_LIMIT] for start in range(0, len(text), CELL_LIMIT)] or [""]
+    # Excel limits a cell to 32,767 UTF-16 units, and a character beyond the BMP (𠮷) takes two:
+    # a chunk of such text holds half as many characters, so that no cell is cut short.
+    size = CELL_LIMIT if not text or max(text) <= "\uffff" else CELL_LIMIT // 2
+    return [text[start : start + size] for start in range(0, len(text), size)] or [""]
 
 
 class ManifestError(ValueError):
