@@ -45,7 +45,7 @@ from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTupl
 
 from xlplan.xlsx.cells import column_letters
 
-TESTED = ((3, 1), (3, 3))
+TESTED = ((3, 3), (3, 3))
 """XlsxWriter's (major, minor) versions, first and last, that this module is tested against."""
 
 PLAIN_ENV = "XLPLAN_PLAIN_XLSXWRITER"
