@@ -1045,3 +1045,43 @@ def test_identify_and_check_never_raise_on_any_sheet(
         finding.message("en")
     if outcome.identity.department is None:
         assert outcome.result.answers == () and not outcome.result.ok
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        st.sampled_from(
+            ["実", "施", "a", " ", "\u3000", "\n", "\t", "\r", "\x0b", "\x1c", "\x85", "\u2028", "\xa0"]
+        )
+    ),
+    st.text(st.sampled_from(["実", "施", "a", " ", "\u3000", "\n", "\xa0"])),
+)
+def test_a_narrative_is_the_same_text_whatever_its_white_space(a: str, b: str) -> None:
+    """same_text (narrative-unchanged, narrative-copied) ignores exactly what [\\s\\u3000]+ matches."""
+    import re
+
+    from xlplan.plan.trend import same_text
+
+    pattern = re.compile(r"[\s\u3000]+")
+    assert same_text(a, b) == (pattern.sub("", a) == pattern.sub("", b))
+    assert same_text(a, a + " \n") and not same_text("実施した。", "実施しなかった。")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**60), 2**60).map(float))
+@example(2.0**53 - 1)
+@example(2.0**53)
+@example(-0.0)
+@example(1.2345678901234567e20)
+def test_a_whole_number_read_as_a_float_hashes_as_before(value: float) -> None:
+    """canonical_cell's shortcut for whole floats gives what the Decimal way gives (prefill hashes stay)."""
+    from decimal import Decimal
+
+    number = Decimal(repr(value))
+    if not number.is_finite():
+        expected = str(value)
+    elif number == number.to_integral_value():
+        expected = str(int(number))
+    else:
+        expected = format(number.normalize(), "f")
+    assert layout.canonical_cell(value) == expected

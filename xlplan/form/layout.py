@@ -151,6 +151,10 @@ def input_rule(indicator: str | None, unit: str | None) -> InputRule:
     return InputRule("decimal", unit, 0)
 
 
+_EXACT = 2.0**53
+"""Below this, a whole float's shortest repr is its integer digits (larger ones are rounded by repr)."""
+
+
 def canonical_cell(value: object) -> str | None:
     """A cell value as text, the same whichever reader read it: the input of a prefill hash.
 
@@ -162,6 +166,8 @@ def canonical_cell(value: object) -> str | None:
         return value or None
     if value is None:
         return None
+    if type(value) is float and value.is_integer() and -_EXACT < value < _EXACT:
+        return str(int(value))  # a whole number as a reader gives it (172.0): the Decimal way's result
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float, Decimal)):

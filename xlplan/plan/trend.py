@@ -7,7 +7,6 @@ workbook reading, so that they can be read (and changed) as the rules they are.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -21,12 +20,13 @@ LARGE_CHANGE_MIN = Decimal(10)
 TREND_MIN_POINTS = 3
 """Values needed before a trend is spoken of: the baseline and two years, at least."""
 
-_WHITESPACE = re.compile(r"[\s\u3000]+")
-
 
 def same_text(a: str, b: str) -> bool:
-    """Equal once runs of spaces and line breaks are ignored (a copy re-wrapped is still a copy)."""
-    return _WHITESPACE.sub("", a) == _WHITESPACE.sub("", b)
+    """Equal once spaces and line breaks (any white space, full-width too) are ignored: a copy
+    re-wrapped is still a copy."""
+    # str.split() takes out what the regular expression \s does, and is several times faster on
+    # Japanese text (every row of every return is compared with the earlier years').
+    return a == b or "".join(a.split()) == "".join(b.split())
 
 
 def is_large_change(previous: Value, value: Value) -> bool:
