@@ -82,16 +82,21 @@ def _canonical(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
+def _signed(manifest: Manifest, key: bytes) -> tuple[Manifest, bytes]:
+    """The manifest with its HMAC-SHA256 signature set, and the canonical JSON that was signed."""
+    canonical = _canonical(manifest.payload())
+    signature = hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    return Manifest(**{**manifest.__dict__, "signature": signature}), canonical
+
+
 def sign(manifest: Manifest, key: bytes) -> Manifest:
     """The manifest with its HMAC-SHA256 signature set."""
-    signature = hmac.new(key, _canonical(manifest.payload()), hashlib.sha256).hexdigest()
-    return Manifest(**{**manifest.__dict__, "signature": signature})
+    return _signed(manifest, key)[0]
 
 
 def verify(manifest: Manifest, key: bytes) -> bool:
     """True when the signature matches the content under ``key`` (constant-time comparison)."""
-    expected = hmac.new(key, _canonical(manifest.payload()), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, manifest.signature)
+    return hmac.compare_digest(sign(manifest, key).signature, manifest.signature)
 
 
 def dumps(manifest: Manifest) -> list[str]:
@@ -106,10 +111,9 @@ def sign_and_dump(manifest: Manifest, key: bytes) -> tuple[Manifest, list[str]]:
     text is the signed canonical JSON with the signature added as its last member, which
     :func:`loads` reads as it reads the text of :func:`dumps`.
     """
-    canonical = _canonical(manifest.payload())
-    signature = hmac.new(key, canonical, hashlib.sha256).hexdigest()
-    text = canonical.decode("utf-8")[:-1] + f',"signature":"{signature}"}}'
-    return Manifest(**{**manifest.__dict__, "signature": signature}), _chunks(text)
+    signed, canonical = _signed(manifest, key)
+    text = canonical.decode("utf-8")[:-1] + f',"signature":"{signed.signature}"}}'
+    return signed, _chunks(text)
 
 
 def _chunks(text: str) -> list[str]:

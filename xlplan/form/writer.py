@@ -183,15 +183,13 @@ def _write_response_sheet(
         canonical: list[str | None] = []  # layout.prefilled(columns, cells), in the same pass
         for index, key, width, style in prefilled:
             value = cells.get(key)
+            canonical.append(layout.canonical_cell(value))
             if type(value) is str:  # the commonest cell first
-                canonical.append(value or None)
                 write_string(r, index, clean_text(value), style)
                 lines = max(lines, estimate_lines(value, width, FONT_SIZE))
             elif value is None:
-                canonical.append(None)
                 write_blank(r, index, None, styles.locked_text)
             elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                canonical.append(layout.canonical_cell(value))
                 if key == layout.PROJECT_NO:
                     write_number(r, index, int(value), styles.locked_center)
                     continue
@@ -203,7 +201,6 @@ def _write_response_sheet(
                     )
                 write_number(r, index, float(value), number_style)
             else:
-                canonical.append(layout.canonical_cell(value))
                 write_string(r, index, clean_text(str(value)), style)
                 if isinstance(value, str):
                     lines = max(lines, estimate_lines(value, width, FONT_SIZE))

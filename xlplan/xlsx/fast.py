@@ -366,8 +366,9 @@ def cell_writers(sheet: Worksheet) -> CellWriters:
     the same cells — without the public methods' check for A1 notation or the named tuples'
     own constructors, which between them are a third of the time of putting a cell into a
     table of a million; text over 16,383 characters (which XlsxWriter may truncate), a number
-    that is not finite or a fraction go through XlsxWriter's own methods. On any other sheet
-    they are the public methods.
+    that is not finite or a fraction go through XlsxWriter's own methods. On any other sheet,
+    and on a sheet in ``constant_memory`` mode (which writes rows as they come), they are the
+    public methods.
     """
     if not isinstance(sheet, FastWorksheet) or sheet.constant_memory:
         return CellWriters(sheet.write_string, sheet.write_number, sheet.write_blank)
