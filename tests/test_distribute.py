@@ -239,6 +239,42 @@ def test_plan_text_that_looks_like_a_formula_stays_text(tmp_path: Path, example:
     assert f"Ⅰ {hostile[2]}" in cells
 
 
+def test_text_shaped_like_a_rich_string_stays_text_in_workbook_and_table(
+    tmp_path: Path, example: Example
+) -> None:
+    """Last year's narrative "<r>…</r>" (as a department could type it) is one cell of plain text in the
+    next year's workbook and in the consolidated table, as a second reader reads them: never XML markup."""
+    from python_calamine import CalamineWorkbook
+
+    from xlplan.publish.consolidate import consolidate_plan
+
+    hostile = "<r>事業</t></si><si><t>INJECTED</r>"
+    plan = example.plan
+    history = tuple(
+        dataclasses.replace(record, narrative=hostile) if record.project_no == 3 else record
+        for record in plan.history
+    )
+    odd = dataclasses.replace(plan, history=history)
+    workspace = init_workspace(tmp_path / "ws", odd)
+    result = distribute(workspace, only=["文化課"], now=NOW)
+    path = result.departments[0].workbook
+    assert path is not None
+    cells = [value for row in calamine_rows(path, layout.RESPONSE_SHEET) for value in row]
+    assert hostile in cells and "INJECTED" not in cells
+    answers = [
+        dataclasses.replace(answer, narrative=hostile) if answer.project_no == 3 else answer
+        for answer in example.answers
+    ]
+    table = consolidate_plan(plan, answers, tmp_path / "reports")
+    texts = [
+        value
+        for sheet in CalamineWorkbook.from_path(str(table.xlsx)).sheet_names
+        for row in calamine_rows(table.xlsx, sheet)
+        for value in row
+    ]
+    assert hostile in texts and "INJECTED" not in texts
+
+
 # ----------------------------------------------------------------------------------------
 # Mail drafts
 # ----------------------------------------------------------------------------------------
