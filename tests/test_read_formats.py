@@ -65,7 +65,7 @@ def test_styles_read_as_an_xml_parser_reads_them(prefix: str, quote: str) -> Non
         f"</{p}cellXfs></{p}styleSheet>"
     ).encode()
     found = number_formats(xml)
-    assert found == _by_tree(xml)
+    assert list(found) == _by_tree(xml)
     assert found[2] == "[>=100]0.0&'件'" and found[3] == "0%"
 
 
@@ -130,3 +130,26 @@ def test_the_cell_scan_looks_only_at_formatted_cells_that_can_hold_a_number() ->
     # Every cell the general pattern finds in those styles and that can hold a number, no other.
     general = [m for m in _STYLED_CELL.findall(xml) if m[2] in (b"1", b"12")]
     assert set(pattern.findall(xml)) < set(general) and len(general) == 5
+
+
+def test_each_file_gets_its_own_formats_when_styles_are_remembered(tmp_path: Path) -> None:
+    """A worker parses each distinct styles.xml once: files read one after another in the same
+    process still show each its own formats (a remembered table must never stand for another's)."""
+    from xlplan.collection.read.limits import Limits
+    from xlplan.collection.read.sniff import read_file
+
+    paths = []
+    for name, code in (("percent", "0.0%"), ("count", '0"件"'), ("percent-again", "0.0%")):
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.title = "回答"
+        sheet["B2"] = 0.412
+        sheet["B2"].number_format = code
+        sheet["C3"] = 7  # General
+        workbook.save(tmp_path / f"{name}.xlsx")
+        paths.append((tmp_path / f"{name}.xlsx", code))
+    for _ in range(2):
+        for path, code in paths:
+            response = read_file(path, Limits(), path.name).response
+            assert response is not None
+            assert response.formats == {(2, 2): code}, path.name

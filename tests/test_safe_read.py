@@ -488,3 +488,29 @@ def test_a_job_that_cannot_be_pickled_runs_here(returned: Path) -> None:
     with _another_thread():
         ran = [result for _, result in map_returns([returned] * 2, lambda outcome, name: os.getpid())]
     assert ran == [here, here]
+
+
+def test_parts_parsed_once_per_worker_are_each_files_own(tmp_path: Path) -> None:
+    """A worker keeps the trees of small parts it has parsed (every return of a distribution has the
+    same ones): a file read after another, in the same process, still gets its own sheets, and a part
+    refused once is refused again, with the same bytes in a good file read in between."""
+    from xlplan.collection.read import package as package_module
+    from xlplan.collection.read.sniff import read_file, read_guarded
+
+    cells = '<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+    first = badfiles.package(
+        tmp_path / "a.xlsx", sheets={"回答": badfiles.sheet_xml(cells), "表A": badfiles.sheet_xml("")}
+    )
+    second = badfiles.package(
+        tmp_path / "b.xlsx", sheets={"表B": badfiles.sheet_xml(""), "回答": badfiles.sheet_xml(cells)}
+    )
+    bomb = badfiles.package(tmp_path / "bomb.xlsx", workbook_prolog=badfiles.BILLION_LAUGHS)
+    limits = Limits()
+    hits = package_module._parsed.cache_info().hits
+    for _ in range(3):
+        assert read_file(first, limits, "a.xlsx").snapshot.sheet_names == ("回答", "表A")
+        assert read_file(second, limits, "b.xlsx").snapshot.sheet_names == ("表B", "回答")
+        found = read_guarded(bomb, limits, "bomb.xlsx")
+        assert isinstance(found, tuple) and [finding.code for finding in found] == ["file-xml-unsafe"]
+    # The same parts came again: parsed from the cache (the test fails if every file parsed them anew).
+    assert package_module._parsed.cache_info().hits > hits

@@ -8,6 +8,7 @@ content types) are parsed with defusedxml, which refuses DTDs and entities outri
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import posixpath
@@ -143,9 +144,10 @@ class Package:
         return self.zip.open(self.parts[lowered])
 
     def _xml(self, lowered: str) -> Element:
-        """A small part parsed with defusedxml (DTDs and entities refused)."""
+        """A small part parsed with defusedxml (DTDs and entities refused); the tree is only read."""
+        data = self._part(lowered)
         try:
-            root: Element = SafeET.fromstring(self._part(lowered), forbid_dtd=True)
+            root = _parsed(data) if len(data) <= _CACHED_PART_BYTES else _parse(data)
         except DefusedXmlException as exc:
             raise Refused("file-xml-unsafe", part=self.parts[lowered]) from exc
         except ParseError as exc:
@@ -299,6 +301,20 @@ class Package:
             if not any(tag_name(element.tag) in ("ddeLink", "externalBook", "oleLink") for element in root):
                 links.append(source)
         return tuple(links)
+
+
+_CACHED_PART_BYTES = 64 * 1024
+
+
+def _parse(data: bytes) -> Element:
+    root: Element = SafeET.fromstring(data, forbid_dtd=True)
+    return root
+
+
+# The returns of one distribution carry the same workbook, relationship and content-type parts, byte
+# for byte: each distinct part is parsed once per worker. A tree depends on nothing but its bytes, and
+# callers only read it; a part that fails to parse raises again each time (failures are not kept).
+_parsed = functools.lru_cache(maxsize=32)(_parse)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ def _attributes(text: bytes) -> dict[bytes, str]:
     return found
 
 
-def number_formats(styles: bytes) -> list[str | None]:
+@functools.lru_cache(maxsize=8)  # one styles.xml for all the returns of a distribution, parsed once
+def number_formats(styles: bytes) -> tuple[str | None, ...]:
     """Format code per cell style of a styles.xml (``cellXfs`` order); None for General.
 
     Only the built-in formats that change how a number looks are named (dates are calamine's).
@@ -89,13 +90,13 @@ def number_formats(styles: bytes) -> list[str | None]:
         custom[attributes.get(b"numFmtId", "")] = attributes.get(b"formatCode", "")
     section = _CELL_FORMATS.search(styles)
     if section is None:
-        return []
+        return ()
     codes: list[str | None] = []
     for attributes in _FORMAT_RECORD.findall(section.group(1)):
         found = _FORMAT_ID.search(attributes)
         number = found.group(1).decode("ascii") if found else "0"
         codes.append(custom.get(number) or _BUILTIN_FORMATS.get(number))
-    return codes
+    return tuple(codes)
 
 
 @functools.lru_cache(maxsize=64)
@@ -211,7 +212,7 @@ class SheetReader:
         self._workbook: Any = None
         self.calamine_failure: str | None = None
         self._shared: list[str] | None = None
-        self._codes: list[str | None] | None = None
+        self._codes: tuple[str | None, ...] | None = None
         self._last: tuple[str, bytes] = ("", b"")
 
     def _calamine(self) -> Any:
@@ -378,7 +379,7 @@ class SheetReader:
                 found[key] = code
         return found
 
-    def _number_formats(self) -> list[str | None]:
+    def _number_formats(self) -> tuple[str | None, ...]:
         """Format code per cell style (``cellXfs`` order); None for General. Read once per file.
 
         styles.xml is matched with regular expressions rather than parsed into a tree: building
@@ -386,7 +387,7 @@ class SheetReader:
         prolog was checked already (no DTD, so no entities); its text is only searched here.
         """
         if self._codes is None:
-            self._codes = []
+            self._codes = ()
             package = self.package
             part = package.related("styles", "xl/styles.xml")
             if part in package.parts:
