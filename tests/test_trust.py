@@ -266,6 +266,63 @@ def test_a_manifest_signed_and_dumped_at_once_reads_back_and_verifies(example: E
     assert not manifest.verify(manifest.loads(chunks), b"x" * 32)
 
 
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plan=_TEXT, department=_TEXT, entry=_TEXT, edit=st.integers(min_value=0))
+def test_a_signed_text_verifies_as_it_stands_and_any_edit_breaks_it(
+    plan: str, department: str, entry: str, edit: int
+) -> None:
+    """Collection checks the HMAC of the manifest's text itself: true for what sign_and_dump wrote
+    under the key, false under another key, for dumps' text (then verify decides) and for any text
+    changed by one character, however the change still parses."""
+    issued = manifest.Manifest(
+        plan=plan, fiscal_year=2020, department=department, round=1, template_version="1",
+        issued_at="2021-04-15T09:00:00+09:00", columns=("row_id",), workspace_id="w",
+        rows=(manifest.ManifestRow("P001-1-1", 5, 1, entry, department, "0" * 64),),
+    )  # fmt: skip
+    key = b"k" * 32
+    signed, chunks = manifest.sign_and_dump(issued, key)
+    assert manifest.verify_text(chunks, key)
+    assert not manifest.verify_text(chunks, b"x" * 32)
+    older = manifest.dumps(signed)
+    assert not manifest.verify_text(older, key) and manifest.verify(manifest.loads(older), key)
+    text = "".join(chunks)
+    position = edit % len(text)
+    for replacement in ("x", " ", "\\"):
+        changed = text[:position] + replacement + text[position + 1 :]
+        if changed != text:
+            assert not manifest.verify_text([changed], key)
+    assert not manifest.verify_text([text + " "], key) and not manifest.verify_text([text[:-1]], key)
+
+
+def test_a_return_issued_with_the_older_manifest_text_is_still_accepted(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    """Workbooks issued before the manifest was written as signed text carry dumps' text: they verify
+    the long way; the same text with the department changed does not."""
+    older = _fill(example, sent, A, workspace.inbox / "文化課.xlsx")
+    edited = _fill(example, sent, A, workspace.inbox / "文化課（改）.xlsx", narrative="改めて記入した。")
+    for path, department in ((older, A), (edited, B)):
+        book = openpyxl.load_workbook(path)
+        hidden = book[layout.MANIFEST_SHEET]
+        chunks = [str(row[0]) for row in hidden.iter_rows(max_col=1, values_only=True) if row[0]]
+        assert manifest.verify_text(chunks, workspace.signing_key())  # written by sign_and_dump
+        issued = manifest.loads(chunks)
+        text = manifest.dumps(replace(issued, department=department))
+        for index in range(1, hidden.max_row + 1):
+            hidden.cell(index, 1).value = None
+        for index, chunk in enumerate(text, start=1):
+            hidden.cell(index, 1).value = chunk
+        book.save(path)
+    result = xlplan.collect(workspace)
+    outcomes = {item.name: item for item in result.files}
+    assert outcomes["文化課.xlsx"].outcome == "accepted" and outcomes["文化課.xlsx"].department == A
+    changed = outcomes["文化課（改）.xlsx"]
+    assert "manifest-bad-signature" in {f.code for f in changed.findings} and changed.outcome == "review"
+
+
 def test_manifest_chunks_fit_a_cell_in_utf16_even_with_characters_beyond_the_bmp(example: Example) -> None:
     """Excel counts a cell's 32,767 characters in UTF-16 units: 𠮷 takes two, and no chunk may be cut."""
     rows = tuple(

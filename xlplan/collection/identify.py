@@ -128,7 +128,8 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
 
     if issued is None:
         return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)
-    if not manifest.verify(issued, key):
+    chunks = snapshot.manifest_chunks or ()
+    if not (manifest.verify_text(chunks, key) or manifest.verify(issued, key)):
         # A manifest that does not verify proves nothing, not even whose file it is: the
         # department it names is never trusted (no 差し戻し票 goes there); the rows may
         # still suggest one, and the plan office decides.

@@ -8,9 +8,11 @@ or edit it, and a manifest from another workspace does not verify.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -99,6 +101,27 @@ def verify(manifest: Manifest, key: bytes) -> bool:
     return hmac.compare_digest(sign(manifest, key).signature, manifest.signature)
 
 
+_SIGNED_TAIL = re.compile(r',"signature":"([0-9a-f]{64})"\}\Z')
+
+
+def verify_text(chunks: Sequence[str], key: bytes) -> bool:
+    """True when the manifest's text is what :func:`sign_and_dump` wrote under ``key``.
+
+    The signed canonical JSON is the text itself, less the signature member added at its end:
+    its HMAC is checked as it stands, without encoding the manifest again. The text of
+    :func:`dumps` (an older workbook), or any text not in that form, gives False: check such
+    a manifest with :func:`verify`. True proves the text was signed, and :func:`loads` of
+    the same chunks is what was signed.
+    """
+    text = "".join(chunks)
+    tail = _SIGNED_TAIL.search(text)
+    if tail is None:
+        return False
+    signed = text[: tail.start()] + "}"
+    expected = hmac.new(key, signed.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, tail.group(1))
+
+
 def dumps(manifest: Manifest) -> list[str]:
     """The signed manifest as JSON, cut into chunks that fit one cell each (column A, from A1)."""
     return _chunks(json.dumps({**manifest.payload(), "signature": manifest.signature}, ensure_ascii=False))
@@ -123,6 +146,12 @@ def _chunks(text: str) -> list[str]:
     return [text[start : start + size] for start in range(0, len(text), size)] or [""]
 
 
+# Reading a return parses its manifest's JSON for the sheet's bounds, then identification loads it:
+# the same text, parsed once. The data is only read; text that is not JSON raises each time.
+parse_json = functools.lru_cache(maxsize=2)(json.loads)
+"""``json.loads`` of a manifest's text, remembered for the last two texts (do not modify the result)."""
+
+
 class ManifestError(ValueError):
     """The manifest text is not a manifest of this format."""
 
@@ -134,7 +163,7 @@ def loads(chunks: Sequence[str]) -> Manifest:
         ManifestError: not JSON, or not a manifest of a known format.
     """
     try:
-        data = json.loads("".join(chunks))
+        data = parse_json("".join(chunks))
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ManifestError("unknown manifest format")
         rows = tuple(ManifestRow(**row) for row in data["rows"])

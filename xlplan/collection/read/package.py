@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import posixpath
 import struct
 import zipfile
@@ -27,7 +26,7 @@ from xlplan.collection.read.limits import Limits, Refused, mb
 from xlplan.collection.read.sheets import SheetData, SheetReader, prolog_is_safe, tag_name
 from xlplan.collection.snapshot import Snapshot
 from xlplan.findings import Finding, Phrase
-from xlplan.form import layout
+from xlplan.form import layout, manifest
 
 REL_ID = (
     "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id",
@@ -263,7 +262,7 @@ class Package:
         rows, columns = limits.default_rows, limits.default_columns
         if chunks:
             try:
-                data = json.loads("".join(chunks))
+                data = manifest.parse_json("".join(chunks))
                 sent_rows = [int(row["row"]) for row in data["rows"]]
                 sent_columns = len(data["columns"])
             except (ValueError, TypeError, KeyError):
