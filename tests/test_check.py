@@ -1085,3 +1085,39 @@ def test_a_whole_number_read_as_a_float_hashes_as_before(value: float) -> None:
     else:
         expected = format(number.normalize(), "f")
     assert layout.canonical_cell(value) == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(
+        st.tuples(
+            st.sampled_from([1, 2]),
+            st.sampled_from(["相談", "講座"]),
+            st.sampled_from([2018, 2019]),
+            st.sampled_from([None, "文化課"]),
+            st.integers(0, 99),
+        ),
+        max_size=20,
+    )
+)
+def test_the_index_finds_the_history_record_the_plan_finds(example: Example, records: list[Any]) -> None:
+    """The check's look-up of last year's record answers as Plan.history_for does: the first record of
+    a key wins, whatever duplicates a master holds."""
+    from decimal import Decimal
+
+    from xlplan.collection.index import PlanIndex
+    from xlplan.plan.fiscal_year import FiscalYear
+    from xlplan.plan.model import HistoryRecord
+    from xlplan.plan.values import Value
+
+    history = tuple(
+        HistoryRecord(no, entry, FiscalYear(year), Value(Decimal(number)), f"記録{position}", member)
+        for position, (no, entry, year, member, number) in enumerate(records)
+    )
+    plan = dc_replace(example.plan, history=history)
+    index = PlanIndex(plan)
+    for no, entry, year, member, _ in records:
+        assert index.history_for(no, entry, FiscalYear(year), member) is plan.history_for(
+            no, entry, FiscalYear(year), member
+        )
+    assert index.history_years == tuple(sorted({record.fiscal_year for record in history}))
