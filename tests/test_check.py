@@ -1121,3 +1121,20 @@ def test_the_index_finds_the_history_record_the_plan_finds(example: Example, rec
             no, entry, FiscalYear(year), member
         )
     assert index.history_years == tuple(sorted({record.fiscal_year for record in history}))
+
+
+def test_the_index_finds_each_rows_entry_by_its_id_and_by_its_name(example: Example) -> None:
+    """entry_of takes a plan row's entry from its owner, and any other id or name the slow way."""
+    from xlplan.collection.index import PlanIndex
+
+    index = PlanIndex(example.plan)
+    rows = [row for department in index.assigned for row in index.rows_of(department)]
+    assert rows
+    for row in rows:
+        project = index.projects[row.project_no]
+        assert index.entry_of(row.row_id, row.entry) is project.entries[row.entry_index - 1]
+        other = next((entry for entry in project.entries if entry.name != row.entry), None)
+        if other is not None:  # the id names one entry, the row another: found by the name
+            assert index.entry_of(row.row_id, other.name) is other
+        assert index.entry_of(row.row_id, "計画にない事業") is None
+    assert index.entry_of("P999-1-1", rows[0].entry) is None

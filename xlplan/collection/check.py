@@ -49,7 +49,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlplan.collection.cells import displayed, formula_hazard, shows_literal
 from xlplan.collection.identify import Identity
@@ -133,9 +133,8 @@ _FIELD_COLUMNS = {
 }
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where a row of the document was read."""
+class _Place(NamedTuple):
+    """Where a row of the document was read (a tuple, as :class:`_RowRead`: one per row of every return)."""
 
     row: ManifestRow
     sheet_row: int
@@ -271,8 +270,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     return CheckResult(identity.department, tuple(answers), tuple(findings), document, upstream_ok)
 
 
-@dataclass(frozen=True)
-class _RowRead:
+class _RowRead(NamedTuple):
     """The cells of one row as read, after formulas were looked at."""
 
     value: CellValue  # the 今年度 value cell's (cached) value

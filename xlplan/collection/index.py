@@ -87,6 +87,9 @@ class PlanIndex:
 
     def entry_of(self, row_id: str, name: str) -> Entry | None:
         """The entry named ``name`` of the row ``row_id``'s project (found by the id's entry number)."""
+        owner = self._owners.get(row_id)
+        if owner is not None and owner.entry == name:  # the plan's own row: its entry, without parsing the id
+            return self.projects[owner.project_no].entries[owner.entry_index - 1]
         match = _ROW_ID.match(row_id)
         project = self.projects.get(int(match.group(1))) if match else None
         if project is None or match is None:
