@@ -171,8 +171,20 @@ class _Extent:
     has_formulas: bool
 
 
+_AFTER_TAG_NAME = frozenset(b" \t\n\r\f\v>/")  # what may follow "f" in a formula's tag (as [\s>/])
+
+
 def _has_formulas(xml: bytes) -> bool:
-    return _FORMULA.search(xml) is not None or _PREFIXED_FORMULA.search(xml) is not None
+    """True when the XML holds an ``<f>`` element, prefixed or not: :data:`_FORMULA` or
+    :data:`_PREFIXED_FORMULA` matches. Found with ``bytes.find``, many times faster than a
+    regular-expression search over a sheet (most sheets hold no "<f" at all)."""
+    for marker in (b"<f", b":f"):
+        start = xml.find(marker)
+        while start >= 0:
+            if start + 2 < len(xml) and xml[start + 2] in _AFTER_TAG_NAME:
+                return True
+            start = xml.find(marker, start + 1)
+    return False
 
 
 def _scan(xml: bytes, rows: int, columns: int) -> _Extent:
@@ -355,14 +367,12 @@ class SheetReader:
         as LibreOffice and Excel store "41.2%" typed into a cell. The style index comes from
         the cell's ``s`` attribute (a C-speed scan of the XML), its format from styles.xml.
         """
-        numeric = {key for key, value in zip(keys, values, strict=True)
-                   if isinstance(value, (int, float)) and not isinstance(value, bool)}  # fmt: skip
-        if not numeric:
-            return {}
         codes = self._number_formats()
         if not codes:
             return {}
         xml = self._last[1] if self._last[0] == part else self.package._part(part)
+        # Only the few formatted cells are looked up (a dictionary made at C speed), not every cell tested.
+        cells = dict(zip(keys, values, strict=True))
         found: dict[tuple[int, int], str] = {}
         columns: dict[bytes, int] = {}  # a sheet has few distinct column letters
         styled = _styled_cells(tuple(index for index, code in enumerate(codes) if code))
@@ -375,7 +385,8 @@ class SheetReader:
             if column is None:
                 column = columns[letters] = column_index(letters.decode("ascii"))
             key = (int(digits), column)
-            if key in numeric:
+            value = cells.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 found[key] = code
         return found
 
