@@ -34,7 +34,6 @@ from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column
 from xlplan.form.manifest import Manifest, ManifestRow
-from xlplan.form.rows import columns_for
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError
 from xlplan.plan.model import Plan
 from xlplan.xlsx.cells import a1
@@ -118,8 +117,8 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
                 )
             )
 
-    template = columns_for(plan.settings)
     index = plan_index(plan)
+    template = index.columns
     columns = _issued_columns(issued.columns, template) if issued is not None else template
     header_row, positions, changed = _locate_columns(sheet, columns)
     if changed and (issued is not None or header_row is not None):

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from xlplan.form import layout
-from xlplan.form.rows import HistoryKey, ResponseRow, RowMaker, canonical_names, history_map
+from xlplan.form.layout import Column
+from xlplan.form.rows import HistoryKey, ResponseRow, RowMaker, canonical_names, columns_for, history_map
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Entry, HistoryRecord, Plan, Project
 
@@ -70,6 +71,8 @@ class PlanIndex:
         # Every year the history holds, oldest first: the checks compare a return with each.
         self.history_years: tuple[FiscalYear, ...] = tuple(sorted({key[2] for key in self.history}))
         self._maker = RowMaker(plan, self.history)
+        # The 回答 sheet's columns as today's plan makes them: the template every return is read against.
+        self.columns: tuple[Column, ...] = columns_for(plan.settings)
         self._by_share: dict[tuple[int, str], frozenset[str]] | None = None
 
     def rows_of(self, department: str) -> Sequence[PlanRow]:

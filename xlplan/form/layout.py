@@ -9,6 +9,7 @@ recognised), and it trusts the manifest, not the sheet, for what was sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -139,8 +140,9 @@ class InputRule:
     maximum: int | None = None
 
 
+@functools.lru_cache(maxsize=1024)  # checked for every row of every return; a plan has few distinct pairs
 def input_rule(indicator: str | None, unit: str | None) -> InputRule:
-    """The rule for a row whose project has this 数値目標 and unit."""
+    """The rule for a row whose project has this 数値目標 and unit (rules are immutable, and shared)."""
     if not indicator:
         return InputRule("mark")
     if unit in PERCENT_UNITS:
