@@ -46,6 +46,8 @@ class PlanIndex:
         self.projects: Mapping[int, Project] = {project.no: project for project in plan.projects}
         self.canonical = canonical_names(plan)
         assigned: dict[str, list[PlanRow]] = {}
+        # Every return names its rows by id: looked up, not parsed and rebuilt, once per row.
+        owners: dict[str, PlanRow] = {}
         canonical = self.canonical
         # Made before the workers start, on one core, for every row of the plan (120,129 at 1,741
         # departments): plain tuples, and no method call per row.
@@ -58,18 +60,20 @@ class PlanIndex:
                     if department is None:  # the master reader reports unknown departments
                         continue
                     row_id = layout.row_id(number, entry_index, member_index)
-                    row = PlanRow(row_id, number, name, member, department, entry_index, member_index)
+                    row = owners[row_id] = PlanRow(row_id, number, name, member, department, entry_index,
+                                                   member_index)  # fmt: skip
                     rows = assigned.get(department)
                     if rows is None:
                         assigned[department] = [row]
                     else:
                         rows.append(row)
         self.assigned: Mapping[str, Sequence[PlanRow]] = assigned
-        # Every return names its rows by id: looked up, not parsed and rebuilt, once per row.
-        self._owners: dict[str, PlanRow] = {row.row_id: row for rows in assigned.values() for row in rows}
+        self._owners = owners
         self.history: Mapping[HistoryKey, HistoryRecord] = history_map(plan)
-        # Every year the history holds, oldest first: the checks compare a return with each.
-        self.history_years: tuple[FiscalYear, ...] = tuple(sorted({key[2] for key in self.history}))
+        # Every year the history holds, oldest first: the checks compare a return with each. Told apart
+        # by their western year (an int hashes without a call into Python, for every record).
+        years = {key[2].western: key[2] for key in self.history}
+        self.history_years: tuple[FiscalYear, ...] = tuple(years[western] for western in sorted(years))
         self._maker = RowMaker(plan, self.history)
         # The 回答 sheet's columns as today's plan makes them: the template every return is read against.
         self.columns: tuple[Column, ...] = columns_for(plan.settings)
