@@ -1138,3 +1138,41 @@ def test_the_index_finds_each_rows_entry_by_its_id_and_by_its_name(example: Exam
             assert index.entry_of(row.row_id, other.name) is other
         assert index.entry_of(row.row_id, "計画にない事業") is None
     assert index.entry_of("P999-1-1", rows[0].entry) is None
+
+
+def _header_column(sheet: Any, starts: str) -> int:
+    return next(cell.column for cell in sheet[layout.HEADER_ROW] if str(cell.value or "").startswith(starts))
+
+
+def test_grey_columns_swapped_by_hand_still_hash_as_sent(returned: Returned, tmp_path: Path) -> None:
+    """Columns are found by their headers: two grey columns swapped, headers and all, are the cells sent."""
+    path = _copy(returned, tmp_path)
+
+    def swap(workbook: Workbook) -> None:
+        sheet = workbook[layout.RESPONSE_SHEET]
+        left, right = _header_column(sheet, "数値目標"), _header_column(sheet, "単位")
+        for row in range(1, sheet.max_row + 1):
+            a, b = sheet.cell(row, left), sheet.cell(row, right)
+            a.value, b.value = b.value, a.value
+
+    _edit(path, swap)
+    outcome = _check(returned, path)
+    assert outcome.identity.department == DEPARTMENT
+    assert not [f for f in outcome.findings if f.code.startswith("prefilled")], outcome.codes()
+    assert outcome.result.ok
+
+
+def test_a_grey_column_deleted_is_reported_on_its_rows(returned: Returned, tmp_path: Path) -> None:
+    """A grey column removed from the sheet reads as empty cells: every row with a value there is changed."""
+    path = _copy(returned, tmp_path)
+
+    def delete(workbook: Workbook) -> None:
+        sheet = workbook[layout.RESPONSE_SHEET]
+        sheet.delete_cols(_header_column(sheet, "単位"))
+
+    _edit(path, delete)
+    outcome = _check(returned, path)
+    changed = [f for f in outcome.findings if f.code.startswith("prefilled")]
+    assert changed and all(f.is_error for f in changed)
+    assert {f.params["column"] for f in changed if f.code == "prefilled-changed"} <= {layout.UNIT}
+    assert not outcome.result.ok

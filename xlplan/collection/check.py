@@ -210,8 +210,11 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
         _Place(row, identity.found[row.row_id]) for row in identity.rows if row.row_id in identity.found
     ]
     # The grey (prefilled) columns and where they are: the same for every row of the file.
-    grey = [(column.key, identity.positions[column.key]) for column in identity.columns
-            if not column.input and column.key in identity.positions]  # fmt: skip
+    # Every grey column of the manifest, in order (the prefill hash covers them all); None where the
+    # column was not found in the sheet, whose cells then read as empty.
+    grey = [
+        (column.key, identity.positions.get(column.key)) for column in identity.columns if not column.input
+    ]
     reads = [_read_row(place, sheet, identity, file, grey) for place in places]
     for read in reads:
         findings += read.findings
@@ -275,7 +278,7 @@ class _RowRead(NamedTuple):
 
     value: CellValue  # the 今年度 value cell's (cached) value
     narrative: str | None  # the narrative as text, None when empty
-    prefilled: dict[str, CellValue]  # column key → value of each grey cell
+    prefilled: list[CellValue]  # the value of each grey cell, in the order of the manifest's columns
     findings: tuple[Finding, ...]
     value_reported: bool = False  # a formula finding already says what is wrong with the value
     value_format: str | None = None  # the value cell's number format, where it is not General
@@ -331,7 +334,7 @@ def _shown(value: CellValue) -> str:
 
 
 def _read_row(
-    place: _Place, sheet: SheetRead, identity: Identity, file: str, grey: Sequence[tuple[str, int]]
+    place: _Place, sheet: SheetRead, identity: Identity, file: str, grey: Sequence[tuple[str, int | None]]
 ) -> _RowRead:
     """Read a row's cells; report formulas in the yellow cells."""
     findings: list[Finding] = []
@@ -357,7 +360,7 @@ def _read_row(
         else:
             findings.append(at("formula-in-input", params | {"value": _shown(value)}))
     cells, row = sheet.values, place.sheet_row
-    prefilled = {key: cells.get((row, column)) for key, column in grey}
+    prefilled = [cells.get((row, column)) if column is not None else None for _, column in grey]
     value_format = sheet.formats.get((place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 0)))
     return _RowRead(values[layout.CURRENT_VALUE], _narrative_text(values[layout.CURRENT_NARRATIVE]), prefilled,
                     tuple(findings), value_reported, value_format)  # fmt: skip
@@ -542,10 +545,14 @@ def _check_prefilled(
     """
     row = place.row
     columns: Sequence[Column] = identity.columns
-    # prefilled() canonicalises the values it is given.
-    if manifest.prefill_hash(layout.prefilled(columns, read.prefilled)) == row.prefill_sha256:
+    # As layout.prefilled() makes them from a row's cells: text is its own canonical form.
+    canonical = [
+        (value or None) if type(value) is str else layout.canonical_cell(value) for value in read.prefilled
+    ]
+    if manifest.prefill_hash(canonical) == row.prefill_sha256:
         return []
-    read_cells = {key: layout.canonical_cell(value) for key, value in read.prefilled.items()}
+    grey_keys = [column.key for column in columns if not column.input]
+    read_cells = dict(zip(grey_keys, canonical, strict=True))
     headers = {column.key: column.header for column in columns}
     owner = index.owner(row.row_id)
     expected = (
