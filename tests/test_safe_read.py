@@ -18,8 +18,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tests import badfiles
 from tests.conftest import convert_with_soffice
@@ -516,21 +514,3 @@ def test_parts_parsed_once_per_worker_are_each_files_own(tmp_path: Path) -> None
         assert isinstance(found, tuple) and [finding.code for finding in found] == ["file-xml-unsafe"]
     # The same parts came again: parsed from the cache (the test fails if every file parsed them anew).
     assert package_module._parsed.cache_info().hits > hits
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.lists(
-        st.sampled_from(
-            [b"<f", b":f", b"<", b":", b"f", b" ", b">", b"/", b"\n", b"\x0b", b"\x0c", b"a", b"<c"]
-        ),
-        max_size=12,
-    )
-)
-def test_the_formula_scan_agrees_with_the_regular_expressions(pieces: list[bytes]) -> None:
-    """A sheet is streamed for its formulas when the scan finds one: the same answer as the patterns."""
-    from xlplan.collection.read.sheets import _FORMULA, _PREFIXED_FORMULA, _has_formulas
-
-    xml = b"".join(pieces)
-    expected = _FORMULA.search(xml) is not None or _PREFIXED_FORMULA.search(xml) is not None
-    assert _has_formulas(xml) is expected

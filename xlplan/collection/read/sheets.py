@@ -171,20 +171,9 @@ class _Extent:
     has_formulas: bool
 
 
-_AFTER_TAG_NAME = frozenset(b" \t\n\r\f\v>/")  # what may follow "f" in a formula's tag (as [\s>/])
-
-
 def _has_formulas(xml: bytes) -> bool:
-    """True when the XML holds an ``<f>`` element, prefixed or not: :data:`_FORMULA` or
-    :data:`_PREFIXED_FORMULA` matches. Found with ``bytes.find``, many times faster than a
-    regular-expression search over a sheet (most sheets hold no "<f" at all)."""
-    for marker in (b"<f", b":f"):
-        start = xml.find(marker)
-        while start >= 0:
-            if start + 2 < len(xml) and xml[start + 2] in _AFTER_TAG_NAME:
-                return True
-            start = xml.find(marker, start + 1)
-    return False
+    # Two regular-expression searches: timed faster than bytes.find over a sheet, where "<" is everywhere.
+    return _FORMULA.search(xml) is not None or _PREFIXED_FORMULA.search(xml) is not None
 
 
 def _scan(xml: bytes, rows: int, columns: int) -> _Extent:
