@@ -124,6 +124,29 @@ def test_good_and_bad_files_in_one_run(workspace: Workspace, example: Example, t
     assert [(item.name, item.outcome) for item in later.files] == [("文化課_回答.xlsx", "duplicate")]
 
 
+def test_only_a_departments_latest_return_of_the_run_decides_its_feedback(
+    workspace: Workspace, example: Example
+) -> None:
+    """Two returns of one department in one run: a later good one needs no 差し戻し票, a later bad one does."""
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "1_文化課.xlsx"), 3, "たくさん")
+    _returned(workspace, example, sent, A, "2_文化課_訂正.xlsx")
+    _returned(workspace, example, sent, B, "1_総務課.xlsx")
+    _edit_value(_returned(workspace, example, sent, B, "2_総務課_再送.xlsx"), 4, "3件")
+
+    result = collect(workspace)
+
+    assert [(item.name, item.outcome) for item in result.files] == [
+        ("1_文化課.xlsx", "invalid"),
+        ("1_総務課.xlsx", "accepted"),
+        ("2_文化課_訂正.xlsx", "accepted"),
+        ("2_総務課_再送.xlsx", "invalid"),
+    ]
+    assert [fb.department for fb in result.feedback] == [B]
+    marked = openpyxl.load_workbook(result.feedback[0].path)[layout.RESPONSE_SHEET]
+    assert "3件" in [cell.value for row in marked.iter_rows() for cell in row]  # the later file's answers
+
+
 def test_a_second_run_takes_nothing_again(workspace: Workspace, example: Example) -> None:
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "a.xlsx")

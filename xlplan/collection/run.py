@@ -146,9 +146,10 @@ def _collect(
         feedback_results: list[FeedbackResult] = []
         run_findings: list[Finding] = list(intake.findings)
         if feedback:
-            for department, (receipt, result) in recorder.latest.items():
-                if result.outcome != "invalid":
+            for department, latest in recorder.latest.items():
+                if latest is None:  # the department's latest return in this run has no errors
                     continue
+                receipt, result = latest
                 try:
                     feedback_results.append(
                         write_feedback(
@@ -187,7 +188,10 @@ class _Recorder:
         self.order: deque[Receipt] = deque()
         self.verdicts: dict[int, Checked] = {}
         self.outcomes: list[FileOutcome] = []
-        self.latest: dict[str, tuple[Receipt, Checked]] = {}
+        # Per department, its latest return of the run if that one is sent back (None if not): the
+        # 差し戻し票 needs its findings and answers; the accepted ones' answers are in the ledger, and
+        # keeping them here would hold every answer of the run in memory (65 KB a file at 1,741 returns).
+        self.latest: dict[str, tuple[Receipt, Checked] | None] = {}
 
     def expect(self, receipt: Receipt) -> None:
         """A file handed to the readers; its verdict is written in this order."""
@@ -212,7 +216,9 @@ class _Recorder:
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
                 if result.department is not None:
-                    self.latest[result.department] = (receipt, result)
+                    self.latest[result.department] = (
+                        (receipt, result) if result.outcome == "invalid" else None
+                    )
 
 
 def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:
