@@ -308,6 +308,28 @@ def test_an_archive_that_cannot_be_written_records_nothing(
     assert len(_take(workspace).receipts) == 1
 
 
+def test_a_copy_that_cannot_be_put_in_place_costs_only_its_own_file(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # A copy written but not renamed into place (a folder squats its name) costs only its own
+    # file: the rest of the ledger transaction is taken, and no temporary file is left behind.
+    shutil.copy(returns["総務課"], workspace.inbox / "a_総務課.xlsx")
+    shutil.copy(returns["社会福祉課"], workspace.inbox / "b_社会福祉課.xlsx")
+    squatted = _sha(returns["社会福祉課"])
+    obstacle = workspace.archive / squatted[:2] / f"{squatted}.xlsx"
+    obstacle.mkdir(parents=True)
+    result = _take(workspace)
+    assert [receipt.original_name for receipt in result.receipts] == ["a_総務課.xlsx"]
+    assert [(f.code, f.file) for f in result.findings] == [("archive-write-failed", "b_社会福祉課.xlsx")]
+    assert [r["original_name"] for r in _rows(workspace, "SELECT * FROM receipts")] == ["a_総務課.xlsx"]
+    assert result.receipts[0].archived_path.read_bytes() == returns["総務課"].read_bytes()
+    assert [p.name for p in workspace.archive.rglob(".incoming-*")] == []
+    obstacle.rmdir()
+    again = _take(workspace)
+    assert [receipt.original_name for receipt in again.receipts] == ["b_社会福祉課.xlsx"]
+    assert again.receipts[0].archived_path.read_bytes() == returns["社会福祉課"].read_bytes()
+
+
 def test_an_archived_copy_is_never_rewritten(workspace: Workspace, returns: dict[str, Path]) -> None:
     shutil.copy(returns["総務課"], workspace.inbox / "a.xlsx")
     first = _take(workspace).receipts[0]
