@@ -318,12 +318,14 @@ def test_a_copy_that_cannot_be_put_in_place_costs_only_its_own_file(
     squatted = _sha(returns["社会福祉課"])
     obstacle = workspace.archive / squatted[:2] / f"{squatted}.xlsx"
     obstacle.mkdir(parents=True)
+    mode = obstacle.stat().st_mode
     result = _take(workspace)
     assert [receipt.original_name for receipt in result.receipts] == ["a_総務課.xlsx"]
     assert [(f.code, f.file) for f in result.findings] == [("archive-write-failed", "b_社会福祉課.xlsx")]
     assert [r["original_name"] for r in _rows(workspace, "SELECT * FROM receipts")] == ["a_総務課.xlsx"]
     assert result.receipts[0].archived_path.read_bytes() == returns["総務課"].read_bytes()
     assert [p.name for p in workspace.archive.rglob(".incoming-*")] == []
+    assert obstacle.stat().st_mode == mode  # the folder is not someone's file to make writable
     obstacle.rmdir()
     again = _take(workspace)
     assert [receipt.original_name for receipt in again.receipts] == ["b_社会福祉課.xlsx"]

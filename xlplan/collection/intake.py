@@ -496,7 +496,7 @@ def _archive(workspace: Workspace, data: bytes, sha256: str, suffix: str) -> Pat
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if target.exists():  # a damaged copy: make it replaceable (Windows refuses read-only targets)
+        if target.is_file():  # a damaged copy: make it replaceable (Windows refuses read-only targets)
             os.chmod(target, 0o644)
         os.replace(temporary, target)
     except BaseException:
