@@ -182,6 +182,31 @@ def _mail(attachments: dict[str, bytes]) -> bytes:
     return message.as_bytes()
 
 
+def test_a_mail_part_the_parser_refuses_costs_only_that_part(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # A Content-Disposition header Python's mail parser raises on (IndexError in get_filename)
+    # must not stop intake: the mail is archived, its other workbook taken, the part reported,
+    # and the files around it are taken in the same run.
+    good = _mail({"壊れた添付.xlsx": b"PK\x03\x04", "回答.xlsx": returns["社会福祉課"].read_bytes()})
+    named = b"filename*=utf-8''%E5%A3%8A%E3%82%8C%E3%81%9F%E6%B7%BB%E4%BB%98.xlsx"
+    assert named in good
+    broken = good.replace(named, b'filename*="\'"')
+    (workspace.inbox / "a_総務課.xlsx").write_bytes(returns["総務課"].read_bytes())
+    (workspace.inbox / "b_返信.eml").write_bytes(broken)
+    (workspace.inbox / "c_メモ.xlsx").write_bytes(b"not a workbook")
+    result = _take(workspace)
+    assert [(r.original_name, r.source) for r in result.receipts] == [
+        ("a_総務課.xlsx", "inbox"),
+        ("回答.xlsx", "eml"),
+        ("c_メモ.xlsx", "inbox"),
+    ]
+    assert [m.original_name for m in result.mails] == ["b_返信.eml"]
+    assert result.mails[0].archived_path.read_bytes() == broken  # kept as it came, for the office to look at
+    assert [(f.code, f.file) for f in result.findings] == [("eml-attachment-unreadable", "b_返信.eml")]
+    assert "b_返信.eml" in result.findings[0].message()
+
+
 def test_workbooks_attached_to_saved_mails_are_taken(
     workspace: Workspace, returns: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -330,6 +355,29 @@ def test_a_copy_that_cannot_be_put_in_place_costs_only_its_own_file(
     again = _take(workspace)
     assert [receipt.original_name for receipt in again.receipts] == ["b_社会福祉課.xlsx"]
     assert again.receipts[0].archived_path.read_bytes() == returns["社会福祉課"].read_bytes()
+
+
+def test_files_are_taken_in_with_the_numbers_in_their_names_in_order(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # The later of two returns wins, so intake's order is arrival's: a saved mail's UID (…-9.eml
+    # came before …-10.eml) and a resent file's number, compared by value as Explorer lists them.
+    mails = workspace.inbox / "imap" / "INBOX"
+    mails.mkdir(parents=True)
+    (mails / "7-10.eml").write_bytes(_mail({"二回目.xlsx": returns["総務課"].read_bytes()}))
+    (mails / "7-9.eml").write_bytes(_mail({"一回目.xlsx": returns["社会福祉課"].read_bytes()}))
+    (workspace.inbox / "回答10.xlsx").write_bytes(b"tenth")
+    (workspace.inbox / "回答9.xlsx").write_bytes(b"ninth")
+    result = _take(workspace)
+    assert [m.original_name for m in result.mails] == ["imap/INBOX/7-9.eml", "imap/INBOX/7-10.eml"]
+    assert [r.original_name for r in result.receipts] == [
+        "一回目.xlsx",
+        "二回目.xlsx",
+        "回答9.xlsx",
+        "回答10.xlsx",
+    ]
+    ids = [r.id for r in result.receipts]
+    assert ids == sorted(ids)
 
 
 def test_an_archived_copy_is_never_rewritten(workspace: Workspace, returns: dict[str, Path]) -> None:

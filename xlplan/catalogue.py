@@ -959,6 +959,11 @@ CATALOGUE: dict[str, Entry] = {
         "受信フォルダの「{name}」は大きすぎるため（{size} MB、上限 {limit} MB）、読み込まずに残しました。回答票に画像や不要なシートを追加していないか担当課に確認してください。",
         "'{name}' in the inbox is too large ({size} MB; the limit is {limit} MB) and was not read. Ask the department whether pictures or sheets were added.",
     ),
+    "eml-attachment-unreadable": Entry(
+        "warning",
+        "メール「{name}」の添付ファイルのうち {count} 件は、見出しが壊れていて取り出せませんでした。メールは保管しました。担当課に Excel ファイルを添付し直して送ってもらってください。",
+        "{count} attachment(s) of mail '{name}' could not be taken out (damaged headers). The mail was archived; ask the department to attach the Excel file again and resend.",
+    ),
     "eml-no-workbook": Entry(
         "warning",
         "メール「{name}」に Excel ファイルが添付されていません。メールは保管しました。担当課に添付を確認してください。",

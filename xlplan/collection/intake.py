@@ -32,6 +32,7 @@ import errno
 import hashlib
 import itertools
 import os
+import re
 import sqlite3
 import stat
 import tempfile
@@ -39,30 +40,15 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesParser
-from email.utils import parseaddr
 from pathlib import Path
 
+from xlplan.collection.eml import WORKBOOK_SUFFIXES, mail_parts
 from xlplan.findings import Finding
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 
 __all__ = ["WORKBOOK_SUFFIXES", "Intake", "IntakeResult", "Receipt", "take_in"]
 
-WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx", ".xltm"})
-"""Attachments of a mail taken in by their name. Reading then tells what each really is."""
-
-_SPREADSHEET_TYPES = frozenset(
-    {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.ms-excel.sheet.macroenabled.12",
-        "application/vnd.ms-excel",
-        "application/vnd.ms-excel.sheet.binary.macroenabled.12",
-        "application/vnd.oasis.opendocument.spreadsheet",
-        "text/csv",
-    }
-)
 _IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db"})
 _IGNORED_SUFFIXES = frozenset({".tmp", ".crdownload", ".part"})
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -188,7 +174,7 @@ class Intake:
         sha256 = hashlib.sha256(data).hexdigest()
         if _already_taken(connection, name, sha256):
             return []
-        sender, attachments = _mail(data) if is_mail else (None, [])
+        sender, attachments, unreadable = mail_parts(data) if is_mail else (None, [], 0)
         # Everything is in the archive before a row refers to it; a failure records nothing,
         # so the next run tries the file again.
         try:
@@ -220,7 +206,11 @@ class Intake:
                             sender=sender,
                         )
                     )
-                if not attachments:
+                if unreadable:
+                    self.findings.append(
+                        Finding("eml-attachment-unreadable", {"name": name, "count": unreadable}, file=name)
+                    )
+                elif not attachments:
                     self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
         ledger.insert_inbox_file(connection, name, size, mtime_ns, sha256, receipt.id)
         return receipts
@@ -232,7 +222,7 @@ class Intake:
 
 
 def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, str]]:
-    """(path, inbox-relative name) of every regular file not ignored, sorted by name.
+    """(path, inbox-relative name) of every regular file not ignored, sorted by name (numbers by value).
 
     Nothing is followed or opened here: a symbolic link (to the signing key, to any file on
     the server) is reported and never read, nor are FIFOs, sockets and devices, which would
@@ -273,8 +263,22 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
                         "file-busy", {"name": name, "reason": exc.strerror or type(exc).__name__}, file=name
                     )
                 )
-    for name, path in sorted(found):
+    for name, path in sorted(found, key=lambda item: (_natural(item[0]), item[0])):
         yield path, name
+
+
+def _natural(name: str) -> list[str | int]:
+    """A sort key that orders the numbers in a name by value: ``9.xlsx`` before ``10.xlsx``.
+
+    The order of intake is the order of arrival (the later of two returns of a department
+    wins): saved mails are named by their IMAP UID (``…-9.eml`` came before ``…-10.eml``),
+    and staff number resent files as Explorer lists them, which also compares numbers by value.
+    """
+    pieces = _DIGITS.split(name)
+    return [int(piece) if index % 2 else piece for index, piece in enumerate(pieces)]
+
+
+_DIGITS = re.compile(r"(\d+)", re.ASCII)
 
 
 def display_name(name: str) -> str:
@@ -525,38 +529,6 @@ def _archive_failed(workspace: Workspace, name: str, exc: OSError) -> Finding:
     return Finding(
         "archive-write-failed", {"name": name, "path": str(workspace.archive), "reason": reason}, file=name
     )
-
-
-# ----------------------------------------------------------------------------------------
-# Mails saved as .eml
-# ----------------------------------------------------------------------------------------
-
-
-def _mail(data: bytes) -> tuple[str | None, list[tuple[str, bytes, str]]]:
-    """The mail's sender (its From address) and its workbook-like attachments (file name, bytes, SHA-256),
-    nested forwarded mails included."""
-    try:
-        message = BytesParser(policy=policy.default).parsebytes(data)
-        parts = [part for part in message.walk() if not part.is_multipart()]
-    except Exception:  # a mail the parser cannot take apart has, for intake, no attachment
-        return None, []
-    sender: str | None = None
-    with contextlib.suppress(Exception):  # a From header the parser refuses is no sender
-        address = parseaddr(str(message.get("From", "")))[1].strip().lower()
-        sender = address or None
-    found: list[tuple[str, bytes, str]] = []
-    for part in parts:
-        filename = part.get_filename()
-        content_type = part.get_content_type().lower()
-        suffix = os.path.splitext(filename or "")[1].lower()
-        if suffix not in WORKBOOK_SUFFIXES and content_type not in _SPREADSHEET_TYPES:
-            continue
-        payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes):
-            continue
-        name = filename or f"attachment{len(found) + 1}.xlsx"
-        found.append((name, payload, hashlib.sha256(payload).hexdigest()))
-    return sender, found
 
 
 def unchecked(workspace: Workspace, connection: sqlite3.Connection) -> list[Receipt]:
