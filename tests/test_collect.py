@@ -291,3 +291,38 @@ def test_a_saved_mail_gives_its_attached_return(
     report = status(workspace)
     assert report.unidentified == 0  # the archived mail itself is not an unidentified return
     assert {item.department: item.state for item in report.departments}[A] == "accepted"
+
+
+def test_a_check_that_fails_on_our_side_costs_only_its_file_and_is_retried(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A defect in the checks (injected: it raises for one file, in the reading worker) must not stop
+    # the run, nor every later one that would start with the unchecked file: the file stays
+    # unchecked, is reported, and the next run checks it.
+    import xlplan.collection.verdict as verdict
+
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "a_文化課.xlsx")
+    _returned(workspace, example, sent, B, "b_総務課.xlsx")
+    real = verdict.check_return
+
+    def failing(plan, snapshot, identity, *, file):  # type: ignore[no-untyped-def]
+        if file == "b_総務課.xlsx":
+            raise RuntimeError("injected defect")
+        return real(plan, snapshot, identity, file=file)
+
+    monkeypatch.setattr(verdict, "check_return", failing)
+    first = collect(workspace, feedback=False)
+    assert [(item.name, item.outcome) for item in first.files] == [("a_文化課.xlsx", "accepted")]
+    assert [(f.code, f.file) for f in first.run_findings] == [("check-failed", "b_総務課.xlsx")]
+    assert (
+        "injected defect" in first.run_findings[0].message() and "次に回収" in first.run_findings[0].message()
+    )
+    with _ledger(workspace) as connection:
+        statuses = dict(connection.execute("SELECT original_name, status FROM receipts").fetchall())
+    assert statuses == {"a_文化課.xlsx": "accepted", "b_総務課.xlsx": "archived"}
+
+    monkeypatch.setattr(verdict, "check_return", real)
+    second = collect(workspace, feedback=False)
+    assert [(item.name, item.outcome) for item in second.files] == [("b_総務課.xlsx", "accepted")]
+    assert second.run_findings == ()

@@ -924,6 +924,11 @@ CATALOGUE: dict[str, Entry] = {
         "ファイルの読み取りが制限時間（{seconds} 秒）内に終わらなかったため中断しました。記入した回答票を Excel で開いて保存し直し、もう一度送ってください。",
         "Reading the file did not finish within {seconds} seconds and was stopped. Open the filled-in form in Excel, save it again and send it again.",
     ),
+    "check-failed": Entry(
+        "error",
+        "「{name}」を確認している途中で xlplan の内部エラーが起きたため、今回は確認していません（{detail}）。ファイルは保管してあり、次に回収を実行したときにもう一度確認します。続けて起きる場合は、このメッセージを添えてシステムの担当者に連絡してください。",
+        "An internal error of xlplan stopped the check of '{name}', which was not checked this time ({detail}). The file is archived and will be checked again by the next collection. If it happens again, send this message to whoever maintains the system.",
+    ),
     "file-read-crashed": Entry(
         "error",
         "ファイルを読み取る処理が異常終了しました。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。ほかのファイルの処理は続けています。",

@@ -32,11 +32,11 @@ import sqlite3
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xlplan.collection.imap import mailbox_settings, take_mail
 from xlplan.collection.intake import Intake, Receipt, unchecked
-from xlplan.collection.read import Limits, map_returns
+from xlplan.collection.read import Limits, ReadFailed, map_returns
 from xlplan.collection.results import (
     Checked,
     CollectResult,
@@ -44,6 +44,7 @@ from xlplan.collection.results import (
     Validation,
     ValidationResult,
 )
+from xlplan.collection.snapshot import Snapshot
 from xlplan.collection.verdict import Checker
 from xlplan.errors import XlplanError
 from xlplan.findings import Finding
@@ -106,7 +107,7 @@ def _collect(
     try:
         round_id = current_round(connection, settings)
         # Built before the workers are forked, so that each shares the plan's indexes and the schema.
-        checker = Checker(plan, key).prepare()
+        checker = _Guarded(Checker(plan, key).prepare())
         intake = Intake(workspace, connection, round_id=round_id)
         recorder = _Recorder(connection, round_id, plan)
         names: dict[Path, str] = {}
@@ -144,7 +145,7 @@ def _collect(
                 bar.close()
         recorder.flush(everything=True)
         feedback_results: list[FeedbackResult] = []
-        run_findings: list[Finding] = list(intake.findings)
+        run_findings: list[Finding] = [*intake.findings, *recorder.unchecked]
         if feedback:
             for department, latest in recorder.latest.items():
                 if latest is None:  # the department's latest return in this run has no errors
@@ -186,18 +187,20 @@ class _Recorder:
         self.round_id = round_id
         self.plan = plan
         self.order: deque[Receipt] = deque()
-        self.verdicts: dict[int, Checked] = {}
+        self.verdicts: dict[int, Checked | _Failed] = {}
         self.outcomes: list[FileOutcome] = []
         # Per department, its latest return of the run if that one is sent back (None if not): the
         # 差し戻し票 needs its findings and answers; the accepted ones' answers are in the ledger, and
         # keeping them here would hold every answer of the run in memory (65 KB a file at 1,741 returns).
         self.latest: dict[str, tuple[Receipt, Checked] | None] = {}
+        # Files whose check failed on xlplan's side: left unchecked in the ledger for the next run.
+        self.unchecked: list[Finding] = []
 
     def expect(self, receipt: Receipt) -> None:
         """A file handed to the readers; its verdict is written in this order."""
         self.order.append(receipt)
 
-    def add(self, receipt: Receipt, verdict: Checked) -> None:
+    def add(self, receipt: Receipt, verdict: Checked | _Failed) -> None:
         """A file's verdict; the ready ones are written when there are enough of them."""
         self.verdicts[receipt.id] = verdict
         self.flush()
@@ -212,13 +215,45 @@ class _Recorder:
         with self.connection:
             for _ in range(ready):
                 receipt = self.order.popleft()
-                result = _with_sender(self.plan, receipt, self.verdicts.pop(receipt.id))
+                verdict = self.verdicts.pop(receipt.id)
+                if isinstance(verdict, _Failed):  # no verdict is written: the receipt stays unchecked
+                    name = receipt.original_name
+                    self.unchecked.append(
+                        Finding("check-failed", {"name": name, "detail": verdict.detail}, file=name)
+                    )
+                    continue
+                result = _with_sender(self.plan, receipt, verdict)
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
                 if result.department is not None:
                     self.latest[result.department] = (
                         (receipt, result) if result.outcome == "invalid" else None
                     )
+
+
+class _Failed(NamedTuple):
+    """A check that raised: a defect of xlplan's, or memory running out (the worker's limit)."""
+
+    detail: str
+
+
+class _Guarded:
+    """The checker as collection runs it: a check that raises gives :class:`_Failed`, not an exception.
+
+    Run in the reading workers, so a failure stays there (a worker's memory error is not
+    tried again without its limit) and costs only its file, which stays unchecked in the
+    ledger and is checked again by the next run, rather than stopping this run and every
+    later one, which would start with it.
+    """
+
+    def __init__(self, checker: Checker) -> None:
+        self.checker = checker
+
+    def __call__(self, snapshot: Snapshot | ReadFailed, file: str) -> Checked | _Failed:
+        try:
+            return self.checker(snapshot, file)
+        except Exception as exc:
+            return _Failed(f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:
