@@ -8,6 +8,7 @@ supersedes a signed return, and never makes a 差し戻し票 for the department
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from dataclasses import replace
 from email.message import EmailMessage
@@ -338,3 +339,30 @@ def test_manifest_chunks_fit_a_cell_in_utf16_even_with_characters_beyond_the_bmp
     assert all(len(chunk.encode("utf-16-le")) // 2 <= 32_767 for chunk in chunks)
     assert manifest.loads(chunks) == signed and manifest.verify(manifest.loads(chunks), b"k" * 32)
     assert all(len(chunk.encode("utf-16-le")) // 2 <= 32_767 for chunk in manifest.dumps(signed))
+
+
+def test_of_two_decisions_made_at_once_only_one_is_recorded(
+    workspace: Workspace, example: Example, sent: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server's page and the command line decide on the same return at the same moment: the
+    # other decision (a rejection) lands between this one's check of the return and its write.
+    review = importlib.import_module("xlplan.followup.review")  # the module, not the function of that name
+    pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx", narrative="管理情報のない回答")
+    _without_manifest(pasted)
+    [item] = xlplan.collect(workspace).files
+    real = review.current_round
+
+    def meanwhile(connection, settings):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(review, "current_round", real)
+        xlplan.decide(workspace, item.receipt_id, "reject", by="別の職員")
+        return real(connection, settings)
+
+    monkeypatch.setattr(review, "current_round", meanwhile)
+    with pytest.raises(xlplan.ConfigurationError) as refused:
+        xlplan.decide(workspace, item.receipt_id, "accept", by="企画 太郎")
+    assert [f.code for f in refused.value.findings] == ["review-not-found"]
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        decided = connection.execute("SELECT decision, decided_by FROM decisions").fetchall()
+        accepted = connection.execute("SELECT receipt_id FROM acceptances").fetchall()
+    assert decided == [("reject", "別の職員")] and accepted == []
+    assert _statuses(workspace) == [("rejected", B)] and _accepted_narratives(workspace, B) == set()

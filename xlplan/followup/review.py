@@ -182,8 +182,10 @@ def decide(
                     [Finding("review-would-replace-signed", {"receipt": receipt, "department": target})]
                 )
         with connection:
-            ledger.decide(connection, receipt, decision=decision, department=target, decided_by=decided_by,
-                          note=note, round_id=round_id)  # fmt: skip
+            decided = ledger.decide(connection, receipt, decision=decision, department=target,
+                                    decided_by=decided_by, note=note, round_id=round_id)  # fmt: skip
+        if not decided:  # decided meanwhile by someone else (the page and the command line at once)
+            raise ConfigurationError([Finding("review-not-found", {"receipt": receipt})])
         return ReviewResult(_pending(connection), (receipt, decision, target))
 
 

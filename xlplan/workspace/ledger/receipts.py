@@ -199,25 +199,35 @@ def decide(
     decided_by: str,
     note: str | None,
     round_id: int | None,
-) -> None:
+) -> bool:
     """Record the office's decision (``accept`` or ``reject``) on a return in review, and carry it out.
 
     Accepting makes the return its department's accepted return (superseding the earlier one);
-    rejecting leaves it in the archive and the ledger, marked. The caller holds the transaction.
+    rejecting leaves it in the archive and the ledger, marked. Returns False, recording nothing,
+    when the return is no longer in review: another decision (the server's page and the command
+    line at the same moment) came first. The caller holds the transaction.
     """
+    accepting = decision == "accept" and department is not None and round_id is not None
+    # The status is changed first, and only from review: of two decisions made at once, one wins.
+    if accepting:
+        cursor = connection.execute(
+            "UPDATE receipts SET status = 'accepted', department = ?, round_id = ? WHERE id = ? AND status = 'review'",
+            (department, round_id, receipt_id),
+        )
+    else:
+        cursor = connection.execute(
+            "UPDATE receipts SET status = 'rejected' WHERE id = ? AND status = 'review'", (receipt_id,)
+        )
+    if cursor.rowcount != 1:
+        return False
     connection.execute(
         "INSERT INTO decisions (receipt_id, decision, department, decided_by, decided_at, note) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (receipt_id, decision, department, decided_by, now(), note),
     )
-    if decision == "accept" and department is not None and round_id is not None:
-        connection.execute(
-            "UPDATE receipts SET status = 'accepted', department = ?, round_id = ? WHERE id = ?",
-            (department, round_id, receipt_id),
-        )
+    if accepting and department is not None and round_id is not None:  # (None: for the type checker)
         _accept(connection, round_id, receipt_id, department)
-    else:
-        connection.execute("UPDATE receipts SET status = 'rejected' WHERE id = ?", (receipt_id,))
+    return True
 
 
 def decisions_of(connection: sqlite3.Connection, receipt_id: int) -> list[sqlite3.Row]:
