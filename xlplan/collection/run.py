@@ -145,7 +145,7 @@ def _collect(
                 bar.close()
         recorder.flush(everything=True)
         feedback_results: list[FeedbackResult] = []
-        run_findings: list[Finding] = [*intake.findings, *recorder.unchecked]
+        run_findings: list[Finding] = [*intake.findings, *recorder.check_failures]
         if feedback:
             for department, latest in recorder.latest.items():
                 if latest is None:  # the department's latest return in this run has no errors
@@ -194,7 +194,7 @@ class _Recorder:
         # keeping them here would hold every answer of the run in memory (65 KB a file at 1,741 returns).
         self.latest: dict[str, tuple[Receipt, Checked] | None] = {}
         # Files whose check failed on xlplan's side: left unchecked in the ledger for the next run.
-        self.unchecked: list[Finding] = []
+        self.check_failures: list[Finding] = []
 
     def expect(self, receipt: Receipt) -> None:
         """A file handed to the readers; its verdict is written in this order."""
@@ -218,7 +218,7 @@ class _Recorder:
                 verdict = self.verdicts.pop(receipt.id)
                 if isinstance(verdict, _Failed):  # no verdict is written: the receipt stays unchecked
                     name = receipt.original_name
-                    self.unchecked.append(
+                    self.check_failures.append(
                         Finding("check-failed", {"name": name, "detail": verdict.detail}, file=name)
                     )
                     continue

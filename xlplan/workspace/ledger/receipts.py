@@ -207,12 +207,18 @@ def decide(
     when the return is no longer in review: another decision (the server's page and the command
     line at the same moment) came first. The caller holds the transaction.
     """
-    accepting = decision == "accept" and department is not None and round_id is not None
+    # Where it goes when accepted: the department and the round (a rejection, or an acceptance
+    # without them, is recorded as rejected).
+    accepted_as = (
+        (department, round_id)
+        if decision == "accept" and department is not None and round_id is not None
+        else None
+    )
     # The status is changed first, and only from review: of two decisions made at once, one wins.
-    if accepting:
+    if accepted_as is not None:
         cursor = connection.execute(
             "UPDATE receipts SET status = 'accepted', department = ?, round_id = ? WHERE id = ? AND status = 'review'",
-            (department, round_id, receipt_id),
+            (*accepted_as, receipt_id),
         )
     else:
         cursor = connection.execute(
@@ -225,8 +231,8 @@ def decide(
         "VALUES (?, ?, ?, ?, ?, ?)",
         (receipt_id, decision, department, decided_by, now(), note),
     )
-    if accepting and department is not None and round_id is not None:  # (None: for the type checker)
-        _accept(connection, round_id, receipt_id, department)
+    if accepted_as is not None:
+        _accept(connection, accepted_as[1], receipt_id, accepted_as[0])
     return True
 
 
