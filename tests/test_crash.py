@@ -9,6 +9,8 @@ After each round of kills and one more run that is allowed to finish:
 - distribute --send: no department receives its request twice (a real SMTP server on loopback
   counts), every department is either sent to or reported as "outcome unknown", and no
   workbook was written twice beside itself;
+- collect --send with returns that have errors: each department whose latest return has
+  errors receives its 差し戻し once, or it is reported as "outcome unknown"; none is left owed;
 - consolidate: the previous report is intact (whole and readable) whenever a run was killed,
   and no LibreOffice process outlives a killed run.
 """
@@ -224,6 +226,85 @@ def test_distribute_send_killed_anywhere_sends_nothing_twice(
     names = [path.name for path in (workspace.outbox).rglob("*.xlsx")]
     assert not [name for name in names if "（2）" in name], names
     assert len(names) == len({d.name for d in example.plan.departments})
+
+
+def _typed_into_first_row(path: Path, value: str) -> None:
+    """Type ``value`` into the 今年度 value cell of the workbook's first row, as a department would."""
+    import openpyxl
+
+    from xlplan.form import layout, manifest
+
+    book = openpyxl.load_workbook(path)
+    chunks = [str(r[0]) for r in book[layout.MANIFEST_SHEET].iter_rows(max_col=1, values_only=True) if r[0]]
+    issued = manifest.loads(chunks)
+    column = issued.columns.index(layout.CURRENT_VALUE) + 1
+    book[layout.RESPONSE_SHEET].cell(issued.rows[0].row, column).value = value
+    book.save(path)
+
+
+def _address(example: Example, department: str) -> str | None:
+    return example.plan.department(department).email
+
+
+def test_collect_send_killed_anywhere_sends_each_feedback_once(
+    example: Example, tmp_path: Path, mailbox: tuple[_SlowMailbox, int]
+) -> None:
+    """Every department whose latest return has errors gets its 差し戻し exactly once (or an unknown
+    outcome for the office), however often collect --send is killed in between."""
+    handler, port = mailbox
+    workspace = _smtp_workspace(tmp_path, example, port)
+    sent = {
+        item.department: item.workbook for item in xlplan.distribute(workspace).departments if item.workbook
+    }
+    # Most departments' second return has an error: the 差し戻し are most of each run, where the kills land.
+    wrong = sorted(sent)[3:]
+    for round_number in range(2):
+        for department, workbook in sorted(sent.items()):
+            answers = [
+                a for a in example.answers if example.plan.canonical_department(a.department) == department
+            ]
+            path = workspace.inbox / f"{round_number}-{department}.xlsx"
+            fill_response(workbook, answers, path)
+            if round_number == 1 and department in wrong:
+                _typed_into_first_row(path, "たくさん")
+    # An uninterrupted run of a copy says how long one takes: the kills land within that time.
+    calm = tmp_path / "calm"
+    shutil.copytree(workspace.root, calm)
+    started = time.monotonic()
+    _run(["collect", "-w", str(calm), "--send"])
+    duration = time.monotonic() - started
+    assert sum(handler.received.values()) == len([d for d in wrong if _address(example, d)])
+    handler.received.clear()
+    moments = random.Random(SEED + 2)
+    for _ in range(KILLS):
+        _run(
+            ["collect", "-w", str(workspace.root), "--send"], kill_after=moments.uniform(0.3, 1.0) * duration
+        )
+    _run(["collect", "-w", str(workspace.root), "--send"])
+    _run(["collect", "-w", str(workspace.root), "--send"])  # and a run with nothing left to do
+
+    assert _integrity(workspace) == "ok"
+    assert not handler.received or max(handler.received.values()) == 1, handler.received
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        latest = dict(
+            connection.execute(
+                "SELECT department, status FROM receipts WHERE department IS NOT NULL ORDER BY id"
+            ).fetchall()
+        )
+        final = dict(
+            connection.execute(
+                "SELECT department, status FROM dispatches WHERE kind = 'feedback' AND status IN ('sent', 'unknown')"
+            ).fetchall()
+        )
+        owed = connection.execute("SELECT COUNT(*) FROM feedback_owed WHERE state = 'due'").fetchone()[0]
+    assert {department for department, status in latest.items() if status == "invalid"} == set(wrong)
+    email = {d.name: _address(example, d.name) for d in example.plan.departments}
+    # Each was sent its 差し戻し, or is reported for the office to decide (those with an address).
+    assert set(final) == {department for department in wrong if email[department]}
+    assert {department for department in wrong if handler.received[email[department]]} >= {
+        department for department, status in final.items() if status == "sent"
+    }
+    assert owed == 0
 
 
 # --- consolidate ----------------------------------------------------------------------------

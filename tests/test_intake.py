@@ -416,7 +416,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     old.close()
     connection = open_ledger(path)
     try:
-        assert schema_version(connection) == SCHEMA_VERSION == 5
+        assert schema_version(connection) == SCHEMA_VERSION == 6
         columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
         assert "container_id" in columns and "sender" in columns
         assert [tuple(row) for row in connection.execute("SELECT original_name, status FROM receipts")] == [
@@ -425,6 +425,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         assert connection.execute("SELECT COUNT(*) FROM inbox_files").fetchone()[0] == 0
         assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone()[0] == 0  # schema 4
         assert connection.execute("SELECT COUNT(*) FROM imap_messages").fetchone()[0] == 0  # schema 5
+        assert connection.execute("SELECT COUNT(*) FROM feedback_owed").fetchone()[0] == 0  # schema 6
         ensure_round(connection, 2020, 1, None)  # the rest of the schema is there too
     finally:
         connection.close()
@@ -432,7 +433,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     try:
         assert [row[0] for row in again.execute("SELECT version FROM schema_version ORDER BY version")] == [
             1,
-            5,
+            6,
         ]
     finally:
         again.close()

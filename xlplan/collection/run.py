@@ -15,8 +15,10 @@ One run of :func:`collect`:
 4. **Acceptance**: a return without errors becomes the department's accepted
    return for the round; it supersedes the one accepted before, which stays in
    the archive and the ledger. Its answers are stored for consolidation.
-5. **Feedback** (:mod:`xlplan.followup.feedback`): a department whose latest return in
-   this run has errors gets a 差し戻し票 and a mail draft (sent with ``send``).
+5. **Feedback** (:mod:`xlplan.followup.feedback`): a department whose latest return has
+   errors gets a 差し戻し票 and a mail draft (sent with ``send``). What is owed is written
+   with the verdict (:mod:`xlplan.workspace.ledger.feedback_owed`), so a run stopped before
+   its 差し戻し票 leaves them to the next run, which checks those returns again.
 
 A file is one unit of failure: whatever one file holds, the run records a
 finding for it and goes on with the next, and no file can touch rows other
@@ -106,10 +108,15 @@ def _collect(
     connection = workspace.ledger()
     try:
         round_id = current_round(connection, settings)
+        # A 差し戻し a stopped run was handing to the server: its outcome is unknown, never sent twice.
+        stopped = [
+            Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
+            for row in ledger.interrupted_sends(connection, "feedback")
+        ]
         # Built before the workers are forked, so that each shares the plan's indexes and the schema.
         checker = _Guarded(Checker(plan, key).prepare())
         intake = Intake(workspace, connection, round_id=round_id)
-        recorder = _Recorder(connection, round_id, plan)
+        recorder = _Recorder(connection, round_id, plan, owe=feedback)
         names: dict[Path, str] = {}
         by_path: dict[Path, Receipt] = {}
 
@@ -145,22 +152,21 @@ def _collect(
                 bar.close()
         recorder.flush(everything=True)
         feedback_results: list[FeedbackResult] = []
-        run_findings: list[Finding] = [*intake.findings, *recorder.check_failures]
+        run_findings: list[Finding] = [*stopped, *intake.findings, *recorder.check_failures]
         if feedback:
-            for department, latest in recorder.latest.items():
-                if latest is None:  # the department's latest return in this run has no errors
-                    continue
-                receipt, result = latest
+            # From the ledger, not this run's memory: a 差し戻し a stopped run owed is made now too.
+            for receipt, result in _owed(workspace, connection, round_id, recorder, checker, limits):
                 try:
                     feedback_results.append(
                         write_feedback(
                             workspace,
-                            department,
+                            result.department or "",
                             result.findings,
                             result.answers,
                             source=Path(receipt.original_name),
                             send=send,
                             plan=plan,
+                            receipt_id=receipt.id,
                         )
                     )
                 except XlplanError as exc:  # e.g. SMTP settings missing: the check itself stands
@@ -182,10 +188,11 @@ class _Recorder:
     BATCH = 16
     """Verdicts committed per transaction."""
 
-    def __init__(self, connection: sqlite3.Connection, round_id: int, plan: Plan) -> None:
+    def __init__(self, connection: sqlite3.Connection, round_id: int, plan: Plan, *, owe: bool) -> None:
         self.connection = connection
         self.round_id = round_id
         self.plan = plan
+        self.owe = owe  # a 差し戻し is owed (in the ledger) for a department's latest return with errors
         self.order: deque[Receipt] = deque()
         self.verdicts: dict[int, Checked | _Failed] = {}
         self.outcomes: list[FileOutcome] = []
@@ -226,9 +233,11 @@ class _Recorder:
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
                 if result.department is not None:
-                    self.latest[result.department] = (
-                        (receipt, result) if result.outcome == "invalid" else None
-                    )
+                    invalid = result.outcome == "invalid"
+                    self.latest[result.department] = (receipt, result) if invalid else None
+                    if self.owe:
+                        ledger.note_feedback(self.connection, self.round_id, result.department, receipt.id,
+                                             owed=invalid)  # fmt: skip
 
 
 class _Failed(NamedTuple):
@@ -254,6 +263,48 @@ class _Guarded:
             return self.checker(snapshot, file)
         except Exception as exc:
             return _Failed(f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _owed(
+    workspace: Workspace,
+    connection: sqlite3.Connection,
+    round_id: int,
+    recorder: _Recorder,
+    checker: _Guarded,
+    limits: Limits | None,
+) -> list[tuple[Receipt, Checked]]:
+    """The returns owed a 差し戻し, oldest first, each with its check's findings and answers.
+
+    This run's are in memory; one a stopped run left owed is checked again from its archived
+    copy, which gives the same findings and answers (the file never changes).
+    """
+    latest = {receipt.id: (receipt, result) for receipt, result in filter(None, recorder.latest.values())}
+    owed: list[tuple[Receipt, Checked] | Receipt] = []
+    for row in ledger.owed_feedback(connection, round_id):
+        owed.append(latest.get(row["id"]) or Receipt(
+            int(row["id"]), str(row["sha256"]), str(row["original_name"]), workspace.root / str(row["archived_path"]),
+            str(row["source"]), container=row["container_name"], sender=row["sender"],
+        ))  # fmt: skip
+    again = [item for item in owed if isinstance(item, Receipt)]
+    checked: dict[Path, Checked] = {}
+    if again:
+        names = {receipt.archived_path: receipt.original_name for receipt in again}
+        for path, verdict in map_returns([receipt.archived_path for receipt in again], checker, limits=limits,
+                                         names=names):  # fmt: skip
+            if isinstance(verdict, Checked):  # else it failed on xlplan's side: owed still, for the next run
+                checked[path] = verdict
+    found: list[tuple[Receipt, Checked]] = []
+    for item in owed:
+        if not isinstance(item, Receipt):
+            found.append(item)
+        elif item.archived_path in checked:
+            result = _with_sender(recorder.plan, item, checked[item.archived_path])
+            if result.outcome == "invalid" and result.department is not None:
+                found.append((item, result))
+            else:  # no longer has errors (the master changed since): nothing is owed for it
+                with connection:
+                    ledger.settle_feedback(connection, item.id)
+    return found
 
 
 def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:

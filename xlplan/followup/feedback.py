@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,13 +56,19 @@ from xlplan.plan.model import Answer, Plan
 from xlplan.result import say
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import (
+    DispatchRecord,
+    begun_feedback,
     count_dispatches,
     current_round,
+    insert_dispatch,
+    link_feedback,
     mark_dispatch,
     mark_sending,
-    record_dispatch,
+    settle_feedback,
+    update_dispatch,
 )
-from xlplan.xlsx.atomic import temporary_beside
+from xlplan.workspace.ledger import now as ledger_now
+from xlplan.xlsx.atomic import replace_into, temporary_beside
 from xlplan.xlsx.cells import a1, file_name, from_a1, set_text
 from xlplan.xlsx.text import estimate_lines, lines_height
 
@@ -151,6 +157,7 @@ def write_feedback(
     send: bool = False,
     plan: Plan | None = None,
     now: dt.datetime | None = None,
+    receipt_id: int | None = None,
 ) -> FeedbackResult:
     """Write the 差し戻し票 and its mail for ``department``'s checked return.
 
@@ -163,6 +170,8 @@ def write_feedback(
         send: deliver the mail over SMTP with the master's settings (else a draft only).
         plan: the plan, when the caller has it already (collection checks many files).
         now: the issue time of the re-issued workbook (default: now).
+        receipt_id: the return's receipt, when collection owes it this 差し戻し (settled in the ledger
+            with the dispatch; a 差し戻し票 a stopped run began for it is made again in its place).
 
     Returns:
         A :class:`FeedbackResult`. Its ``findings`` are ``feedback-no-address`` (warning)
@@ -261,27 +270,56 @@ def write_feedback(
     connection = workspace.ledger()
     try:
         round_id = current_round(connection, settings)
-        version = count_dispatches(connection, round_id, registry.name, "feedback") + 1
-        stem = feedback_stem(plan, registry.name, version)
-        wanted = workspace.feedback / f"{stem}.xlsx"
+        # A run stopped while making this 差し戻し票 (nothing reached the mail server): made again in its place.
+        begun = begun_feedback(connection, receipt_id) if receipt_id is not None else None
+        if begun is not None:
+            dispatch_id, version = int(begun["id"]), int(begun["version"])
+            wanted = Path(begun["file_path"])
+        else:
+            version = count_dispatches(connection, round_id, registry.name, "feedback", by_version=True) + 1
+            wanted = workspace.feedback / f"{feedback_stem(plan, registry.name, version)}.xlsx"
+            # Recorded before the file is written, with the return it answers: see ledger.feedback_owed.
+            with connection:
+                dispatch_id = insert_dispatch(
+                    connection,
+                    DispatchRecord(round_id, registry.name, "feedback", version, "writing", ledger_now(),
+                                   file_path=str(wanted)),
+                )  # fmt: skip
+                if receipt_id is not None:
+                    link_feedback(connection, receipt_id, dispatch_id)
         path = _save(workbook, wanted)
         own: list[Finding] = []
         if path != wanted:
             own.append(Finding("feedback-file-locked", {"path": str(wanted), "written": str(path)}))
+
+        def record(status: str, **fields: Any) -> None:
+            # The 差し戻し is settled with this record unless its mail is still to be handed over.
+            with connection:
+                update_dispatch(
+                    connection,
+                    dispatch_id,
+                    DispatchRecord(round_id, registry.name, "feedback", version, status, ledger_now(),
+                                   file_path=str(path), sha256=_sha256(path), **fields),
+                )  # fmt: skip
+                if receipt_id is not None and not (status == "drafted" and smtp is not None):
+                    settle_feedback(connection, receipt_id)
+
         if not registry.email:
             own.append(Finding("feedback-no-address", {"department": registry.name, "path": str(path)}))
-            record_dispatch(connection, round_id, registry.name, "feedback", status="skipped",
-                            attachment=path, error="no mail address")  # fmt: skip
+            record("skipped", error="no mail address")
             return FeedbackResult(
                 registry.name, path, "no_address", errors, warnings, len(findings) - len(unplaced),
                 len(unplaced), findings=tuple(own),
             )  # fmt: skip
         extra = {"エラー件数": str(errors), "警告件数": str(warnings), "差し戻し票": path.name}
         message = build_message(plan, registry, TEMPLATE, path, extra, now=issued)
-        mail_path = _write_draft(message, path.with_suffix(".eml"))
+        draft = path.with_suffix(".eml")
+        if begun is not None:  # the stopped run's draft, never sent: replaced, not kept beside
+            with contextlib.suppress(OSError):
+                draft.unlink(missing_ok=True)
+        mail_path = _write_draft(message, draft)
         message_id = str(message["Message-ID"])
-        dispatch_id = record_dispatch(connection, round_id, registry.name, "feedback", status="drafted",
-                                      attachment=path, mail_path=mail_path, message_id=message_id)  # fmt: skip
+        record("drafted", mail_path=str(mail_path), message_id=message_id)
         outcome: Outcome = "drafted"
         reason = None
         if smtp is not None:
@@ -289,9 +327,14 @@ def write_feedback(
                 smtp,
                 [message],
                 password,
-                before=lambda _index: mark_sending(connection, dispatch_id),
+                before=lambda _index: mark_sending(connection, dispatch_id, settles=receipt_id),
                 after=lambda _index, result: mark_dispatch(
-                    connection, dispatch_id, result.sent_at, result.error, uncertain=result.uncertain
+                    connection,
+                    dispatch_id,
+                    result.sent_at,
+                    result.error,
+                    uncertain=result.uncertain,
+                    settles=receipt_id,
                 ),
             )
             outcome, reason = ("sent", None) if sent.ok else ("failed", sent.error)
@@ -516,25 +559,20 @@ def _list_sheet(
 
 
 def _save(workbook: Any, path: Path) -> Path:
-    """Save through a temporary file; beside the target as ``(2)``, ``(3)`` … when it is open in Excel."""
+    """Save through a temporary file; beside the target as ``name (2).xlsx`` when it is open in Excel."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Not mkstemp: its 0600 would keep colleagues on a shared folder out of the 差し戻し票; a file
         # opened the usual way gets the folder's normal permissions (0644 under the usual umask).
         temporary = temporary_beside(path)
         workbook.save(temporary)
+        return replace_into(temporary, path)
     except OSError as exc:
         raise OutputError([not_writable(path.parent, exc)]) from exc
-    for number in range(1, 20):
-        candidate = path if number == 1 else path.with_name(f"{path.stem}({number}){path.suffix}")
-        try:
-            os.replace(temporary, candidate)
-            return candidate
-        except PermissionError:
-            continue  # Windows: the file is open in Excel
-    with contextlib.suppress(OSError):  # nothing to remove, or a read-only folder: nothing was left
-        Path(temporary).unlink(missing_ok=True)
-    raise OutputError([Finding("status-file-locked", {"path": str(path)})])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_draft(message: Any, path: Path) -> Path:

@@ -278,7 +278,10 @@ def _department(
         for row in ledger.dispatches(connection, round_id, "reminder", name)
         if row["status"] in ("sent", "drafted")
     ]
-    feedback = ledger.dispatches(connection, round_id, "feedback", name)
+    # A 差し戻し票 a stopped run was writing (made again by the next) is not one yet.
+    feedback = [
+        row for row in ledger.dispatches(connection, round_id, "feedback", name) if row["status"] != "writing"
+    ]
 
     receipts = ledger.receipts_of(connection, round_id, name)
     originals = [row for row in receipts if row["status"] != "duplicate"]

@@ -8,6 +8,7 @@ reconstructed. Every SQL statement of xlplan is in this package:
 - :mod:`~xlplan.workspace.ledger.rounds`: rounds and the department registry;
 - :mod:`~xlplan.workspace.ledger.dispatches`: requests, reminders and 差し戻し票 sent;
 - :mod:`~xlplan.workspace.ledger.receipts`: files received, findings, acceptances, answers;
+- :mod:`~xlplan.workspace.ledger.feedback_owed`: 差し戻し owed for returns with errors;
 - :mod:`~xlplan.workspace.ledger.imap_messages`: mails taken from the office's IMAP mailbox;
 - :mod:`~xlplan.workspace.ledger.rollovers`: closing a fiscal year.
 """
@@ -24,6 +25,13 @@ from xlplan.workspace.ledger.dispatches import (
     record_dispatch,
     reminded_on,
     update_dispatch,
+)
+from xlplan.workspace.ledger.feedback_owed import (
+    begun_feedback,
+    link_feedback,
+    note_feedback,
+    owed_feedback,
+    settle_feedback,
 )
 from xlplan.workspace.ledger.imap_messages import (
     ImapMessage,
@@ -82,6 +90,7 @@ __all__ = [
     "answer_count",
     "awaiting_review",
     "begin_rollover",
+    "begun_feedback",
     "cell_errors",
     "count_dispatches",
     "current_acceptance",
@@ -106,11 +115,14 @@ __all__ = [
     "interrupted_sends",
     "latest_inbox_sha256",
     "latest_request_file",
+    "link_feedback",
     "mark_dispatch",
     "mark_imap_message",
     "mark_sending",
+    "note_feedback",
     "now",
     "open_ledger",
+    "owed_feedback",
     "pending_rollover",
     "receipt",
     "receipts_of",
@@ -120,6 +132,7 @@ __all__ = [
     "rolled_into",
     "round_departments",
     "schema_version",
+    "settle_feedback",
     "signed_acceptance",
     "sync_departments",
     "unchecked_receipts",

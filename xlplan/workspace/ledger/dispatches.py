@@ -3,7 +3,7 @@
 ``kind`` is ``request`` (distribution), ``reminder`` (督促) or ``feedback`` (差し戻し).
 ``status`` follows each side effect, recorded before it happens:
 
-- ``writing``: a workbook is about to be written at ``file_path`` (a run that stops here
+- ``writing``: a workbook (a request, or a 差し戻し票) is about to be written at ``file_path`` (a run that stops here
   is finished by the next one, at the same path: no copy beside it);
 - ``drafted`` (workbook and mail draft written) or ``skipped`` (a workbook for a department
   with no address);
@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlplan.workspace.ledger.feedback_owed import settle_feedback
 from xlplan.workspace.ledger.schema import now
 
 
@@ -91,21 +92,32 @@ def mark_dispatch(
     error: str | None,
     *,
     uncertain: bool = False,
+    settles: int | None = None,
 ) -> None:
     """Record the SMTP outcome of a dispatch and commit: ``sent`` with its time, ``failed`` with the
-    reason, or ``unknown`` (``uncertain``: the connection broke while the message was handed over)."""
+    reason, or ``unknown`` (``uncertain``: the connection broke while the message was handed over).
+
+    ``settles``: as for :func:`mark_sending` (a message that failed before it was handed over
+    is the office's to send again, as any failed dispatch)."""
     status = "unknown" if uncertain else "failed" if error else "sent"
     with connection:
         connection.execute(
             "UPDATE dispatches SET status = ?, sent_at = ?, error = ? WHERE id = ?",
             (status, sent_at, error, dispatch_id),
         )
+        if settles is not None:
+            settle_feedback(connection, settles)
 
 
-def mark_sending(connection: sqlite3.Connection, dispatch_id: int) -> None:
-    """Record that the dispatch's message is being handed to the server, and commit, before it is."""
+def mark_sending(connection: sqlite3.Connection, dispatch_id: int, *, settles: int | None = None) -> None:
+    """Record that the dispatch's message is being handed to the server, and commit, before it is.
+
+    ``settles``: the receipt whose owed 差し戻し this message is, settled in the same transaction
+    (a run stopped while sending leaves ``unknown``, never a second 差し戻し)."""
     with connection:
         connection.execute("UPDATE dispatches SET status = 'sending' WHERE id = ?", (dispatch_id,))
+        if settles is not None:
+            settle_feedback(connection, settles)
 
 
 def update_dispatch(connection: sqlite3.Connection, dispatch_id: int, record: DispatchRecord) -> None:
@@ -118,9 +130,12 @@ def update_dispatch(connection: sqlite3.Connection, dispatch_id: int, record: Di
     )  # fmt: skip
 
 
-def interrupted_sends(connection: sqlite3.Connection) -> list[sqlite3.Row]:
-    """Messages a stopped run was handing to the server (``sending``): marked ``unknown`` and returned."""
-    rows = connection.execute("SELECT * FROM dispatches WHERE status = 'sending' ORDER BY id").fetchall()
+def interrupted_sends(connection: sqlite3.Connection, kind: str | None = None) -> list[sqlite3.Row]:
+    """Messages a stopped run was handing to the server (``sending``): marked ``unknown`` and returned
+    (only those of ``kind``, when given: collection, under its run lock, looks at its 差し戻し only)."""
+    rows = connection.execute(
+        "SELECT * FROM dispatches WHERE status = 'sending' AND kind = COALESCE(?, kind) ORDER BY id", (kind,)
+    ).fetchall()
     if rows:
         with connection:
             connection.executemany(

@@ -17,13 +17,15 @@ from pathlib import Path
 from xlplan.errors import OutputError
 from xlplan.findings import Finding
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
 3: ``receipts.sender`` (who the transport says sent it), ``decisions`` (the office's accept / reject of
 a return that came without proof), indexes for the look-ups every file makes. 4: ``rollovers`` (closing a
 fiscal year: written before the master is replaced, marked done after, so a crash in between is finished
 by the next run and a year is never closed twice). 5: ``imap_messages`` (each mail taken from the office's
-IMAP mailbox, recorded before it is downloaded and before it is marked, so that each is taken once)."""
+IMAP mailbox, recorded before it is downloaded and before it is marked, so that each is taken once).
+6: ``feedback_owed`` (a 差し戻し owed to a department, written with the verdict, so that a run stopped
+before writing it leaves it to the next run)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS dispatches (
     sha256       TEXT,
     mail_path    TEXT,
     message_id   TEXT,
-    status       TEXT NOT NULL,                     -- drafted, sent, failed, skipped
+    status       TEXT NOT NULL,                     -- writing, drafted, skipped, sending, sent, failed, unknown
     error        TEXT,
     created_at   TEXT NOT NULL,
     sent_at      TEXT
@@ -136,6 +138,15 @@ CREATE TABLE IF NOT EXISTS imap_messages (         -- schema 5: mails taken from
     saved_at     TEXT,
     marked_at    TEXT,
     UNIQUE (account, mailbox, uidvalidity, uid)
+);
+CREATE TABLE IF NOT EXISTS feedback_owed (         -- schema 6: a 差し戻し owed for a department's latest return
+    receipt_id   INTEGER PRIMARY KEY REFERENCES receipts(id),
+    round_id     INTEGER NOT NULL REFERENCES rounds(id),
+    department   TEXT NOT NULL,
+    state        TEXT NOT NULL,                     -- due, done, superseded
+    dispatch_id  INTEGER REFERENCES dispatches(id), -- the 差し戻し票 begun for it
+    owed_at      TEXT NOT NULL,
+    settled_at   TEXT
 );
 CREATE TABLE IF NOT EXISTS answers (
     id            INTEGER PRIMARY KEY,
@@ -225,6 +236,7 @@ CREATE INDEX IF NOT EXISTS receipts_round_department ON receipts(round_id, depar
 CREATE INDEX IF NOT EXISTS acceptances_round_department ON acceptances(round_id, department);
 CREATE INDEX IF NOT EXISTS dispatches_round_department ON dispatches(round_id, department, kind);
 CREATE INDEX IF NOT EXISTS answers_receipt ON answers(receipt_id);
+CREATE INDEX IF NOT EXISTS feedback_owed_round_department ON feedback_owed(round_id, department, state);
 """
 
 

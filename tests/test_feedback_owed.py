@@ -1,0 +1,160 @@
+"""A 差し戻し is never lost to a stopped run, and never sent twice.
+
+Collection commits its verdicts, then makes a 差し戻し票 (and its mail) for each department whose
+latest return has errors. These tests stop a real collection at the moments in between — after
+the verdicts, after the draft, while the mail is handed over — by raising an exception that no
+code of xlplan's catches (as a kill would: only ``finally`` blocks run), then run collection again
+and check what the departments got, on a real SMTP server on loopback and in the real ledger.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+import xlplan.collection.run as collection_run
+import xlplan.followup.feedback as feedback_module
+from tests.test_collect import _edit_value, _returned, _sent
+from tests.test_remind import _Inbox, _smtp_workspace
+from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
+from xlplan.collection.run import collect
+from xlplan.examples import Example
+from xlplan.form import layout
+from xlplan.workspace.folder import Workspace
+
+A = "文化課"
+B = "総務課"
+
+
+class _Stopped(BaseException):
+    """Stands for a kill: not an Exception, so nothing in xlplan handles it."""
+
+
+def _stop_at_first_call(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> None:
+    """Make the first call of ``module.name`` stop the run (later calls go through)."""
+    original: Callable[..., Any] = getattr(module, name)
+    calls = {"n": 0}
+
+    def stopping(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise _Stopped
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, stopping)
+
+
+def _feedback_rows(workspace: Workspace) -> list[tuple[str, int, str]]:
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        rows = connection.execute(
+            "SELECT department, version, status FROM dispatches WHERE kind = 'feedback' ORDER BY id"
+        ).fetchall()
+    return [(str(d), int(v), str(s)) for d, v, s in rows]
+
+
+def _owed_states(workspace: Workspace) -> dict[str, str]:
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        return dict(connection.execute("SELECT department, state FROM feedback_owed ORDER BY receipt_id"))
+
+
+def _two_bad_returns(workspace: Workspace, example: Example) -> dict[str, Path]:
+    """Distribute, and put a return with an error from each of A and B in the inbox; the workbooks sent."""
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+    _edit_value(_returned(workspace, example, sent, B, "総務課.xlsx"), 4, "3件")
+    return sent
+
+
+def test_a_run_stopped_after_its_verdicts_leaves_the_feedback_to_the_next(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    assert not list(workspace.feedback.glob("*.xlsx"))  # stopped before any 差し戻し票
+
+    again = collect(workspace)  # the next run: nothing new in the inbox
+    assert again.files == ()  # nothing is taken in or checked twice
+    assert sorted(item.department for item in again.feedback) == sorted([A, B])
+    for item in again.feedback:
+        sheet = openpyxl.load_workbook(item.path)[layout.RESPONSE_SHEET]
+        typed = [cell.value for row in sheet.iter_rows() for cell in row]
+        assert ("たくさん" if item.department == A else "3件") in typed  # the department's own answer, marked
+        assert item.errors >= 1
+    assert sorted(_feedback_rows(workspace)) == sorted([(A, 1, "drafted"), (B, 1, "drafted")])
+    assert _owed_states(workspace) == {A: "done", B: "done"}
+    assert collect(workspace).feedback == ()  # once made, never again
+
+
+def test_a_corrected_return_before_the_next_run_needs_no_feedback(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    _returned(workspace, example, sent, A, "文化課_訂正.xlsx")  # A corrected its return in the meantime
+
+    again = collect(workspace)
+    assert [(item.name, item.outcome) for item in again.files] == [("文化課_訂正.xlsx", "accepted")]
+    assert [item.department for item in again.feedback] == [B]  # A's earlier return is owed nothing now
+    assert _owed_states(workspace) == {A: "superseded", B: "done"}
+
+
+def test_a_run_stopped_after_the_draft_sends_it_once_next_time(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Inbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, feedback_module, "send_messages")  # the draft is written and recorded
+    with pytest.raises(_Stopped):
+        collect(workspace, send=True)
+    assert inbox.messages == []
+    first = _feedback_rows(workspace)
+    assert [status for _, _, status in first] == ["drafted"]
+    [(stopped_department, _, _)] = first
+
+    again = collect(workspace, send=True)
+    assert sorted(item.outcome for item in again.feedback) == ["sent", "sent"]
+    received = [str(message["To"]) for message in inbox.messages]
+    assert len(received) == len(set(received)) == 2  # each department once
+    # The stopped one was made again in its place: the same version, no copy beside it.
+    assert sorted(_feedback_rows(workspace)) == sorted([(A, 1, "sent"), (B, 1, "sent")])
+    names = sorted(path.name for path in workspace.feedback.iterdir())
+    assert len([name for name in names if name.endswith(".xlsx")]) == 2, names
+    assert len([name for name in names if name.endswith(".eml")]) == 2, names
+    assert stopped_department in {A, B}
+    assert collect(workspace, send=True).feedback == () and len(inbox.messages) == 2
+
+
+def test_a_run_stopped_while_sending_never_sends_again(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Inbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+    original = feedback_module.send_messages
+
+    def handed_over(smtp: Any, messages: Any, password: Any, *, before: Any, after: Any) -> Any:
+        before(0)  # "being sent" is recorded; the message may have reached the server
+        raise _Stopped
+
+    monkeypatch.setattr(feedback_module, "send_messages", handed_over)
+    with pytest.raises(_Stopped):
+        collect(workspace, send=True)
+    monkeypatch.setattr(feedback_module, "send_messages", original)
+
+    again = collect(workspace, send=True)
+    assert again.feedback == () and inbox.messages == []  # the office decides, as for any unknown outcome
+    assert [(f.code, f.params["department"]) for f in again.findings] == [("send-outcome-unknown", A)]
+    assert _feedback_rows(workspace) == [(A, 1, "unknown")]
+    assert _owed_states(workspace) == {A: "done"}

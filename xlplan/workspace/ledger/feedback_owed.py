@@ -1,0 +1,81 @@
+"""差し戻し owed: a department's latest return has errors and its 差し戻し票 is not yet made.
+
+Collection writes its verdicts, then a 差し戻し票 for each department whose latest return has
+errors. The findings and answers it needs are in the run's memory only; a run stopped between
+the two (a kill, a power cut) would leave the department without its 差し戻し票, and no later
+run would know. So the debt is written in the verdict's own transaction, and settled in the
+transaction that records the 差し戻し票's dispatch; every run with feedback first makes those
+still owed (:func:`owed_feedback`), reading the archived return again.
+
+``state`` of a row:
+
+- ``due``: owed; ``dispatch_id`` is the dispatch begun for it, if any (still ``writing`` or
+  ``drafted``: nothing was handed to the mail server, so it is made again in its place);
+- ``done``: the 差し戻し票 is written (a draft, or a workbook for a department without an
+  address), or its mail is being handed to the server: from then on the dispatch's own
+  status says what happened, and it is never sent again by itself;
+- ``superseded``: a later return of the department was checked before it was made.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from xlplan.workspace.ledger.schema import now
+
+
+def note_feedback(
+    connection: sqlite3.Connection, round_id: int, department: str, receipt_id: int, *, owed: bool
+) -> None:
+    """A return of ``department`` was checked: what was owed for its earlier ones is superseded, and
+    with ``owed`` (it has errors) a 差し戻し is owed for this one. The caller holds the verdict's transaction."""
+    connection.execute(
+        "UPDATE feedback_owed SET state = 'superseded', settled_at = ? "
+        "WHERE round_id = ? AND department = ? AND state = 'due' AND receipt_id != ?",
+        (now(), round_id, department, receipt_id),
+    )
+    if owed:
+        connection.execute(
+            "INSERT OR IGNORE INTO feedback_owed (receipt_id, round_id, department, state, owed_at) "
+            "VALUES (?, ?, ?, 'due', ?)",
+            (receipt_id, round_id, department, now()),
+        )
+
+
+def owed_feedback(connection: sqlite3.Connection, round_id: int) -> list[sqlite3.Row]:
+    """The round's returns still owed a 差し戻し, oldest first, with their receipt's columns
+    (``original_name``, ``archived_path``, ``sender``, …) and the name of the mail they came in."""
+    return connection.execute(
+        "SELECT r.*, o.department AS owed_department, c.original_name AS container_name "
+        "FROM feedback_owed o JOIN receipts r ON r.id = o.receipt_id "
+        "LEFT JOIN receipts c ON c.id = r.container_id "
+        "WHERE o.round_id = ? AND o.state = 'due' ORDER BY o.receipt_id",
+        (round_id,),
+    ).fetchall()
+
+
+def begun_feedback(connection: sqlite3.Connection, receipt_id: int) -> sqlite3.Row | None:
+    """The dispatch a stopped run began for the 差し戻し owed for ``receipt_id``, when nothing of it
+    reached the mail server (``writing`` or ``drafted``): it is made again with the same version and path."""
+    row: sqlite3.Row | None = connection.execute(
+        "SELECT d.* FROM feedback_owed o JOIN dispatches d ON d.id = o.dispatch_id "
+        "WHERE o.receipt_id = ? AND o.state = 'due' AND d.status IN ('writing', 'drafted')",
+        (receipt_id,),
+    ).fetchone()
+    return row
+
+
+def link_feedback(connection: sqlite3.Connection, receipt_id: int, dispatch_id: int) -> None:
+    """The dispatch begun for the 差し戻し owed for ``receipt_id``. The caller holds the transaction."""
+    connection.execute(
+        "UPDATE feedback_owed SET dispatch_id = ? WHERE receipt_id = ? AND state = 'due'",
+        (dispatch_id, receipt_id),
+    )
+
+
+def settle_feedback(connection: sqlite3.Connection, receipt_id: int) -> None:
+    """The 差し戻し owed for ``receipt_id`` is made (or is being sent). The caller holds the transaction."""
+    connection.execute(
+        "UPDATE feedback_owed SET state = 'done', settled_at = ? WHERE receipt_id = ? AND state = 'due'",
+        (now(), receipt_id),
+    )
