@@ -20,7 +20,8 @@ import pytest
 
 from tests import badfiles
 from xlplan.cli import main
-from xlplan.collection.run import collect
+from xlplan.collection.read import Limits
+from xlplan.collection.run import READ_ATTEMPTS, collect
 from xlplan.demo.respond import fill_response
 from xlplan.distribution.run import distribute
 from xlplan.examples import Example
@@ -326,3 +327,42 @@ def test_a_check_that_fails_on_our_side_costs_only_its_file_and_is_retried(
     second = collect(workspace, feedback=False)
     assert [(item.name, item.outcome) for item in second.files] == [("b_総務課.xlsx", "accepted")]
     assert second.run_findings == ()
+
+
+# --- a reading that stops (a timeout, a crash) is tried again ----------------------------------
+
+
+def test_a_reading_that_stops_is_tried_again_by_the_next_run(workspace: Workspace, example: Example) -> None:
+    sent = _sent(workspace)
+    _returned(workspace, example, sent, A, "文化課.xlsx")
+    hurried = Limits(timeout_seconds=0.001)  # as on a machine too busy to read the file in time
+
+    first = collect(workspace, limits=hurried)
+    assert first.files == ()  # no verdict: the file is not "unreadable" for good
+    [retry] = first.findings
+    assert (retry.code, retry.severity, retry.file) == ("file-read-retry", "warning", "文化課.xlsx")
+    assert retry.params["attempt"] == 1 and retry.params["attempts"] == READ_ATTEMPTS
+    assert "次に回収を実行したときにもう一度読み取ります" in retry.message()
+    assert "制限時間" in retry.message() and "longer than" in retry.message("en")
+
+    again = collect(workspace)
+    assert [(item.name, item.outcome) for item in again.files] == [("文化課.xlsx", "accepted")]
+    assert again.findings == []
+
+
+def test_a_reading_that_keeps_stopping_is_final_after_the_last_attempt(
+    workspace: Workspace, example: Example
+) -> None:
+    sent = _sent(workspace)
+    returned = _returned(workspace, example, sent, A, "文化課.xlsx")
+    hurried = Limits(timeout_seconds=0.001)
+    for attempt in range(1, READ_ATTEMPTS):
+        result = collect(workspace, limits=hurried)
+        assert [(f.code, f.params["attempt"]) for f in result.findings] == [("file-read-retry", attempt)]
+    last = collect(workspace, limits=hurried)
+    assert [(item.name, item.outcome) for item in last.files] == [("文化課.xlsx", "unreadable")]
+    assert _codes(last.files, "文化課.xlsx") == {"file-read-timeout"}
+    assert collect(workspace).files == ()  # the verdict is final: not read again
+    shutil.copy(returned, workspace.inbox / "再送.xlsx")  # the same bytes again: the same verdict stands
+    resent = collect(workspace)
+    assert [(item.name, item.outcome) for item in resent.files] == [("再送.xlsx", "duplicate")]

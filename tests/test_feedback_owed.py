@@ -22,6 +22,7 @@ import xlplan.followup.feedback as feedback_module
 from tests.test_collect import _edit_value, _returned, _sent
 from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
+from xlplan.collection.read import Limits
 from xlplan.collection.run import collect
 from xlplan.examples import Example
 from xlplan.form import layout
@@ -90,6 +91,22 @@ def test_a_run_stopped_after_its_verdicts_leaves_the_feedback_to_the_next(
     assert sorted(_feedback_rows(workspace)) == sorted([(A, 1, "drafted"), (B, 1, "drafted")])
     assert _owed_states(workspace) == {A: "done", B: "done"}
     assert collect(workspace).feedback == ()  # once made, never again
+
+
+def test_an_owed_feedback_whose_reading_stops_stays_owed(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    hurried = collect(
+        workspace, limits=Limits(timeout_seconds=0.001)
+    )  # the archived copies cannot be read now
+    assert hurried.feedback == ()
+    assert _owed_states(workspace) == {A: "due", B: "due"}  # still owed, not forgotten
+    assert sorted(item.department for item in collect(workspace).feedback) == sorted([A, B])
 
 
 def test_a_corrected_return_before_the_next_run_needs_no_feedback(

@@ -416,7 +416,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     old.close()
     connection = open_ledger(path)
     try:
-        assert schema_version(connection) == SCHEMA_VERSION == 6
+        assert schema_version(connection) == SCHEMA_VERSION == 7
         columns = {row["name"] for row in connection.execute("PRAGMA table_info(receipts)")}
         assert "container_id" in columns and "sender" in columns
         assert [tuple(row) for row in connection.execute("SELECT original_name, status FROM receipts")] == [
@@ -426,6 +426,8 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone()[0] == 0  # schema 4
         assert connection.execute("SELECT COUNT(*) FROM imap_messages").fetchone()[0] == 0  # schema 5
         assert connection.execute("SELECT COUNT(*) FROM feedback_owed").fetchone()[0] == 0  # schema 6
+        assert "read_attempts" in columns  # schema 7
+        assert "raw_name" in {row["name"] for row in connection.execute("PRAGMA table_info(inbox_files)")}
         ensure_round(connection, 2020, 1, None)  # the rest of the schema is there too
     finally:
         connection.close()
@@ -433,7 +435,7 @@ def test_a_schema_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     try:
         assert [row[0] for row in again.execute("SELECT version FROM schema_version ORDER BY version")] == [
             1,
-            6,
+            7,
         ]
     finally:
         again.close()
@@ -474,6 +476,20 @@ def test_a_name_that_is_not_utf8_is_taken_with_a_readable_name(
     names = sorted(receipt.original_name for receipt in result.receipts)
     assert names == ["bad\\xff.xlsx", "総務課の回答.xlsx"]
     json.dumps(names, ensure_ascii=False).encode("utf-8")  # storable, printable
+
+
+def test_two_names_that_display_alike_are_two_files_taken_once_each(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # The same name twice: once as a Windows zip's Shift_JIS bytes, once in UTF-8 (two departments' files).
+    shift_jis = os.fsencode(str(workspace.inbox)) + b"/" + "回答.xlsx".encode("cp932")
+    shutil.copy(returns["総務課"], shift_jis.decode("utf-8", errors="surrogateescape"))
+    shutil.copy(returns["社会福祉課"], workspace.inbox / "回答.xlsx")
+    first = _take(workspace)
+    assert [receipt.original_name for receipt in first.receipts] == ["回答.xlsx", "回答.xlsx"]
+    assert {receipt.duplicate_of for receipt in first.receipts} == {None}  # different contents
+    again = _take(workspace)  # neither overwrote the other's record: nothing is taken again
+    assert again.receipts == () and again.findings == ()
 
 
 def test_links_in_the_inbox_are_never_followed(workspace: Workspace, returns: dict[str, Path]) -> None:

@@ -929,6 +929,11 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」を確認している途中で xlplan の内部エラーが起きたため、今回は確認していません（{detail}）。ファイルは保管してあり、次に回収を実行したときにもう一度確認します。続けて起きる場合は、このメッセージを添えてシステムの担当者に連絡してください。",
         "An internal error of xlplan stopped the check of '{name}', which was not checked this time ({detail}). The file is archived and will be checked again by the next collection. If it happens again, send this message to whoever maintains the system.",
     ),
+    "file-read-retry": Entry(
+        "warning",
+        "「{name}」の読み取りが途中で止まったため（{reason}）、今回は確認していません。コンピューターが混み合っていたためかもしれません。ファイルは保管してあり、次に回収を実行したときにもう一度読み取ります（{attempt} 回目 / 最大 {attempts} 回）。",
+        "Reading '{name}' stopped before it finished ({reason}) and it was not checked this time; the machine may have been busy. The file is archived and will be read again by the next collection (attempt {attempt} of at most {attempts}).",
+    ),
     "file-read-crashed": Entry(
         "error",
         "ファイルを読み取る処理が異常終了しました。記入した回答票を Excel で開いて「Excel ブック (*.xlsx)」で保存し直し、もう一度送ってください。ほかのファイルの処理は続けています。",
@@ -1079,6 +1084,9 @@ PHRASES: dict[str, Text] = {
     "kind-ole": Text("Excel 以外の古い形式の Office 文書", "an older Office document that is not a workbook"),
     "kind-pdf": Text("PDF", "a PDF"),
     "kind-binary": Text("種類の分からないファイル", "a file of unknown type"),
+    # --- why a reading stopped, to be tried again (file-read-retry) ---------------------------
+    "stopped-timeout": Text("制限時間の {seconds} 秒を過ぎました", "it took longer than {seconds} seconds"),
+    "stopped-crashed": Text("読み取りの処理が異常終了しました", "the reading process ended abnormally"),
     # --- what the return schema refused, by the keyword that failed (xlplan.collection.check) ----
     "reason-type": Text("{allowed}のいずれかを入力してください。", "expected {allowed}."),
     "json-string": Text("文字", "text"),

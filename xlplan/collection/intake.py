@@ -172,7 +172,8 @@ class Intake:
             self.findings.append(Finding(refused.code, {"name": name, **refused.params}, file=name))
             return []
         sha256 = hashlib.sha256(data).hexdigest()
-        if _already_taken(connection, name, sha256):
+        raw_name = _raw_name(workspace.inbox, path)
+        if _already_taken(connection, name, raw_name, sha256):
             return []
         sender, attachments, unreadable = mail_parts(data) if is_mail else (None, [], 0)
         # Everything is in the archive before a row refers to it; a failure records nothing,
@@ -212,7 +213,7 @@ class Intake:
                     )
                 elif not attachments:
                     self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
-        ledger.insert_inbox_file(connection, name, size, mtime_ns, sha256, receipt.id)
+        ledger.insert_inbox_file(connection, name, raw_name, size, mtime_ns, sha256, receipt.id)
         return receipts
 
 
@@ -263,7 +264,7 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
                         "file-busy", {"name": name, "reason": exc.strerror or type(exc).__name__}, file=name
                     )
                 )
-    for name, path in sorted(found, key=lambda item: (_natural(item[0]), item[0])):
+    for name, path in sorted(found, key=lambda item: (_natural(item[0]), item[0], os.fsencode(item[1]))):
         yield path, name
 
 
@@ -394,14 +395,19 @@ def waiting_in_inbox(workspace: Workspace, connection: sqlite3.Connection) -> li
         except OSError:
             waiting.append(name)  # unreadable now: still not taken in
             continue
-        if not _already_taken(connection, name, digest):
+        if not _already_taken(connection, name, _raw_name(workspace.inbox, path), digest):
             waiting.append(name)
     return waiting
 
 
-def _already_taken(connection: sqlite3.Connection, name: str, sha256: str) -> bool:
+def _already_taken(connection: sqlite3.Connection, name: str, raw_name: bytes, sha256: str) -> bool:
     """True when the latest record of this inbox path has the same content."""
-    return ledger.latest_inbox_sha256(connection, name) == sha256
+    return ledger.latest_inbox_sha256(connection, name, raw_name) == sha256
+
+
+def _raw_name(inbox: Path, path: Path) -> bytes:
+    """The path's bytes below ``inbox/``: what tells apart two names that display alike."""
+    return os.fsencode(path.relative_to(inbox).as_posix())
 
 
 # ----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from xlplan.collection.results import (
 from xlplan.collection.snapshot import Snapshot
 from xlplan.collection.verdict import Checker
 from xlplan.errors import XlplanError
-from xlplan.findings import Finding
+from xlplan.findings import Finding, Phrase
 from xlplan.followup.feedback import FeedbackResult, write_feedback
 from xlplan.plan.model import Plan
 from xlplan.workspace import ledger
@@ -152,7 +152,7 @@ def _collect(
                 bar.close()
         recorder.flush(everything=True)
         feedback_results: list[FeedbackResult] = []
-        run_findings: list[Finding] = [*stopped, *intake.findings, *recorder.check_failures]
+        run_findings: list[Finding] = [*stopped, *intake.findings, *recorder.left_unchecked]
         if feedback:
             # From the ledger, not this run's memory: a 差し戻し a stopped run owed is made now too.
             for receipt, result in _owed(workspace, connection, round_id, recorder, checker, limits):
@@ -200,8 +200,9 @@ class _Recorder:
         # 差し戻し票 needs its findings and answers; the accepted ones' answers are in the ledger, and
         # keeping them here would hold every answer of the run in memory (65 KB a file at 1,741 returns).
         self.latest: dict[str, tuple[Receipt, Checked] | None] = {}
-        # Files whose check failed on xlplan's side: left unchecked in the ledger for the next run.
-        self.check_failures: list[Finding] = []
+        # Files whose check failed on xlplan's side, or whose reading stopped (file-read-retry): left
+        # unchecked in the ledger for the next run.
+        self.left_unchecked: list[Finding] = []
 
     def expect(self, receipt: Receipt) -> None:
         """A file handed to the readers; its verdict is written in this order."""
@@ -225,9 +226,13 @@ class _Recorder:
                 verdict = self.verdicts.pop(receipt.id)
                 if isinstance(verdict, _Failed):  # no verdict is written: the receipt stays unchecked
                     name = receipt.original_name
-                    self.check_failures.append(
+                    self.left_unchecked.append(
                         Finding("check-failed", {"name": name, "detail": verdict.detail}, file=name)
                     )
+                    continue
+                retry = _read_retry(self.connection, receipt, verdict)
+                if retry is not None:  # no verdict is written: the next run reads the file again
+                    self.left_unchecked.append(retry)
                     continue
                 result = _with_sender(self.plan, receipt, verdict)
                 _record(self.connection, self.round_id, receipt, result)
@@ -238,6 +243,29 @@ class _Recorder:
                     if self.owe:
                         ledger.note_feedback(self.connection, self.round_id, result.department, receipt.id,
                                              owed=invalid)  # fmt: skip
+
+
+READ_ATTEMPTS = 3
+"""Readings of a file that time out or crash before its verdict is final: the first may fail only
+because the machine was busy (or a worker was chosen by the system's out-of-memory killer), and
+a department resending the same bytes would get no check, only a duplicate."""
+
+_STOPPED = {"file-read-timeout": "stopped-timeout", "file-read-crashed": "stopped-crashed"}
+
+
+def _read_retry(connection: sqlite3.Connection, receipt: Receipt, verdict: Checked) -> Finding | None:
+    """A ``file-read-retry`` finding when the reading stopped and the file gets another one, else None.
+    The caller holds the transaction (the attempt is counted in it)."""
+    stopped = [f for f in verdict.findings if f.code in _STOPPED] if verdict.outcome == "unreadable" else []
+    if not stopped:
+        return None
+    attempt = ledger.add_read_attempt(connection, receipt.id)
+    if attempt >= READ_ATTEMPTS:
+        return None  # the last one: its finding is the verdict
+    reason = Phrase(_STOPPED[stopped[0].code], {"seconds": stopped[0].params.get("seconds", "")})
+    name = receipt.original_name
+    params = {"name": name, "reason": reason, "attempt": attempt, "attempts": READ_ATTEMPTS}
+    return Finding("file-read-retry", params, file=name)
 
 
 class _Failed(NamedTuple):
@@ -301,9 +329,10 @@ def _owed(
             result = _with_sender(recorder.plan, item, checked[item.archived_path])
             if result.outcome == "invalid" and result.department is not None:
                 found.append((item, result))
-            else:  # no longer has errors (the master changed since): nothing is owed for it
+            elif result.outcome != "unreadable":  # no errors now (the master changed since): nothing owed
                 with connection:
                     ledger.settle_feedback(connection, item.id)
+            # (a reading that stopped this time leaves it owed, for the next run)
     return found
 
 

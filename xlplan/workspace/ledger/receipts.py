@@ -23,10 +23,17 @@ from xlplan.workspace.ledger.schema import now
 # ----------------------------------------------------------------------------------------
 
 
-def latest_inbox_sha256(connection: sqlite3.Connection, path: str) -> str | None:
-    """The content hash recorded last for this inbox path (relative, forward slashes), if any."""
+def latest_inbox_sha256(connection: sqlite3.Connection, path: str, raw_name: bytes) -> str | None:
+    """The content hash recorded last for this inbox path, if any.
+
+    ``raw_name`` is the path's bytes (relative, forward slashes): a Shift_JIS name and a UTF-8
+    name that display as the same ``path`` are two files. A row recorded before schema 7 has
+    only its displayed path.
+    """
     row = connection.execute(
-        "SELECT sha256 FROM inbox_files WHERE path = ? ORDER BY id DESC LIMIT 1", (path,)
+        "SELECT sha256 FROM inbox_files WHERE raw_name = ? OR (raw_name IS NULL AND path = ?) "
+        "ORDER BY id DESC LIMIT 1",
+        (raw_name, path),
     ).fetchone()
     return None if row is None else str(row[0])
 
@@ -77,12 +84,19 @@ def insert_receipt(connection: sqlite3.Connection, record: ReceiptRecord) -> int
 
 
 def insert_inbox_file(
-    connection: sqlite3.Connection, path: str, size: int, mtime_ns: int, sha256: str, receipt_id: int
+    connection: sqlite3.Connection,
+    path: str,
+    raw_name: bytes,
+    size: int,
+    mtime_ns: int,
+    sha256: str,
+    receipt_id: int,
 ) -> None:
     """Record that intake took this inbox file (the caller holds the transaction)."""
     connection.execute(
-        "INSERT INTO inbox_files (path, size, mtime_ns, sha256, receipt_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (path, size, mtime_ns, sha256, receipt_id, now()),
+        "INSERT INTO inbox_files (path, raw_name, size, mtime_ns, sha256, receipt_id, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (path, raw_name, size, mtime_ns, sha256, receipt_id, now()),
     )
 
 
@@ -154,6 +168,14 @@ def _accept(connection: sqlite3.Connection, round_id: int, receipt_id: int, depa
             "UPDATE acceptances SET superseded_by = ? WHERE id = ?", (cursor.lastrowid, row["id"])
         )
         connection.execute("UPDATE receipts SET status = 'superseded' WHERE id = ?", (row["receipt_id"],))
+
+
+def add_read_attempt(connection: sqlite3.Connection, receipt_id: int) -> int:
+    """Count a reading of the receipt's file that timed out or crashed; returns how many there were.
+    The caller holds the transaction (the receipt stays unchecked, for the next run to read again)."""
+    connection.execute("UPDATE receipts SET read_attempts = read_attempts + 1 WHERE id = ?", (receipt_id,))
+    row = connection.execute("SELECT read_attempts FROM receipts WHERE id = ?", (receipt_id,)).fetchone()
+    return int(row[0])
 
 
 def unchecked_receipts(connection: sqlite3.Connection) -> list[sqlite3.Row]:

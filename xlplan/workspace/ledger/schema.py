@@ -17,7 +17,7 @@ from pathlib import Path
 from xlplan.errors import OutputError
 from xlplan.findings import Finding
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
 3: ``receipts.sender`` (who the transport says sent it), ``decisions`` (the office's accept / reject of
 a return that came without proof), indexes for the look-ups every file makes. 4: ``rollovers`` (closing a
@@ -25,7 +25,9 @@ fiscal year: written before the master is replaced, marked done after, so a cras
 by the next run and a year is never closed twice). 5: ``imap_messages`` (each mail taken from the office's
 IMAP mailbox, recorded before it is downloaded and before it is marked, so that each is taken once).
 6: ``feedback_owed`` (a 差し戻し owed to a department, written with the verdict, so that a run stopped
-before writing it leaves it to the next run)."""
+before writing it leaves it to the next run). 7: ``receipts.read_attempts`` (a reading that timed out or
+crashed, perhaps only because the machine was busy, is tried again by the next runs, a few times) and
+``inbox_files.raw_name`` (the name's bytes: two names that display alike are two files)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -73,12 +75,14 @@ CREATE TABLE IF NOT EXISTS receipts (
                                                     -- superseded, rejected
     duplicate_of   INTEGER REFERENCES receipts(id),
     container_id   INTEGER REFERENCES receipts(id), -- the .eml a file was attached to (schema 2)
-    sender         TEXT                             -- the mail's From address, the upload's client (schema 3)
+    sender         TEXT,                            -- the mail's From address, the upload's client (schema 3)
+    read_attempts  INTEGER NOT NULL DEFAULT 0       -- readings that timed out or crashed (schema 7)
 );
 CREATE INDEX IF NOT EXISTS receipts_sha ON receipts(sha256);
 CREATE TABLE IF NOT EXISTS inbox_files (              -- schema 2: what intake has already taken from inbox/
     id          INTEGER PRIMARY KEY,
-    path        TEXT NOT NULL,                   -- relative to inbox/, with forward slashes
+    path        TEXT NOT NULL,                   -- relative to inbox/, with forward slashes, as displayed
+    raw_name    BLOB,                            -- the same as the file system's bytes (schema 7)
     size        INTEGER NOT NULL,
     mtime_ns    INTEGER NOT NULL,
     sha256      TEXT NOT NULL,
@@ -236,6 +240,7 @@ CREATE INDEX IF NOT EXISTS receipts_round_department ON receipts(round_id, depar
 CREATE INDEX IF NOT EXISTS acceptances_round_department ON acceptances(round_id, department);
 CREATE INDEX IF NOT EXISTS dispatches_round_department ON dispatches(round_id, department, kind);
 CREATE INDEX IF NOT EXISTS answers_receipt ON answers(receipt_id);
+CREATE INDEX IF NOT EXISTS inbox_files_raw_name ON inbox_files(raw_name);
 CREATE INDEX IF NOT EXISTS feedback_owed_round_department ON feedback_owed(round_id, department, state);
 """
 
@@ -251,6 +256,11 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE receipts ADD COLUMN container_id INTEGER REFERENCES receipts(id)")
     if "sender" not in columns:  # schema 2 → 3
         connection.execute("ALTER TABLE receipts ADD COLUMN sender TEXT")
+    if "read_attempts" not in columns:  # schema 6 → 7
+        connection.execute("ALTER TABLE receipts ADD COLUMN read_attempts INTEGER NOT NULL DEFAULT 0")
+    inbox_columns = {row["name"] for row in connection.execute("PRAGMA table_info(inbox_files)")}
+    if "raw_name" not in inbox_columns:  # schema 6 → 7
+        connection.execute("ALTER TABLE inbox_files ADD COLUMN raw_name BLOB")
     connection.executescript(_INDEXES)
 
 
