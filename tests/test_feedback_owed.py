@@ -24,7 +24,9 @@ from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
 from xlplan.collection.read import Limits
 from xlplan.collection.run import collect
+from xlplan.distribution.run import distribute
 from xlplan.examples import Example
+from xlplan.followup.remind import remind
 from xlplan.form import layout
 from xlplan.workspace.folder import Workspace
 
@@ -169,6 +171,10 @@ def test_a_run_stopped_while_sending_never_sends_again(
     with pytest.raises(_Stopped):
         collect(workspace, send=True)
     monkeypatch.setattr(feedback_module, "send_messages", original)
+    # Other commands leave it alone: for all they know, a collection is sending it at this moment.
+    distribute(workspace)
+    remind(workspace)
+    assert _feedback_rows(workspace) == [(A, 1, "sending")]
 
     again = collect(workspace, send=True)
     assert again.feedback == () and inbox.messages == []  # the office decides, as for any unknown outcome

@@ -189,7 +189,7 @@ def distribute(
     with closing(workspace.ledger()) as connection:
         round_id = current_round(connection, settings)
         # A run that stopped while handing a message to the server: its outcome is unknown.
-        for row in ledger.interrupted_sends(connection):
+        for row in ledger.interrupted_sends(connection, KIND):
             notes.append(
                 Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
             )

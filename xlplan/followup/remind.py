@@ -165,7 +165,7 @@ def remind(
         # Reminders a stopped run was handing to the server: their outcome is unknown, never sent twice.
         stopped = [
             Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
-            for row in ledger.interrupted_sends(connection)
+            for row in ledger.interrupted_sends(connection, "reminder")
         ]
         report = report_for(plan, connection, today)
         targets = [item for item in report.overdue() if only is None or item.department in only]

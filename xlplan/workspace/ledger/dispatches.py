@@ -131,8 +131,11 @@ def update_dispatch(connection: sqlite3.Connection, dispatch_id: int, record: Di
 
 
 def interrupted_sends(connection: sqlite3.Connection, kind: str | None = None) -> list[sqlite3.Row]:
-    """Messages a stopped run was handing to the server (``sending``): marked ``unknown`` and returned
-    (only those of ``kind``, when given: collection, under its run lock, looks at its 差し戻し only)."""
+    """Messages a stopped run was handing to the server (``sending``): marked ``unknown`` and returned.
+
+    Only those of ``kind`` when given: each command looks at what it sends itself (distribute its
+    requests, remind its reminders, collect its 差し戻し), so that a message another command is
+    sending at this moment is not reported as stopped."""
     rows = connection.execute(
         "SELECT * FROM dispatches WHERE status = 'sending' AND kind = COALESCE(?, kind) ORDER BY id", (kind,)
     ).fetchall()
