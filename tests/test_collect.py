@@ -366,3 +366,41 @@ def test_a_reading_that_keeps_stopping_is_final_after_the_last_attempt(
     shutil.copy(returned, workspace.inbox / "再送.xlsx")  # the same bytes again: the same verdict stands
     resent = collect(workspace)
     assert [(item.name, item.outcome) for item in resent.files] == [("再送.xlsx", "duplicate")]
+
+
+def test_an_earlier_return_checked_after_a_later_one_does_not_replace_it(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The department's first return is left unchecked by the first run (its check fails there; a
+    # reading that stops does the same), and its second one is accepted: when the next run checks
+    # the first, the later return still stands, and the earlier one is owed no 差し戻し票.
+    import xlplan.collection.verdict as verdict
+
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "1_文化課.xlsx"), 3, "たくさん")
+    _returned(workspace, example, sent, A, "2_文化課_訂正.xlsx")
+    real = verdict.check_return
+
+    def failing(plan, snapshot, identity, *, file):  # type: ignore[no-untyped-def]
+        if file == "1_文化課.xlsx":
+            raise RuntimeError("injected defect")
+        return real(plan, snapshot, identity, file=file)
+
+    monkeypatch.setattr(verdict, "check_return", failing)
+    first = collect(workspace)
+    assert [(item.name, item.outcome) for item in first.files] == [("2_文化課_訂正.xlsx", "accepted")]
+    monkeypatch.setattr(verdict, "check_return", real)
+
+    second = collect(workspace)
+    assert [(item.name, item.outcome) for item in second.files] == [("1_文化課.xlsx", "superseded")]
+    assert "return-superseded" in _codes(second.files, "1_文化課.xlsx")
+    assert second.feedback == ()  # the department's latest return has no errors
+    assert "不採用 1" in second.lines()[0]
+    with _ledger(workspace) as connection:
+        accepted = connection.execute(
+            "SELECT r.original_name FROM acceptances a JOIN receipts r ON r.id = a.receipt_id "
+            "WHERE a.superseded_by IS NULL"
+        ).fetchall()
+    assert [row[0] for row in accepted] == ["2_文化課_訂正.xlsx"]
+    states = {item.department: item.state for item in status(workspace).departments}
+    assert states[A] == "accepted"

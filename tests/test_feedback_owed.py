@@ -181,3 +181,53 @@ def test_a_run_stopped_while_sending_never_sends_again(
     assert [(f.code, f.params["department"]) for f in again.findings] == [("send-outcome-unknown", A)]
     assert _feedback_rows(workspace) == [(A, 1, "unknown")]
     assert _owed_states(workspace) == {A: "done"}
+
+
+def test_a_collection_without_feedback_still_supersedes_what_was_owed(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    _returned(workspace, example, sent, A, "文化課_訂正.xlsx")
+    collect(workspace, feedback=False)  # A's correction is accepted by a run that makes no 差し戻し票
+    assert _owed_states(workspace) == {A: "superseded", B: "due"}
+    assert [item.department for item in collect(workspace).feedback] == [B]
+
+
+def test_a_return_without_proof_does_not_cancel_a_departments_feedback(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Anyone can send a workbook without its hidden sheet in a department's name: until the office
+    # decides on it, it must not spare the department the 差し戻し票 its own signed return needs.
+    sent = _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    unsigned = _returned(workspace, example, sent, A, "文化課_管理情報なし.xlsx")
+    book = openpyxl.load_workbook(unsigned)
+    del book[layout.MANIFEST_SHEET]
+    book.save(unsigned)
+    again = collect(workspace)
+    assert [(item.name, item.outcome) for item in again.files] == [("文化課_管理情報なし.xlsx", "review")]
+    assert sorted(item.department for item in again.feedback) == sorted([A, B])
+
+
+def test_rollover_waits_for_an_owed_feedback(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlplan.errors import ConfigurationError
+    from xlplan.rollover.run import rollover
+
+    _two_bad_returns(workspace, example)
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    with pytest.raises(ConfigurationError) as refused:
+        rollover(workspace)
+    assert "rollover-feedback-owed" in [finding.code for finding in refused.value.findings]
+    [owed] = [finding for finding in refused.value.findings if finding.code == "rollover-feedback-owed"]
+    assert "差し戻し票をまだ作っていない回答が 2 件" in owed.message()

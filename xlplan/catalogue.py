@@ -191,6 +191,11 @@ CATALOGUE: dict[str, Entry] = {
         "The master has no projects yet. Enter the projects and departments on the plan sheet before distributing "
         "(see the master's guide sheet and docs/master.md).",
     ),
+    "rollover-feedback-owed": Entry(
+        "error",
+        "差し戻し票をまだ作っていない回答が {count} 件あります（{files}）。回収が途中で止まったためです。先に回収（xlplan collect）を実行して差し戻し票を作ってから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "{count} returns with errors have no feedback workbook yet ({files}): a collection stopped before making it. Collect first (xlplan collect); use --force to close the year anyway.",
+    ),
     "rollover-unchecked": Entry(
         "error",
         "まだ検証していない回答が {count} 件あります（{files}）。先に回収・検証（xlplan collect）をしてから次年度へ進めてください。このまま進めるときは --force を付けます。",
@@ -578,7 +583,7 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "send-outcome-unknown": Entry(
         "warning",
-        "「{department}」あてのメール（{kind}）は、送信の途中で処理が止まったか接続が切れたため、届いたかどうか分かりません。二重に届かないよう自動では再送しません。届いていなければ、受信者に確認のうえ --resend で送り直してください。",
+        "「{department}」あてのメール（{kind}）は、送信の途中で処理が止まったか接続が切れたため、届いたかどうか分かりません。二重に届かないよう自動では再送しません。届いていなければ、受信者に確認のうえ送り直してください（配布の依頼は xlplan distribute --resend、差し戻し票と督促は下書きのメール（.eml）を送ります）。",
         "The mail ({kind}) to {department} was being sent when the run stopped or the connection broke: it may "
         "or may not have arrived. It is not sent again by itself (so that nobody receives it twice); if it did "
         "not arrive, send it again with --resend.",
@@ -928,6 +933,16 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "「{name}」を確認している途中で xlplan の内部エラーが起きたため、今回は確認していません（{detail}）。ファイルは保管してあり、次に回収を実行したときにもう一度確認します。続けて起きる場合は、このメッセージを添えてシステムの担当者に連絡してください。",
         "An internal error of xlplan stopped the check of '{name}', which was not checked this time ({detail}). The file is archived and will be checked again by the next collection. If it happens again, send this message to whoever maintains the system.",
+    ),
+    "return-superseded": Entry(
+        "warning",
+        "「{name}」は{department}の回答ですが、後から届いた同じ課の回答をすでに確認しているため、採用しません（後の回答が有効です）。",
+        "'{name}' is a return of {department}, but a later return of the department has been checked already: this one is not used (the later one stands).",
+    ),
+    "feedback-pending": Entry(
+        "warning",
+        "{department}あての差し戻し票を、今回は作れませんでした（保管した「{name}」をもう一度確認できませんでした）。次に回収を実行したときにもう一度作ります。",
+        "The feedback workbook for {department} could not be made this time (the archived '{name}' could not be checked again). The next collection makes it.",
     ),
     "file-read-retry": Entry(
         "warning",

@@ -13,8 +13,10 @@ from xlplan.plan.model import Answer
 from xlplan.plan.values import Mark, Value
 from xlplan.result import Reported, say
 
-Outcome = Literal["accepted", "invalid", "review", "unreadable", "unidentified", "duplicate"]
-OUTCOMES: tuple[Outcome, ...] = ("accepted", "invalid", "review", "unreadable", "unidentified", "duplicate")
+Outcome = Literal["accepted", "invalid", "review", "unreadable", "unidentified", "duplicate", "superseded"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "accepted", "invalid", "review", "unreadable", "unidentified", "duplicate", "superseded",
+)  # fmt: skip
 
 _OUTCOME_JA = {
     "accepted": "受理",
@@ -23,6 +25,7 @@ _OUTCOME_JA = {
     "unreadable": "読み取り不可",
     "unidentified": "提出元不明",
     "duplicate": "重複（受信済み）",
+    "superseded": "不採用（後の回答を確認済み）",
 }
 
 
@@ -151,6 +154,7 @@ class CollectResult(Reported):
     def lines(self, language: Language = "ja") -> list[str]:
         """Lines for the terminal and the 状況 sheet: the counts, then one line per file and per 差し戻し票."""
         review = self.count("review")
+        superseded = self.count("superseded")
         lines = self.imap.lines(language) if self.imap is not None else []
         lines += [
             say(
@@ -158,11 +162,11 @@ class CollectResult(Reported):
                 f"受信 {len(self.files)} 件: 受理 {self.count('accepted')}・要修正 {self.count('invalid')}・"
                 + (f"要確認 {review}・" if review else "")
                 + f"読み取り不可 {self.count('unreadable')}・提出元不明 {self.count('unidentified')}・"
-                f"重複 {self.count('duplicate')}",
+                f"重複 {self.count('duplicate')}" + (f"・不採用 {superseded}" if superseded else ""),
                 f"Received {len(self.files)}: accepted {self.count('accepted')}, invalid {self.count('invalid')}, "
                 + (f"awaiting review {review}, " if review else "")
                 + f"unreadable {self.count('unreadable')}, unidentified {self.count('unidentified')}, "
-                f"duplicate {self.count('duplicate')}",
+                f"duplicate {self.count('duplicate')}" + (f", superseded {superseded}" if superseded else ""),
             )
         ]
         if review:

@@ -155,7 +155,9 @@ def _collect(
         run_findings: list[Finding] = [*stopped, *intake.findings, *recorder.left_unchecked]
         if feedback:
             # From the ledger, not this run's memory: a 差し戻し a stopped run owed is made now too.
-            for receipt, result in _owed(workspace, connection, round_id, recorder, checker, limits):
+            owed, pending = _owed(workspace, connection, round_id, recorder, checker, limits)
+            run_findings += pending
+            for receipt, result in owed:
                 try:
                     feedback_results.append(
                         write_feedback(
@@ -235,14 +237,19 @@ class _Recorder:
                     self.left_unchecked.append(retry)
                     continue
                 result = _with_sender(self.plan, receipt, verdict)
+                # Signed verdicts only (a return without proof acts on nothing until the office decides).
+                signed = result.department is not None and result.outcome in ("accepted", "invalid")
+                if signed and ledger.later_verdict(self.connection, self.round_id, str(result.department),
+                                                   receipt.id):  # fmt: skip
+                    result = _superseded(receipt, result)  # checked after a later return (a retried reading)
+                    signed = False
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
-                if result.department is not None:
+                if signed and result.department is not None:
                     invalid = result.outcome == "invalid"
                     self.latest[result.department] = (receipt, result) if invalid else None
-                    if self.owe:
-                        ledger.note_feedback(self.connection, self.round_id, result.department, receipt.id,
-                                             owed=invalid)  # fmt: skip
+                    ledger.note_feedback(self.connection, self.round_id, result.department, receipt.id,
+                                         owed=invalid and self.owe)  # fmt: skip
 
 
 READ_ATTEMPTS = 3
@@ -300,40 +307,50 @@ def _owed(
     recorder: _Recorder,
     checker: _Guarded,
     limits: Limits | None,
-) -> list[tuple[Receipt, Checked]]:
-    """The returns owed a 差し戻し, oldest first, each with its check's findings and answers.
+) -> tuple[list[tuple[Receipt, Checked]], list[Finding]]:
+    """The returns owed a 差し戻し, oldest first, each with its check's findings and answers; and
+    a ``feedback-pending`` finding for each that could not be checked again this time.
 
     This run's are in memory; one a stopped run left owed is checked again from its archived
     copy, which gives the same findings and answers (the file never changes).
     """
     latest = {receipt.id: (receipt, result) for receipt, result in filter(None, recorder.latest.values())}
-    owed: list[tuple[Receipt, Checked] | Receipt] = []
+    owed: list[tuple[Receipt, Checked] | tuple[Receipt, str]] = []
     for row in ledger.owed_feedback(connection, round_id):
-        owed.append(latest.get(row["id"]) or Receipt(
+        owed.append(latest.get(row["id"]) or (Receipt(
             int(row["id"]), str(row["sha256"]), str(row["original_name"]), workspace.root / str(row["archived_path"]),
             str(row["source"]), container=row["container_name"], sender=row["sender"],
-        ))  # fmt: skip
-    again = [item for item in owed if isinstance(item, Receipt)]
-    checked: dict[Path, Checked] = {}
+        ), str(row["owed_department"])))  # fmt: skip
+    again = [receipt for receipt, item in owed if isinstance(item, str)]
+    checked: dict[Path, Checked | _Failed] = {}
     if again:
         names = {receipt.archived_path: receipt.original_name for receipt in again}
-        for path, verdict in map_returns([receipt.archived_path for receipt in again], checker, limits=limits,
-                                         names=names):  # fmt: skip
-            if isinstance(verdict, Checked):  # else it failed on xlplan's side: owed still, for the next run
-                checked[path] = verdict
+        paths = [receipt.archived_path for receipt in again]
+        checked.update(map_returns(paths, checker, limits=limits, names=names))
     found: list[tuple[Receipt, Checked]] = []
-    for item in owed:
-        if not isinstance(item, Receipt):
-            found.append(item)
-        elif item.archived_path in checked:
-            result = _with_sender(recorder.plan, item, checked[item.archived_path])
-            if result.outcome == "invalid" and result.department is not None:
-                found.append((item, result))
-            elif result.outcome != "unreadable":  # no errors now (the master changed since): nothing owed
-                with connection:
-                    ledger.settle_feedback(connection, item.id)
-            # (a reading that stopped this time leaves it owed, for the next run)
-    return found
+    pending: list[Finding] = []
+    for receipt, item in owed:
+        if not isinstance(item, str):
+            found.append((receipt, item))
+            continue
+        verdict = checked.get(receipt.archived_path)
+        if not isinstance(verdict, Checked) or verdict.outcome == "unreadable":
+            # Failed on xlplan's side, or the reading stopped: still owed, for the next run.
+            name = receipt.original_name
+            pending.append(Finding("feedback-pending", {"department": item, "name": name}, file=name))
+        elif verdict.outcome == "invalid" and verdict.department == item:
+            found.append((receipt, _with_sender(recorder.plan, receipt, verdict)))
+        else:  # no errors now, or another department's (the master changed since): nothing owed
+            with connection:
+                ledger.settle_feedback(connection, receipt.id)
+    return found, pending
+
+
+def _superseded(receipt: Receipt, result: Checked) -> Checked:
+    """The verdict of a return checked after a later one of its department: kept, never used."""
+    name = receipt.original_name
+    finding = Finding("return-superseded", {"name": name, "department": result.department}, file=name)
+    return dataclasses.replace(result, outcome="superseded", findings=(*result.findings, finding))
 
 
 def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:
@@ -382,7 +399,7 @@ def _record(connection: sqlite3.Connection, round_id: int, receipt: Receipt, res
     """Write the check's outcome to the ledger: findings, status, and for a good return its acceptance.
 
     The caller holds the transaction."""
-    status = result.outcome if result.outcome in ("accepted", "review") else "invalid"
+    status = result.outcome if result.outcome in ("accepted", "review", "superseded") else "invalid"
     ledger.record_check(connection, round_id, receipt.id, status=status, department=result.department,
                         findings=result.findings, answers=result.answers)  # fmt: skip
 

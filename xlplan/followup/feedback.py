@@ -315,8 +315,9 @@ def write_feedback(
         message = build_message(plan, registry, TEMPLATE, path, extra, now=issued)
         draft = path.with_suffix(".eml")
         if begun is not None:  # the stopped run's draft, never sent: replaced, not kept beside
+            stale = Path(begun["mail_path"]) if begun["mail_path"] else wanted.with_suffix(".eml")
             with contextlib.suppress(OSError):
-                draft.unlink(missing_ok=True)
+                stale.unlink(missing_ok=True)
         mail_path = _write_draft(message, draft)
         message_id = str(message["Message-ID"])
         record("drafted", mail_path=str(mail_path), message_id=message_id)

@@ -182,6 +182,12 @@ def _refusals(workspace: Workspace, plan: Plan, connection: Any, *, force: bool)
         findings.append(Finding("rollover-unchecked", {"count": len(files), "files": "、".join(files[:10])}))
     if review:
         findings.append(Finding("rollover-review", {"count": len(review), "files": "、".join(review[:10])}))
+    # A 差し戻し票 a stopped collection did not make yet: the next year's master could no longer make it.
+    owed = [str(row["original_name"]) for row in ledger.owed_feedback(connection, None)]
+    if owed:
+        findings.append(
+            Finding("rollover-feedback-owed", {"count": len(owed), "files": "、".join(owed[:10])})
+        )
     if not findings and not ledger.accepted_answers(connection, plan):
         findings.append(Finding("rollover-no-answers", {"year": year.wareki}))
     if findings:

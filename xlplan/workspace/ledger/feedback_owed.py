@@ -42,14 +42,15 @@ def note_feedback(
         )
 
 
-def owed_feedback(connection: sqlite3.Connection, round_id: int) -> list[sqlite3.Row]:
-    """The round's returns still owed a 差し戻し, oldest first, with their receipt's columns
-    (``original_name``, ``archived_path``, ``sender``, …) and the name of the mail they came in."""
+def owed_feedback(connection: sqlite3.Connection, round_id: int | None) -> list[sqlite3.Row]:
+    """The round's returns still owed a 差し戻し (any round's with None), oldest first, with their
+    receipt's columns (``original_name``, ``archived_path``, ``sender``, …), the department owed
+    (``owed_department``) and the name of the mail they came in (``container_name``)."""
     return connection.execute(
         "SELECT r.*, o.department AS owed_department, c.original_name AS container_name "
         "FROM feedback_owed o JOIN receipts r ON r.id = o.receipt_id "
         "LEFT JOIN receipts c ON c.id = r.container_id "
-        "WHERE o.round_id = ? AND o.state = 'due' ORDER BY o.receipt_id",
+        "WHERE o.round_id = COALESCE(?, o.round_id) AND o.state = 'due' ORDER BY o.receipt_id",
         (round_id,),
     ).fetchall()
 

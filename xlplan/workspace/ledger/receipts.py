@@ -119,8 +119,9 @@ def record_check(
 
     ``status`` is ``accepted`` (the department's accepted return from now on, superseding
     the one before; its ``answers`` are what consolidation prints), ``review`` (no proof of
-    the sender: its answers are kept for the plan office's decision, nothing is accepted) or
-    ``invalid``. Findings are stored with their Japanese message (what staff read in the
+    the sender: its answers are kept for the plan office's decision, nothing is accepted),
+    ``invalid``, or ``superseded`` (a return checked after a later one of its department:
+    its findings are kept, nothing is accepted). Findings are stored with their Japanese message (what staff read in the
     ledger) and their params as JSON. The caller holds the transaction (collection commits
     several verdicts at once).
     """
@@ -140,6 +141,17 @@ def record_check(
         _insert_answers(connection, receipt_id, answers)
     if status == "accepted" and department is not None:
         _accept(connection, round_id, receipt_id, department)
+
+
+def later_verdict(connection: sqlite3.Connection, round_id: int, department: str, receipt_id: int) -> bool:
+    """True when a return of ``department`` that arrived after ``receipt_id`` already has its signed
+    verdict in the round: the later return wins, whichever was checked first (a reading tried again)."""
+    row = connection.execute(
+        "SELECT 1 FROM receipts WHERE round_id = ? AND department = ? AND id > ? "
+        "AND status IN ('accepted', 'invalid', 'superseded') LIMIT 1",
+        (round_id, department, receipt_id),
+    ).fetchone()
+    return row is not None
 
 
 def _insert_answers(connection: sqlite3.Connection, receipt_id: int, answers: Sequence[Answer]) -> None:
@@ -322,9 +334,10 @@ def round_departments(connection: sqlite3.Connection, round_id: int) -> list[str
 
 
 def unidentified_since(connection: sqlite3.Connection, round_id: int) -> int:
-    """Files nobody could be matched to (they carry no round) that came in since the round opened."""
+    """Files nobody could be matched to (they carry no round) that came in since the round opened
+    (not those still to be checked, such as a reading to be tried again)."""
     row = connection.execute(
-        "SELECT COUNT(*) FROM receipts WHERE department IS NULL AND status NOT IN ('duplicate', 'mail') "
+        "SELECT COUNT(*) FROM receipts WHERE department IS NULL AND status NOT IN ('duplicate', 'mail', 'archived') "
         "AND received_at >= (SELECT opened_at FROM rounds WHERE id = ?)",
         (round_id,),
     ).fetchone()
