@@ -344,6 +344,7 @@ def test_a_reading_that_stops_is_tried_again_by_the_next_run(workspace: Workspac
     assert retry.params["attempt"] == 1 and retry.params["attempts"] == READ_ATTEMPTS
     assert "次に回収を実行したときにもう一度読み取ります" in retry.message()
     assert "制限時間" in retry.message() and "longer than" in retry.message("en")
+    assert status(workspace).unidentified == 0  # waiting to be read again, not a file from nobody
 
     again = collect(workspace)
     assert [(item.name, item.outcome) for item in again.files] == [("文化課.xlsx", "accepted")]
