@@ -27,6 +27,7 @@ from xlplan.collection.run import collect
 from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.followup.remind import remind
+from xlplan.followup.status import status
 from xlplan.form import layout
 from xlplan.workspace.folder import Workspace
 
@@ -231,3 +232,21 @@ def test_rollover_waits_for_an_owed_feedback(
     assert "rollover-feedback-owed" in [finding.code for finding in refused.value.findings]
     [owed] = [finding for finding in refused.value.findings if finding.code == "rollover-feedback-owed"]
     assert "差し戻し票をまだ作っていない回答が 2 件" in owed.message()
+
+
+def test_a_feedback_begun_then_superseded_is_marked_so(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+    _stop_at_first_call(monkeypatch, feedback_module, "_save")  # its dispatch is recorded as writing
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    assert _feedback_rows(workspace) == [(A, 1, "writing")]
+    _returned(workspace, example, sent, A, "文化課_訂正.xlsx")
+    again = collect(workspace)
+    assert again.feedback == ()
+    assert _feedback_rows(workspace) == [(A, 1, "superseded")]  # not left "being written" for ever
+    [state] = [item for item in status(workspace).departments if item.department == A]
+    assert state.state == "accepted" and state.feedback_at is None

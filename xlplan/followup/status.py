@@ -278,9 +278,11 @@ def _department(
         for row in ledger.dispatches(connection, round_id, "reminder", name)
         if row["status"] in ("sent", "drafted")
     ]
-    # A 差し戻し票 a stopped run was writing (made again by the next) is not one yet.
+    # A 差し戻し票 a stopped run was writing (made again by the next, or superseded) is not one.
     feedback = [
-        row for row in ledger.dispatches(connection, round_id, "feedback", name) if row["status"] != "writing"
+        row
+        for row in ledger.dispatches(connection, round_id, "feedback", name)
+        if row["status"] not in ("writing", "superseded")
     ]
 
     receipts = ledger.receipts_of(connection, round_id, name)

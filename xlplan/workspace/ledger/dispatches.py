@@ -8,6 +8,8 @@
 - ``drafted`` (workbook and mail draft written) or ``skipped`` (a workbook for a department
   with no address);
 - ``sending``: the message is being handed to the SMTP server; then ``sent`` or ``failed``;
+- ``superseded``: a 差し戻し票 a stopped run began, not finished because a later return of the
+  department was checked first (:mod:`~xlplan.workspace.ledger.feedback_owed`);
 - ``unknown``: a run stopped while the message was being sent, or the connection broke then:
   it may have arrived. Never sent again by itself; the office decides (``--resend``).
 

@@ -14,7 +14,8 @@ still owed (:func:`owed_feedback`), reading the archived return again.
 - ``done``: the 差し戻し票 is written (a draft, or a workbook for a department without an
   address), or its mail is being handed to the server: from then on the dispatch's own
   status says what happened, and it is never sent again by itself;
-- ``superseded``: a later return of the department was checked before it was made.
+- ``superseded``: a later return of the department was checked before it was made (a dispatch
+  begun for it is marked ``superseded`` too: it is not a 差し戻し票 the department was sent).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ def note_feedback(
 ) -> None:
     """A return of ``department`` was checked: what was owed for its earlier ones is superseded, and
     with ``owed`` (it has errors) a 差し戻し is owed for this one. The caller holds the verdict's transaction."""
+    # A 差し戻し票 a stopped run began for one of them (nothing of it was sent) will not be finished.
+    connection.execute(
+        "UPDATE dispatches SET status = 'superseded' WHERE status IN ('writing', 'drafted') AND id IN "
+        "(SELECT dispatch_id FROM feedback_owed WHERE round_id = ? AND department = ? AND state = 'due' "
+        "AND receipt_id != ?)",
+        (round_id, department, receipt_id),
+    )
     connection.execute(
         "UPDATE feedback_owed SET state = 'superseded', settled_at = ? "
         "WHERE round_id = ? AND department = ? AND state = 'due' AND receipt_id != ?",

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS dispatches (
     sha256       TEXT,
     mail_path    TEXT,
     message_id   TEXT,
-    status       TEXT NOT NULL,                     -- writing, drafted, skipped, sending, sent, failed, unknown
+    status       TEXT NOT NULL,                     -- writing, drafted, skipped, sending, sent, failed,
+                                                    -- unknown, superseded
     error        TEXT,
     created_at   TEXT NOT NULL,
     sent_at      TEXT
