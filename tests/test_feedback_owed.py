@@ -250,3 +250,26 @@ def test_a_feedback_begun_then_superseded_is_marked_so(
     assert _feedback_rows(workspace) == [(A, 1, "superseded")]  # not left "being written" for ever
     [state] = [item for item in status(workspace).departments if item.department == A]
     assert state.state == "accepted" and state.feedback_at is None
+
+
+def test_the_offices_acceptance_settles_what_was_owed(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xlplan.followup.review import decide
+
+    sent = _sent(workspace)
+    unsigned = _returned(workspace, example, sent, A, "1_文化課_管理情報なし.xlsx")
+    book = openpyxl.load_workbook(unsigned)
+    del book[layout.MANIFEST_SHEET]
+    book.save(unsigned)
+    [waiting] = collect(workspace).files
+    assert waiting.outcome == "review"
+    _edit_value(_returned(workspace, example, sent, A, "2_文化課.xlsx"), 3, "たくさん")
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    # The office looks at the file without proof, confirms with 文化課 by telephone and accepts it.
+    decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
+    assert collect(workspace).feedback == ()  # 文化課 is not sent a 差し戻し票 for an answer already settled
+    assert _owed_states(workspace) == {A: "superseded"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from xlplan.findings import Finding
 from xlplan.plan.model import Answer, Plan
 from xlplan.plan.values import parse_value
+from xlplan.workspace.ledger.feedback_owed import note_feedback
 from xlplan.workspace.ledger.schema import now
 
 # ----------------------------------------------------------------------------------------
@@ -236,7 +237,8 @@ def decide(
 ) -> bool:
     """Record the office's decision (``accept`` or ``reject``) on a return in review, and carry it out.
 
-    Accepting makes the return its department's accepted return (superseding the earlier one);
+    Accepting makes the return its department's accepted return (superseding the earlier one, and
+    any 差し戻し still owed to the department: see :mod:`~xlplan.workspace.ledger.feedback_owed`);
     rejecting leaves it in the archive and the ledger, marked. Returns False, recording nothing,
     when the return is no longer in review: another decision (the server's page and the command
     line at the same moment) came first. The caller holds the transaction.
@@ -267,6 +269,8 @@ def decide(
     )
     if accepted_as is not None:
         _accept(connection, accepted_as[1], receipt_id, accepted_as[0])
+        # The office has settled the department's answer: a 差し戻し票 still owed would contradict it.
+        note_feedback(connection, accepted_as[1], accepted_as[0], receipt_id, owed=False)
     return True
 
 
