@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pkgutil
 import re
 import shlex
 import shutil
@@ -223,6 +224,23 @@ def test_the_public_surface_is_what_all_lists() -> None:
     assert issubclass(xlplan.BusyError, xlplan.XlplanError) and xlplan.OutputError.exit_code == 3
     with pytest.raises(AttributeError):
         _ = xlplan.no_such_name  # type: ignore[attr-defined]
+
+
+def test_no_module_of_the_package_hides_a_name_of_the_surface() -> None:
+    # Importing a subpackage sets it as an attribute of xlplan: a subpackage named like a verb
+    # (xlplan/rollover/ beside xlplan.rollover()) would turn that verb into a module for whoever
+    # imported the subpackage first, in a fresh process as here.
+    modules = {info.name for info in pkgutil.iter_modules(xlplan.__path__)}
+    assert not modules & set(xlplan.__all__)
+    code = (
+        "import importlib, pkgutil, xlplan\n"
+        "for info in pkgutil.iter_modules(xlplan.__path__):\n"
+        "    if info.name not in ('__main__', 'excel', 'demo', 'serve', 'buttons'):\n"
+        "        importlib.import_module('xlplan.' + info.name)\n"
+        "print(all(callable(getattr(xlplan, verb)) for verb in ('rollover', 'collect', 'status', 'review')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True"]
 
 
 def test_import_does_not_load_xlwings_or_the_stages() -> None:

@@ -221,7 +221,7 @@ def test_rollover_waits_for_an_owed_feedback(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from xlplan.errors import ConfigurationError
-    from xlplan.rollover.run import rollover
+    from xlplan.yearend.run import rollover
 
     _two_bad_returns(workspace, example)
     _stop_at_first_call(monkeypatch, collection_run, "write_feedback")

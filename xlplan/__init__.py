@@ -43,7 +43,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "decide": ("xlplan.followup.review", "decide"),
     "consolidate": ("xlplan.publish.consolidate", "consolidate"),
     "build_buttons": ("xlplan.buttons.build", "build_excel_master"),
-    "rollover": ("xlplan.rollover.run", "rollover"),
+    "rollover": ("xlplan.yearend.run", "rollover"),
     "history": ("xlplan.publish.history", "history"),
     # their results
     "Result": ("xlplan.result", "Result"),
@@ -55,7 +55,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ReviewResult": ("xlplan.followup.review", "ReviewResult"),
     "ConsolidationResult": ("xlplan.publish.consolidate", "ConsolidationResult"),
     "BuildResult": ("xlplan.buttons.build", "BuildResult"),
-    "RolloverResult": ("xlplan.rollover.run", "RolloverResult"),
+    "RolloverResult": ("xlplan.yearend.run", "RolloverResult"),
     # findings
     "Finding": ("xlplan.findings", "Finding"),
     "Phrase": ("xlplan.findings", "Phrase"),
@@ -151,5 +151,5 @@ if TYPE_CHECKING:  # what the type checker and editors see; at run time __getatt
     from xlplan.plan.model import Plan
     from xlplan.publish.consolidate import ConsolidationResult, consolidate
     from xlplan.result import Result
-    from xlplan.rollover.run import RolloverResult, rollover
     from xlplan.workspace.folder import Workspace
+    from xlplan.yearend.run import RolloverResult, rollover

@@ -1,6 +1,6 @@
 """Closing a fiscal year, on records only: the year's answers into the history, the years moved on.
 
-No file is read or written here (:mod:`xlplan.rollover.run` does that). The year's results
+No file is read or written here (:mod:`xlplan.yearend.run` does that). The year's results
 enter the history as the consolidated table printed them — one record per entry, its value
 and narrative combined from the departments' answers by the table's own rule — and, for a
 joint entry, one record per department with its own share, which next year's department

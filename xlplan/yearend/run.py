@@ -4,7 +4,7 @@
    ``inbox/``, archived but never checked, or awaiting the office's decision; a year with no
    accepted answer. Never, even with ``force``: closing a year that a rollover opened and in
    which nothing was sent or received (running it twice would skip a year).
-2. **Build the next year's plan** (:func:`xlplan.rollover.close.close_year`).
+2. **Build the next year's plan** (:func:`xlplan.yearend.close.close_year`).
 3. **Record the intent, then act**: the ledger row (``writing``, with where the old master is
    kept) is written before the master is touched; the old master is copied to
    ``.xlplan/backup/``; the new one replaces it in one step (an ``.xlsm`` keeps its VBA and
@@ -32,10 +32,10 @@ from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
-from xlplan.rollover.close import Closing, close_year
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.lock import run_lock
+from xlplan.yearend.close import Closing, close_year
 
 BACKUP_FOLDER = "backup"
 
