@@ -395,6 +395,7 @@ def test_an_earlier_return_checked_after_a_later_one_does_not_replace_it(
     second = collect(workspace)
     assert [(item.name, item.outcome) for item in second.files] == [("1_文化課.xlsx", "superseded")]
     assert "return-superseded" in _codes(second.files, "1_文化課.xlsx")
+    assert second.ok and second.files[0].errors == 0  # its errors need nothing done now
     assert second.feedback == ()  # the department's latest return has no errors
     assert "不採用 1" in second.lines()[0]
     with _ledger(workspace) as connection:

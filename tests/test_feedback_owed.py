@@ -252,16 +252,43 @@ def test_a_feedback_begun_then_superseded_is_marked_so(
     assert state.state == "accepted" and state.feedback_at is None
 
 
-def test_the_offices_acceptance_settles_what_was_owed(
+def _unsigned(workspace: Workspace, example: Example, sent: dict[str, Path], name: str) -> Path:
+    """A return of A with its hidden sheet (the signed manifest) removed: it waits for the office."""
+    path = _returned(workspace, example, sent, A, name)
+    book = openpyxl.load_workbook(path)
+    del book[layout.MANIFEST_SHEET]
+    book.save(path)
+    return path
+
+
+def test_the_offices_acceptance_of_a_later_return_settles_what_was_owed(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from xlplan.followup.review import decide
 
     sent = _sent(workspace)
-    unsigned = _returned(workspace, example, sent, A, "1_文化課_管理情報なし.xlsx")
-    book = openpyxl.load_workbook(unsigned)
-    del book[layout.MANIFEST_SHEET]
-    book.save(unsigned)
+    _edit_value(_returned(workspace, example, sent, A, "1_文化課.xlsx"), 3, "たくさん")
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    _unsigned(workspace, example, sent, "2_文化課_管理情報なし.xlsx")
+    [waiting] = collect(workspace, feedback=False).files
+    assert waiting.outcome == "review"
+    # The office looks at the later file without proof, confirms with 文化課 by telephone and accepts it.
+    decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
+    assert collect(workspace).feedback == ()  # 文化課 is not sent a 差し戻し票 for an answer already settled
+    assert _owed_states(workspace) == {A: "superseded"}
+
+
+def test_the_offices_acceptance_of_an_earlier_return_leaves_a_later_ones_feedback(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As without the stop: the later signed return's 差し戻し票 would have been made before the decision.
+    from xlplan.followup.review import decide
+
+    sent = _sent(workspace)
+    _unsigned(workspace, example, sent, "1_文化課_管理情報なし.xlsx")
     [waiting] = collect(workspace).files
     assert waiting.outcome == "review"
     _edit_value(_returned(workspace, example, sent, A, "2_文化課.xlsx"), 3, "たくさん")
@@ -269,7 +296,6 @@ def test_the_offices_acceptance_settles_what_was_owed(
     with pytest.raises(_Stopped):
         collect(workspace)
     monkeypatch.undo()
-    # The office looks at the file without proof, confirms with 文化課 by telephone and accepts it.
     decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
-    assert collect(workspace).feedback == ()  # 文化課 is not sent a 差し戻し票 for an answer already settled
-    assert _owed_states(workspace) == {A: "superseded"}
+    assert [item.department for item in collect(workspace).feedback] == [A]
+    assert _owed_states(workspace) == {A: "done"}

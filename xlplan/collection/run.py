@@ -342,7 +342,7 @@ def _owed(
             found.append((receipt, _with_sender(recorder.plan, receipt, verdict)))
         else:  # no errors now, or another department's (the master changed since): nothing owed
             with connection:
-                ledger.settle_feedback(connection, receipt.id)
+                ledger.drop_feedback(connection, receipt.id)
     return found, pending
 
 
@@ -388,10 +388,13 @@ def _duplicate(receipt: Receipt) -> FileOutcome:
 
 
 def _outcome(receipt: Receipt, result: Checked) -> FileOutcome:
+    findings = result.findings
+    if result.outcome == "superseded":  # its errors need nothing done (the ledger keeps them)
+        findings = tuple(finding for finding in findings if not finding.is_error)
     return FileOutcome(
         receipt.id, receipt.original_name, receipt.archived_path, receipt.sha256, result.outcome,
         result.department, len(result.answers) if result.outcome == "accepted" else 0,
-        (*receipt.findings, *result.findings),
+        (*receipt.findings, *findings),
     )  # fmt: skip
 
 

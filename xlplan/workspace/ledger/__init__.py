@@ -28,6 +28,7 @@ from xlplan.workspace.ledger.dispatches import (
 )
 from xlplan.workspace.ledger.feedback_owed import (
     begun_feedback,
+    drop_feedback,
     link_feedback,
     note_feedback,
     owed_feedback,
@@ -101,6 +102,7 @@ __all__ = [
     "decide",
     "decisions_of",
     "dispatches",
+    "drop_feedback",
     "ensure_round",
     "find_round",
     "finding_counts",

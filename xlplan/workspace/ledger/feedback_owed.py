@@ -28,19 +28,12 @@ from xlplan.workspace.ledger.schema import now
 def note_feedback(
     connection: sqlite3.Connection, round_id: int, department: str, receipt_id: int, *, owed: bool
 ) -> None:
-    """A return of ``department`` was checked: what was owed for its earlier ones is superseded, and
-    with ``owed`` (it has errors) a 差し戻し is owed for this one. The caller holds the verdict's transaction."""
-    # A 差し戻し票 a stopped run began for one of them (nothing of it was sent) will not be finished.
-    connection.execute(
-        "UPDATE dispatches SET status = 'superseded' WHERE status IN ('writing', 'drafted') AND id IN "
-        "(SELECT dispatch_id FROM feedback_owed WHERE round_id = ? AND department = ? AND state = 'due' "
-        "AND receipt_id != ?)",
-        (round_id, department, receipt_id),
-    )
-    connection.execute(
-        "UPDATE feedback_owed SET state = 'superseded', settled_at = ? "
-        "WHERE round_id = ? AND department = ? AND state = 'due' AND receipt_id != ?",
-        (now(), round_id, department, receipt_id),
+    """A return of ``department`` was checked (or accepted by the office): what was owed for the
+    department's earlier returns is superseded, and with ``owed`` (it has errors) a 差し戻し is owed
+    for this one. Only earlier ones: a 差し戻し owed for a return that arrived after this one stands.
+    The caller holds the transaction."""
+    _supersede(
+        connection, "round_id = ? AND department = ? AND receipt_id < ?", (round_id, department, receipt_id)
     )
     if owed:
         connection.execute(
@@ -48,6 +41,26 @@ def note_feedback(
             "VALUES (?, ?, ?, 'due', ?)",
             (receipt_id, round_id, department, now()),
         )
+
+
+def drop_feedback(connection: sqlite3.Connection, receipt_id: int) -> None:
+    """Nothing is owed for ``receipt_id`` after all (checked again, it has no errors now, or is another
+    department's: the master changed). The caller holds the transaction."""
+    _supersede(connection, "receipt_id = ?", (receipt_id,))
+
+
+def _supersede(connection: sqlite3.Connection, where: str, params: tuple[object, ...]) -> None:
+    # ``where`` is one of this module's own conditions (its values are parameters).
+    # A 差し戻し票 a stopped run began for one of them (nothing of it was sent) will not be finished.
+    connection.execute(
+        "UPDATE dispatches SET status = 'superseded' WHERE status IN ('writing', 'drafted') AND id IN "
+        f"(SELECT dispatch_id FROM feedback_owed WHERE state = 'due' AND {where})",
+        params,
+    )
+    connection.execute(
+        f"UPDATE feedback_owed SET state = 'superseded', settled_at = ? WHERE state = 'due' AND {where}",
+        (now(), *params),
+    )
 
 
 def owed_feedback(connection: sqlite3.Connection, round_id: int | None) -> list[sqlite3.Row]:

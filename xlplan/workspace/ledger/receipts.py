@@ -269,7 +269,8 @@ def decide(
     )
     if accepted_as is not None:
         _accept(connection, accepted_as[1], receipt_id, accepted_as[0])
-        # The office has settled the department's answer: a 差し戻し票 still owed would contradict it.
+        # The office has settled the department's answer: a 差し戻し票 still owed for an earlier return
+        # would contradict it (one owed for a later return stands, as it would had it been made already).
         note_feedback(connection, accepted_as[1], accepted_as[0], receipt_id, owed=False)
     return True
 
