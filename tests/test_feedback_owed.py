@@ -276,7 +276,7 @@ def test_the_offices_acceptance_of_a_later_return_settles_what_was_owed(
     [waiting] = collect(workspace, feedback=False).files
     assert waiting.outcome == "review"
     # The office looks at the later file without proof, confirms with 文化課 by telephone and accepts it.
-    decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
+    assert decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認").findings == ()
     assert collect(workspace).feedback == ()  # 文化課 is not sent a 差し戻し票 for an answer already settled
     assert _owed_states(workspace) == {A: "superseded"}
 
@@ -296,6 +296,8 @@ def test_the_offices_acceptance_of_an_earlier_return_leaves_a_later_ones_feedbac
     with pytest.raises(_Stopped):
         collect(workspace)
     monkeypatch.undo()
-    decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
+    decided = decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
+    [note] = decided.findings  # the office is told that a later signed return exists
+    assert note.code == "review-newer-return" and "後に署名付きの回答" in note.message()
     assert [item.department for item in collect(workspace).feedback] == [A]
     assert _owed_states(workspace) == {A: "done"}

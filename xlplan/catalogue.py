@@ -620,6 +620,12 @@ CATALOGUE: dict[str, Entry] = {
         "Receipt {receipt} has {errors} errors in its cells and cannot be accepted; ask the department to answer "
         "again in the workbook the plan office sent.",
     ),
+    "review-newer-return": Entry(
+        "warning",
+        "受付番号 {receipt} を受理しましたが、「{department}」からはこの回答より後に署名付きの回答が届いています。後の回答への差し戻しはそのまま有効で、課が直して送り返した回答がこの回答に代わります。",
+        "Receipt {receipt} was accepted, but {department} sent a signed return after it: the feedback on that later "
+        "return still stands, and the corrected return the department sends back will replace this one.",
+    ),
     "review-would-replace-signed": Entry(
         "error",
         "「{department}」には署名付きの回答がすでに受理されています。受付番号 {receipt} で置き換えるときは --replace を付けてください。",

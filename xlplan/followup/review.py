@@ -181,12 +181,20 @@ def decide(
                 raise ConfigurationError(
                     [Finding("review-would-replace-signed", {"receipt": receipt, "department": target})]
                 )
+        notes: list[Finding] = []
+        if (
+            target is not None
+            and round_id is not None
+            and ledger.later_verdict(connection, round_id, target, receipt)
+        ):
+            # The department sent a signed return after this one: its verdict (and 差し戻し) still stand.
+            notes.append(Finding("review-newer-return", {"receipt": receipt, "department": target}))
         with connection:
             decided = ledger.decide(connection, receipt, decision=decision, department=target,
                                     decided_by=decided_by, note=note, round_id=round_id)  # fmt: skip
         if not decided:  # decided meanwhile by someone else (the page and the command line at once)
             raise ConfigurationError([Finding("review-not-found", {"receipt": receipt})])
-        return ReviewResult(_pending(connection), (receipt, decision, target))
+        return ReviewResult(_pending(connection), (receipt, decision, target), tuple(notes))
 
 
 def _pending(connection: Any) -> tuple[PendingReturn, ...]:
