@@ -301,3 +301,23 @@ def test_the_offices_acceptance_of_an_earlier_return_leaves_a_later_ones_feedbac
     assert note.code == "review-newer-return" and "後に署名付きの回答" in note.message()
     assert [item.department for item in collect(workspace).feedback] == [A]
     assert _owed_states(workspace) == {A: "done"}
+
+
+def test_the_files_of_a_superseded_feedback_are_set_aside(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Staff who send drafts by hand from feedback/ must not find a 差し戻し票 the department no longer needs.
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+    _stop_at_first_call(monkeypatch, feedback_module, "build_message")  # the workbook is written
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+    [written] = list(workspace.feedback.glob("*.xlsx"))
+    _returned(workspace, example, sent, A, "文化課_訂正.xlsx")
+    collect(workspace)
+    assert _feedback_rows(workspace) == [(A, 1, "superseded")]
+    assert not written.exists()
+    assert [path.name for path in workspace.feedback.iterdir()] == [
+        f"{written.stem}{collection_run.STALE}.xlsx"
+    ]

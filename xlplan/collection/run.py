@@ -27,9 +27,11 @@ than those its own signed manifest gives its department.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import itertools
+import os
 import sqlite3
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -173,6 +175,7 @@ def _collect(
                     )
                 except XlplanError as exc:  # e.g. SMTP settings missing: the check itself stands
                     run_findings.extend(exc.findings)
+        _set_aside(connection)
     finally:
         connection.close()
     outcomes = sorted(recorder.outcomes, key=lambda item: item.receipt_id)
@@ -344,6 +347,24 @@ def _owed(
             with connection:
                 ledger.drop_feedback(connection, receipt.id)
     return found, pending
+
+
+STALE = "_不要"
+"""Added to the name of a 差し戻し票 (and its mail draft) a stopped run began and a later return superseded."""
+
+
+def _set_aside(connection: sqlite3.Connection) -> None:
+    """Rename the files of superseded 差し戻し票 so that nobody sends them by hand from ``feedback/``.
+
+    Done on every run, for each superseded dispatch whose file is still under its name: the
+    ledger keeps the name it was written under, and a run stopped before renaming leaves it to the next.
+    """
+    for row in ledger.superseded_feedback(connection):
+        for recorded in (row["file_path"], row["mail_path"]):
+            path = Path(recorded) if recorded else None
+            if path is not None and path.is_file():
+                with contextlib.suppress(OSError):  # open in Excel, a read-only folder: tried again next run
+                    os.replace(path, path.with_name(f"{path.stem}{STALE}{path.suffix}"))
 
 
 def _superseded(receipt: Receipt, result: Checked) -> Checked:

@@ -33,6 +33,7 @@ from xlplan.workspace.ledger.feedback_owed import (
     note_feedback,
     owed_feedback,
     settle_feedback,
+    superseded_feedback,
 )
 from xlplan.workspace.ledger.imap_messages import (
     ImapMessage,
@@ -140,6 +141,7 @@ __all__ = [
     "schema_version",
     "settle_feedback",
     "signed_acceptance",
+    "superseded_feedback",
     "sync_departments",
     "unchecked_receipts",
     "unidentified_since",

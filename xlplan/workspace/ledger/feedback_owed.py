@@ -101,3 +101,11 @@ def settle_feedback(connection: sqlite3.Connection, receipt_id: int) -> None:
         "UPDATE feedback_owed SET state = 'done', settled_at = ? WHERE receipt_id = ? AND state = 'due'",
         (now(), receipt_id),
     )
+
+
+def superseded_feedback(connection: sqlite3.Connection) -> list[sqlite3.Row]:
+    """The 差し戻し票 dispatches marked ``superseded`` (begun by a stopped run, never finished): their
+    ``file_path`` and ``mail_path``, for collection to set their files aside."""
+    return connection.execute(
+        "SELECT id, file_path, mail_path FROM dispatches WHERE kind = 'feedback' AND status = 'superseded' ORDER BY id"
+    ).fetchall()
