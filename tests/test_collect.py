@@ -66,6 +66,21 @@ def _codes(result_files: object, name: str) -> set[str]:
     return {f.code for item in result_files if item.name == name for f in item.findings}  # type: ignore[attr-defined]
 
 
+def _check_fails_for(monkeypatch: pytest.MonkeyPatch, name: str) -> object:
+    """Make the checks raise for the file ``name`` (in the reading worker); returns the real check."""
+    import xlplan.collection.verdict as verdict
+
+    real = verdict.check_return
+
+    def failing(plan, snapshot, identity, *, file):  # type: ignore[no-untyped-def]
+        if file == name:
+            raise RuntimeError("injected defect")
+        return real(plan, snapshot, identity, file=file)
+
+    monkeypatch.setattr(verdict, "check_return", failing)
+    return real
+
+
 def _ledger(workspace: Workspace) -> sqlite3.Connection:
     connection = sqlite3.connect(workspace.ledger_path)
     connection.row_factory = sqlite3.Row
@@ -305,14 +320,7 @@ def test_a_check_that_fails_on_our_side_costs_only_its_file_and_is_retried(
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "a_文化課.xlsx")
     _returned(workspace, example, sent, B, "b_総務課.xlsx")
-    real = verdict.check_return
-
-    def failing(plan, snapshot, identity, *, file):  # type: ignore[no-untyped-def]
-        if file == "b_総務課.xlsx":
-            raise RuntimeError("injected defect")
-        return real(plan, snapshot, identity, file=file)
-
-    monkeypatch.setattr(verdict, "check_return", failing)
+    real = _check_fails_for(monkeypatch, "b_総務課.xlsx")
     first = collect(workspace, feedback=False)
     assert [(item.name, item.outcome) for item in first.files] == [("a_文化課.xlsx", "accepted")]
     assert [(f.code, f.file) for f in first.run_findings] == [("check-failed", "b_総務課.xlsx")]
@@ -380,14 +388,7 @@ def test_an_earlier_return_checked_after_a_later_one_does_not_replace_it(
     sent = _sent(workspace)
     _edit_value(_returned(workspace, example, sent, A, "1_文化課.xlsx"), 3, "たくさん")
     _returned(workspace, example, sent, A, "2_文化課_訂正.xlsx")
-    real = verdict.check_return
-
-    def failing(plan, snapshot, identity, *, file):  # type: ignore[no-untyped-def]
-        if file == "1_文化課.xlsx":
-            raise RuntimeError("injected defect")
-        return real(plan, snapshot, identity, file=file)
-
-    monkeypatch.setattr(verdict, "check_return", failing)
+    real = _check_fails_for(monkeypatch, "1_文化課.xlsx")
     first = collect(workspace)
     assert [(item.name, item.outcome) for item in first.files] == [("2_文化課_訂正.xlsx", "accepted")]
     monkeypatch.setattr(verdict, "check_return", real)

@@ -53,6 +53,14 @@ def _stop_at_first_call(monkeypatch: pytest.MonkeyPatch, module: Any, name: str)
     monkeypatch.setattr(module, name, stopping)
 
 
+def _stopped_before_feedback(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collection stopped after its verdicts, before its first 差し戻し票 (the next runs go through)."""
+    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
+    with pytest.raises(_Stopped):
+        collect(workspace)
+    monkeypatch.undo()
+
+
 def _feedback_rows(workspace: Workspace) -> list[tuple[str, int, str]]:
     with sqlite3.connect(workspace.ledger_path) as connection:
         rows = connection.execute(
@@ -78,9 +86,7 @@ def test_a_run_stopped_after_its_verdicts_leaves_the_feedback_to_the_next(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
+    _stopped_before_feedback(workspace, monkeypatch)
     assert not list(workspace.feedback.glob("*.xlsx"))  # stopped before any 差し戻し票
 
     again = collect(workspace)  # the next run: nothing new in the inbox
@@ -100,10 +106,7 @@ def test_an_owed_feedback_whose_reading_stops_stays_owed(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     hurried = collect(
         workspace, limits=Limits(timeout_seconds=0.001)
     )  # the archived copies cannot be read now
@@ -116,10 +119,7 @@ def test_a_corrected_return_before_the_next_run_needs_no_feedback(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     _returned(workspace, example, sent, A, "文化課_訂正.xlsx")  # A corrected its return in the meantime
 
     again = collect(workspace)
@@ -188,10 +188,7 @@ def test_a_collection_without_feedback_still_supersedes_what_was_owed(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     _returned(workspace, example, sent, A, "文化課_訂正.xlsx")
     collect(workspace, feedback=False)  # A's correction is accepted by a run that makes no 差し戻し票
     assert _owed_states(workspace) == {A: "superseded", B: "due"}
@@ -204,10 +201,7 @@ def test_a_return_without_proof_does_not_cancel_a_departments_feedback(
     # Anyone can send a workbook without its hidden sheet in a department's name: until the office
     # decides on it, it must not spare the department the 差し戻し票 its own signed return needs.
     sent = _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     unsigned = _returned(workspace, example, sent, A, "文化課_管理情報なし.xlsx")
     book = openpyxl.load_workbook(unsigned)
     del book[layout.MANIFEST_SHEET]
@@ -224,9 +218,7 @@ def test_rollover_waits_for_an_owed_feedback(
     from xlplan.yearend.run import rollover
 
     _two_bad_returns(workspace, example)
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
+    _stopped_before_feedback(workspace, monkeypatch)
     with pytest.raises(ConfigurationError) as refused:
         rollover(workspace)
     assert "rollover-feedback-owed" in [finding.code for finding in refused.value.findings]
@@ -268,10 +260,7 @@ def test_the_offices_acceptance_of_a_later_return_settles_what_was_owed(
 
     sent = _sent(workspace)
     _edit_value(_returned(workspace, example, sent, A, "1_文化課.xlsx"), 3, "たくさん")
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     _unsigned(workspace, example, sent, "2_文化課_管理情報なし.xlsx")
     [waiting] = collect(workspace, feedback=False).files
     assert waiting.outcome == "review"
@@ -292,10 +281,7 @@ def test_the_offices_acceptance_of_an_earlier_return_leaves_a_later_ones_feedbac
     [waiting] = collect(workspace).files
     assert waiting.outcome == "review"
     _edit_value(_returned(workspace, example, sent, A, "2_文化課.xlsx"), 3, "たくさん")
-    _stop_at_first_call(monkeypatch, collection_run, "write_feedback")
-    with pytest.raises(_Stopped):
-        collect(workspace)
-    monkeypatch.undo()
+    _stopped_before_feedback(workspace, monkeypatch)
     decided = decide(workspace, waiting.receipt_id, "accept", department=A, note="電話で確認")
     [note] = decided.findings  # the office is told that a later signed return exists
     assert note.code == "review-newer-return" and "後に署名付きの回答" in note.message()
