@@ -307,3 +307,27 @@ def test_the_files_of_a_superseded_feedback_are_set_aside(
     assert [path.name for path in workspace.feedback.iterdir()] == [
         f"{written.stem}{collection_run.STALE}.xlsx"
     ]
+
+
+def test_an_owed_feedback_is_dropped_when_the_changed_master_finds_no_error(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_bad_returns(workspace, example)  # B typed "3件" where project 4 asks for ○ or ×
+    _stopped_before_feedback(workspace, monkeypatch)
+    # Before the next run the office gives project 4 a count in 件: B's "3件" is now what it asks for.
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["計画"]
+    header = [cell.value for cell in sheet[1]]
+    [row] = [
+        row for row in range(2, sheet.max_row + 1) if sheet.cell(row, header.index("事業番号") + 1).value == 4
+    ]
+    for column, value in (("数値目標", "市報等への掲載件数"), ("単位", "件"), ("現状値", "1件")):
+        sheet.cell(row, header.index(column) + 1).value = value
+    book.save(workspace.master_path)
+
+    again = collect(workspace)
+    assert [item.department for item in again.feedback] == [A]  # B's return is checked again: no error now
+    assert _owed_states(workspace) == {A: "done", B: "superseded"}
+    assert sorted(_feedback_rows(workspace)) == [(A, 1, "drafted")]
+    assert not [path for path in workspace.feedback.iterdir() if B in path.name]
+    assert collect(workspace).feedback == ()  # and it stays so
