@@ -8,8 +8,11 @@ supersedes a signed return, and never makes a 差し戻し票 for the department
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,6 +27,8 @@ from xlplan.cli import main
 from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout, manifest
+from xlplan.workspace import ledger
+from xlplan.workspace import lock as lock_module
 from xlplan.workspace.folder import Workspace
 
 A = "文化課"  # the department that forges
@@ -135,6 +140,52 @@ def test_accepting_never_replaces_a_signed_return_unless_asked(
     assert _accepted_narratives(workspace, B) == {"署名付き"}
     xlplan.decide(workspace, item.receipt_id, "accept", replace=True)
     assert _accepted_narratives(workspace, B) == {"署名なし"}
+
+
+def test_a_return_is_never_accepted_as_a_department_whose_rows_it_does_not_hold(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
+) -> None:
+    _fill(example, sent, B, workspace.inbox / "1.xlsx", narrative="総務課の署名付きの回答")
+    xlplan.collect(workspace)
+    pasted = _fill(example, sent, B, tmp_path / "2.xlsx", narrative="総務課の行を文化課として")
+    _without_manifest(pasted)
+    pasted.rename(workspace.inbox / "2.xlsx")
+    [item] = xlplan.collect(workspace).files
+    # Accepted "as A", B's rows would stand in A's place and replace B's signed answers in the table.
+    with pytest.raises(xlplan.ConfigurationError) as refused:
+        xlplan.decide(workspace, item.receipt_id, "accept", department=A, replace=True)
+    [finding] = refused.value.findings
+    assert finding.code == "review-rows-of-other-department" and B in finding.message()
+    assert _accepted_narratives(workspace, A) == set()
+    assert _accepted_narratives(workspace, B) == {"総務課の署名付きの回答"}
+    assert [pending.receipt for pending in xlplan.review(workspace).pending] == [item.receipt_id]
+
+
+def test_a_decision_waits_for_a_running_collection(
+    workspace: Workspace, example: Example, sent: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx")
+    _without_manifest(pasted)
+    [item] = xlplan.collect(workspace).files
+    # Another process holds the workspace's run lock, as a collection does while it checks files.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from xlplan.workspace.folder import Workspace\nfrom xlplan.workspace.lock import run_lock\n"
+         "with run_lock(Workspace(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(workspace.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(lock_module, "LOCK_TIMEOUT", 0.3)
+        with pytest.raises(xlplan.BusyError):
+            xlplan.decide(workspace, item.receipt_id, "accept")
+        assert _statuses(workspace) == [("review", B)]  # nothing decided while the collection ran
+    finally:
+        holder.kill()
+        holder.wait()
+    xlplan.decide(workspace, item.receipt_id, "accept")
+    assert _statuses(workspace) == [("accepted", B)]
 
 
 def test_a_bad_signature_sends_nothing_to_the_department_it_names(
@@ -344,8 +395,9 @@ def test_manifest_chunks_fit_a_cell_in_utf16_even_with_characters_beyond_the_bmp
 def test_of_two_decisions_made_at_once_only_one_is_recorded(
     workspace: Workspace, example: Example, sent: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The server's page and the command line decide on the same return at the same moment: the
-    # other decision (a rejection) lands between this one's check of the return and its write.
+    # Decisions take the run lock, one at a time; should two still meet (a lock file on a share that
+    # does not honour locks), the other decision (a rejection) lands between this one's check of
+    # the return and its write, as the ledger records a decision.
     review = importlib.import_module("xlplan.followup.review")  # the module, not the function of that name
     pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx", narrative="管理情報のない回答")
     _without_manifest(pasted)
@@ -354,7 +406,9 @@ def test_of_two_decisions_made_at_once_only_one_is_recorded(
 
     def meanwhile(connection, settings):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(review, "current_round", real)
-        xlplan.decide(workspace, item.receipt_id, "reject", by="別の職員")
+        with contextlib.closing(workspace.ledger()) as other, other:
+            assert ledger.decide(other, item.receipt_id, decision="reject", department=None,
+                                 decided_by="別の職員", note=None, round_id=None)  # fmt: skip
         return real(connection, settings)
 
     monkeypatch.setattr(review, "current_round", meanwhile)

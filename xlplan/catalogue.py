@@ -626,6 +626,12 @@ CATALOGUE: dict[str, Entry] = {
         "Receipt {receipt} was accepted, but {department} sent a signed return after it: the feedback on that later "
         "return still stands, and the corrected return the department sends back will replace this one.",
     ),
+    "review-rows-of-other-department": Entry(
+        "error",
+        "受付番号 {receipt} の回答の行は「{found}」の担当の行です。「{department}」の回答として受理することはできません。その課の回答であれば --as を付けずに受理してください。",
+        "The rows of receipt {receipt} are those of {found}; it cannot be accepted as {department}'s return. "
+        "If it is that department's, accept it without --as.",
+    ),
     "review-would-replace-signed": Entry(
         "error",
         "「{department}」には署名付きの回答がすでに受理されています。受付番号 {receipt} で置き換えるときは --replace を付けてください。",

@@ -26,6 +26,7 @@ from xlplan.result import Reported, say
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
+from xlplan.workspace.lock import run_lock
 
 PROOF_CODES = (
     "return-matched-by-content",
@@ -149,12 +150,16 @@ def decide(
         replace: accept it even though a signed return of the department is already accepted.
 
     Raises:
-        ConfigurationError: no such return waiting; an unknown department; the return's cells
-            have errors; a signed return would be replaced without ``replace``. Nothing is recorded.
+        ConfigurationError: no such return waiting; an unknown department; the return's rows are
+            another department's; its cells have errors; a signed return would be replaced without
+            ``replace``. Nothing is recorded.
+        BusyError: a collection of the workspace did not finish within the run lock's wait.
     """
     plan = workspace.load_plan()
     decided_by = by or _user()
-    with contextlib.closing(workspace.ledger()) as connection:
+    # Under the run lock: a collection checking a later return of the department at this moment
+    # would otherwise change what the checks below found before the decision is written.
+    with run_lock(workspace), contextlib.closing(workspace.ledger()) as connection:
         row = ledger.receipt(connection, receipt)
         if row is None or row["status"] != "review":
             raise ConfigurationError([Finding("review-not-found", {"receipt": receipt})])
@@ -165,6 +170,18 @@ def decide(
             target = plan.canonical_department(named) if named else None
             if target is None:
                 raise ConfigurationError([Finding("review-unknown-department", {"department": named or ""})])
+            # The answers are the rows of the department they name: accepted as another's, they
+            # would stand in for that department's rows and replace their own department's.
+            others = [
+                name
+                for name in ledger.answer_departments(connection, receipt)
+                if plan.canonical_department(name) != target
+            ]
+            if others:
+                raise ConfigurationError(
+                    [Finding("review-rows-of-other-department",
+                             {"receipt": receipt, "department": target, "found": "、".join(others)})]
+                )  # fmt: skip
             errors = ledger.cell_errors(connection, receipt, PROOF_CODES)
             if errors:
                 raise ConfigurationError(

@@ -282,6 +282,14 @@ def decisions_of(connection: sqlite3.Connection, receipt_id: int) -> list[sqlite
     ).fetchall()
 
 
+def answer_departments(connection: sqlite3.Connection, receipt_id: int) -> list[str]:
+    """The departments whose rows the answers stored for ``receipt_id`` are (as the rows name them)."""
+    rows = connection.execute(
+        "SELECT DISTINCT department FROM answers WHERE receipt_id = ? ORDER BY department", (receipt_id,)
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def signed_acceptance(connection: sqlite3.Connection, round_id: int, department: str) -> sqlite3.Row | None:
     """The department's current acceptance when it came with a valid signature (no decision behind it)."""
     row: sqlite3.Row | None = connection.execute(
