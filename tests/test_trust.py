@@ -9,6 +9,7 @@ supersedes a signed return, and never makes a 差し戻し票 for the department
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import sqlite3
 import subprocess
@@ -123,6 +124,20 @@ def test_a_rejected_return_stays_in_the_archive_and_is_not_accepted(
     xlplan.decide(workspace, item.receipt_id, "reject", by="企画 太郎", note="別の課の記入")
     assert _statuses(workspace) == [("rejected", B)] and _accepted_narratives(workspace, B) == set()
     assert item.archived.is_file()
+
+
+def test_a_rejected_forgery_does_not_count_as_the_departments_answer(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    forged = _fill(example, sent, B, workspace.inbox / "総務課.xlsx", narrative="文化課が書いた偽の回答")
+    _without_manifest(forged)
+    [item] = xlplan.collect(workspace).files
+    xlplan.decide(workspace, item.receipt_id, "reject", note="文化課の職員が記入したもの")
+    late = dt.date(2099, 1, 1)
+    [state] = [entry for entry in xlplan.status(workspace, today=late).departments if entry.department == B]
+    assert (state.state, state.receipts, state.last_received_at) == ("overdue", 0, None)
+    reminded = [reminder.department for reminder in xlplan.remind(workspace, today=late).reminders]
+    assert B in reminded  # B never answered: it is reminded like every department that has not
 
 
 def test_accepting_never_replaces_a_signed_return_unless_asked(

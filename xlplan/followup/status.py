@@ -286,7 +286,9 @@ def _department(
     ]
 
     receipts = ledger.receipts_of(connection, round_id, name)
-    originals = [row for row in receipts if row["status"] != "duplicate"]
+    # A file the office rejected in review is not the department's (another's forgery, a file sent
+    # by mistake): the department has still not answered, and is reminded as such.
+    originals = [row for row in receipts if row["status"] not in ("duplicate", "rejected")]
     acceptance = ledger.current_acceptance(connection, round_id, name)
 
     deciding: sqlite3.Row | None = None  # the receipt whose findings are counted
@@ -324,7 +326,7 @@ def _department(
         last_received_at=originals[-1]["received_at"] if originals else None,
         accepted_at=acceptance["accepted_at"] if acceptance is not None else None,
         receipts=len(originals),
-        duplicates=len(receipts) - len(originals),
+        duplicates=sum(row["status"] == "duplicate" for row in receipts),
         errors=errors,
         warnings=warnings,
         answered=answered,
