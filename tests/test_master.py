@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import hashlib
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import xlplan
 from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.errors import ConfigurationError
@@ -179,6 +182,8 @@ def _break(workspace: Workspace, edit: str) -> None:
         plan.cell(row=6, column=column("担当課")).value = "未来創造課"
     elif edit == "bad-value":
         plan.cell(row=4, column=column("現状値")).value = "たくさん"
+    elif edit == "bad-address":
+        book["担当課"].cell(row=2, column=3).value = "bunka＠市役所.jp"  # C2: the first department's address
     elif edit == "bad-fiscal-year":
         settings = book["設定"]
         for row in settings.iter_rows(min_row=2):
@@ -195,6 +200,13 @@ def _break(workspace: Workspace, edit: str) -> None:
         ("unknown-department", "master-unknown-department", "計画", "O6", "未来創造課"),
         ("bad-value", "master-bad-value", "計画", "N4", "値「たくさん」を読み取れません"),
         ("bad-fiscal-year", "master-bad-fiscal-year", "設定", "B13", "年度「来年度」を読み取れません"),
+        (
+            "bad-address",
+            "master-bad-address",
+            "担当課",
+            "C2",
+            "「bunka＠市役所.jp」はメールアドレスとして使えません",
+        ),
     ],
 )
 def test_bad_master_stops_with_sheet_and_cell_and_writes_nothing(
@@ -221,6 +233,23 @@ def test_bad_master_stops_with_sheet_and_cell_and_writes_nothing(
         if cell:
             assert f"{sheet}!{cell}" in err
     assert _snapshot(workspace.root) == before
+
+
+def test_an_address_typed_in_full_width_is_read_half_width(workspace: Workspace) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    assert sheet.cell(row=1, column=3).value == "メールアドレス"
+    department = sheet.cell(row=2, column=1).value
+    sheet.cell(
+        row=2, column=3
+    ).value = " ｂｕｎｋａ＠ｃｉｔｙ．ｅｘａｍｐｌｅ．ｊｐ"  # as an input method types it
+    book.save(workspace.master_path)
+    plan = read_master(workspace.master_path)
+    assert plan.department(department).email == "bunka@city.example.jp"
+    [sent] = [item for item in xlplan.distribute(workspace).departments if item.department == department]
+    assert sent.mail is not None
+    message = email.message_from_bytes(sent.mail.read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "bunka@city.example.jp"
 
 
 def test_missing_master_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -230,6 +230,11 @@ CATALOGUE: dict[str, Entry] = {
         "The former name '{former}' of '{department}' is also a current department name or spelling; "
         "it cannot tell the two apart. Remove it from the former names or correct the name.",
     ),
+    "master-bad-address": Entry(
+        "error",
+        "「{address}」はメールアドレスとして使えません。半角の「名前@ドメイン」の形で1つだけ書いてください。",
+        "'{address}' is not a usable mail address: write one address in the form name@domain.",
+    ),
     "master-duplicate-department": Entry(
         "error",
         "担当課「{department}」が担当課シートに2回登録されています。",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,3 +47,21 @@ def positive_int(value: Any) -> int | None:
     if text and text.isdecimal() and int(text) > 0:
         return int(text)
     return None
+
+
+def date_of(raw: Any) -> dt.date | None:
+    """A date cell: a date, or text as 2021/5/31 or 2021年5月31日; None when empty.
+
+    Raises:
+        ValueError: the cell holds something else.
+    """
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    match = re.fullmatch(r"\s*(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?\s*", str(raw))
+    if match is None:
+        raise ValueError(f"not a date: {raw!r}")
+    return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))

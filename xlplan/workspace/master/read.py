@@ -7,7 +7,6 @@ Reading collects every problem as a finding with its sheet and cell and then rai
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,8 @@ from xlplan.plan.model import (
 )
 from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
+from xlplan.workspace.master.addresses import mail_address
+from xlplan.workspace.master.cells import date_of
 from xlplan.workspace.master.cells import get as _get
 from xlplan.workspace.master.cells import positive_int as _positive_int
 from xlplan.workspace.master.cells import split as _split
@@ -201,23 +202,8 @@ class _Reader:
             subject, body = text(f"{kind}メール件名"), text(f"{kind}メール本文", strip=False)
             if subject is not None or body is not None:
                 mail[kind] = MailTemplate(subject or "", body or "")
-        known = {
-            K_PLAN_NAME,
-            K_TITLE,
-            K_LABEL,
-            K_SLOGAN,
-            K_BASELINE,
-            K_BASELINE_LABEL,
-            K_PREVIOUS,
-            K_CURRENT,
-            K_ROUND,
-            K_PAST_YEARS,
-            K_MUNICIPALITY_CODE,
-            K_DEADLINE,
-            K_OFFICE,
-            K_OFFICE_CONTACT,
-            K_OFFICE_EMAIL,
-        }
+        known = {K_PLAN_NAME, K_TITLE, K_LABEL, K_SLOGAN, K_BASELINE, K_BASELINE_LABEL, K_PREVIOUS, K_CURRENT, K_ROUND,
+                 K_PAST_YEARS, K_MUNICIPALITY_CODE, K_DEADLINE, K_OFFICE, K_OFFICE_CONTACT, K_OFFICE_EMAIL}  # fmt: skip
         known |= {f"{K_LEVEL}{i + 1}" for i in range(len(levels))}
         known |= {f"{kind}メール{part}" for kind in MAIL_KINDS for part in ("件名", "本文")}
         extra = {key: _text(raw) or "" for key, (raw, _cell) in values.items() if key not in known}
@@ -225,6 +211,9 @@ class _Reader:
         for finding in (*parse_smtp(extra)[1], *parse_imap(extra)[1]):
             cell = values.get(str(finding.params.get("key")), (None, None))[1]
             self.fail(finding.code, sheet=SHEET_SETTINGS, cell=cell, **finding.params)
+        office_email = self.address(
+            text(K_OFFICE_EMAIL), SHEET_SETTINGS, values.get(K_OFFICE_EMAIL, (None, "B1"))[1]
+        )
         if not (levels and plan_name and title and baseline and previous and current):
             return None
         return Settings(
@@ -243,27 +232,25 @@ class _Reader:
             municipality_code=code,
             office=text(K_OFFICE),
             office_contact=text(K_OFFICE_CONTACT),
-            office_email=text(K_OFFICE_EMAIL),
+            office_email=office_email,
             mail=mail,
             extra=extra,
         )
 
+    def address(self, typed: str | None, sheet: str, cell: str) -> str | None:
+        """A mail address cell made half-width; a finding when it is not an address."""
+        address = mail_address(typed) if typed is not None else None
+        if typed is not None and address is None:
+            self.fail("master-bad-address", sheet=sheet, cell=cell, address=typed)
+        return address
+
     def date(self, item: tuple[Any, str]) -> dt.date | None:
         raw, cell = item
-        if raw is None or raw == "":
+        try:
+            return date_of(raw)
+        except ValueError:
+            self.fail("master-bad-date", sheet=SHEET_SETTINGS, cell=cell, value=str(raw))
             return None
-        if isinstance(raw, dt.datetime):
-            return raw.date()
-        if isinstance(raw, dt.date):
-            return raw
-        match = re.fullmatch(r"\s*(\d{4})[/\-.年](\d{1,2})[/\-.月](\d{1,2})日?\s*", str(raw))
-        if match:
-            try:
-                return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-            except ValueError:
-                pass
-        self.fail("master-bad-date", sheet=SHEET_SETTINGS, cell=cell, value=str(raw))
-        return None
 
     # -- 担当課 ---------------------------------------------------------------------------
     def departments(self, sheet: Worksheet) -> list[Department]:
@@ -288,11 +275,13 @@ class _Reader:
                 seen[spelling] = cell
             former = tuple(_split(_text(_get(row, index, "旧名称")))) if "旧名称" in index else ()
             former_cells[name] = a1(row_number, index["旧名称"] + 1) if former else cell
+            email = self.address(_text(_get(row, index, "メールアドレス")), SHEET_DEPARTMENTS,
+                                 a1(row_number, index.get("メールアドレス", 0) + 1))  # fmt: skip
             result.append(
                 Department(
                     name=name,
                     aliases=aliases,
-                    email=_text(_get(row, index, "メールアドレス")),
+                    email=email,
                     contact=_text(_get(row, index, "担当者")),
                     phone=_text(_get(row, index, "電話")),
                     former=former,
