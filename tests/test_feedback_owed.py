@@ -331,3 +331,22 @@ def test_an_owed_feedback_is_dropped_when_the_changed_master_finds_no_error(
     assert sorted(_feedback_rows(workspace)) == [(A, 1, "drafted")]
     assert not [path for path in workspace.feedback.iterdir() if B in path.name]
     assert collect(workspace).feedback == ()  # and it stays so
+
+
+def test_what_an_earlier_round_owed_is_not_made_in_the_next(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_bad_returns(workspace, example)
+    _stopped_before_feedback(workspace, monkeypatch)
+    book = openpyxl.load_workbook(workspace.master_path)  # the office begins a second round (回 2)
+    [row] = [row for row in book["設定"].iter_rows(min_row=2) if row[0].value == "回"]
+    row[1].value = 2
+    book.save(workspace.master_path)
+
+    again = collect(workspace)
+    assert again.feedback == ()  # the departments answer in the new round's workbooks
+    dropped = [finding for finding in again.findings if finding.code == "feedback-owed-other-round"]
+    assert sorted(finding.params["department"] for finding in dropped) == sorted([A, B])
+    assert "文化課.xlsx" in dropped[0].message() or "総務課.xlsx" in dropped[0].message()
+    assert _owed_states(workspace) == {A: "superseded", B: "superseded"}  # not owed for ever
+    assert not [f for f in collect(workspace).findings if f.code == "feedback-owed-other-round"]

@@ -956,6 +956,12 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」は{department}の回答ですが、後から届いた同じ課の回答をすでに確認しているため、採用しません（後の回答が有効です）。",
         "'{name}' is a return of {department}, but a later return of the department has been checked already: this one is not used (the later one stands).",
     ),
+    "feedback-owed-other-round": Entry(
+        "warning",
+        "{department}あての差し戻し票（「{name}」への回答）は、前の回または前の年度の照会のものなので作りません。いまの照会で配布したブックで回答してもらってください。",
+        "The feedback for {department} on '{name}' belongs to an earlier round or year and is not made; the department "
+        "answers in the workbook of the current round.",
+    ),
     "feedback-pending": Entry(
         "warning",
         "{department}あての差し戻し票を、今回は作れませんでした（保管した「{name}」をもう一度確認できませんでした）。次に回収を実行したときにもう一度作ります。",

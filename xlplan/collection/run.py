@@ -115,6 +115,13 @@ def _collect(
             Finding("send-outcome-unknown", {"department": row["department"], "kind": row["kind"]})
             for row in ledger.interrupted_sends(connection, "feedback")
         ]
+        # A 差し戻し a stopped run owed for an earlier round (回) or year: the office has asked again since,
+        # and the department answers in the workbook of the new round; nothing is made for the old one.
+        for row in ledger.owed_in_other_rounds(connection, round_id):
+            with connection:
+                ledger.drop_feedback(connection, int(row["receipt_id"]))
+            stopped.append(Finding("feedback-owed-other-round", {"department": row["department"],
+                                                                 "name": row["original_name"]}))  # fmt: skip
         # Built before the workers are forked, so that each shares the plan's indexes and the schema.
         checker = _Guarded(Checker(plan, key).prepare())
         intake = Intake(workspace, connection, round_id=round_id)

@@ -32,6 +32,7 @@ from xlplan.workspace.ledger.feedback_owed import (
     link_feedback,
     note_feedback,
     owed_feedback,
+    owed_in_other_rounds,
     settle_feedback,
     superseded_feedback,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "now",
     "open_ledger",
     "owed_feedback",
+    "owed_in_other_rounds",
     "pending_rollover",
     "receipt",
     "receipts_of",

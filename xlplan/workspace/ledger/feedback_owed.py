@@ -49,6 +49,16 @@ def drop_feedback(connection: sqlite3.Connection, receipt_id: int) -> None:
     _supersede(connection, "receipt_id = ?", (receipt_id,))
 
 
+def owed_in_other_rounds(connection: sqlite3.Connection, round_id: int) -> list[sqlite3.Row]:
+    """What is still owed for returns of rounds other than ``round_id``: the office began a new round
+    (回) or year while a stopped run owed them. Their department, receipt and original name."""
+    return connection.execute(
+        "SELECT o.receipt_id, o.department, r.original_name FROM feedback_owed o "
+        "JOIN receipts r ON r.id = o.receipt_id WHERE o.round_id != ? AND o.state = 'due' ORDER BY o.receipt_id",
+        (round_id,),
+    ).fetchall()
+
+
 def _supersede(connection: sqlite3.Connection, where: str, params: tuple[object, ...]) -> None:
     # ``where`` is one of this module's own conditions (its values are parameters).
     # A 差し戻し票 a stopped run began for one of them (nothing of it was sent) will not be finished.
