@@ -52,13 +52,18 @@ def test_init_alone_makes_a_blank_master_with_the_default_levels(tmp_path: Path)
     assert plan.levels == ("基本目標", "施策の方向", "基本事業", "事業") and plan.projects == ()
 
 
-def test_a_blank_master_is_not_distributed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("command", "folder"), [("distribute", "outbox"), ("consolidate", "reports")])
+def test_a_blank_master_is_not_distributed_nor_consolidated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, folder: str
+) -> None:
     root = tmp_path / "ws"
     main(["init", str(root)])
     capsys.readouterr()
-    assert main(["distribute", "-w", str(root)]) == 2
+    assert main([command, "-w", str(root)]) == 2
     assert "事業がまだありません" in capsys.readouterr().err
-    assert list((root / "outbox").iterdir()) == []
+    assert [path.name for path in (root / folder).iterdir() if not path.name.startswith(".")] == []
+    assert main([command, "-w", str(root), "--json"]) == 2  # one JSON document, as for any stop
+    assert json.loads(capsys.readouterr().out)["findings"][0]["code"] == "plan-no-projects"
 
 
 @pytest.mark.parametrize(

@@ -187,9 +187,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "plan-no-projects": Entry(
         "error",
-        "計画マスタに事業がまだありません。計画シートに事業と担当課を入力してから配布してください（書き方は計画マスタの説明シートと docs/master.md）。",
+        "計画マスタに事業がまだありません。計画シートに事業と担当課を入力してから配布・集約してください（書き方は計画マスタの説明シートと docs/master.md）。",
         "The master has no projects yet. Enter the projects and departments on the plan sheet before distributing "
-        "(see the master's guide sheet and docs/master.md).",
+        "or consolidating (see the master's guide sheet and docs/master.md).",
     ),
     "rollover-feedback-owed": Entry(
         "error",

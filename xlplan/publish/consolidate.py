@@ -31,7 +31,7 @@ from typing import Any
 
 import filelock
 
-from xlplan.errors import OutputError, PdfFailed, PdfUnavailable
+from xlplan.errors import ConfigurationError, OutputError, PdfFailed, PdfUnavailable
 from xlplan.findings import Finding, Language, findings_json
 from xlplan.plan.model import Answer, Plan
 from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
@@ -221,6 +221,8 @@ def consolidate(
 ) -> ConsolidationResult:
     """Consolidate a workspace: its master, the accepted answers in its ledger, its template, into ``reports/``."""
     plan = workspace.load_plan()
+    if not plan.projects:  # a blank master (just made by init): there is no table to make
+        raise ConfigurationError([Finding("plan-no-projects")])
     answers = workspace.accepted_answers(plan)
     return consolidate_plan(
         plan,
