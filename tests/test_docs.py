@@ -169,6 +169,48 @@ def test_json_prints_one_document(name: str, here: Path, capsys: pytest.CaptureF
         )
 
 
+@pytest.mark.parametrize("name", [name for name in COMMANDS if _takes_json(name)])
+def test_a_usage_error_is_said_in_japanese_and_as_json(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # docs/cli.md: --json prints one document even when the command stops (exit 2), argparse's refusals too.
+    given = {"validate": ["回答.xlsx"], "review accept": ["1"], "review reject": ["1"]}.get(name, [])
+    assert main([*name.split(), *given, "--json", "--no-such-option"]) == 2
+    output = capsys.readouterr()
+    [finding] = json.loads(output.out)["findings"]
+    assert finding["code"] == "usage-unrecognized" and finding["params"]["arguments"] == "--no-such-option"
+    assert f"xlplan {name}: 「--no-such-option」は使えない指定です" in output.err  # the command's own words
+    assert "unrecognized arguments" not in output.err
+
+
+def test_usage_errors_name_what_is_wrong(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = {
+        ("review", "accept", "abc"): "RECEIPT の値「abc」を読み取れません",
+        ("validate",): "次の指定が必要です: FILE",
+        ("frob",): "COMMAND に「frob」は指定できません",
+        ("status", "--lang"): "--lang のあとに値を書いてください",
+    }
+    for argv, words in cases.items():
+        assert main(list(argv)) == 2, argv
+        assert words in capsys.readouterr().err, argv
+    assert main(["status", "--lang", "en", "--bogus"]) == 2
+    assert (
+        "unrecognized arguments: --bogus" in capsys.readouterr().err
+    )  # English, asked for after the command
+
+
+def test_the_language_may_follow_the_command(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "-w", "令和3年度", "--lang", "en"]) in (0, 1)
+    assert "status of returns" in capsys.readouterr().out
+
+
+def test_review_alone_lists_with_the_options_of_review_list(
+    here: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["review", "-w", "令和3年度", "--json"]) in (0, 1)
+    listed = json.loads(capsys.readouterr().out)
+    assert main(["review", "list", "-w", "令和3年度", "--json"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out) == listed and "pending" in listed
+
+
 def test_remind_json_is_the_remind_document(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # `xlplan remind --json` used to fail with "unrecognized arguments".
     assert main(["remind", "-w", "令和3年度", "--json"]) in (0, 1)

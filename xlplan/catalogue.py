@@ -230,6 +230,36 @@ CATALOGUE: dict[str, Entry] = {
         "The former name '{former}' of '{department}' is also a current department name or spelling; "
         "it cannot tell the two apart. Remove it from the former names or correct the name.",
     ),
+    "usage-unrecognized": Entry(
+        "error",
+        "{command}: 「{arguments}」は使えない指定です。使い方は {command} --help で表示します。",
+        "{command}: unrecognized arguments: {arguments}. See {command} --help.",
+    ),
+    "usage-missing": Entry(
+        "error",
+        "{command}: 次の指定が必要です: {arguments}。使い方は {command} --help で表示します。",
+        "{command}: the following arguments are required: {arguments}. See {command} --help.",
+    ),
+    "usage-invalid-choice": Entry(
+        "error",
+        "{command}: {argument} に「{value}」は指定できません（指定できるもの: {choices}）。",
+        "{command}: {argument} cannot be '{value}' (choose from {choices}).",
+    ),
+    "usage-invalid-value": Entry(
+        "error",
+        "{command}: {argument} の値「{value}」を読み取れません。使い方は {command} --help で表示します。",
+        "{command}: the value '{value}' of {argument} cannot be read. See {command} --help.",
+    ),
+    "usage-expects-value": Entry(
+        "error",
+        "{command}: {argument} のあとに値を書いてください。",
+        "{command}: {argument} needs a value.",
+    ),
+    "usage-error": Entry(
+        "error",
+        "{command}: コマンドの指定に誤りがあります。使い方は {command} --help で表示します。",
+        "{command}: the command line is not valid. See {command} --help.",
+    ),
     "master-bad-address": Entry(
         "error",
         "「{address}」はメールアドレスとして使えません。半角の「名前@ドメイン」の形で1つだけ書いてください。",

@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
@@ -254,6 +254,56 @@ def _progress(args: argparse.Namespace) -> bool:
 # ----------------------------------------------------------------------------------------
 
 
+class _UsageError(Exception):
+    """A command line argparse refused: the command, the finding, and the command's usage line."""
+
+    def __init__(self, finding: Finding, usage: str) -> None:
+        super().__init__(finding.code)
+        self.finding = finding
+        self.usage = usage
+
+
+# argparse's own messages (English, and the same in every Python since 3.8), as findings with data.
+_USAGE_MESSAGES = (
+    (re.compile(r"unrecognized arguments: (?P<arguments>.*)", re.DOTALL), "usage-unrecognized"),
+    (re.compile(r"the following arguments are required: (?P<arguments>.*)", re.DOTALL), "usage-missing"),
+    (
+        re.compile(
+            r"argument (?P<argument>\S+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
+            re.DOTALL,
+        ),
+        "usage-invalid-choice",
+    ),
+    (
+        re.compile(r"argument (?P<argument>\S+): invalid \w+ value: (?P<value>.*)", re.DOTALL),
+        "usage-invalid-value",
+    ),
+    (
+        re.compile(r"argument (?P<argument>\S+): expected (?:one|at least one) argument", re.DOTALL),
+        "usage-expects-value",
+    ),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its help option in Japanese and its usage errors as findings (see :func:`_main`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="この説明を表示する")
+
+    def error(self, message: str) -> NoReturn:
+        for pattern, code in _USAGE_MESSAGES:
+            match = pattern.fullmatch(message)
+            if match:
+                params = {key: value.replace("'", "") for key, value in match.groupdict().items()}
+                raise _UsageError(Finding(code, {"command": self.prog, **params}), self.format_usage())
+        raise _UsageError(
+            Finding("usage-error", {"command": self.prog, "detail": message}), self.format_usage()
+        )
+
+
 def _workspace_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-w", "--workspace", type=Path, default=Path("."), help="作業フォルダ（既定: 現在のフォルダ）"
@@ -272,13 +322,21 @@ def _command(
         _workspace_arg(parser)
     if json_output:
         _json_arg(parser)
-    parser.set_defaults(handler=handler)
+    _lang_arg(parser)
+    parser.set_defaults(handler=handler, command_parser=parser)
     return parser
+
+
+def _lang_arg(parser: argparse.ArgumentParser) -> None:
+    # Accepted before and after the command's name; after it, it is the command's own (SUPPRESS: unset
+    # when not given, so that `xlplan --lang en status` keeps its choice).
+    parser.add_argument("--lang", choices=("ja", "en"), default=argparse.SUPPRESS,
+                        help="メッセージの言語（既定: ja、環境変数 XLPLAN_LANG）")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used to test that each command has help)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xlplan",
         description="計画の進捗照会（配布 → 回収・検証 → 集約）を Excel で行うツール。",
     )
@@ -327,7 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="提出元を証明できない回答の確認（受理・却下）",
         description="提出元を証明できない回答の確認（受理・却下）",
     )
-    review.set_defaults(handler=cmd_review_list, workspace=Path("."), json=False)
+    # `xlplan review` alone lists (with -w and --json as `review list` takes them).
+    _workspace_arg(review)
+    _json_arg(review)
+    _lang_arg(review)
+    review.set_defaults(handler=cmd_review_list, command_parser=review)
     review_commands = review.add_subparsers(dest="review_command", metavar="SUBCOMMAND")
     _command(review_commands, "list", cmd_review_list)
     for name, handler in (("accept", cmd_review_accept), ("reject", cmd_review_reject)):
@@ -430,11 +492,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        args, extra = parser.parse_known_args(arguments)
+        if extra:  # said by the command's own parser, with its usage, rather than by xlplan's
+            getattr(args, "command_parser", parser).error("unrecognized arguments: " + " ".join(extra))
+    except SystemExit as exc:  # --help (and --version) end here
         return int(exc.code or 0)
-    args.language = args.lang or language_of(os.environ.get("XLPLAN_LANG"))
+    except _UsageError as refused:
+        # Said as any stop is said: in the user's language, and as one JSON document under --json.
+        language = language_of(_given_lang(arguments) or os.environ.get("XLPLAN_LANG"))
+        print(refused.usage.rstrip(), file=sys.stderr)
+        print(format_table([refused.finding], language), file=sys.stderr)
+        if "--json" in arguments:
+            document = {
+                "ok": False,
+                "exit_code": EXIT_USAGE,
+                "findings": findings_json([refused.finding], language),
+            }
+            print(json.dumps(document, ensure_ascii=False, indent=2))
+        return EXIT_USAGE
+    args.language = getattr(args, "lang", None) or language_of(os.environ.get("XLPLAN_LANG"))
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -469,6 +547,16 @@ def _main(argv: Sequence[str] | None) -> int:
         print(format_table([Finding("environment-failed", {"path": path, "reason": reason})], args.language),
               file=sys.stderr)  # fmt: skip
         return EXIT_OUTPUT
+
+
+def _given_lang(arguments: Sequence[str]) -> str | None:
+    """The --lang of a command line argparse refused (it was not parsed)."""
+    for index, argument in enumerate(arguments):
+        if argument.startswith("--lang="):
+            return argument.partition("=")[2]
+        if argument == "--lang" and index + 1 < len(arguments):
+            return arguments[index + 1]
+    return None
 
 
 def args_workspace(args: argparse.Namespace) -> Path:
