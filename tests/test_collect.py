@@ -244,7 +244,18 @@ def test_cli_validate_checks_without_taking_in(
     # Nothing was taken in: no archive, no receipt.
     assert not [path for path in workspace.archive.rglob("*") if path.is_file()]
     assert _ledger(workspace).execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 0
+    capsys.readouterr()
     assert main(["validate", str(tmp_path / "missing.xlsx"), "-w", str(workspace.root)]) == 1
+    assert "missing.xlsx: 読み取り不可" in capsys.readouterr().out  # not 要修正: there is nothing to correct
+    assert main(["validate", str(tmp_path), "-w", str(workspace.root)]) == 1
+    output = capsys.readouterr()
+    assert "はフォルダです" in output.err and "見つかりません" not in output.err
+    (unsigned := tmp_path / "unsigned.xlsx").write_bytes(good.read_bytes())
+    book = openpyxl.load_workbook(unsigned)
+    book.remove(book[layout.MANIFEST_SHEET])
+    book.save(unsigned)
+    main(["validate", str(unsigned), "-w", str(workspace.root)])
+    assert "unsigned.xlsx: 要確認（提出元の証明なし）" in capsys.readouterr().out
 
 
 def _last_json(capsys: pytest.CaptureFixture[str]) -> str:

@@ -1068,6 +1068,11 @@ CATALOGUE: dict[str, Entry] = {
         "別の回収処理が実行中です（{lock}）。終わってからもう一度実行してください。",
         "Another collection is running ({lock}). Run again when it has finished.",
     ),
+    "file-is-folder": Entry(
+        "error",
+        "{path} はフォルダです。検証するファイル（.xlsx）を指定してください（フォルダの中のすべてなら {path}/*.xlsx）。",
+        "{path} is a folder; name the files (.xlsx) to check (all of them: {path}/*.xlsx).",
+    ),
     "file-not-found": Entry(
         "error",
         "ファイル {path} が見つかりません。ファイル名と場所を確認してください。",

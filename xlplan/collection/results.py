@@ -287,10 +287,10 @@ class ValidationResult(Reported):
         return [finding for item in self.files for finding in item.checked.findings]
 
     def lines(self, language: Language = "ja") -> list[str]:
-        """One line per file: 問題なし or 要修正."""
+        """One line per file: 問題なし, 要修正, or what else collection would make of it (読み取り不可 …)."""
         return [
             f"{item.path}: " + (say(language, "問題なし", "valid") if item.checked.outcome == "accepted"
-                                else say(language, "要修正", "invalid"))
+                                else say(language, _OUTCOME_JA[item.checked.outcome], item.checked.outcome))
             for item in self.files
         ]  # fmt: skip
 

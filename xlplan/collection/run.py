@@ -457,7 +457,8 @@ def validate(
         if path.is_file():
             readable.append(path)
         else:
-            finding = Finding("file-not-found", {"path": str(path)}, file=str(path))
+            code = "file-is-folder" if path.is_dir() else "file-not-found"
+            finding = Finding(code, {"path": str(path)}, file=str(path))
             missing.append(Validation(path, Checked("unreadable", None, (), (finding,))))
     for path, verdict in map_returns(readable, Checker(plan, key).prepare(), limits=limits):
         results.append(Validation(path, verdict))
