@@ -501,6 +501,14 @@ def test_a_file_that_is_not_a_workbook_is_refused(tmp_path: Path, capsys: pytest
     assert "Traceback" not in err
 
 
+def test_a_table_that_is_not_there_is_said_to_be_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _refused(tmp_path, tmp_path / "事業実績一覧.xlsx", capsys)
+    assert "(file-not-found)" in err and "事業実績一覧.xlsx が見つかりません" in err
+    assert "保存し直して" not in err  # re-saving in Excel is no help for a file that is not there
+
+
 def test_cells_that_cannot_be_read_are_named_one_by_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

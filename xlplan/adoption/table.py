@@ -107,6 +107,8 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
             findings name every sheet and cell.
     """
     reader = _Reader(path.name)
+    if not path.is_file():  # a misspelt name, or a folder: "re-save it in Excel" would not help
+        raise ConfigurationError([Finding("file-not-found", {"path": str(path)}, file=path.name)])
     try:
         with warnings.catch_warnings():  # openpyxl's remarks on foreign files are not for the office
             warnings.simplefilter("ignore")
