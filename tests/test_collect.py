@@ -108,7 +108,11 @@ def test_good_and_bad_files_in_one_run(workspace: Workspace, example: Example, t
     by_name = {item.name: item for item in result.files}
     # Excel's lock file is not a return, and the workbook it locks is still open: left for the next run.
     assert "~$文化課_回答.xlsx" not in by_name and "文化課_回答.xlsx" not in by_name
-    assert [f.code for f in result.findings if f.file == "文化課_回答.xlsx"] == ["file-busy"]
+    [busy] = [f for f in result.findings if f.file == "文化課_回答.xlsx"]
+    assert (
+        busy.code == "file-busy"
+        and "Excel または LibreOffice で開かれています（~$文化課_回答.xlsx）" in busy.message()
+    )
     assert by_name["文化課_回答（再送）.xlsx"].outcome == "accepted"  # the same answers under another name
     assert by_name["総務課.xlsx"].outcome == "invalid"
     assert "value-not-a-mark" in _codes(result.files, "総務課.xlsx")

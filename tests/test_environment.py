@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import xlplan
+from xlplan.cli import main
 from xlplan.demo.respond import fill_response
 from xlplan.errors import EXIT_OUTPUT
 from xlplan.examples import Example
@@ -111,3 +112,19 @@ def test_a_full_disk_loses_nothing_and_says_so(mounted: Path, example: Example) 
             "SELECT COUNT(*) FROM acceptances WHERE superseded_by IS NULL"
         ).fetchone()[0]
     assert accepted == 6
+
+
+def test_the_systems_reason_is_said_in_japanese(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reports folder replaced by a file of that name: the system says "File exists" or "Not a directory".
+    shutil.rmtree(workspace.reports)
+    workspace.reports.write_bytes(b"")
+    assert main(["consolidate", "-w", str(workspace.root)]) == EXIT_OUTPUT
+    err = capsys.readouterr().err
+    assert str(workspace.reports) in err and "Traceback" not in err
+    assert any(
+        words in err
+        for words in ("同じ名前のファイルかフォルダがすでにあります", "途中の名前がフォルダではありません")
+    ), err
+    assert "File exists" not in err and "Not a directory" not in err

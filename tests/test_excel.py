@@ -803,5 +803,5 @@ def test_server_and_interpreter_do_not_go_together(
     workspace = init_workspace(tmp_path / "ws", example.plan)
     argv = ["excel", "build", "-w", str(workspace.root), "--server", SERVER_URL, "--interpreter", INTERPRETER]
     assert main(argv) == 2
-    assert "not allowed with" in capsys.readouterr().err
+    assert "は一緒に指定できません" in capsys.readouterr().err
     assert not (workspace.root / "master.xlsm").exists()

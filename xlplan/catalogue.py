@@ -32,8 +32,8 @@ CATALOGUE: dict[str, Entry] = {
     # --- master workbook and workspace (exit status 2) -------------------------------
     "excel-extra-missing": Entry(
         "error",
-        'ボタン付きの計画マスタを作るには xlwings が必要です。pip install "xlplan[excel]" で入れてください（{detail}）。',
-        'Building the master with buttons needs xlwings: pip install "xlplan[excel]" ({detail}).',
+        'ボタン付きの計画マスタを作るには xlwings が必要です。pip install "xlplan[excel]" で入れてください。',
+        'Building the master with buttons needs xlwings: pip install "xlplan[excel]".',
     ),
     "server-url-invalid": Entry(
         "error",
@@ -239,6 +239,11 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "{command}: 次の指定が必要です: {arguments}。使い方は {command} --help で表示します。",
         "{command}: the following arguments are required: {arguments}. See {command} --help.",
+    ),
+    "usage-not-together": Entry(
+        "error",
+        "{command}: {argument} と {other} は一緒に指定できません。",
+        "{command}: {argument} cannot be given with {other}.",
     ),
     "usage-invalid-choice": Entry(
         "error",
@@ -1157,6 +1162,25 @@ PHRASES: dict[str, Text] = {
     "kind-ole": Text("Excel 以外の古い形式の Office 文書", "an older Office document that is not a workbook"),
     "kind-pdf": Text("PDF", "a PDF"),
     "kind-binary": Text("種類の分からないファイル", "a file of unknown type"),
+    # --- why the system refused a file operation (xlplan.findings.os_reason) -------------------
+    "os-no-space": Text("ディスクの空き容量が足りません", "no space left on the disk"),
+    "os-permission": Text("その場所に読み書きする権限がありません", "permission denied"),
+    "os-read-only": Text("読み取り専用の場所です", "the location is read-only"),
+    "os-exists": Text("同じ名前のファイルかフォルダがすでにあります", "a file or folder of that name exists"),
+    "os-not-found": Text("ファイルかフォルダが見つかりません", "no such file or folder"),
+    "os-in-use": Text("ほかのプログラム（Excel など）が使用中です", "another program (Excel …) is using it"),
+    "os-name-too-long": Text("名前が長すぎます", "the name is too long"),
+    "os-is-folder": Text("ファイルではなくフォルダです", "it is a folder, not a file"),
+    "os-not-folder": Text("途中の名前がフォルダではありません", "a part of the path is not a folder"),
+    "os-io": Text("ディスクの読み書きに失敗しました", "the disk could not be read or written"),
+    # --- why a file of the inbox is taken later (file-busy) -----------------------------------
+    "busy-open": Text(
+        "Excel または LibreOffice で開かれています（{lock}）", "it is open in Excel or LibreOffice ({lock})"
+    ),
+    "busy-changed": Text(
+        "読み取っている間にファイルが変わりました（コピー中かもしれません）",
+        "the file changed while it was read (it may still be being copied)",
+    ),
     # --- why a reading stopped, to be tried again (file-read-retry) ---------------------------
     "stopped-timeout": Text("制限時間の {seconds} 秒を過ぎました", "it took longer than {seconds} seconds"),
     "stopped-crashed": Text("読み取りの処理が異常終了しました", "the reading process ended abnormally"),

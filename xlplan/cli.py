@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
-from xlplan.findings import Finding, Language, findings_json, format_table, language_of
+from xlplan.findings import Finding, Language, Phrase, findings_json, format_table, language_of, os_reason
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.text import printable
 from xlplan.result import Result, say
@@ -267,6 +267,10 @@ class _UsageError(Exception):
 _USAGE_MESSAGES = (
     (re.compile(r"unrecognized arguments: (?P<arguments>.*)", re.DOTALL), "usage-unrecognized"),
     (re.compile(r"the following arguments are required: (?P<arguments>.*)", re.DOTALL), "usage-missing"),
+    (
+        re.compile(r"argument (?P<argument>\S+): not allowed with argument (?P<other>\S+)", re.DOTALL),
+        "usage-not-together",
+    ),
     (
         re.compile(
             r"argument (?P<argument>\S+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
@@ -543,10 +547,21 @@ def _main(argv: Sequence[str] | None) -> int:
         # say so in the user's words, with the file, rather than a traceback. Nothing half-written
         # stays: outputs are written beside their target and moved in place, the ledger is SQLite.
         path = str(getattr(exc, "filename", None) or args_workspace(args))
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        reason = os_reason(exc) if isinstance(exc, OSError) else _ledger_reason(exc)
         print(format_table([Finding("environment-failed", {"path": path, "reason": reason})], args.language),
               file=sys.stderr)  # fmt: skip
         return EXIT_OUTPUT
+
+
+def _ledger_reason(exc: sqlite3.Error) -> Phrase | str:
+    """Why SQLite refused, in the user's words for the reasons the environment causes."""
+    phrase = {
+        sqlite3.SQLITE_FULL: "os-no-space",
+        sqlite3.SQLITE_READONLY: "os-read-only",
+        sqlite3.SQLITE_BUSY: "os-in-use",
+        sqlite3.SQLITE_IOERR: "os-io",
+    }.get(getattr(exc, "sqlite_errorcode", -1) & 0xFF)
+    return Phrase(phrase) if phrase else str(exc) or type(exc).__name__
 
 
 def _given_lang(arguments: Sequence[str]) -> str | None:

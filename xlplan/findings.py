@@ -12,6 +12,7 @@ result that is reported as JSON, a table, or the rows of an Excel sheet.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -148,7 +149,33 @@ def jsonable(value: Any) -> Any:
 
 def not_writable(path: object, exc: OSError) -> Finding:
     """The ``output-not-writable`` finding for ``path``, with the system's reason for ``exc``."""
-    return Finding("output-not-writable", {"path": str(path), "reason": exc.strerror or type(exc).__name__})
+    return Finding("output-not-writable", {"path": str(path), "reason": os_reason(exc)})
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "os-no-space",
+    errno.EDQUOT: "os-no-space",
+    errno.EACCES: "os-permission",
+    errno.EPERM: "os-permission",
+    errno.EROFS: "os-read-only",
+    errno.EEXIST: "os-exists",
+    errno.ENOENT: "os-not-found",
+    errno.EBUSY: "os-in-use",
+    errno.ENAMETOOLONG: "os-name-too-long",
+    errno.EISDIR: "os-is-folder",
+    errno.ENOTDIR: "os-not-folder",
+    errno.EIO: "os-io",
+}
+_WINDOWS_IN_USE = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: a file Excel holds open
+
+
+def os_reason(exc: OSError) -> Phrase | str:
+    """Why the system refused ``exc``'s operation: a phrase of the catalogue for the common reasons
+    (the system's own words are English on a server), else the system's words."""
+    if getattr(exc, "winerror", None) in _WINDOWS_IN_USE:
+        return Phrase("os-in-use")
+    code = _OS_REASONS.get(exc.errno or 0)
+    return Phrase(code) if code is not None else exc.strerror or str(exc) or type(exc).__name__
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:
