@@ -241,6 +241,20 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     assert "\nlint-imports\n" in ci  # the layers contract is checked in CI
 
 
+def test_the_offline_wheelhouse_lists_every_dependency() -> None:
+    # docs/excel-setup.md: the wheels for a closed network, gathered on Linux for Windows; xlplan's own
+    # wheel is built --no-deps, so a dependency missing from the list fails on the office's PC.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["excel"]]
+    names = {re.split(r"[<>=!~\[; ]", item, maxsplit=1)[0].lower() for item in wanted}
+    page = (ROOT / "docs" / "excel-setup.md").read_text(encoding="utf-8")
+    command = page.split("python -m pip download", 1)[1].split("```", 1)[0]
+    listed = {word.strip('"').split("<")[0].lower() for word in command.replace("\\", " ").split()}
+    assert names <= listed, names - listed
+
+
 def test_docs_links_resolve() -> None:
     for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
         for target in re.findall(r"\]\(([^)#]+\.md)\)", page.read_text(encoding="utf-8")):
