@@ -88,7 +88,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         years = sorted({record.fiscal_year.western for record in plan.history})
         print(say(args.language,
                   f"事業 {len(plan.projects)} 件、担当課 {len(plan.departments)}、履歴 {len(plan.history)} 件"
-                  + (f"（{FiscalYear(years[0]).wareki}〜{FiscalYear(years[-1]).wareki}）" if years else ""),
+                  + (f"（{FiscalYear(years[0]).wareki}" + (f"〜{FiscalYear(years[-1]).wareki}" if len(years) > 1 else "")
+                     + "）" if years else ""),
                   f"{len(plan.projects)} projects, {len(plan.departments)} departments, {len(plan.history)} history records"))  # fmt: skip
     return EXIT_OK
 

@@ -90,7 +90,10 @@ class ReviewResult(Reported):
             )
         for item in self.pending:
             who = item.department or say(language, "（不明）", "(unknown)")
-            sender = item.sender or say(language, "（差出人不明）", "(no sender)")
+            # A file dropped into inbox/ came by no mail: it has no sender, which is not a mystery.
+            sender = item.sender or say(
+                language, "なし（受信フォルダに置かれたファイル）", "none (placed in inbox/)"
+            )
             lines.append(
                 say(
                     language,
