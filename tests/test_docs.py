@@ -208,7 +208,42 @@ def test_review_alone_lists_with_the_options_of_review_list(
     assert main(["review", "-w", "令和3年度", "--json"]) in (0, 1)
     listed = json.loads(capsys.readouterr().out)
     assert main(["review", "list", "-w", "令和3年度", "--json"]) in (0, 1)
-    assert json.loads(capsys.readouterr().out) == listed and "pending" in listed
+    assert json.loads(capsys.readouterr().out) == listed and listed["pending"]
+    # Given before the subcommand, -w and --json are not undone by the subcommand's defaults: a
+    # decision recorded in the current folder's ledger instead of the one named would be final.
+    assert main(["review", "-w", "令和3年度", "--json", "list"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out) == listed
+    receipt = str(listed["pending"][0]["receipt"])
+    assert main(["review", "-w", "令和3年度", "--json", "reject", receipt, "--note", "テスト"]) == 0
+    assert json.loads(capsys.readouterr().out)["decided"]
+    assert receipt not in [str(item.receipt) for item in xlplan.review(Workspace(here / "令和3年度")).pending]
+
+
+def test_options_are_not_abbreviated_and_the_last_language_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--js"]) == 2  # not taken for --json: refused as it is written
+    assert "「--js」は使えない指定です" in capsys.readouterr().err
+    assert main(["--lang", "en", "status", "--lang", "ja", "--bogus"]) == 2
+    assert "「--bogus」は使えない指定です" in capsys.readouterr().err
+
+
+def test_a_failure_of_the_system_is_one_json_document_too(
+    here: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import xlplan.cli as cli
+
+    def full(args: argparse.Namespace) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", "reports/回答状況.xlsx")
+
+    monkeypatch.setattr(cli, "cmd_status", full)
+    assert main(["status", "-w", "令和3年度", "--json"]) == 3
+    output = capsys.readouterr()
+    [finding] = json.loads(output.out)["findings"]
+    assert finding["code"] == "environment-failed"
+    assert finding["params"]["reason"] == "No space left on device"  # the system's words, kept as data
+    assert "ディスクの空き容量が足りません" in finding["message"] and "No space" not in finding["message"]
+    assert "ディスクの空き容量が足りません" in output.err
 
 
 def test_remind_json_is_the_remind_document(here: Path, capsys: pytest.CaptureFixture[str]) -> None:

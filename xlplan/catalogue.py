@@ -464,8 +464,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "output-not-writable": Entry(
         "error",
-        "フォルダ {path} に書き込めません（{reason}）。",
-        "Cannot write to folder {path} ({reason}).",
+        "フォルダ {path} に書き込めません（{why}）。",
+        "Cannot write to folder {path} ({why}).",
     ),
     # --- distribute -----------------------------------------------------------------------
     "distribute-unknown-department": Entry(
@@ -668,7 +668,7 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "review-rows-of-other-department": Entry(
         "error",
-        "受付番号 {receipt} の回答の行は「{found}」の担当の行です。「{department}」の回答として受理することはできません。その課の回答であれば --as を付けずに受理してください。",
+        "受付番号 {receipt} の回答の行は「{found}」の担当の行です。「{department}」の回答として受理することはできません。その課の回答であれば --as を付けずに受理してください（課の名称を変えたときは、担当課シートの「旧名称」に前の名称を書きます）。",
         "The rows of receipt {receipt} are those of {found}; it cannot be accepted as {department}'s return. "
         "If it is that department's, accept it without --as.",
     ),
@@ -1024,8 +1024,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "file-busy": Entry(
         "warning",
-        "「{name}」は書き込み中か、ほかのプログラム（Excel など）で開かれているため、今回は取り込みませんでした（{reason}）。ファイルを閉じてから、もう一度回収してください。",
-        "'{name}' is being written or is open in another program (Excel?) and was not taken in this time ({reason}). Close it and collect again.",
+        "「{name}」は書き込み中か、ほかのプログラム（Excel など）で開かれているため、今回は取り込みませんでした（{why}）。ファイルを閉じてから、もう一度回収してください。",
+        "'{name}' is being written or is open in another program (Excel?) and was not taken in this time ({why}). Close it and collect again.",
     ),
     "inbox-link": Entry(
         "warning",
@@ -1054,13 +1054,13 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "archive-write-failed": Entry(
         "error",
-        "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{reason}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
-        "'{name}' could not be stored in the archive {path} and was not taken in ({reason}). Check the folder's free space and permissions, then collect again.",
+        "「{name}」を保管フォルダ {path} に保存できなかったため、取り込んでいません（{why}）。フォルダの空き容量と書き込み権限を確認してから、もう一度回収してください。",
+        "'{name}' could not be stored in the archive {path} and was not taken in ({why}). Check the folder's free space and permissions, then collect again.",
     ),
     "environment-failed": Entry(
         "error",
-        "{path} を読み書きできなかったため、処理を止めました（{reason}）。ディスクの空き容量とフォルダの書き込み権限を確認してから、もう一度実行してください。途中まで書いたファイルは残していません。",
-        "Stopped: {path} could not be read or written ({reason}). Check the free disk space and the folder's "
+        "{path} を読み書きできなかったため、処理を止めました（{why}）。ディスクの空き容量とフォルダの書き込み権限を確認してから、もう一度実行してください。途中まで書いたファイルは残していません。",
+        "Stopped: {path} could not be read or written ({why}). Check the free disk space and the folder's "
         "permissions, then run again. No half-written file was left.",
     ),
     "ledger-unavailable": Entry(
@@ -1136,8 +1136,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "consolidate-write-failed": Entry(
         "error",
-        "{path} を書き出せませんでした（{reason}）。",
-        "Could not write {path} ({reason}).",
+        "{path} を書き出せませんでした（{why}）。",
+        "Could not write {path} ({why}).",
     ),
     "pdf-unavailable": Entry(
         "warning",
@@ -1173,6 +1173,9 @@ PHRASES: dict[str, Text] = {
     "os-is-folder": Text("ファイルではなくフォルダです", "it is a folder, not a file"),
     "os-not-folder": Text("途中の名前がフォルダではありません", "a part of the path is not a folder"),
     "os-io": Text("ディスクの読み書きに失敗しました", "the disk could not be read or written"),
+    "names-exhausted": Text(
+        "同じ名前のファイルが多すぎて、新しい名前を付けられません", "too many files of the same name"
+    ),
     # --- why a file of the inbox is taken later (file-busy) -----------------------------------
     "busy-open": Text(
         "Excel または LibreOffice で開かれています（{lock}）", "it is open in Excel or LibreOffice ({lock})"

@@ -19,14 +19,15 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
-from xlplan.findings import Finding, Language, Phrase, findings_json, format_table, language_of, os_reason
+from xlplan.findings import Finding, Language, Phrase, findings_json, format_table, language_of, os_params
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.text import printable
 from xlplan.result import Result, say
+from xlplan.usage import Parser, UsageError, given_lang
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -255,78 +256,33 @@ def _progress(args: argparse.Namespace) -> bool:
 # ----------------------------------------------------------------------------------------
 
 
-class _UsageError(Exception):
-    """A command line argparse refused: the command, the finding, and the command's usage line."""
-
-    def __init__(self, finding: Finding, usage: str) -> None:
-        super().__init__(finding.code)
-        self.finding = finding
-        self.usage = usage
-
-
-# argparse's own messages (English, and the same in every Python since 3.8), as findings with data.
-_USAGE_MESSAGES = (
-    (re.compile(r"unrecognized arguments: (?P<arguments>.*)", re.DOTALL), "usage-unrecognized"),
-    (re.compile(r"the following arguments are required: (?P<arguments>.*)", re.DOTALL), "usage-missing"),
-    (
-        re.compile(r"argument (?P<argument>\S+): not allowed with argument (?P<other>\S+)", re.DOTALL),
-        "usage-not-together",
-    ),
-    (
-        re.compile(
-            r"argument (?P<argument>\S+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
-            re.DOTALL,
-        ),
-        "usage-invalid-choice",
-    ),
-    (
-        re.compile(r"argument (?P<argument>\S+): invalid \w+ value: (?P<value>.*)", re.DOTALL),
-        "usage-invalid-value",
-    ),
-    (
-        re.compile(r"argument (?P<argument>\S+): expected (?:one|at least one) argument", re.DOTALL),
-        "usage-expects-value",
-    ),
-)
+# An option a subcommand shares with its parent command (`xlplan review -w X accept 12`) has no default
+# of its own: argparse copies the subcommand's values over the parent's, defaults included, so the
+# subcommand's default would silently undo the -w given before it. The parent sets the defaults.
+def _workspace_arg(parser: argparse.ArgumentParser, *, shared: bool = False) -> None:
+    parser.add_argument("-w", "--workspace", type=Path, default=argparse.SUPPRESS if shared else Path("."),
+                        help="作業フォルダ（既定: 現在のフォルダ）")  # fmt: skip
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with its help option in Japanese and its usage errors as findings (see :func:`_main`)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="この説明を表示する")
-
-    def error(self, message: str) -> NoReturn:
-        for pattern, code in _USAGE_MESSAGES:
-            match = pattern.fullmatch(message)
-            if match:
-                params = {key: value.replace("'", "") for key, value in match.groupdict().items()}
-                raise _UsageError(Finding(code, {"command": self.prog, **params}), self.format_usage())
-        raise _UsageError(
-            Finding("usage-error", {"command": self.prog, "detail": message}), self.format_usage()
-        )
-
-
-def _workspace_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-w", "--workspace", type=Path, default=Path("."), help="作業フォルダ（既定: 現在のフォルダ）"
-    )
-
-
-def _json_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="結果を JSON で出力")
+def _json_arg(parser: argparse.ArgumentParser, *, shared: bool = False) -> None:
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS if shared else False,
+                        help="結果を JSON で出力")  # fmt: skip
 
 
 def _command(
-    commands: Any, name: str, handler: Handler, *, workspace: bool = True, json_output: bool = True
+    commands: Any,
+    name: str,
+    handler: Handler,
+    *,
+    workspace: bool = True,
+    json_output: bool = True,
+    shared: bool = False,
 ) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = commands.add_parser(name, help=_doc(handler), description=_doc(handler))
     if workspace:
-        _workspace_arg(parser)
+        _workspace_arg(parser, shared=shared)
     if json_output:
-        _json_arg(parser)
+        _json_arg(parser, shared=shared)
     _lang_arg(parser)
     parser.set_defaults(handler=handler, command_parser=parser)
     return parser
@@ -341,7 +297,7 @@ def _lang_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (also used to test that each command has help)."""
-    parser = _Parser(
+    parser = Parser(
         prog="xlplan",
         description="計画の進捗照会（配布 → 回収・検証 → 集約）を Excel で行うツール。",
     )
@@ -391,14 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="提出元を証明できない回答の確認（受理・却下）",
     )
     # `xlplan review` alone lists (with -w and --json as `review list` takes them).
-    _workspace_arg(review)
-    _json_arg(review)
+    _workspace_arg(review, shared=True)
+    _json_arg(review, shared=True)
     _lang_arg(review)
-    review.set_defaults(handler=cmd_review_list, command_parser=review)
+    review.set_defaults(handler=cmd_review_list, command_parser=review, workspace=Path("."), json=False)
     review_commands = review.add_subparsers(dest="review_command", metavar="SUBCOMMAND")
-    _command(review_commands, "list", cmd_review_list)
+    _command(review_commands, "list", cmd_review_list, shared=True)
     for name, handler in (("accept", cmd_review_accept), ("reject", cmd_review_reject)):
-        decide = _command(review_commands, name, handler)
+        decide = _command(review_commands, name, handler, shared=True)
         decide.add_argument(
             "receipt", type=int, metavar="RECEIPT", help="受付番号（xlplan review list の番号）"
         )
@@ -504,9 +460,9 @@ def _main(argv: Sequence[str] | None) -> int:
             getattr(args, "command_parser", parser).error("unrecognized arguments: " + " ".join(extra))
     except SystemExit as exc:  # --help (and --version) end here
         return int(exc.code or 0)
-    except _UsageError as refused:
+    except UsageError as refused:
         # Said as any stop is said: in the user's language, and as one JSON document under --json.
-        language = language_of(_given_lang(arguments) or os.environ.get("XLPLAN_LANG"))
+        language = language_of(given_lang(arguments) or os.environ.get("XLPLAN_LANG"))
         print(refused.usage.rstrip(), file=sys.stderr)
         print(format_table([refused.finding], language), file=sys.stderr)
         if "--json" in arguments:
@@ -548,31 +504,28 @@ def _main(argv: Sequence[str] | None) -> int:
         # say so in the user's words, with the file, rather than a traceback. Nothing half-written
         # stays: outputs are written beside their target and moved in place, the ledger is SQLite.
         path = str(getattr(exc, "filename", None) or args_workspace(args))
-        reason = os_reason(exc) if isinstance(exc, OSError) else _ledger_reason(exc)
-        print(format_table([Finding("environment-failed", {"path": path, "reason": reason})], args.language),
-              file=sys.stderr)  # fmt: skip
+        params = (
+            os_params(exc) if isinstance(exc, OSError) else {"reason": str(exc), "why": _ledger_reason(exc)}
+        )
+        failed = Finding("environment-failed", {"path": path, **params})
+        print(format_table([failed], args.language), file=sys.stderr)
+        if getattr(args, "json", False):  # one document, as for any stop
+            document = {
+                "ok": False,
+                "exit_code": EXIT_OUTPUT,
+                "findings": findings_json([failed], args.language),
+            }
+            print(json.dumps(document, ensure_ascii=False, indent=2))
         return EXIT_OUTPUT
 
 
 def _ledger_reason(exc: sqlite3.Error) -> Phrase | str:
     """Why SQLite refused, in the user's words for the reasons the environment causes."""
-    phrase = {
-        sqlite3.SQLITE_FULL: "os-no-space",
-        sqlite3.SQLITE_READONLY: "os-read-only",
-        sqlite3.SQLITE_BUSY: "os-in-use",
-        sqlite3.SQLITE_IOERR: "os-io",
-    }.get(getattr(exc, "sqlite_errorcode", -1) & 0xFF)
+    # SQLite's primary result codes FULL, READONLY, BUSY, IOERR (sqlite3 names them from Python 3.11 only).
+    phrase = {13: "os-no-space", 8: "os-read-only", 5: "os-in-use", 10: "os-io"}.get(
+        getattr(exc, "sqlite_errorcode", -1) & 0xFF
+    )
     return Phrase(phrase) if phrase else str(exc) or type(exc).__name__
-
-
-def _given_lang(arguments: Sequence[str]) -> str | None:
-    """The --lang of a command line argparse refused (it was not parsed)."""
-    for index, argument in enumerate(arguments):
-        if argument.startswith("--lang="):
-            return argument.partition("=")[2]
-        if argument == "--lang" and index + 1 < len(arguments):
-            return arguments[index + 1]
-    return None
 
 
 def args_workspace(args: argparse.Namespace) -> Path:

@@ -151,7 +151,7 @@ _REVIEW_FIRST = 4  # rows above the data: the title, how to use it, a blank line
 
 def _review(workspace: Workspace, book: Book) -> Result:
     """確認待ち: apply the 受理 / 却下 marked on the 確認待ち sheet, then list what still waits there."""
-    from xlplan.errors import ConfigurationError
+    from xlplan.errors import BusyError, ConfigurationError
     from xlplan.followup.review import decide, review
 
     findings: list[Finding] = []
@@ -178,6 +178,9 @@ def _review(workspace: Workspace, book: Book) -> Result:
                 decided.append(f"受付番号 {receipt}: {mark}")
             except ConfigurationError as exc:
                 findings.extend(exc.findings)
+            except BusyError as exc:  # a collection ran all along: the other marks wait for the next click
+                findings.extend(exc.findings)
+                break
     pending = review(workspace)
     table: list[list[Any]] = [["提出元を証明できない回答（確認待ち）"],
              ["内容と差出人を確かめ、「判定」に 受理 か 却下 を入力して、もう一度「確認待ち」ボタンを押してください。"

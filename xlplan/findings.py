@@ -149,7 +149,7 @@ def jsonable(value: Any) -> Any:
 
 def not_writable(path: object, exc: OSError) -> Finding:
     """The ``output-not-writable`` finding for ``path``, with the system's reason for ``exc``."""
-    return Finding("output-not-writable", {"path": str(path), "reason": os_reason(exc)})
+    return Finding("output-not-writable", {"path": str(path), **os_params(exc)})
 
 
 _OS_REASONS = {
@@ -167,6 +167,12 @@ _OS_REASONS = {
     errno.EIO: "os-io",
 }
 _WINDOWS_IN_USE = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION: a file Excel holds open
+
+
+def os_params(exc: OSError) -> dict[str, Any]:
+    """The params of a finding on ``exc``: ``reason``, the system's own words (as data, for scripts),
+    and ``why``, what messages say (:func:`os_reason`)."""
+    return {"reason": exc.strerror or str(exc) or type(exc).__name__, "why": os_reason(exc)}
 
 
 def os_reason(exc: OSError) -> Phrase | str:

@@ -41,9 +41,10 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from xlplan.collection.eml import WORKBOOK_SUFFIXES, mail_parts
-from xlplan.findings import Finding, Phrase, os_reason
+from xlplan.findings import Finding, Phrase, os_params
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 
@@ -104,11 +105,11 @@ class IntakeResult:
 
 
 class _Busy(Exception):
-    """The file cannot be taken now; ``reason`` is shown in the finding."""
+    """The file cannot be taken now; ``params`` (``reason``, ``why``) go into the finding."""
 
-    def __init__(self, reason: Phrase | str) -> None:
-        super().__init__(str(reason))
-        self.reason = reason
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__(str(params["reason"]))
+        self.params = params
 
 
 BATCH = 8
@@ -170,7 +171,7 @@ class Intake:
         try:
             data, size, mtime_ns = _read_settled(path, MAX_MAIL_BYTES if is_mail else MAX_FILE_BYTES)
         except _Busy as busy:
-            self.findings.append(Finding("file-busy", {"name": name, "reason": busy.reason}, file=name))
+            self.findings.append(Finding("file-busy", {"name": name, **busy.params}, file=name))
             return []
         except _Refused as refused:
             self.findings.append(Finding(refused.code, {"name": name, **refused.params}, file=name))
@@ -243,7 +244,7 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
             entries = list(os.scandir(folder))
         except OSError as exc:
             name = display_name(Path(folder).relative_to(inbox).as_posix() or ".")
-            findings.append(Finding("file-busy", {"name": name, "reason": os_reason(exc)}, file=name))
+            findings.append(Finding("file-busy", {"name": name, **os_params(exc)}, file=name))
             continue
         for entry in entries:
             relative = Path(entry.path).relative_to(inbox).as_posix()
@@ -261,7 +262,7 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
                 elif not _ignored(entry.name):
                     findings.append(Finding("inbox-not-a-file", {"name": name}, file=name))
             except OSError as exc:  # gone between the listing and the look
-                findings.append(Finding("file-busy", {"name": name, "reason": os_reason(exc)}, file=name))
+                findings.append(Finding("file-busy", {"name": name, **os_params(exc)}, file=name))
     for name, path in sorted(found, key=lambda item: (_natural(item[0]), item[0], os.fsencode(item[1]))):
         yield path, name
 
@@ -334,15 +335,15 @@ def _read_settled(path: Path, limit: int) -> tuple[bytes, int, int]:
     """
     lock = _lock_file(path)
     if lock is not None:
-        raise _Busy(Phrase("busy-open", {"lock": lock}))
+        raise _Busy({"reason": f"lock file {lock}", "why": Phrase("busy-open", {"lock": lock})})
     try:
         descriptor = os.open(path, _OPEN_FLAGS)
     except PermissionError as exc:  # on Windows: another program holds the file
-        raise _Busy(os_reason(exc)) from exc
+        raise _Busy(os_params(exc)) from exc
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # became a link since it was listed
             raise _Refused("inbox-link") from exc
-        raise _Busy(os_reason(exc)) from exc
+        raise _Busy(os_params(exc)) from exc
     with os.fdopen(descriptor, "rb") as handle:
         before = os.fstat(handle.fileno())
         if not stat.S_ISREG(before.st_mode):
@@ -352,17 +353,17 @@ def _read_settled(path: Path, limit: int) -> tuple[bytes, int, int]:
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise _Busy(os_reason(exc)) from exc
+            raise _Busy(os_params(exc)) from exc
     try:
         after = path.stat()
     except OSError as exc:
-        raise _Busy(os_reason(exc)) from exc
+        raise _Busy(os_params(exc)) from exc
     if len(data) > limit:
         raise _Refused("inbox-too-large", size=_mb(len(data)), limit=_mb(limit))
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(
         data
     ) != after.st_size:
-        raise _Busy(Phrase("busy-changed"))
+        raise _Busy({"reason": "changed while read", "why": Phrase("busy-changed")})
     return data, after.st_size, after.st_mtime_ns
 
 
@@ -529,9 +530,8 @@ def _holds(path: Path, sha256: str) -> bool:
 
 
 def _archive_failed(workspace: Workspace, name: str, exc: OSError) -> Finding:
-    reason = os_reason(exc)
     return Finding(
-        "archive-write-failed", {"name": name, "path": str(workspace.archive), "reason": reason}, file=name
+        "archive-write-failed", {"name": name, "path": str(workspace.archive), **os_params(exc)}, file=name
     )
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from xlplan.children import pool_context
 from xlplan.errors import ConfigurationError, OutputError
-from xlplan.findings import Finding, Language, findings_json, not_writable, os_reason
+from xlplan.findings import Finding, Language, Phrase, findings_json, not_writable, os_params
 from xlplan.form.layout import Column
 from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, workbook_file_name
@@ -484,7 +484,7 @@ def _write_new(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
                 [
                     Finding(
                         "output-not-writable",
-                        {"path": str(path.parent), "reason": os_reason(exc)},
+                        {"path": str(path.parent), **os_params(exc)},
                     )
                 ]
             ) from exc
@@ -496,7 +496,16 @@ def _write_new(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
             )
         return candidate, findings
     raise OutputError(
-        [Finding("output-not-writable", {"path": str(path.parent), "reason": "file names exhausted"})]
+        [
+            Finding(
+                "output-not-writable",
+                {
+                    "path": str(path.parent),
+                    "reason": "file names exhausted",
+                    "why": Phrase("names-exhausted"),
+                },
+            )
+        ]
     )
 
 

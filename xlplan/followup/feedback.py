@@ -45,7 +45,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import OutputError
-from xlplan.findings import Finding, Language, findings_json, not_writable
+from xlplan.findings import Finding, Language, Phrase, findings_json, not_writable
 from xlplan.form import layout
 from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, typed_value, workbook_file_name
@@ -587,7 +587,12 @@ def _write_draft(message: Any, path: Path) -> Path:
         except OSError as exc:
             raise OutputError([not_writable(path.parent, exc)]) from exc
     raise OutputError(
-        [Finding("output-not-writable", {"path": str(path.parent), "reason": "too many drafts"})]
+        [
+            Finding(
+                "output-not-writable",
+                {"path": str(path.parent), "reason": "too many drafts", "why": Phrase("names-exhausted")},
+            )
+        ]
     )
 
 

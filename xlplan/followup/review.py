@@ -90,10 +90,8 @@ class ReviewResult(Reported):
             )
         for item in self.pending:
             who = item.department or say(language, "（不明）", "(unknown)")
-            # A file dropped into inbox/ came by no mail: it has no sender, which is not a mystery.
-            sender = item.sender or say(
-                language, "なし（受信フォルダに置かれたファイル）", "none (placed in inbox/)"
-            )
+            # No sender: a file placed in inbox/, or a mail whose From could not be read.
+            sender = item.sender or say(language, "記録なし", "none recorded")
             lines.append(
                 say(
                     language,

@@ -32,7 +32,7 @@ from typing import Any
 import filelock
 
 from xlplan.errors import ConfigurationError, OutputError, PdfFailed, PdfUnavailable
-from xlplan.findings import Finding, Language, findings_json, os_reason
+from xlplan.findings import Finding, Language, findings_json, os_params
 from xlplan.plan.model import Answer, Plan
 from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
 from xlplan.publish.digest import write_digests
@@ -264,7 +264,7 @@ def _note_versioned(target: Path, placed: Path, findings: list[Finding]) -> None
 
 
 def _write_error(path: Path, exc: OSError) -> OutputError:
-    return OutputError([Finding("consolidate-write-failed", {"path": str(path), "reason": os_reason(exc)})])
+    return OutputError([Finding("consolidate-write-failed", {"path": str(path), **os_params(exc)})])
 
 
 def _write_workbook(table: Table, style: Any, path: Path) -> None:
