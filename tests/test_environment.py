@@ -128,3 +128,19 @@ def test_the_systems_reason_is_said_in_japanese(
         for words in ("同じ名前のファイルかフォルダがすでにあります", "途中の名前がフォルダではありません")
     ), err
     assert "File exists" not in err and "Not a directory" not in err
+
+
+def test_a_ledger_that_cannot_be_written_is_said_in_japanese(tmp_path: Path) -> None:
+    import sqlite3
+
+    from xlplan.errors import OutputError
+    from xlplan.workspace.ledger.schema import guarded
+
+    path = tmp_path / "ledger.sqlite"
+    sqlite3.connect(path).close()
+    with pytest.raises(OutputError) as failed, guarded(path):
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # SQLite itself refuses the write
+        connection.execute("CREATE TABLE answers (value TEXT)")
+    [finding] = failed.value.findings
+    assert "readonly" in finding.params["reason"]  # SQLite's words, kept as data
+    assert "読み取り専用の場所です" in finding.message() and "readonly" not in finding.message()

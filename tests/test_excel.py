@@ -42,6 +42,7 @@ from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported
+from xlplan.workspace import lock as lock_module
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.master import fill_master, read_master
 
@@ -478,6 +479,54 @@ def test_review_button_lists_returns_without_proof_and_records_the_offices_marks
     with sqlite3.connect(fresh.ledger_path) as connection:
         ((by, note),) = connection.execute("SELECT decided_by, note FROM decisions").fetchall()
     assert by and note == "電話で確認"
+
+
+def test_review_marks_left_when_a_collection_holds_the_workspace_are_kept(
+    fresh: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = {item.department: item.workbook for item in distribute(fresh).departments if item.workbook}
+    for department in ("総務課", "文化課"):
+        answers = [
+            a for a in example.answers if example.plan.canonical_department(a.department) == department
+        ]
+        pasted = fresh.inbox / f"{department}_貼り付け.xlsx"
+        fill_response(sent[department], answers, pasted)
+        book = openpyxl.load_workbook(pasted)
+        book.remove(book["_xlplan"])
+        book.save(pasted)
+    press(fresh, "collect")
+    table = press(fresh, "review").sheets["確認待ち"].rows
+    marked = [
+        [*row[:6], "受理", "", f"{row[2]}に電話で確認"] if i >= 4 else row for i, row in enumerate(table)
+    ]
+    # A collection (another process) holds the workspace all the while the button waits.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from xlplan.workspace.folder import Workspace\nfrom xlplan.workspace.lock import run_lock\n"
+         "with run_lock(Workspace(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(fresh.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(lock_module, "LOCK_TIMEOUT", 0.3)
+        busy = FakeBook(fresh.master_path)
+        busy.sheets.add("確認待ち", after=busy.sheets[0]).value = marked
+        xlplan.excel.run("review", busy)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "collect-busy" in busy.status_text()
+    kept = busy.sheets["確認待ち"].rows
+    assert [row[6:9] for row in kept[4:]] == [
+        row[6:9] for row in marked[4:]
+    ]  # nothing the office typed is lost
+    monkeypatch.undo()
+    again = FakeBook(fresh.master_path)
+    again.sheets.add("確認待ち", after=again.sheets[0]).value = kept
+    xlplan.excel.run("review", again)
+    assert len(again.sheets["確認待ち"].rows) == 4  # both decided with the next click
+    assert {a.department for a in fresh.accepted_answers(fresh.load_plan())} >= {"総務課", "文化課"}
 
 
 # --- 次年度へ: the master is the open workbook; Windows will not let anyone replace it --------------

@@ -1065,8 +1065,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "ledger-unavailable": Entry(
         "error",
-        "台帳 {path} を読み書きできませんでした（{reason}）。ディスクの空き容量、フォルダの書き込み権限、ほかの処理が台帳を使っていないかを確認してから、もう一度実行してください。作業の途中の状態は失われていません。",
-        "The ledger {path} could not be read or written ({reason}). Check the free disk space, the folder's permissions and whether another run is using it, then run again. Nothing half-done was lost.",
+        "台帳 {path} を読み書きできませんでした（{why}）。ディスクの空き容量、フォルダの書き込み権限、ほかの処理が台帳を使っていないかを確認してから、もう一度実行してください。作業の途中の状態は失われていません。",
+        "The ledger {path} could not be read or written ({why}). Check the free disk space, the folder's permissions and whether another run is using it, then run again. Nothing half-done was lost.",
     ),
     "collect-busy": Entry(
         "error",
@@ -1169,6 +1169,10 @@ PHRASES: dict[str, Text] = {
     "os-exists": Text("同じ名前のファイルかフォルダがすでにあります", "a file or folder of that name exists"),
     "os-not-found": Text("ファイルかフォルダが見つかりません", "no such file or folder"),
     "os-in-use": Text("ほかのプログラム（Excel など）が使用中です", "another program (Excel …) is using it"),
+    "os-cannot-open": Text(
+        "ファイルを開けません（フォルダがないか、権限がありません）",
+        "the file cannot be opened (no folder, or no permission)",
+    ),
     "os-name-too-long": Text("名前が長すぎます", "the name is too long"),
     "os-is-folder": Text("ファイルではなくフォルダです", "it is a folder, not a file"),
     "os-not-folder": Text("途中の名前がフォルダではありません", "a part of the path is not a folder"),

@@ -23,7 +23,15 @@ from typing import Any
 
 import xlplan
 from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
-from xlplan.findings import Finding, Language, Phrase, findings_json, format_table, language_of, os_params
+from xlplan.findings import (
+    Finding,
+    Language,
+    findings_json,
+    format_table,
+    language_of,
+    os_params,
+    sqlite_params,
+)
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.text import printable
 from xlplan.result import Result, say
@@ -322,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     plan = commands.add_parser("plan", help="計画マスタの表示", description="計画マスタの表示")
+    plan.set_defaults(command_parser=plan)
     plan_commands = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND")
     _command(plan_commands, "show", cmd_plan_show)
 
@@ -404,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     excel = commands.add_parser(
         "excel", help="Excel のボタン付きブック", description="Excel のボタン付きブック"
     )
+    excel.set_defaults(command_parser=excel)
     excel_commands = excel.add_subparsers(dest="excel_command", metavar="SUBCOMMAND")
     build = _command(excel_commands, "build", cmd_excel_build)
     mode = build.add_mutually_exclusive_group()
@@ -504,9 +514,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # say so in the user's words, with the file, rather than a traceback. Nothing half-written
         # stays: outputs are written beside their target and moved in place, the ledger is SQLite.
         path = str(getattr(exc, "filename", None) or args_workspace(args))
-        params = (
-            os_params(exc) if isinstance(exc, OSError) else {"reason": str(exc), "why": _ledger_reason(exc)}
-        )
+        params = os_params(exc) if isinstance(exc, OSError) else sqlite_params(exc)
         failed = Finding("environment-failed", {"path": path, **params})
         print(format_table([failed], args.language), file=sys.stderr)
         if getattr(args, "json", False):  # one document, as for any stop
@@ -517,15 +525,6 @@ def _main(argv: Sequence[str] | None) -> int:
             }
             print(json.dumps(document, ensure_ascii=False, indent=2))
         return EXIT_OUTPUT
-
-
-def _ledger_reason(exc: sqlite3.Error) -> Phrase | str:
-    """Why SQLite refused, in the user's words for the reasons the environment causes."""
-    # SQLite's primary result codes FULL, READONLY, BUSY, IOERR (sqlite3 names them from Python 3.11 only).
-    phrase = {13: "os-no-space", 8: "os-read-only", 5: "os-in-use", 10: "os-io"}.get(
-        getattr(exc, "sqlite_errorcode", -1) & 0xFF
-    )
-    return Phrase(phrase) if phrase else str(exc) or type(exc).__name__
 
 
 def args_workspace(args: argparse.Namespace) -> Path:

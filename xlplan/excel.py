@@ -16,6 +16,7 @@ the tests drive the buttons without Excel.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import traceback
@@ -156,6 +157,10 @@ def _review(workspace: Workspace, book: Book) -> Result:
 
     findings: list[Finding] = []
     decided: list[str] = []
+    # What the office typed (判定, 受理する課, 理由) for each receipt not decided by this click: written
+    # back beside its row, so that a refused mark, or one left when a collection held the workspace,
+    # is neither lost nor typed again.
+    typed: dict[int, list[Any]] = {}
     names = [sheet.name for sheet in book.sheets]
     if REVIEW_SHEET in names:
         rows = book.sheets[REVIEW_SHEET].used_range.value or []
@@ -166,6 +171,7 @@ def _review(workspace: Workspace, book: Book) -> Result:
                 continue
             try:
                 receipt = int(float(cells[0]))
+                typed[receipt] = cells[6:9]
                 decision = {"受理": "accept", "却下": "reject"}[mark]
             except (ValueError, KeyError):
                 findings.append(
@@ -176,10 +182,17 @@ def _review(workspace: Workspace, book: Book) -> Result:
                 decide(workspace, receipt, decision, department=str(cells[7]).strip() if cells[7] else None,  # type: ignore[arg-type]
                        note=str(cells[8]) if cells[8] else None)  # fmt: skip
                 decided.append(f"受付番号 {receipt}: {mark}")
+                del typed[receipt]
             except ConfigurationError as exc:
                 findings.extend(exc.findings)
-            except BusyError as exc:  # a collection ran all along: the other marks wait for the next click
+            except (
+                BusyError
+            ) as exc:  # a collection ran all along: this mark and the rest wait for the next click
                 findings.extend(exc.findings)
+                for later in rows[_REVIEW_FIRST:]:
+                    later_cells = list(later) + [None] * (len(_REVIEW_HEADER) - len(later))
+                    with contextlib.suppress(TypeError, ValueError):
+                        typed.setdefault(int(float(later_cells[0])), later_cells[6:9])
                 break
     pending = review(workspace)
     table: list[list[Any]] = [["提出元を証明できない回答（確認待ち）"],
@@ -194,9 +207,7 @@ def _review(workspace: Workspace, book: Book) -> Result:
             item.sender or "",
             item.errors,
             item.warnings,
-            "",
-            "",
-            "",
+            *[value if value is not None else "" for value in typed.get(item.receipt, ["", "", ""])],
         ]
         for item in pending.pending
     ]

@@ -175,6 +175,17 @@ def os_params(exc: OSError) -> dict[str, Any]:
     return {"reason": exc.strerror or str(exc) or type(exc).__name__, "why": os_reason(exc)}
 
 
+def sqlite_params(exc: Exception) -> dict[str, Any]:
+    """:func:`os_params` for a failure of SQLite (the ledger): its words, and the phrase for the
+    reasons the environment causes (full, read-only, busy, I/O, cannot open)."""
+    # SQLite's primary result codes; ``sqlite_errorcode`` exists from Python 3.11 (English words before).
+    code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
+    phrase = {13: "os-no-space", 8: "os-read-only", 5: "os-in-use", 6: "os-in-use", 10: "os-io",
+              14: "os-cannot-open"}.get(code)  # fmt: skip
+    words = str(exc) or type(exc).__name__
+    return {"reason": words, "why": Phrase(phrase) if phrase else words}
+
+
 def os_reason(exc: OSError) -> Phrase | str:
     """Why the system refused ``exc``'s operation: a phrase of the catalogue for the common reasons
     (the system's own words are English on a server), else the system's words."""

@@ -144,7 +144,7 @@ def _reviews(name: str, reviews: Sequence[Mapping[str, Any]], csrf: str) -> str:
         suggested = str(item.get("department") or "")
         rows.append(
             f'<tr><td class="n">{receipt}</td><td>{escape(str(item.get("file", "")))}</td>'
-            f"<td>{escape(suggested or '（不明）')}</td><td>{escape(str(item.get('sender') or '（差出人不明）'))}</td>"
+            f"<td>{escape(suggested or '（不明）')}</td><td>{escape(str(item.get('sender') or '記録なし'))}</td>"
             f"<td>{escape(_time(item.get('received_at')))}</td>"
             f'<td class="n">{int(item.get("errors") or 0)}</td><td class="n">{int(item.get("warnings") or 0)}</td><td>'
             f'<form method="post" action="{escape(action)}/accept" class="inline">'

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from xlplan.errors import OutputError
-from xlplan.findings import Finding
+from xlplan.findings import Finding, sqlite_params
 
 SCHEMA_VERSION = 7
 """1: the first schema. 2: ``receipts.container_id`` (the mail a file was attached to) and ``inbox_files``.
@@ -231,8 +231,7 @@ def guarded(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        reason = str(exc) or type(exc).__name__
-        raise OutputError([Finding("ledger-unavailable", {"path": str(path), "reason": reason})]) from exc
+        raise OutputError([Finding("ledger-unavailable", {"path": str(path), **sqlite_params(exc)})]) from exc
 
 
 _INDEXES = """
