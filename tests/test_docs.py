@@ -259,11 +259,16 @@ def test_english_is_available_for_every_message(here: Path, capsys: pytest.Captu
     assert "status of returns" in out and "回答状況（" not in out
 
 
-def test_exit_status_by_who_must_act(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_status_by_who_must_act(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from xlplan.errors import EXIT_USAGE
 
     assert main(["status", "-w", str(tmp_path / "none")]) == EXIT_USAGE  # not a workspace: fix the command
     assert "workspace-not-found" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert main(["status"]) == EXIT_USAGE
+    assert f"{tmp_path} は xlplan の作業フォルダではありません" in capsys.readouterr().err  # not ". は …"
 
 
 def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:

@@ -109,7 +109,8 @@ class Workspace:
             ConfigurationError: not a workspace, or the master has problems.
         """
         if not self.is_workspace():
-            raise ConfigurationError([Finding("workspace-not-found", {"path": str(self.root)})])
+            # The full path: "." says nothing to someone who ran a button or a scheduled task.
+            raise ConfigurationError([Finding("workspace-not-found", {"path": str(self.root.absolute())})])
         return read_master(self.master_path)
 
     def ledger(self, *, readonly: bool = False) -> sqlite3.Connection:
