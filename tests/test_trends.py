@@ -82,6 +82,37 @@ def test_the_pdf_shows_the_charts(
     assert any(title[:10] in text for title in titles)
 
 
+def _ink(pdf: Path, folder: Path) -> list[float]:
+    """The share of dark pixels on each page of ``pdf``, rendered in grey by poppler (PGM: header, then bytes)."""
+    subprocess.run(["pdftoppm", "-gray", "-r", "30", str(pdf), str(folder / "page")], check=True)
+    shares = []
+    for page in sorted(folder.glob("page-*.pgm")):
+        pixels = page.read_bytes().split(maxsplit=4)[4]
+        shares.append(sum(1 for value in pixels if value < 160) / len(pixels))
+    return shares
+
+
+def test_no_page_of_the_pdf_is_blank_and_units_stand_upright(
+    example: Example, soffice: tuple[str, Path], tmp_path: Path
+) -> None:
+    # The example has no targets: the charts' helper rows, visible and empty, pushed the first charts
+    # past the table's page, and LibreOffice printed a blank page before them.
+    result = consolidate_plan(example.plan, example.answers, tmp_path / "out")
+    binary, profile = soffice
+    pdf = convert_with_soffice(binary, profile, result.xlsx, "pdf", tmp_path)
+    (pages := tmp_path / "pages").mkdir()
+    shares = _ink(pdf, pages)
+    assert len(shares) > 10 and min(shares) > 0.005, [round(share, 4) for share in shares]
+    # The unit on the value axis (人, 件, %) is stacked upright, as Japanese vertical text, not on its side.
+    value_axes = [
+        text.split("<c:valAx>", 1)[1]
+        for name, text in _parts(result.xlsx).items()
+        if name.startswith("xl/charts/chart")
+    ]
+    titled = [axis for axis in value_axes if "<c:title>" in axis]  # a project without a unit has none
+    assert len(titled) > 10 and all('vert="wordArtVert"' in axis for axis in titled)
+
+
 def test_a_project_with_more_entries_than_a_chart_can_show_gets_a_note(
     example: Example, tmp_path: Path
 ) -> None:

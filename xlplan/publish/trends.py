@@ -195,11 +195,13 @@ def add_trends(book: Workbook, table: Table) -> int:
                 "marker": {"type": "circle", "size": 6},
             })  # fmt: skip
         described = chart_description(project, years, group)
+        # The chart's helper row, hidden whether or not it holds a target line: visible and empty, the
+        # helper rows pushed the first charts past the table's page and left a blank page before them.
+        target_row = helper + index
+        sheet.set_row(target_row, None, None, {"hidden": True})
         if project.target is not None and project.target.number is not None:
-            target_row = helper + index
             for column in range(first_year, last_year + 1):
                 sheet.write_number(target_row, column, float(project.target.number))
-            sheet.set_row(target_row, None, None, {"hidden": True})
             chart.add_series({
                 "name": f"目標値（{project.target_year.wareki}）" if project.target_year else "目標値",
                 "categories": [SHEET, 2, first_year, 2, last_year],
@@ -210,7 +212,10 @@ def add_trends(book: Workbook, table: Table) -> int:
         chart.set_title(
             {"name": clean_text(f"{project.no} {project.indicator}")[:250], "name_font": {"size": 11}}
         )
-        chart.set_y_axis({"name": project.unit or "", "major_gridlines": {"visible": True}})
+        # A unit (人, 件, %) reads upright, stacked, as Japanese vertical text does; rotated it lies on its side.
+        chart.set_y_axis(
+            {"name": project.unit or "", "name_font": {"rotation": 270}, "major_gridlines": {"visible": True}}
+        )
         chart.set_legend({"position": "bottom"})
         chart.show_hidden_data()  # the target line's cells are in hidden rows: Excel skips those by default
         chart.set_size({"width": CHART_WIDTH, "height": CHART_HEIGHT})
