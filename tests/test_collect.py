@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import openpyxl
@@ -79,6 +80,19 @@ def _check_fails_for(monkeypatch: pytest.MonkeyPatch, name: str) -> object:
 
     monkeypatch.setattr(verdict, "check_return", failing)
     return real
+
+
+def _readings_stop(monkeypatch: pytest.MonkeyPatch) -> Limits:
+    """Make every reading take far longer than the limits returned (a machine under load), in the forked
+    readers too; a limit of a millisecond instead let a fast reading through now and then."""
+    import xlplan.collection.read.pool as pool
+
+    def stuck(*args: object, **kwargs: object) -> object:
+        time.sleep(30)
+        return None
+
+    monkeypatch.setattr(pool, "read_guarded", stuck)
+    return Limits(timeout_seconds=0.5)
 
 
 def _ledger(workspace: Workspace) -> sqlite3.Connection:
@@ -355,12 +369,15 @@ def test_a_check_that_fails_on_our_side_costs_only_its_file_and_is_retried(
 # --- a reading that stops (a timeout, a crash) is tried again ----------------------------------
 
 
-def test_a_reading_that_stops_is_tried_again_by_the_next_run(workspace: Workspace, example: Example) -> None:
+def test_a_reading_that_stops_is_tried_again_by_the_next_run(
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "文化課.xlsx")
-    hurried = Limits(timeout_seconds=0.001)  # as on a machine too busy to read the file in time
+    hurried = _readings_stop(monkeypatch)  # as on a machine too busy to read the file in time
 
     first = collect(workspace, limits=hurried)
+    monkeypatch.undo()
     assert first.files == ()  # no verdict: the file is not "unreadable" for good
     [retry] = first.findings
     assert (retry.code, retry.severity, retry.file) == ("file-read-retry", "warning", "文化課.xlsx")
@@ -375,15 +392,16 @@ def test_a_reading_that_stops_is_tried_again_by_the_next_run(workspace: Workspac
 
 
 def test_a_reading_that_keeps_stopping_is_final_after_the_last_attempt(
-    workspace: Workspace, example: Example
+    workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sent = _sent(workspace)
     returned = _returned(workspace, example, sent, A, "文化課.xlsx")
-    hurried = Limits(timeout_seconds=0.001)
+    hurried = _readings_stop(monkeypatch)
     for attempt in range(1, READ_ATTEMPTS):
         result = collect(workspace, limits=hurried)
         assert [(f.code, f.params["attempt"]) for f in result.findings] == [("file-read-retry", attempt)]
     last = collect(workspace, limits=hurried)
+    monkeypatch.undo()
     assert [(item.name, item.outcome) for item in last.files] == [("文化課.xlsx", "unreadable")]
     assert _codes(last.files, "文化課.xlsx") == {"file-read-timeout"}
     assert collect(workspace).files == ()  # the verdict is final: not read again

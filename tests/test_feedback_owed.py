@@ -10,7 +10,6 @@ and check what the departments got, on a real SMTP server on loopback and in the
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,9 @@ import pytest
 
 import xlplan.collection.run as collection_run
 import xlplan.followup.feedback as feedback_module
-from tests.test_collect import _edit_value, _returned, _sent
+from tests.test_collect import _edit_value, _readings_stop, _returned, _sent
 from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
-from xlplan.collection.read import Limits
 from xlplan.collection.run import collect
 from xlplan.distribution.run import distribute
 from xlplan.examples import Example
@@ -108,15 +106,7 @@ def test_an_owed_feedback_whose_reading_stops_stays_owed(
 ) -> None:
     _two_bad_returns(workspace, example)
     _stopped_before_feedback(workspace, monkeypatch)
-    # Every reading now takes far longer than the limit (a machine under load), in the forked
-    # readers too: deterministic, where a limit of a millisecond let a fast reading through.
-    import xlplan.collection.read.pool as pool
-
-    def stuck(*args: Any, **kwargs: Any) -> Any:
-        time.sleep(30)
-
-    monkeypatch.setattr(pool, "read_guarded", stuck)
-    hurried = collect(workspace, limits=Limits(timeout_seconds=0.5))
+    hurried = collect(workspace, limits=_readings_stop(monkeypatch))  # the archived copies cannot be read now
     monkeypatch.undo()
     assert hurried.feedback == ()
     assert {f.code for f in hurried.findings} >= {"feedback-pending"}
