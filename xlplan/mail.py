@@ -139,7 +139,7 @@ def build_message(
     """
     fields = _fields(plan, department, template_key, extra_placeholders, now)
     name = attachment_name or (attachment.name if attachment is not None else "")
-    return _message(fields, attachment.read_bytes() if attachment is not None else None, _header_text(name))
+    return _message(fields, attachment.read_bytes() if attachment is not None else None, _file_name(name))
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def draft_bytes(
         ConfigurationError, ValueError: as :func:`build_message`.
     """
     fields = _fields(plan, department, template_key, None, now)
-    attachment_name = _header_text(attachment_name)
+    attachment_name = _file_name(attachment_name)
     if not _plain_fields(fields, attachment_name):
         message = _message(fields, attachment, attachment_name)
         return Draft(message.as_bytes(policy=policy.SMTP), fields.message_id)
@@ -256,6 +256,15 @@ def _header_text(text: str) -> str:
     into a raw line break when it refolds the header: the rest of the name would become a header.
     """
     return _inert(_CONTROL.sub("", " ".join(text.split())))
+
+
+ATTACHMENT_NAME = "添付ファイル"
+"""The attachment's name where none is left once made header text: a blank name (as the email package
+writes it, a ``filename`` parameter without a value) is a malformed header."""
+
+
+def _file_name(name: str) -> str:
+    return _header_text(name) or ATTACHMENT_NAME
 
 
 def _inert(text: str) -> str:
