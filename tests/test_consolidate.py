@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+import xlplan
 from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.errors import OutputError
@@ -310,6 +311,14 @@ def test_a_second_consolidation_waits_for_the_lock(example: Example, tmp_path: P
     with filelock.FileLock(str(tmp_path / LOCK_NAME)), pytest.raises(OutputError) as raised:
         consolidate_plan(example.plan, example.answers, tmp_path, lock_timeout=0.2)
     assert raised.value.findings[0].code == "consolidate-busy"
+
+
+def test_a_workspace_keeps_its_lock_out_of_the_folder_staff_open(workspace: Workspace) -> None:
+    result = xlplan.consolidate(workspace, csv=True)
+    assert result.xlsx.parent == workspace.reports
+    # Shared over the network, reports/ shows every file: only what was published is there.
+    assert not [path.name for path in workspace.reports.iterdir() if path.name.startswith(".")]
+    assert (workspace.key_path.parent / "consolidate.lock").exists()
 
 
 def test_pdf_missing_converter_says_what_to_install(

@@ -141,6 +141,7 @@ def consolidate_plan(
     template: Path | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     digests: Path | None = None,
+    lock: Path | None = None,
 ) -> ConsolidationResult:
     """Build the consolidated table and write it to ``out_dir``.
 
@@ -155,6 +156,8 @@ def consolidate_plan(
             header scopes, inline CSS, no script) for the city's website.
         template: a restyled template; None for the packaged one.
         lock_timeout: seconds to wait for another consolidation of ``out_dir``.
+        lock: the lock file that keeps two consolidations apart (default: ``out_dir``'s
+            :data:`LOCK_NAME`; a workspace keeps its own in ``.xlplan/``, out of the folder staff open).
         digests: where to write each department's 還元 workbook and mail draft (None: not written).
 
     Returns:
@@ -175,11 +178,12 @@ def consolidate_plan(
     except OSError as exc:
         raise _write_error(out_dir, exc) from exc
     stem = output_stem(plan)
-    lock = filelock.FileLock(str(out_dir / LOCK_NAME), timeout=lock_timeout)
+    lock_path = lock if lock is not None else out_dir / LOCK_NAME
+    held = filelock.FileLock(str(lock_path), timeout=lock_timeout)
     try:
-        lock.acquire()
+        held.acquire()
     except filelock.Timeout as exc:
-        raise OutputError([Finding("consolidate-busy", {"lock": str(out_dir / LOCK_NAME)})]) from exc
+        raise OutputError([Finding("consolidate-busy", {"lock": str(lock_path)})]) from exc
     try:
         xlsx = _publish(out_dir / f"{stem}.xlsx", findings, lambda path: _write_workbook(table, style, path))
         csv_path = json_path = pdf_path = None
@@ -209,7 +213,7 @@ def consolidate_plan(
             findings.extend(noted)
             written = [digest.workbook for digest in made]
     finally:
-        lock.release()
+        held.release()
     return ConsolidationResult(
         xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings), html=html_path,
         digests=tuple(written),
@@ -224,6 +228,7 @@ def consolidate(
     if not plan.projects:  # a blank master (just made by init): there is no table to make
         raise ConfigurationError([Finding("plan-no-projects")])
     answers = workspace.accepted_answers(plan)
+    workspace.key_path.parent.mkdir(parents=True, exist_ok=True)  # .xlplan/, where the lock is kept
     return consolidate_plan(
         plan,
         answers,
@@ -234,6 +239,7 @@ def consolidate(
         template=workspace_template(workspace),
         # 還元: what became of each department's report goes back to it, every time the table is made.
         digests=workspace.reports / DIGEST_FOLDER / plan.settings.current_year.wareki,
+        lock=workspace.key_path.parent / "consolidate.lock",
     )
 
 
