@@ -474,15 +474,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # Said as any stop is said: in the user's language, and as one JSON document under --json.
         language = language_of(given_lang(arguments) or os.environ.get("XLPLAN_LANG"))
         print(refused.usage.rstrip(), file=sys.stderr)
-        print(format_table([refused.finding], language), file=sys.stderr)
-        if "--json" in arguments:
-            document = {
-                "ok": False,
-                "exit_code": EXIT_USAGE,
-                "findings": findings_json([refused.finding], language),
-            }
-            print(json.dumps(document, ensure_ascii=False, indent=2))
-        return EXIT_USAGE
+        return _stopped([refused.finding], EXIT_USAGE, language, json_output="--json" in arguments)
     args.language = getattr(args, "lang", None) or language_of(os.environ.get("XLPLAN_LANG"))
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
@@ -491,16 +483,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return handler(args)
     except XlplanError as exc:
-        print(format_table(exc.findings, args.language), file=sys.stderr)
-        if getattr(args, "json", False):
-            # --json always prints one document: a script reads why nothing was done from it too.
-            document = {
-                "ok": False,
-                "exit_code": exc.exit_code,
-                "findings": findings_json(exc.findings, args.language),
-            }
-            print(json.dumps(document, ensure_ascii=False, indent=2))
-        return exc.exit_code
+        return _stopped(exc.findings, exc.exit_code, args.language, json_output=getattr(args, "json", False))
     except BrokenPipeError:
         # `xlplan plan show | head`: the reader has gone; say nothing more, as other commands do.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -516,15 +499,17 @@ def _main(argv: Sequence[str] | None) -> int:
         path = str(getattr(exc, "filename", None) or args_workspace(args))
         params = os_params(exc) if isinstance(exc, OSError) else sqlite_params(exc)
         failed = Finding("environment-failed", {"path": path, **params})
-        print(format_table([failed], args.language), file=sys.stderr)
-        if getattr(args, "json", False):  # one document, as for any stop
-            document = {
-                "ok": False,
-                "exit_code": EXIT_OUTPUT,
-                "findings": findings_json([failed], args.language),
-            }
-            print(json.dumps(document, ensure_ascii=False, indent=2))
-        return EXIT_OUTPUT
+        return _stopped([failed], EXIT_OUTPUT, args.language, json_output=getattr(args, "json", False))
+
+
+def _stopped(findings: Sequence[Finding], exit_code: int, language: Language, *, json_output: bool) -> int:
+    """Say why a command stopped (usage, configuration, output, busy): the findings on standard error,
+    and with ``--json`` one document on standard output, so a script reads why nothing was done."""
+    print(format_table(findings, language), file=sys.stderr)
+    if json_output:
+        document = {"ok": False, "exit_code": exit_code, "findings": findings_json(findings, language)}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    return exit_code
 
 
 def args_workspace(args: argparse.Namespace) -> Path:
