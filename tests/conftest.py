@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,3 +129,26 @@ def fill_and_collect(workspace: Workspace, example: Example, *, only: set[str] |
         ]
         fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
     xlplan.collect(workspace)
+
+
+@contextlib.contextmanager
+def run_lock_held_elsewhere(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """For the block, another process holds the workspace's run lock, as a collection does while it
+    checks files; the waits for it are shortened to 0.3 s (and restored after)."""
+    from xlplan.workspace import lock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from xlplan.workspace.folder import Workspace\nfrom xlplan.workspace.lock import run_lock\n"
+         "with run_lock(Workspace(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
+         str(workspace.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with monkeypatch.context() as patched:
+            patched.setattr(lock, "LOCK_TIMEOUT", 0.3)
+            yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 
 import xlplan.excel
-from tests.conftest import calamine_rows, convert_with_soffice
+from tests.conftest import calamine_rows, convert_with_soffice, run_lock_held_elsewhere
 from tests.office import Office
 from tests.test_vba import olevba_modules, read_text_crlf, vba_constants
 from xlplan.buttons.build import BUTTONS, OPS_SHEET, SERVER_BUTTONS, build_excel_master, rewrite_master
@@ -42,7 +42,6 @@ from xlplan.distribution.run import distribute
 from xlplan.examples import Example
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported
-from xlplan.workspace import lock as lock_module
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.master import fill_master, read_master
 
@@ -500,28 +499,15 @@ def test_review_marks_left_when_a_collection_holds_the_workspace_are_kept(
         [*row[:6], "受理", "", f"{row[2]}に電話で確認"] if i >= 4 else row for i, row in enumerate(table)
     ]
     # A collection (another process) holds the workspace all the while the button waits.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\n"
-         "from xlplan.workspace.folder import Workspace\nfrom xlplan.workspace.lock import run_lock\n"
-         "with run_lock(Workspace(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
-         str(fresh.root)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        monkeypatch.setattr(lock_module, "LOCK_TIMEOUT", 0.3)
+    with run_lock_held_elsewhere(fresh, monkeypatch):
         busy = FakeBook(fresh.master_path)
         busy.sheets.add("確認待ち", after=busy.sheets[0]).value = marked
         xlplan.excel.run("review", busy)
-    finally:
-        holder.kill()
-        holder.wait()
     assert "collect-busy" in busy.status_text()
     kept = busy.sheets["確認待ち"].rows
     assert [row[6:9] for row in kept[4:]] == [
         row[6:9] for row in marked[4:]
     ]  # nothing the office typed is lost
-    monkeypatch.undo()
     again = FakeBook(fresh.master_path)
     again.sheets.add("確認待ち", after=again.sheets[0]).value = kept
     xlplan.excel.run("review", again)

@@ -12,8 +12,6 @@ import contextlib
 import datetime as dt
 import importlib
 import sqlite3
-import subprocess
-import sys
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,12 +22,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xlplan
+from tests.conftest import run_lock_held_elsewhere
 from xlplan.cli import main
+from xlplan.collection.results import FileOutcome
 from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout, manifest
 from xlplan.workspace import ledger
-from xlplan.workspace import lock as lock_module
 from xlplan.workspace.folder import Workspace
 
 A = "文化課"  # the department that forges
@@ -140,15 +139,24 @@ def test_a_rejected_forgery_does_not_count_as_the_departments_answer(
     assert B in reminded  # B never answered: it is reminded like every department that has not
 
 
-def test_accepting_never_replaces_a_signed_return_unless_asked(
-    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
-) -> None:
-    _fill(example, sent, B, workspace.inbox / "1.xlsx", narrative="署名付き")
+def _signed_then_unsigned(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path, signed: str, unsigned: str
+) -> FileOutcome:
+    """B's signed return (narratives ``signed``) accepted, then B's workbook without its manifest
+    (``unsigned``) collected into review; the latter's outcome."""
+    _fill(example, sent, B, workspace.inbox / "1.xlsx", narrative=signed)
     xlplan.collect(workspace)
-    pasted = _fill(example, sent, B, tmp_path / "2.xlsx", narrative="署名なし")
+    pasted = _fill(example, sent, B, tmp_path / "2.xlsx", narrative=unsigned)
     _without_manifest(pasted)
     pasted.rename(workspace.inbox / "2.xlsx")
     [item] = xlplan.collect(workspace).files
+    return item
+
+
+def test_accepting_never_replaces_a_signed_return_unless_asked(
+    workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
+) -> None:
+    item = _signed_then_unsigned(workspace, example, sent, tmp_path, "署名付き", "署名なし")
     with pytest.raises(xlplan.ConfigurationError) as refused:
         xlplan.decide(workspace, item.receipt_id, "accept")
     assert [f.code for f in refused.value.findings] == ["review-would-replace-signed"]
@@ -160,12 +168,9 @@ def test_accepting_never_replaces_a_signed_return_unless_asked(
 def test_a_return_is_never_accepted_as_a_department_whose_rows_it_does_not_hold(
     workspace: Workspace, example: Example, sent: dict[str, Path], tmp_path: Path
 ) -> None:
-    _fill(example, sent, B, workspace.inbox / "1.xlsx", narrative="総務課の署名付きの回答")
-    xlplan.collect(workspace)
-    pasted = _fill(example, sent, B, tmp_path / "2.xlsx", narrative="総務課の行を文化課として")
-    _without_manifest(pasted)
-    pasted.rename(workspace.inbox / "2.xlsx")
-    [item] = xlplan.collect(workspace).files
+    item = _signed_then_unsigned(
+        workspace, example, sent, tmp_path, "総務課の署名付きの回答", "総務課の行を文化課として"
+    )
     # Accepted "as A", B's rows would stand in A's place and replace B's signed answers in the table.
     with pytest.raises(xlplan.ConfigurationError) as refused:
         xlplan.decide(workspace, item.receipt_id, "accept", department=A, replace=True)
@@ -182,23 +187,10 @@ def test_a_decision_waits_for_a_running_collection(
     pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx")
     _without_manifest(pasted)
     [item] = xlplan.collect(workspace).files
-    # Another process holds the workspace's run lock, as a collection does while it checks files.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\n"
-         "from xlplan.workspace.folder import Workspace\nfrom xlplan.workspace.lock import run_lock\n"
-         "with run_lock(Workspace(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)",
-         str(workspace.root)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        monkeypatch.setattr(lock_module, "LOCK_TIMEOUT", 0.3)
+    with run_lock_held_elsewhere(workspace, monkeypatch):
         with pytest.raises(xlplan.BusyError):
             xlplan.decide(workspace, item.receipt_id, "accept")
         assert _statuses(workspace) == [("review", B)]  # nothing decided while the collection ran
-    finally:
-        holder.kill()
-        holder.wait()
     xlplan.decide(workspace, item.receipt_id, "accept")
     assert _statuses(workspace) == [("accepted", B)]
 
