@@ -164,8 +164,13 @@ def _review(workspace: Workspace, book: Book) -> Result:
     names = [sheet.name for sheet in book.sheets]
     if REVIEW_SHEET in names:
         rows = book.sheets[REVIEW_SHEET].used_range.value or []
+        busy = False  # a collection holds the workspace: the marks left wait for the next click
         for row in rows[_REVIEW_FIRST:]:
             cells = list(row) + [None] * (len(_REVIEW_HEADER) - len(row))
+            if busy:
+                with contextlib.suppress(TypeError, ValueError):
+                    typed.setdefault(int(float(cells[0])), cells[6:9])
+                continue
             mark = str(cells[6] or "").strip()
             if not mark or cells[0] in (None, ""):
                 continue
@@ -185,15 +190,9 @@ def _review(workspace: Workspace, book: Book) -> Result:
                 del typed[receipt]
             except ConfigurationError as exc:
                 findings.extend(exc.findings)
-            except (
-                BusyError
-            ) as exc:  # a collection ran all along: this mark and the rest wait for the next click
+            except BusyError as exc:  # waited for a collection all along: this mark stays typed too
                 findings.extend(exc.findings)
-                for later in rows[_REVIEW_FIRST:]:
-                    later_cells = list(later) + [None] * (len(_REVIEW_HEADER) - len(later))
-                    with contextlib.suppress(TypeError, ValueError):
-                        typed.setdefault(int(float(later_cells[0])), later_cells[6:9])
-                break
+                busy = True
     pending = review(workspace)
     table: list[list[Any]] = [["提出元を証明できない回答（確認待ち）"],
              ["内容と差出人を確かめ、「判定」に 受理 か 却下 を入力して、もう一度「確認待ち」ボタンを押してください。"
