@@ -440,3 +440,51 @@ def test_an_earlier_return_checked_after_a_later_one_does_not_replace_it(
     assert [row[0] for row in accepted] == ["2_文化課_訂正.xlsx"]
     states = {item.department: item.state for item in status(workspace).departments}
     assert states[A] == "accepted"
+
+
+def test_a_return_with_errors_after_acceptance_is_said_to_leave_the_accepted_one(
+    workspace: Workspace, example: Example
+) -> None:
+    # A department whose return is accepted sends another, with an error (an old copy sent again by
+    # mistake, or a change half made): its accepted answers stand, its 差し戻し票 says so, and the
+    # status shows it beside 受理.
+    from tests.conftest import calamine_rows
+    from xlplan.followup.feedback import LIST_SHEET
+    from xlplan.followup.status_sheet import save_status
+
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "0_文化課.xlsx"), 3, "たくさん")
+    before = collect(workspace)
+    assert "return-after-acceptance" not in _codes(before.files, "0_文化課.xlsx")  # nothing accepted yet
+    _returned(workspace, example, sent, A, "1_文化課.xlsx")
+    assert collect(workspace).count("accepted") == 1
+    accepted = sorted((a.project_no, a.value.display()) for a in workspace.accepted_answers())
+    _edit_value(_returned(workspace, example, sent, A, "2_文化課_再送.xlsx"), 3, "かなり多い")
+
+    result = collect(workspace)
+    assert [item.outcome for item in result.files] == ["invalid"]
+    finding = next(f for f in result.files[0].findings if f.code == "return-after-acceptance")
+    assert finding.severity == "warning" and finding.params["accepted"] == "1_文化課.xlsx"
+    assert "「1_文化課.xlsx」を受理しており、それが有効なまま" in finding.message()
+    assert sorted((a.project_no, a.value.display()) for a in workspace.accepted_answers()) == accepted
+    (made,) = result.feedback
+    listed = [str(cell) for row in calamine_rows(made.path, LIST_SHEET) for cell in row]
+    assert "return-after-acceptance" in listed and "ファイル全体" in listed
+
+    report = status(workspace)
+    mine = next(item for item in report.departments if item.department == A)
+    assert (mine.state, mine.later) == ("accepted", "returned_with_errors")
+    assert mine.to_dict()["later"] == "returned_with_errors"
+    other = next(item for item in report.departments if item.department == B)
+    assert other.later is None
+    rows = calamine_rows(save_status(workspace, report), "回答状況")
+    header = next(row for row in rows if "備考" in row)
+    note = header.index("備考")
+    (row,) = [row for row in rows if row[0] == A]
+    assert row[1] == "受理" and row[note].startswith("受理後の回答に誤り")
+    assert "受理後の回答に誤り" in "\n".join(report.lines())
+
+    # A later valid return replaces the accepted one, and the note goes.
+    _edit_value(_returned(workspace, example, sent, A, "3_文化課_訂正.xlsx"), 3, 30)
+    assert collect(workspace).count("accepted") == 1
+    assert next(item for item in status(workspace).departments if item.department == A).later is None

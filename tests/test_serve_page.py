@@ -30,7 +30,8 @@ ODD = '<img src=x onerror="alert(1)">.xlsx'
 @pytest.fixture(scope="module")
 def round_in_progress(tmp_path_factory: pytest.TempPathFactory, example: Example) -> Workspace:
     """文化課 answered without its manifest (awaiting review, under a file name meant as markup);
-    企画政策課 answered with a value its row refuses (要修正)."""
+    企画政策課 answered with a value its row refuses (要修正); 総務課's return is accepted and a
+    later one of its has errors."""
     folder = tmp_path_factory.mktemp("page")
     workspace = init_workspace(folder / NAME, example.plan)
     sent = {item.department: item.workbook for item in xlplan.distribute(workspace).departments}
@@ -39,6 +40,15 @@ def round_in_progress(tmp_path_factory: pytest.TempPathFactory, example: Example
     def answers(department: str) -> list[Any]:
         return [a for a in example.answers if plan.canonical_department(a.department) == department]
 
+    general = sent["総務課"]  # accepted, then sends a copy with an error: its accepted answers stand
+    assert general is not None
+    fill_response(general, answers("総務課"), workspace.inbox / general.name)
+    assert xlplan.collect(workspace).count("accepted") == 1
+    blank = [
+        type(a)(a.project_no, a.entry, a.department, Value(mark=None, number=None), "")
+        for a in answers("総務課")
+    ]
+    fill_response(general, blank, workspace.inbox / ("再送_" + general.name))
     culture = sent["文化課"]
     assert culture is not None
     fill_response(culture, answers("文化課"), folder / "culture.xlsx")
@@ -51,7 +61,7 @@ def round_in_progress(tmp_path_factory: pytest.TempPathFactory, example: Example
              for i, a in enumerate(answers("企画政策課"))]  # fmt: skip
     fill_response(planning, wrong, workspace.inbox / planning.name)
     collected = xlplan.collect(workspace)
-    assert collected.count("review") == 1 and collected.count("invalid") == 1
+    assert collected.count("review") == 1 and collected.count("invalid") == 2
     return workspace
 
 
@@ -88,6 +98,12 @@ def test_the_page_shows_the_round_and_every_department(browser: Any, server: Ser
     assert departments.get_by_role("row").count() == 1 + 15
     planning = departments.get_by_role("row", name="企画政策課")
     assert "要修正" in planning.inner_text()
+    general = (
+        departments.get_by_role("row")
+        .filter(has=page.get_by_role("rowheader", name="総務課", exact=True))
+        .inner_text()
+    )
+    assert "受理" in general and "受理後の回答に誤り" in general
     # The findings of the return that decides the state, with their cells.
     findings = page.get_by_role("table", name="企画政策課 の回答の指摘")
     assert findings.count() == 1 and "回答!" in findings.inner_text()

@@ -225,7 +225,7 @@ def test_status_workbook_is_formatted(workspace: Workspace) -> None:
     path = write_status_workbook(status(workspace, today=AFTER), workspace.reports / "s.xlsx")
     sheet = openpyxl.load_workbook(path)["回答状況"]
     assert sheet.freeze_panes == "B5"
-    assert sheet.auto_filter.ref == "A4:N19"
+    assert sheet.auto_filter.ref == "A4:O19"  # 担当課 … 備考
     assert sheet.column_dimensions["A"].width > 15
     assert sheet["A4"].font.b and sheet["A4"].fill.fgColor.rgb.endswith("1F4E78")
     rows = {sheet.cell(r, 1).value: r for r in range(5, 20)}
@@ -339,3 +339,24 @@ def test_real_distribution_marks_departments_sent(workspace: Workspace) -> None:
     }
     assert sent == {"文化課": ("sent", "drafted"), "市民課": ("sent", "drafted")}
     assert {item.department for item in status(workspace, today=AFTER).overdue()} == {"文化課", "市民課"}
+
+
+def test_the_legend_prints_whole_on_one_page(
+    workspace: Workspace, soffice: tuple[str, Path], tmp_path: Path
+) -> None:
+    # Printed (LibreOffice's PDF, read back with poppler): the status on its page and the legend on
+    # one more, every meaning whole. The legend's long lines used to run off its page, cut mid-word.
+    import subprocess
+
+    from tests.conftest import convert_with_soffice
+    from xlplan.followup.status_sheet import _LEGEND, _NOTE_LEGEND
+
+    _scripted(workspace)
+    path = write_status_workbook(status(workspace, today=AFTER), workspace.reports / "s.xlsx")
+    pdf = convert_with_soffice(*soffice, path, "pdf", tmp_path / "pdf")
+    pages = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True)
+    texts = pages.stdout.split("\f")
+    assert len([text for text in texts if text.strip()]) == 2
+    legend = "".join(texts[1].split())  # the wrapped lines joined again
+    for meaning in [*_LEGEND.values(), _NOTE_LEGEND]:
+        assert "".join(meaning.split()) in legend

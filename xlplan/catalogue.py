@@ -991,6 +991,15 @@ CATALOGUE: dict[str, Entry] = {
         "「{name}」は{department}の回答ですが、後から届いた同じ課の回答をすでに確認しているため、採用しません（後の回答が有効です）。",
         "'{name}' is a return of {department}, but a later return of the department has been checked already: this one is not used (the later one stands).",
     ),
+    "return-after-acceptance": Entry(
+        "warning",
+        "{department}の回答は、{accepted_on}に受け付けた「{accepted}」を受理しており、それが有効なままです。"
+        "後から届いたこの「{name}」には誤りがあるため、反映していません。回答を変える場合だけ、"
+        "差し戻し票のとおりに直して送ってください。変えない場合は、何もしなくてかまいません。",
+        "{department}'s return '{accepted}', received {accepted_on}, is accepted and still stands. This later "
+        "file '{name}' has errors and is not used. Only to change the answers, correct it as marked and send it "
+        "again; otherwise nothing needs doing.",
+    ),
     "feedback-owed-other-round": Entry(
         "warning",
         "{department}あての差し戻し票（「{name}」への回答）は、前の回または前の年度の照会のものなので作りません。いまの照会で配布したブックで回答してもらってください。",

@@ -253,6 +253,8 @@ class _Recorder:
                                                    receipt.id):  # fmt: skip
                     result = _superseded(receipt, result)  # checked after a later return (a retried reading)
                     signed = False
+                if signed and result.outcome == "invalid":
+                    result = _after_acceptance(self.connection, self.round_id, receipt, result)
                 _record(self.connection, self.round_id, receipt, result)
                 self.outcomes.append(_outcome(receipt, result))
                 if signed and result.department is not None:
@@ -349,7 +351,10 @@ def _owed(
             name = receipt.original_name
             pending.append(Finding("feedback-pending", {"department": item, "name": name}, file=name))
         elif verdict.outcome == "invalid" and verdict.department == item:
-            found.append((receipt, _with_sender(recorder.plan, receipt, verdict)))
+            verdict = _after_acceptance(
+                connection, round_id, receipt, _with_sender(recorder.plan, receipt, verdict)
+            )
+            found.append((receipt, verdict))
         else:  # no errors now, or another department's (the master changed since): nothing owed
             with connection:
                 ledger.drop_feedback(connection, receipt.id)
@@ -379,6 +384,31 @@ def _superseded(receipt: Receipt, result: Checked) -> Checked:
     name = receipt.original_name
     finding = Finding("return-superseded", {"name": name, "department": result.department}, file=name)
     return dataclasses.replace(result, outcome="superseded", findings=(*result.findings, finding))
+
+
+def _after_acceptance(
+    connection: sqlite3.Connection, round_id: int, receipt: Receipt, result: Checked
+) -> Checked:
+    """A return with errors from a department whose earlier return is accepted: said so on its 差し戻し票.
+
+    The accepted answers stand (only a later valid return supersedes them), so the department
+    is told that it need do nothing unless it meant to change them; without this, a department
+    that sent an old copy again by mistake was asked to correct what is already accepted.
+    """
+    department = result.department
+    acceptance = ledger.current_acceptance(connection, round_id, department) if department else None
+    accepted = ledger.receipt(connection, int(acceptance["receipt_id"])) if acceptance is not None else None
+    if accepted is None or int(accepted["id"]) > receipt.id:  # one the office accepted since: not earlier
+        return result
+    params = {
+        "department": department,
+        "name": receipt.original_name,
+        "accepted": accepted["original_name"],
+        # The day it came in, as staff and the department know it (the ledger keeps local time).
+        "accepted_on": str(accepted["received_at"])[:10].replace("-", "/"),
+    }
+    finding = Finding("return-after-acceptance", params, file=receipt.original_name)
+    return dataclasses.replace(result, findings=(*result.findings, finding))
 
 
 def _with_sender(plan: Plan, receipt: Receipt, result: Checked) -> Checked:

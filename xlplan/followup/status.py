@@ -95,15 +95,23 @@ class DepartmentStatus:
     reminders: int = 0
     reminded_at: str | None = None  # the latest reminder drafted or sent
     overdue: bool = False  # the deadline passed and no return is accepted
+    # An accepted department's later return that is not accepted (its answers stand meanwhile):
+    # "returned_with_errors" (a 差し戻し票 went out) or "review" (the office decides), else None.
+    later: State | None = None
 
     @property
     def label(self) -> str:
         """The state as staff see it (受理, 要修正, …)."""
         return STATE_LABELS[self.state]
 
+    @property
+    def note(self) -> str:
+        """What staff see beside the state (備考): a later return not accepted, else empty."""
+        return _LATER_NOTES[self.later][0] if self.later else ""
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON data: every field plus the Japanese label."""
-        return {**asdict(self), "label": self.label}
+        """JSON data: every field plus the Japanese label and note."""
+        return {**asdict(self), "label": self.label, "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -311,6 +319,11 @@ def _department(
     if state == "sent" and past_deadline:
         state = "overdue"
 
+    later: State | None = None
+    if acceptance is not None:
+        after = [row for row in originals if int(row["id"]) > int(acceptance["receipt_id"])]
+        if after and after[-1]["status"] in ("invalid", "review"):
+            later = "returned_with_errors" if after[-1]["status"] == "invalid" else "review"
     errors = warnings = answered = 0
     if deciding is not None:
         errors, warnings = ledger.finding_counts(connection, int(deciding["id"]))
@@ -334,6 +347,7 @@ def _department(
         reminders=len(reminders),
         reminded_at=(reminders[-1]["sent_at"] or reminders[-1]["created_at"]) if reminders else None,
         overdue=past_deadline and state != "accepted" and state != "not_sent",
+        later=later,
     )
 
 
@@ -364,11 +378,12 @@ COLUMNS: tuple[tuple[str, float], ...] = (
     ("督促回数", 9),
     ("最終督促", 16),
     ("メールアドレス", 26),
+    ("備考", 54),
 )
 COLUMNS_EN: tuple[tuple[str, float], ...] = tuple(
     zip(
         ("department", "state", "rows", "sent", "how", "last received", "accepted", "errors", "warnings",
-         "files", "feedback", "reminders", "last reminder", "mail address"),
+         "files", "feedback", "reminders", "last reminder", "mail address", "note"),
         (width for _, width in COLUMNS),
         strict=True,
     )
@@ -409,7 +424,20 @@ def cells(item: DepartmentStatus, language: Language = "ja") -> list[Any]:
         item.reminders,
         _parse_time(item.reminded_at),
         item.email or ("(none)" if language == "en" else "（未登録）"),
+        (_LATER_NOTES[item.later][1] if language == "en" else item.note) if item.later else "",
     ]
+
+
+_LATER_NOTES: dict[State, tuple[str, str]] = {
+    "returned_with_errors": (
+        "受理後の回答に誤り（差し戻し済み・受理した回答が有効）",
+        "a later return has errors (feedback sent; the accepted one stands)",
+    ),
+    "review": (
+        "受理後の回答は要確認（xlplan review・受理した回答が有効）",
+        "a later return awaits review (xlplan review; the accepted one stands)",
+    ),
+}
 
 
 def heading(report: StatusReport, language: Language = "ja") -> str:
@@ -440,7 +468,7 @@ def info(report: StatusReport, language: Language = "ja") -> str:
 
 def table_lines(report: StatusReport, language: Language = "ja") -> list[str]:
     """The report as a text table for the terminal (East Asian wide characters aligned)."""
-    columns = (0, 1, 2, 3, 5, 6, 7, 8, 12)  # the terminal shows the columns that matter most
+    columns = (0, 1, 2, 3, 5, 6, 7, 8, 12, 14)  # the terminal shows the columns that matter most
     table = [[(COLUMNS_EN if language == "en" else COLUMNS)[index][0] for index in columns]]
     for item in report.departments:
         values = cells(item, language)

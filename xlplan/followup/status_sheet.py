@@ -23,6 +23,7 @@ from xlplan.findings import Finding, Language, not_writable
 from xlplan.followup.status import COLUMNS, STATE_LABELS, State, StatusReport, cells, heading, info, status
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx.atomic import replace_into, temporary_beside
+from xlplan.xlsx.text import text_height
 
 STATUS_WORKBOOK = "回答状況.xlsx"
 """File name of the status workbook in ``reports/``."""
@@ -78,7 +79,7 @@ def write_status_workbook(report: StatusReport, path: Path) -> Path:
 
 
 def _fill_workbook(workbook: Any, report: StatusReport) -> None:
-    font = {"font_name": "游ゴシック", "font_size": 10}
+    font: dict[str, Any] = {"font_name": "游ゴシック", "font_size": 10}
     sheet = workbook.add_worksheet("回答状況")
     title = workbook.add_format({**font, "bold": True, "font_size": 14})
     info_format = workbook.add_format({**font})
@@ -118,6 +119,8 @@ def _fill_workbook(workbook: Any, report: StatusReport) -> None:
                 spec["num_format"] = "yyyy/mm/dd hh:mm"
             elif kind == "number":
                 spec["num_format"] = "#,##0"
+            elif kind == "wrapped":
+                spec["text_wrap"] = True
             elif kind == "state":
                 spec["bold"] = True
                 spec["align"] = "center"
@@ -148,12 +151,20 @@ def _fill_workbook(workbook: Any, report: StatusReport) -> None:
 
     legend = workbook.add_worksheet("凡例")
     legend.set_column(0, 0, 14)
-    legend.set_column(1, 1, 70)
+    legend.set_column(1, 1, _LEGEND_WIDTH)
     legend.write(0, 0, "状況", header)
     legend.write(0, 1, "意味と対応", header)
-    for offset, (state, meaning) in enumerate(_LEGEND.items(), start=1):
-        legend.write_string(offset, 0, STATE_LABELS[state], cell_format(state, "state"))
-        legend.write_string(offset, 1, meaning, cell_format(state, "text"))
+    rows: list[tuple[str, State, str]] = [
+        (STATE_LABELS[state], state, text) for state, text in _LEGEND.items()
+    ]
+    rows.append(("備考", "accepted", _NOTE_LEGEND))
+    for offset, (label, state, meaning) in enumerate(rows, start=1):
+        legend.write_string(offset, 0, label, cell_format(state, "state"))
+        legend.write_string(offset, 1, meaning, cell_format(state, "wrapped"))
+        # Heights set here: Excel does not grow a row to its wrapped text when it opens a file.
+        legend.set_row(offset, text_height(meaning, _LEGEND_WIDTH, font["font_size"], font["font_name"]))
+    legend.set_paper(9)  # A4, one page wide: the meanings printed whole beside their labels
+    legend.fit_to_pages(1, 0)
 
 
 _LEGEND: dict[State, str] = {
@@ -165,6 +176,14 @@ _LEGEND: dict[State, str] = {
     "sent": "照会を送付し、回答を待っています（締切前）。",
     "not_sent": "まだ照会を送付していません。配布を実行してください。",
 }
+
+
+_LEGEND_WIDTH = 70
+
+_NOTE_LEGEND = (
+    "「受理後の回答に誤り」: 受理した課から、後でエラーのある回答が届きました。受理した回答が有効なままです。"
+    "差し戻し票を送付してください（課が回答を変えないなら、課の対応は不要です）。"
+)
 
 
 def save_status(workspace: Workspace, report: StatusReport) -> Path:

@@ -113,6 +113,11 @@ def _counts(counts: Mapping[str, int]) -> str:
     return f"<ul>{cells}</ul>"
 
 
+def _note(item: Mapping[str, Any]) -> str:
+    note = str(item.get("note") or "")  # e.g. 受理後の回答に誤り: beside 受理, on its own line
+    return f"<br><small>{escape(note)}</small>" if note else ""
+
+
 def _departments(departments: Sequence[Mapping[str, Any]]) -> str:
     head = ("担当課", "状況", "送付", "最後の受信", "受理", "エラー", "警告", "督促")
     rows = []
@@ -120,7 +125,7 @@ def _departments(departments: Sequence[Mapping[str, Any]]) -> str:
         state = str(item.get("state", ""))
         rows.append(
             f'<tr class="state-{escape(state)}"><th scope="row">{escape(str(item.get("department", "")))}</th>'
-            f"<td>{escape(str(item.get('label') or _STATES.get(state, state)))}</td>"
+            f"<td>{escape(str(item.get('label') or _STATES.get(state, state)))}{_note(item)}</td>"
             f"<td>{escape(_time(item.get('sent_at')))}</td><td>{escape(_time(item.get('last_received_at')))}</td>"
             f"<td>{escape(_time(item.get('accepted_at')))}</td>"
             f'<td class="n">{int(item.get("errors") or 0)}</td><td class="n">{int(item.get("warnings") or 0)}</td>'
