@@ -31,7 +31,7 @@ from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.publish.consolidate import ConsolidationResult
 from xlplan.workspace.folder import Workspace, init_workspace
 
-R2, R3 = FiscalYear(2020), FiscalYear(2021)
+R2, R3, R4 = FiscalYear(2020), FiscalYear(2021), FiscalYear(2022)
 
 
 def _sha(path: Path) -> str:
@@ -225,6 +225,29 @@ def test_a_rollover_killed_anywhere_closes_the_year_exactly_once(tmp_path: Path,
         with sqlite3.connect(workspace.ledger_path) as connection:
             states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
         assert states[-1] == "done", states
+
+
+def test_a_rollover_that_never_replaced_the_master_is_not_taken_a_year_later_for_the_next(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+
+    def held_by_excel(plan: object) -> Path:
+        raise xlplan.OutputError([xlplan.Finding("file-busy", {"file": workspace.master_path.name})])
+
+    with pytest.raises(xlplan.OutputError):  # the master is open in Excel: nothing replaced
+        xlplan.rollover(workspace, write=held_by_excel)
+    assert workspace.load_plan().settings.current_year == R2
+    assert xlplan.rollover(workspace).opened == R3  # closed again, once the file is free
+    fill_and_collect(workspace, example)
+    rolled = xlplan.rollover(workspace)  # a year later: 令和3年度 is closed, not "finished"
+    plan = workspace.load_plan()
+    assert (rolled.opened, rolled.resumed, plan.settings.current_year) == (R4, False, R4)
+    assert len([r for r in plan.recorded_history if r.fiscal_year == R3 and r.department is None]) == 86
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
+    assert states == ["abandoned", "done", "done"]
 
 
 # --- a master with buttons --------------------------------------------------------------------------

@@ -138,7 +138,12 @@ def _rollover(
 ) -> RolloverResult:
     year = plan.settings.current_year
     pending = ledger.pending_rollover(connection)
-    if pending is not None and int(pending["to_year"]) == year.western:
+    if (
+        pending is not None
+        and int(pending["to_year"]) == year.western
+        and ledger.rolled_into(connection, year.western) is None
+        and _closed_into_history(plan, int(pending["from_year"]), int(pending["records"]))
+    ):
         # The master was replaced and the run stopped before saying so: finish, do not close again.
         ledger.finish_rollover(connection, int(pending["id"]))
         ledger.current_round(connection, plan.settings)
@@ -146,6 +151,9 @@ def _rollover(
         return RolloverResult(FiscalYear(int(pending["from_year"])), year, int(pending["records"]), (),
                               backup, workspace.master_path, resumed=True)  # fmt: skip
     _refusals(workspace, plan, connection, force=force)
+    # A rollover that stopped before its master was replaced is closed anew: the old row must not be
+    # taken, a year later, for one whose master is in place.
+    ledger.abandon_rollovers(connection)
     answers = ledger.accepted_answers(connection, plan)
     closing: Closing = close_year(plan, answers)
     backup = _backup(workspace, year, now)
@@ -164,6 +172,11 @@ def _rollover(
     return RolloverResult(
         year, year.next(), len(closing.added), closing.silent, backup, master, closing.title
     )
+
+
+def _closed_into_history(plan: Plan, from_year: int, records: int) -> bool:
+    """Whether the master holds the closed year's records (it is the one the stopped rollover wrote)."""
+    return records == 0 or any(r.fiscal_year.western == from_year for r in plan.recorded_history)
 
 
 def _refusals(workspace: Workspace, plan: Plan, connection: Any, *, force: bool) -> None:

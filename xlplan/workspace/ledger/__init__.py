@@ -71,6 +71,7 @@ from xlplan.workspace.ledger.receipts import (
     unidentified_since,
 )
 from xlplan.workspace.ledger.rollovers import (
+    abandon_rollovers,
     begin_rollover,
     finish_rollover,
     pending_rollover,
@@ -92,6 +93,7 @@ __all__ = [
     "FirstReceipt",
     "ImapMessage",
     "ReceiptRecord",
+    "abandon_rollovers",
     "accepted_answers",
     "add_read_attempt",
     "answer_count",

@@ -2,8 +2,11 @@
 
 :func:`begin_rollover` records the intent (from which year to which, where the old master was
 saved); the master is then replaced; :func:`finish_rollover` marks it done. A run that finds a
-``writing`` row finishes it rather than closing the year again, so a crash between the two
-never loses the year and never skips one.
+``writing`` row whose new master is in place finishes it rather than closing the year again, so a
+crash between the two never loses the year and never skips one. A ``writing`` row whose master was
+never replaced (the run stopped, or the file could not be written) is marked ``abandoned`` by
+:func:`abandon_rollovers` when the year is closed again, so that it is never taken, a year later,
+for the next year's.
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ def pending_rollover(connection: sqlite3.Connection) -> sqlite3.Row | None:
         "SELECT * FROM rollovers WHERE state = 'writing' ORDER BY id DESC LIMIT 1"
     ).fetchone()
     return row
+
+
+def abandon_rollovers(connection: sqlite3.Connection) -> None:
+    """Mark every rollover still ``writing`` abandoned: its master was not replaced, the year is closed anew."""
+    with connection:
+        connection.execute(
+            "UPDATE rollovers SET state = 'abandoned', finished_at = ? WHERE state = 'writing'", (now(),)
+        )
 
 
 def rolled_into(connection: sqlite3.Connection, year: int) -> sqlite3.Row | None:

@@ -122,7 +122,7 @@ CREATE TABLE IF NOT EXISTS rollovers (             -- schema 4: closing a fiscal
     id           INTEGER PRIMARY KEY,
     from_year    INTEGER NOT NULL,                  -- western year of the fiscal year closed
     to_year      INTEGER NOT NULL,
-    state        TEXT NOT NULL,                     -- writing, done
+    state        TEXT NOT NULL,                     -- writing, done, abandoned (never replaced)
     backup_path  TEXT,                              -- the master as it was, relative to the workspace
     records      INTEGER NOT NULL DEFAULT 0,        -- history records added
     forced       INTEGER NOT NULL DEFAULT 0,
