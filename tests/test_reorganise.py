@@ -12,10 +12,11 @@ import openpyxl
 import pytest
 
 import xlplan
-from tests.conftest import calamine_rows
+from tests.conftest import calamine_rows, fill_and_collect
 from tests.plans import FUKUSHI, GAKUSHU, KOMINKAN, mirai_plan
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
+from xlplan.examples import Example
 from xlplan.form import layout
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Answer, Plan
@@ -178,3 +179,35 @@ def test_a_split_department_must_be_chosen_on_the_plan_sheet(
     assert main(["plan", "show", "-w", str(workspace.root)]) == 2
     err = capsys.readouterr().err
     assert "福祉課A、福祉課B に分かれました" in err and "計画!" in err
+
+
+def test_two_departments_that_reported_one_project_jointly_merge_without_counting_it_twice(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    xlplan.rollover(workspace)
+
+    def project_1(plan: Plan) -> list[tuple[str, str | None, str]]:
+        return [(r.entry, r.department, r.value.display()) for r in plan.history
+                if r.project_no == 1 and r.fiscal_year == FiscalYear(2020)]  # fmt: skip
+
+    before = project_1(workspace.load_plan())
+    (whole,) = [value for entry, department, value in before if department is None]
+    assert entry_of(before) == "企画政策課 生涯学習課" and len(before) == 3  # the whole and two shares
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    rows = {sheet.cell(row, name).value: row for row in range(2, sheet.max_row + 1)}
+    sheet.cell(rows["企画政策課"], name).value = "企画学習課"
+    sheet.cell(rows["企画政策課"], former).value = "企画政策課、生涯学習課"
+    sheet.delete_rows(rows["生涯学習課"])
+    book.save(workspace.master_path)
+    assert project_1(workspace.load_plan()) == [("企画学習課", None, whole)]  # once, as recorded
+
+
+def entry_of(records: list[tuple[str, str | None, str]]) -> str:
+    """The one entry the records are under."""
+    (entry,) = {entry for entry, _, _ in records}
+    return entry

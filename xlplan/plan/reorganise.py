@@ -12,7 +12,8 @@ a former name listed under two departments for a split. Nothing else has to be r
 * history records follow their entries: a record kept under a former entry name belongs to the
   entry that name became; records that now fall on the same entry, year and department are
   combined by the rule for joint entries (:mod:`xlplan.plan.combine`), their narratives headed
-  by the names they were written under.
+  by the names they were written under. A joint entry whose members merged into one department is
+  that department's entry now: its whole stands, and its shares (already in the whole) are dropped.
 
 The master keeps its 履歴 rows as they were written (:attr:`Plan.source_history`): resolving
 is repeatable, and nothing the office recorded is rewritten.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from xlplan.plan.combine import combine_values, join_narratives
 from xlplan.plan.model import Department, Entry, HistoryRecord, Project
@@ -142,31 +144,45 @@ def _target_entry(
     return matches[0] if len(matches) == 1 else None
 
 
-def merge_records(placed: Sequence[tuple[str, HistoryRecord]]) -> list[HistoryRecord]:
+class Placed(NamedTuple):
+    """A 履歴 record as it belongs to the plan now, and how it was written."""
+
+    written_as: str  # the name it was written under: its share's department, else its entry
+    record: HistoryRecord  # placed on the entry (and member) it belongs to now
+    entry: str  # the entry it was written under
+    share: bool  # it was written as one member's share of a joint entry
+
+
+def merge_records(placed: Sequence[Placed]) -> list[HistoryRecord]:
     """Records that fall on the same project, entry, year and department, combined into one.
 
-    ``placed`` pairs each record with the name it was written under (its former department or
-    entry). Values by the joint-entry rule (numbers added in one unit, else the strongest
-    mark); narratives under the names they were written for (【生活環境課】 …); notes kept.
+    Values by the joint-entry rule (numbers added in one unit, else the strongest mark);
+    narratives under the names they were written for (【生活環境課】 …); notes kept. A joint
+    entry whose members became one department has its shares and its whole on the same entry
+    now: the whole already counts the shares, so they are dropped where it was recorded.
     The first record's position is kept, so the order stays the master's.
     """
 
     def key(record: HistoryRecord) -> tuple[int, str, int, str | None]:
         return (record.project_no, record.entry, record.fiscal_year.western, record.department)
 
-    groups: dict[tuple[int, str, int, str | None], list[tuple[str, HistoryRecord]]] = {}
-    for written_as, record in placed:
-        groups.setdefault(key(record), []).append((written_as, record))
+    groups: dict[tuple[int, str, int, str | None], list[Placed]] = {}
+    for item in placed:
+        groups.setdefault(key(item.record), []).append(item)
     merged: list[HistoryRecord] = []
-    for _written_as, record in placed:
+    for item in placed:
+        record = item.record
         group = groups.pop(key(record), None)
         if group is None:
             continue  # merged into an earlier record
+        wholes = {whole.entry for whole in group if not whole.share}
+        group = [part for part in group if not (part.share and part.entry in wholes)]
         if len(group) == 1:
-            merged.append(record)
+            merged.append(group[0].record)
             continue
-        value, _conflict = combine_values(item.value for _, item in group)
-        narrative = join_narratives([(name, item.narrative) for name, item in group])
-        notes = "、".join(dict.fromkeys(item.note for _, item in group if item.note)) or None
+        record = group[0].record
+        value, _conflict = combine_values(part.record.value for part in group)
+        narrative = join_narratives([(part.written_as, part.record.narrative) for part in group])
+        notes = "、".join(dict.fromkeys(part.record.note for part in group if part.record.note)) or None
         merged.append(replace(record, value=value, narrative=narrative, note=notes))
     return merged

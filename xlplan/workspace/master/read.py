@@ -34,7 +34,7 @@ from xlplan.plan.model import (
     parse_imap,
     parse_smtp,
 )
-from xlplan.plan.reorganise import Names, merge_records, place_record, resolve_projects
+from xlplan.plan.reorganise import Names, Placed, merge_records, place_record, resolve_projects
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
 from xlplan.workspace.master.addresses import mail_address
 from xlplan.workspace.master.cells import date_of
@@ -498,7 +498,7 @@ class _Reader:
         projects: list[Project],
         renamed: dict[tuple[int, str], str],
         names: Names,
-    ) -> tuple[list[HistoryRecord], list[tuple[str, HistoryRecord]]]:
+    ) -> tuple[list[HistoryRecord], list[Placed]]:
         """The 履歴 rows as written, and each placed on the entry it belongs to now (with the name it was written under)."""
         columns = history_columns(levels)
         if self.header(sheet, [columns[0], "担当課", "年度", "値"]) is None:
@@ -506,7 +506,7 @@ class _Reader:
         index = self.header_index(sheet)
         by_no = {project.no: project for project in projects}
         records: list[HistoryRecord] = []
-        placed: list[tuple[str, HistoryRecord]] = []
+        placed: list[Placed] = []
         for row_number, row in self.data_rows(sheet):
             raw_no = _get(row, index, columns[0])
             if raw_no is None or _text(raw_no) is None:
@@ -558,9 +558,8 @@ class _Reader:
                 note=_text(_get(row, index, "備考")) if "備考" in index else None,
             )
             records.append(record)
-            placed.append(
-                (share or entry_name, replace(record, entry=here.entry, department=here.department))
-            )
+            now = replace(record, entry=here.entry, department=here.department)
+            placed.append(Placed(share or entry_name, now, entry_name, share is not None))
         return records, placed
 
     # -- helpers --------------------------------------------------------------------------
