@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -166,7 +167,7 @@ def test_an_upload_cut_off_half_way_leaves_nothing(server: Server, workspace: Wo
     ).encode()
     body = head + b"PK" + b"x" * 200_000
     request = (
-        f"POST {_api('/returns')} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"POST {quote(_api('/returns'))} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body) + 1_000_000}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as raw:
@@ -319,3 +320,87 @@ def test_a_client_sending_what_the_server_mode_vba_sends(server: Server, workspa
     # 次年度へ asks the status first and reads the year after "fiscal_year" … "western".
     body = status.text
     assert body.index('"western"', body.index('"fiscal_year"')) > 0 and "2020" in body
+
+
+def test_a_japanese_name_too_long_for_the_disk_is_shortened_and_kept(
+    server: Server, workspace: Workspace
+) -> None:
+    names = ["令和2年度男女共同参画プラン事業実績報告書" * 6 + ".xlsx", "CON.xlsx", "回答.xlsx"]
+    assert len(names[0].encode()) > 255  # more than Linux lets a name have
+    with server.client() as client:
+        uploaded = client.post(_api("/returns"), files=[("file", (name, name.encode())) for name in names])
+    assert uploaded.status_code == 201, uploaded.text
+    saved = [receipt["saved_as"] for receipt in uploaded.json()["receipts"]]
+    assert saved[0].startswith("令和2年度男女共同参画プラン") and saved[0].endswith(".xlsx")
+    assert len(saved[0].encode()) <= 200 and saved[1] == "_CON.xlsx" and saved[2] == "回答.xlsx"
+    assert [(workspace.inbox / name).read_bytes() for name in saved] == [name.encode() for name in names]
+
+
+def _raw_upload(server: Server, headers: str, body: Iterator[bytes]) -> str:
+    """Send an upload over a plain socket until the server answers; its status line and body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as raw:
+        raw.sendall(
+            f"POST {quote(_api('/returns'))} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\n{headers}\r\n".encode()
+        )
+        answer = b""
+        with contextlib.suppress(OSError):  # the server closes while the body is still coming
+            for chunk in body:
+                raw.sendall(chunk)
+                raw.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    answer += raw.recv(65536)
+                raw.setblocking(True)
+                if answer:
+                    break
+        raw.settimeout(30)
+        with contextlib.suppress(OSError):
+            while not _whole(answer) and (part := raw.recv(65536)):
+                answer += part
+    return answer.decode("utf-8", errors="replace")
+
+
+def _whole(answer: bytes) -> bool:
+    """Whether ``answer`` holds a whole HTTP response (its headers and the body they announce)."""
+    head, found, body = answer.partition(b"\r\n\r\n")
+    length = [
+        line.split(b":")[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")
+    ]
+    return bool(found and length and len(body) >= int(length[0]))
+
+
+@pytest.mark.parametrize("limit_mb", [None, 2])
+def test_an_upload_over_the_limit_is_refused_before_it_is_stored(
+    workspace: Workspace, limit_mb: int | None
+) -> None:
+    from xlplan.serve.limits import MAX_REQUEST_BYTES
+
+    extra = ["--upload-limit", str(limit_mb)] if limit_mb else []
+    limit = limit_mb * 1024 * 1024 if limit_mb else MAX_REQUEST_BYTES
+    server = Server([workspace.root], extra=extra).start()
+    try:
+        _refused_over(server, workspace, limit, chunked=limit_mb is not None)
+    finally:
+        server.stop()
+
+
+def _refused_over(server: Server, workspace: Workspace, limit: int, *, chunked: bool) -> None:
+    head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n\r\n'
+    announced = _raw_upload(server, f"Content-Length: {limit + 1}\r\n", iter([head]))
+    assert announced.startswith("HTTP/1.1 413") and "何回かに分けて送ってください" in announced, announced[
+        :300
+    ]
+    assert f"{limit // (1024 * 1024)} MB" in announced
+
+    def chunked_body() -> Iterator[bytes]:  # no length announced: counted as it arrives
+        yield b"%x\r\n%s\r\n" % (len(head), head)
+        block = b"x" * (1 << 20)
+        for _ in range(limit // len(block) + 8):
+            yield b"%x\r\n%s\r\n" % (len(block), block)
+
+    if chunked:  # the default's 256 MB would take half a minute to send here
+        streamed = _raw_upload(server, "Transfer-Encoding: chunked\r\n", chunked_body())
+        assert streamed.startswith("HTTP/1.1 413") and "serve-request-too-large" in streamed, streamed[:300]
+    assert list(workspace.inbox.iterdir()) == []
+    with server.client() as client:
+        assert client.get(_api("/status")).status_code == 200

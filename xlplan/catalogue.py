@@ -325,6 +325,11 @@ CATALOGUE: dict[str, Entry] = {
         "ファイルが大きすぎます（{limit} MB まで）: {names}",
         "Files too large (up to {limit} MB): {names}",
     ),
+    "serve-request-too-large": Entry(
+        "error",
+        "送られたデータが大きすぎます（1回に {limit} MB まで）。何回かに分けて送ってください。",
+        "The upload is too large (up to {limit} MB at a time); send the files in several uploads.",
+    ),
     "serve-no-such-file": Entry(
         "error",
         "ファイル「{path}」はありません。",

@@ -243,7 +243,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(say(args.language, f"設定に問題はありません（作業フォルダ: {'、'.join(state.workspaces)}）。",
                   f"The settings are fine (workspaces: {', '.join(state.workspaces)})."))  # fmt: skip
         return EXIT_OK
-    run(workspaces, host=args.host, port=args.port, allow=args.allow, imap_every=args.imap_every)
+    run(workspaces, host=args.host, port=args.port, allow=args.allow, imap_every=args.imap_every,
+        upload_limit=args.upload_limit)  # fmt: skip
     return EXIT_OK
 
 
@@ -409,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--check", action="store_true", help="設定を確かめて終了する（サーバーは起動しない）")
     serve.add_argument("--imap-every", type=float, metavar="MINUTES",
                        help="この分ごとに照会元のメールボックス（IMAP）から回答を受信して回収する（設定シートの IMAP の項目を使う）")  # fmt: skip
+    serve.add_argument("--upload-limit", type=int, default=256, metavar="MB",
+                       help="1回の送信（回答ファイルの送付）の大きさの上限（MB。既定: 256。ファイル1つは 50 MB まで）")  # fmt: skip
 
     excel = commands.add_parser(
         "excel", help="Excel のボタン付きブック", description="Excel のボタン付きブック"

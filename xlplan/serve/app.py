@@ -47,6 +47,7 @@ from xlplan.errors import (
     EXIT_BUSY,
     EXIT_OUTPUT,
     ConfigurationError,
+    OutputError,
     XlplanError,
 )
 from xlplan.findings import Finding, findings_json
@@ -62,7 +63,8 @@ from xlplan.serve.auth import (
     bearer,
     workspace_token,
 )
-from xlplan.serve.uploads import save_upload
+from xlplan.serve.limits import MAX_REQUEST_BYTES, BodyLimit, over_limit
+from xlplan.serve.uploads import save_uploads
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 
@@ -170,8 +172,8 @@ def served(workspaces: Sequence[Workspace], *, networks: Sequence[Network] = (),
     return Served(by_name, Gate(tokens, tuple(networks)), imap_every)
 
 
-def create_app(state: Served) -> Starlette:
-    """The ASGI application serving ``state``'s workspaces."""
+def create_app(state: Served, upload_limit: int = MAX_REQUEST_BYTES) -> Starlette:
+    """The ASGI application serving ``state``'s workspaces (a request's body up to ``upload_limit`` bytes)."""
 
     class AllowList(BaseHTTPMiddleware):
         async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -204,7 +206,11 @@ def create_app(state: Served) -> Starlette:
             for task in tasks:
                 task.cancel()
 
-    app = Starlette(routes=routes, middleware=[Middleware(AllowList)], lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(AllowList), Middleware(BodyLimit, limit=upload_limit)],
+        lifespan=lifespan,
+    )
     app.state.served = state
     return app
 
@@ -352,8 +358,8 @@ async def _in_worker(function: Callable[..., Any], *args: Any) -> Any:
 
 
 def _failure(request: Request, workspace: Workspace, label: str, findings: Sequence[Finding], exit_code: int,
-             started: dt.datetime, clock: float) -> Response:  # fmt: skip
-    code = _STATUS_CODES.get(exit_code, 422)
+             started: dt.datetime, clock: float, status: int | None = None) -> Response:  # fmt: skip
+    code = status or _STATUS_CODES.get(exit_code, 422)
     if _sheet(request):
         return _button_reply(workspace, label, started, clock, [], list(findings), failed=True, code=code)
     return JSONResponse(
@@ -374,29 +380,31 @@ async def _returns(request: Request) -> Response:
     if isinstance(workspace, Response):
         return workspace
     started, clock = dt.datetime.now(), time.monotonic()
+
+    def refuse(findings: Sequence[Finding], exit_code: int = 2, status: int | None = None) -> Response:
+        return _failure(request, workspace, "回答を送る", findings, exit_code, started, clock, status)
+
     try:
+        if over_limit(request):
+            raise ClientDisconnect
         # The whole request is read (into spooled temporary files) before anything is written.
         form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=20)
     except ClientDisconnect:
-        return Response(status_code=400)
+        over = over_limit(request)
+        return refuse([over], status=413) if over else Response(status_code=400)
     except Exception as exc:  # a malformed body: too many parts, not multipart, a broken boundary
-        found = Finding("serve-bad-upload", {"reason": type(exc).__name__})
-        return _failure(request, workspace, "回答を送る", (found,), 2, started, clock)
+        return refuse([Finding("serve-bad-upload", {"reason": type(exc).__name__})])
     try:
         files = [item for item in form.getlist("file") if isinstance(item, UploadFile)]
-        if not files:
-            found = Finding("serve-no-file", {})
-            return _failure(request, workspace, "回答を送る", (found,), 2, started, clock)
         too_big = [item.filename or "" for item in files if (item.size or 0) > MAX_UPLOAD_BYTES]
-        if too_big:
-            found = Finding(
-                "serve-upload-too-large",
-                {"names": "、".join(too_big), "limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
-            )
-            return _failure(request, workspace, "回答を送る", (found,), 2, started, clock)
-        receipts = []
-        for item in files:
-            receipts.append(await _in_worker(save_upload, workspace.inbox, item.filename, item.file))
+        if not files or too_big:
+            limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+            found = Finding("serve-upload-too-large", {"names": "、".join(too_big), "limit": limit})
+            return refuse([found if too_big else Finding("serve-no-file", {})])
+        try:
+            receipts = await _in_worker(save_uploads, workspace.inbox, [(f.filename, f.file) for f in files])
+        except OutputError as exc:
+            return refuse(exc.findings, exc.exit_code)
     finally:
         await _close(form)
     if _sheet(request):

@@ -8,6 +8,7 @@ from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.serve.app import create_app, served
 from xlplan.serve.auth import Network, parse_networks
+from xlplan.serve.limits import MAX_REQUEST_BYTES
 from xlplan.workspace.folder import Workspace
 
 
@@ -39,6 +40,7 @@ def run(
     port: int,
     allow: Sequence[str] = (),
     imap_every: float | None = None,
+    upload_limit: int = MAX_REQUEST_BYTES // (1024 * 1024),
 ) -> None:
     """Serve ``workspaces`` on ``host:port`` until interrupted.
 
@@ -46,6 +48,7 @@ def run(
         ConfigurationError: a workspace cannot be read, two share a name, or ``allow`` is bad.
 
     With ``imap_every``, each workspace takes the returns mailed to the office every so many minutes.
+    ``upload_limit`` caps one upload's body, in MB (counted as it arrives).
     """
     import uvicorn
 
@@ -55,4 +58,10 @@ def run(
         flush=True,
     )
     # Behind the city's reverse proxy (TLS there), the client address comes from X-Forwarded-For.
-    uvicorn.run(create_app(state), host=host, port=port, log_level="warning", proxy_headers=True)
+    uvicorn.run(
+        create_app(state, upload_limit * 1024 * 1024),
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=True,
+    )

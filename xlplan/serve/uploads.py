@@ -1,9 +1,11 @@
 """Uploaded returns into a workspace's inbox, exactly as the drop folder receives them.
 
 An upload is read to its end before anything is written, so a client that drops half-way leaves
-nothing. Each file is then written beside its final name as a dotfile (which intake ignores),
-flushed to disk and renamed into place in one step: a collect running at the same moment sees the
-whole file or none of it. Names are kept as the department gave them, made safe for the folder.
+nothing. Each file is then written beside its final name as a dotfile (which intake ignores) and
+flushed to disk; only when every file of the upload is written are they linked into place, each
+in one step: a collect running at the same moment sees a whole file or none of it, and a disk that
+fills up half-way leaves none of the upload. Names are kept as the department gave them, made safe
+for the folder (and for a Windows share of it).
 """
 
 from __future__ import annotations
@@ -13,15 +15,29 @@ import os
 import re
 import secrets
 import threading
+import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from xlplan.errors import OutputError
+from xlplan.findings import not_writable
 from xlplan.xlsx.atomic import sync_folder
 
 CHUNK = 1 << 20
 NAME_MAX = 150  # characters of a saved name: Windows paths stay well under 260 on a share
+NAME_BYTES = 200  # its UTF-8 bytes: Linux allows 255, and " (2)" or "-1a2b3c" may still be added
+STALE_PART = 24 * 3600  # seconds after which a .part file is a killed upload's, removed by the next
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{n}" for n in range(1, 10)),
+    *(f"LPT{n}" for n in range(1, 10)),
+}
 _UNSAFE = re.compile(r'[\\/:*?"<>|]')
 _NAME_LOCK = threading.Lock()  # uploads are written from worker threads: two equal names stay apart
 
@@ -46,14 +62,18 @@ def safe_name(name: str | None) -> str:
     text = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     text = _UNSAFE.sub("_", text).strip().lstrip(".~$").strip() or "upload.xlsx"
-    if len(text) > NAME_MAX:
-        stem, dot, suffix = text.rpartition(".")
-        text = (
-            (stem[: NAME_MAX - len(suffix) - 1] + dot + suffix)
-            if dot and len(suffix) <= 8
-            else text[:NAME_MAX]
-        )
-    return text
+    stem, dot, suffix = text.rpartition(".")
+    if not (dot and stem and len(suffix) <= 8):
+        stem, dot, suffix = text, "", ""
+    if stem.split(".")[0].rstrip().upper() in _RESERVED:
+        stem = "_" + stem  # CON.xlsx, NUL.xlsx: names Windows keeps for devices
+    while len(stem) > 1 and not _fits(stem + dot + suffix):
+        stem = stem[:-1]  # one character at a time: a Japanese character is three bytes
+    return stem + dot + suffix
+
+
+def _fits(name: str) -> bool:
+    return len(name) <= NAME_MAX and len(name.encode("utf-8")) <= NAME_BYTES
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -67,11 +87,42 @@ def _free_name(folder: Path, name: str) -> Path:
     return candidate
 
 
-def save_upload(inbox: Path, name: str | None, source: IO[bytes]) -> Receipt:
-    """Copy ``source`` (read from its start) into ``inbox`` under a safe, free name; returns its receipt."""
+def save_uploads(inbox: Path, files: Sequence[tuple[str | None, IO[bytes]]]) -> list[Receipt]:
+    """Copy each ``(name, source)`` into ``inbox`` under a safe, free name; all of them or none.
+
+    Raises:
+        OutputError: a file could not be written (a full disk, no permission), named; nothing of
+            this upload is left in the inbox.
+    """
     inbox.mkdir(parents=True, exist_ok=True)
-    wanted = safe_name(name)
-    temporary = inbox / f".upload-{secrets.token_hex(8)}.part"
+    _remove_stale_parts(inbox)
+    written: list[tuple[Path, str, str | None, int, str]] = []
+    placed: list[Path] = []
+    current = inbox
+    try:
+        for name, source in files:
+            temporary = inbox / f".upload-{secrets.token_hex(8)}.part"
+            current = inbox / safe_name(name)
+            written.append((temporary, current.name, name, *_write(temporary, source)))
+        with _NAME_LOCK:
+            for temporary, wanted, _name, _size, _sha in written:
+                current = inbox / wanted
+                placed.append(_link(inbox, temporary, wanted))
+        sync_folder(inbox)
+    except OSError as exc:
+        for final in placed:
+            final.unlink(missing_ok=True)
+        raise OutputError([not_writable(current, exc)]) from exc
+    finally:
+        for temporary, *_ in written:
+            temporary.unlink(missing_ok=True)
+    return [
+        Receipt(name or "", final.name, size, sha)
+        for final, (_, _, name, size, sha) in zip(placed, written, strict=True)
+    ]
+
+
+def _write(temporary: Path, source: IO[bytes]) -> tuple[int, str]:
     digest, size = hashlib.sha256(), 0
     try:
         with temporary.open("xb") as target:
@@ -82,14 +133,28 @@ def save_upload(inbox: Path, name: str | None, source: IO[bytes]) -> Receipt:
                 target.write(chunk)
             target.flush()
             os.fsync(target.fileno())
-        with _NAME_LOCK:
-            final = _free_name(inbox, wanted)
-            try:
-                os.link(temporary, final)  # fails rather than overwrite a file dropped meanwhile
-            except FileExistsError:
-                final = _free_name(inbox, f"{final.stem}-{secrets.token_hex(3)}{final.suffix}")
-                os.link(temporary, final)
-    finally:
+    except OSError:
         temporary.unlink(missing_ok=True)
-    sync_folder(inbox)
-    return Receipt(name or "", final.name, size, digest.hexdigest())
+        raise
+    return size, digest.hexdigest()
+
+
+def _link(inbox: Path, temporary: Path, wanted: str) -> Path:
+    final = _free_name(inbox, wanted)
+    try:
+        os.link(temporary, final)  # fails rather than overwrite a file dropped meanwhile
+    except FileExistsError:
+        final = _free_name(inbox, f"{final.stem}-{secrets.token_hex(3)}{final.suffix}")
+        os.link(temporary, final)
+    return final
+
+
+def _remove_stale_parts(inbox: Path) -> None:
+    """The ``.part`` files an upload killed half-way left (a day old: no upload takes that long)."""
+    limit = time.time() - STALE_PART
+    for part in inbox.glob(".upload-*.part"):
+        try:
+            if part.lstat().st_mtime < limit:
+                part.unlink()
+        except OSError:
+            continue  # another upload's, or already gone
