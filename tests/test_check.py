@@ -5,6 +5,7 @@ concerns identification and checking, plus the example's 15 returns accepted wit
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -687,6 +688,34 @@ def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_pa
     assert outcome.answer(1).value.number == 1957
     assert outcome.errors() == []
     assert not {"value-normalised", "value-percent-sign"} & set(outcome.codes())
+
+
+@pytest.mark.parametrize(
+    ("stored", "number_format", "shown"),
+    [
+        (dt.datetime(2021, 4, 1), 'm"月"d"日"', "4月1日"),  # "4月1日" typed into a cell that is not text
+        (dt.datetime(2021, 4, 1), "yyyy/m/d", "2021/4/1"),
+        (dt.datetime(2021, 4, 1), '[$-411]ggge"年"m"月"d"日"', "令和3年4月1日"),
+        (dt.time(13, 30), 'h"時"mm"分"', "13時30分"),
+        (0.5, "0%", "50%"),
+        (1234.5, "#,##0.0", "1,234.5"),
+        (12, "General", "12"),
+    ],
+)
+def test_a_narrative_a_spreadsheet_made_a_date_or_a_number_is_read_as_it_was_shown(
+    returned: Returned, tmp_path: Path, stored: object, number_format: str, shown: str
+) -> None:
+    path = _copy(returned, tmp_path)
+    address = _address(path, PEOPLE_ROW, layout.CURRENT_NARRATIVE)
+
+    def change(workbook: Workbook) -> None:
+        cell = workbook[layout.RESPONSE_SHEET][address]
+        cell.value, cell.number_format = stored, number_format
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    assert outcome.answer(1).narrative == shown
+    assert outcome.errors() == []
 
 
 # ----------------------------------------------------------------------------------------

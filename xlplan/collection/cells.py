@@ -1,11 +1,14 @@
 """What a returned cell holds beyond its value: a formula that reaches outside, a format that changes it.
 
 Checking reads a cell as the person saw it: the cached value of a formula (and whether the
-formula is dangerous), and the number as its format displays it.
+formula is dangerous), the number as its format displays it, and a narrative as it was shown —
+"4月1日" typed into a cell that was not text is stored as a date under ``m"月"d"日"``, and is
+published as 4月1日, not as 2021-04-01.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -122,3 +125,101 @@ def _decimals(bare: str) -> int | None:
 def shows_literal(code: str | None) -> bool:
     """True when the format prints ``%`` as text (the earlier ``General"%"``), not as a percentage."""
     return code is not None and "%" not in _parts(code)[0]
+
+
+def narrative_text(value: CellValue, code: str | None) -> str | None:
+    """A narrative cell as the department saw it; empty is None.
+
+    A spreadsheet turns some text typed into a cell that is not formatted as text into a number or
+    a date (50% → 0.5, 1,234.5 → 1234.5, 4月1日 → a date): each is shown again through its format.
+    A date whose format cannot be read is its ISO form.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dt.date, dt.time)):
+        return (displayed_date(value, code) if code else None) or value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        shown = displayed(value, code)
+        if shown is not None:
+            return shown
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        grouped = code is not None and "," in _parts(code)[0]
+        text = format(number, ",f" if grouped else "f")
+        return text[:-2] if text.endswith(".0") else text
+    return str(value)
+
+
+_ERAS = (
+    (dt.date(2019, 5, 1), "令和", "R"),
+    (dt.date(1989, 1, 8), "平成", "H"),
+    (dt.date(1926, 12, 25), "昭和", "S"),
+    (dt.date(1912, 7, 30), "大正", "T"),
+    (dt.date(1868, 10, 23), "明治", "M"),
+)
+_DATE_PART = re.compile(
+    r'"([^"]*)"|\\(.)|\[[^\]]*\]|[_*].'
+    r"|(yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|aaaa|aaa|hh|h|ss|s|ggg|gg|g|ee|e|AM/PM|A/P)|(.)",
+    re.IGNORECASE,
+)
+_WEEKDAYS = "月火水木金土日"
+
+
+def displayed_date(value: dt.date | dt.time, code: str) -> str | None:
+    """A date or time as the cell's format shows it (``m"月"d"日"`` → 4月1日, ``ggge年`` → 令和3年);
+    None when the format shows no part of a date or time."""
+    section = code.split(";")[0]
+    if section.strip().lower() in ("", "general", "@"):
+        return None
+    parts = [(next((g for g in m.group(1, 2, 4) if g is not None), ""), m.group(3))
+             for m in _DATE_PART.finditer(section)]  # fmt: skip
+    tokens = [token.lower() for _, token in parts if token]
+    if not tokens:
+        return None
+    day = (
+        value.date()
+        if isinstance(value, dt.datetime)
+        else value
+        if isinstance(value, dt.date)
+        else dt.date(1899, 12, 30)
+    )
+    clock = (
+        value.time() if isinstance(value, dt.datetime) else value if isinstance(value, dt.time) else dt.time()
+    )
+    era = next(
+        ((name, letter, day.year - start.year + 1) for start, name, letter in _ERAS if day >= start), None
+    )
+    out: list[str] = []
+    seen: list[str] = []
+    for position, (literal, token) in enumerate(parts):
+        if not token:
+            out.append(literal or "")
+            continue
+        kind = token.lower()
+        if kind in ("m", "mm"):  # minutes right after hours or right before seconds
+            after = next((t.lower() for _, t in parts[position + 1 :] if t), "")
+            if (seen and seen[-1] in ("h", "hh")) or after in ("s", "ss"):
+                kind = "n" + kind
+        seen.append(token.lower())
+        out.append(_date_part(kind, day, clock, era, "am/pm" in tokens or "a/p" in tokens))
+    return "".join(out)
+
+
+def _date_part(
+    kind: str, day: dt.date, clock: dt.time, era: tuple[str, str, int] | None, twelve: bool
+) -> str:
+    hour = (clock.hour % 12 or 12) if twelve else clock.hour
+    parts = {
+        "yyyy": f"{day.year:04d}", "yy": f"{day.year % 100:02d}", "m": str(day.month), "mm": f"{day.month:02d}",
+        "mmm": day.strftime("%b"), "mmmm": day.strftime("%B"), "mmmmm": day.strftime("%b")[0],
+        "d": str(day.day), "dd": f"{day.day:02d}", "ddd": day.strftime("%a"), "dddd": day.strftime("%A"),
+        "aaa": _WEEKDAYS[day.weekday()], "aaaa": _WEEKDAYS[day.weekday()] + "曜日",
+        "h": str(hour), "hh": f"{hour:02d}", "nm": str(clock.minute), "nmm": f"{clock.minute:02d}",
+        "s": str(clock.second), "ss": f"{clock.second:02d}",
+        "am/pm": "AM" if clock.hour < 12 else "PM", "a/p": "A" if clock.hour < 12 else "P",
+    }  # fmt: skip
+    if era is not None:
+        name, letter, year = era
+        parts |= {"g": letter, "gg": name[0], "ggg": name, "e": str(year), "ee": f"{year:02d}"}
+    return parts.get(kind, "")

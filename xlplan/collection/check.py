@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from xlplan.collection.cells import displayed, formula_hazard, shows_literal
+from xlplan.collection.cells import displayed, formula_hazard, narrative_text, shows_literal
 from xlplan.collection.identify import Identity
 from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
@@ -362,19 +362,11 @@ def _read_row(
     cells, row = sheet.values, place.sheet_row
     prefilled = [cells.get((row, column)) if column is not None else None for _, column in grey]
     value_format = sheet.formats.get((place.sheet_row, identity.positions.get(layout.CURRENT_VALUE, 0)))
-    return _RowRead(values[layout.CURRENT_VALUE], _narrative_text(values[layout.CURRENT_NARRATIVE]), prefilled,
+    narrative_format = sheet.formats.get(
+        (place.sheet_row, identity.positions.get(layout.CURRENT_NARRATIVE, 0))
+    )
+    return _RowRead(values[layout.CURRENT_VALUE], narrative_text(values[layout.CURRENT_NARRATIVE], narrative_format), prefilled,
                     tuple(findings), value_reported, value_format)  # fmt: skip
-
-
-def _narrative_text(value: CellValue) -> str | None:
-    """A narrative cell as text: a number typed there is its text, a date its ISO form; empty is None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (dt.date, dt.time, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (int, float, bool)):
-        return layout.canonical_cell(value)
-    return str(value)
 
 
 def _json_value(value: CellValue) -> Any:

@@ -13,6 +13,7 @@ streamed for the formula texts, which go into :attr:`SheetRead.formulas` beside 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import html
 import io
@@ -156,7 +157,17 @@ _FORMULA = re.compile(rb"<f[\s>/]")
 _STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="n")? s="([0-9]{1,6})"')
 _MAX_NAMED_STYLES = 200  # beyond this many styles with a format, the general pattern is used
 _BUILTIN_FORMATS = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
-"""Built-in number formats that change what a number looks like (ECMA-376 §18.8.30); dates are calamine's."""
+"""Built-in number formats that change what a number looks like (ECMA-376 §18.8.30)."""
+_WAREKI, _NENGAPPI = "[$-411]ge.m.d", '[$-411]ggge"年"m"月"d"日"'
+_BUILTIN_FORMATS |= {
+    "14": "yyyy/m/d", "15": "d-mmm-yy", "16": "d-mmm", "17": "mmm-yy", "18": "h:mm AM/PM",
+    "19": "h:mm:ss AM/PM", "20": "h:mm", "21": "h:mm:ss", "22": "yyyy/m/d h:mm", "27": _WAREKI,
+    "28": _NENGAPPI, "29": _NENGAPPI, "30": "m/d/yy", "31": 'yyyy"年"m"月"d"日"', "32": 'h"時"mm"分"',
+    "33": 'h"時"mm"分"ss"秒"', "34": 'yyyy"年"m"月"', "35": 'm"月"d"日"', "36": _WAREKI, "45": "mm:ss",
+    "50": _WAREKI, "51": '[$-411]ggge"年"m"月"', "52": 'yyyy"年"m"月"', "53": 'm"月"d"日"', "54": _NENGAPPI,
+    "55": 'yyyy"年"m"月"', "56": 'm"月"d"日"', "57": _WAREKI, "58": _NENGAPPI,
+}  # fmt: skip
+"""…and the built-in dates as a Japanese Excel shows them (calamine reads the date, the format how it looked)."""
 _PREFIXED_FORMULA = re.compile(rb":f[\s>/]")
 
 
@@ -350,7 +361,7 @@ class SheetReader:
     def _formats(
         self, part: str, keys: list[tuple[int, int]], values: list[CellValue]
     ) -> dict[tuple[int, int], str]:
-        """The number format code of each numeric cell that has one other than General.
+        """The number format code of each numeric or date cell that has one other than General.
 
         A person reads a cell as it is displayed: 0.412 in a cell formatted ``0.0%`` is 41.2%,
         as LibreOffice and Excel store "41.2%" typed into a cell. The style index comes from
@@ -375,7 +386,7 @@ class SheetReader:
                 column = columns[letters] = column_index(letters.decode("ascii"))
             key = (int(digits), column)
             value = cells.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, (int, float, dt.date, dt.time)) and not isinstance(value, bool):
                 found[key] = code
         return found
 
