@@ -25,6 +25,7 @@ import xlsxwriter
 
 import xlplan
 from tests.conftest import calamine_rows
+from tests.office import Office
 from xlplan.cli import main
 from xlplan.errors import OutputError
 from xlplan.examples import Example, load_seed
@@ -226,6 +227,27 @@ def test_a_formula_typed_by_a_department_stays_visible_text(example: Example, tm
     assert narratives == ["'" + HOSTILE]  # shown as text when the CSV is opened in Excel
     document = json.loads(result.json.read_text(encoding="utf-8"))
     assert [r["今年度_実績内容"] for r in document["rows"] if r["事業番号"] == 3] == [HOSTILE]
+
+
+def test_a_narrative_too_long_for_its_row_is_said_to_be_cut_where_it_is(
+    example: Example, tmp_path: Path, office: Office
+) -> None:
+    long = "。".join(
+        f"第{n}回の講座を地区の公民館で開き、参加者の声を次の計画に生かした" for n in range(1, 60)
+    )
+    answers = [
+        dataclasses.replace(answer, narrative=long) if answer.project_no == 3 else answer
+        for answer in example.answers
+    ]
+    result = consolidate_plan(example.plan, answers, tmp_path)
+    clipped = [f for f in result.findings if f.code == "consolidate-text-clipped"]
+    assert [(f.params["no"], f.is_error) for f in clipped] == [(3, False)]
+    assert "事業 3" in clipped[0].message() and "短くしてください" in clipped[0].message()
+    # LibreOffice agrees: that row, and no other, needs more height than a row may have.
+    (at,) = [n for n, row in enumerate(calamine_rows(result.xlsx, "基本目標Ⅰ"), start=1) if row[1] == 3.0]
+    rows = office.look(result.xlsx, heights=["基本目標Ⅰ"]).heights["基本目標Ⅰ"]
+    short = [row for row, stored, needed in rows if stored + 0.5 < needed]
+    assert short == [at], rows
 
 
 def test_audit_finds_a_formula(tmp_path: Path) -> None:

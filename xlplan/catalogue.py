@@ -1118,6 +1118,13 @@ CATALOGUE: dict[str, Entry] = {
         "事業 {no}・担当課「{entry}」（{department}）の回答は計画にない行のため、集約表に使いませんでした。",
         "The answer for project {no}, entry '{entry}' ({department}) matches no row of the plan and was not used.",
     ),
+    "consolidate-text-clipped": Entry(
+        "warning",
+        "事業 {no}（{entry}）の実績内容は長すぎて、集約表（Excel・PDF）のセルには {shown} 行目までしか表示されません"
+        "（全体で約 {lines} 行。Excel の行の高さの上限のため）。実績内容を短くしてください。CSV と HTML には全文があります。",
+        "Project {no} ({entry}): the narrative is too long for its row; the table (Excel, PDF) shows only its first "
+        "{shown} lines of about {lines} (Excel's row height limit). Shorten it; the CSV and HTML hold all of it.",
+    ),
     "consolidate-target-open": Entry(
         "warning",
         "{path} は Excel などで開かれているため上書きできませんでした。{written} に保存しました。",

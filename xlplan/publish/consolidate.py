@@ -39,15 +39,16 @@ from xlplan.publish.digest import write_digests
 from xlplan.publish.html import write_html
 from xlplan.publish.opendata import platform_dependent_findings, records, write_csv, write_json
 from xlplan.publish.parallel import read_back_checksum, write_table
-from xlplan.publish.table import Table, build_table
+from xlplan.publish.table import ProjectBlock, Table, build_table
 from xlplan.publish.template import TEMPLATE_NAME, load_report_style
-from xlplan.publish.writer import sheet_names
+from xlplan.publish.writer import cell_text, sheet_names
 from xlplan.result import Reported, say
 from xlplan.workspace.folder import Workspace
 from xlplan.xlsx.atomic import replace_into, temporary_beside
 from xlplan.xlsx.audit import audit_package
 from xlplan.xlsx.cells import file_name
 from xlplan.xlsx.pdf import export_pdf
+from xlplan.xlsx.text import MAX_ROW_HEIGHT, ROW_PADDING_PT, line_spacing, units_per_line, wrapped_lines
 
 LOCK_NAME = ".xlplan-consolidate.lock"
 LOCK_TIMEOUT = 60.0
@@ -172,7 +173,7 @@ def consolidate_plan(
     """
     style = load_report_style(template)
     table = build_table(plan, answers)
-    findings: list[Finding] = list(table.findings)
+    findings: list[Finding] = [*table.findings, *_clipped_narratives(table, style)]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -241,6 +242,24 @@ def consolidate(
         digests=workspace.reports / DIGEST_FOLDER / plan.settings.current_year.wareki,
         lock=workspace.key_path.parent / "consolidate.lock",
     )
+
+
+def _clipped_narratives(table: Table, style: Any) -> list[Finding]:
+    """A warning for each narrative too long for its row: Excel's rows stop at 409 points, so the
+    printed table and its PDF show only the lines that fit (the CSV and HTML hold all of it)."""
+    size = style.font_size("narrative")
+    line = size * line_spacing(str(style.formats["narrative"].get("font_name", "")))
+    per_line = units_per_line(style.widths["narrative"], size)
+    fits = int((MAX_ROW_HEIGHT - ROW_PADDING_PT) // line)
+    found = []
+    for section in table.sections:
+        for block in (item for item in section.items if isinstance(item, ProjectBlock)):
+            for row in block.rows:
+                lines = wrapped_lines(cell_text(row.narrative), per_line) if row.narrative else 0
+                if lines > fits:
+                    params = {"no": block.project.no, "entry": row.entry.name, "shown": fits, "lines": lines}
+                    found.append(Finding("consolidate-text-clipped", params))
+    return found
 
 
 # -- writing one output safely ------------------------------------------------------------
