@@ -264,3 +264,23 @@ def test_axe_finds_no_violations_in_a_real_browser(
         page.close()
     assert results.violations_count == 0, results.generate_report()
     assert requests == [published.html.resolve().as_uri()]  # nothing fetched from outside the file
+
+
+def test_a_long_address_in_a_narrative_wraps_inside_the_page(
+    browser: Any, example: Example, tmp_path: Path
+) -> None:
+    address = "https://www.city.example.lg.jp/kurashi/danjo/index.html?page=" + "0123456789abcdef" * 16
+    answers = list(example.answers)
+    answers[0] = dataclasses.replace(answers[0], narrative=f"詳しくは {address} を参照。")
+    result = consolidate_plan(example.plan, answers, tmp_path, html=True)
+    assert result.html is not None
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    try:
+        page.goto(result.html.resolve().as_uri())
+        assert page.get_by_text(address, exact=False).count() == 1  # all of it is there, wrapped
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    finally:
+        page.close()
+    assert overflow <= 0, f"the page is {overflow}px wider than the window"

@@ -49,7 +49,7 @@ h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; }
 .plan { margin: 0 0 1rem; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; font-weight: bold; padding: .25rem 0; }
-th, td { border: 1px solid #595959; padding: .25rem .4rem; vertical-align: top; }
+th, td { border: 1px solid #595959; padding: .25rem .4rem; vertical-align: top; overflow-wrap: anywhere; }
 thead th { background: #dce9f5; text-align: center; white-space: nowrap; }
 td.description { min-width: 14em; }
 tbody th[scope="rowgroup"] { background: #e6f0da; text-align: left; }
