@@ -88,7 +88,7 @@ def records(table: Table) -> list[dict[str, Any]]:
                     project.description,
                     project.indicator,
                     row.entry.name,
-                    "・".join(row.entry.members),
+                    "、".join(row.entry.members),  # not ・, which is in names: 人権・同和対策室
                     row.entry.joint,
                 ]
                 for _period, key in _PERIODS:

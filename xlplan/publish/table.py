@@ -167,7 +167,7 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
         if missing:
             findings.append(
                 Finding("consolidate-previous-incomplete",
-                        {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "・".join(missing)})
+                        {"no": project.no, "entry": entry.name, "year": year.wareki, "departments": "、".join(missing)})
             )  # fmt: skip
         return value
 
