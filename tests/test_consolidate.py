@@ -505,3 +505,17 @@ def test_a_three_level_tables_first_column_says_it_holds_the_numbers_too(tmp_pat
     assert header[:3] == ["施策\n取組番号", "取組", "担当課"]
     numbers = [row[0] for row in rows[5:] if row[1]]
     assert numbers and all(isinstance(number, float) for number in numbers)
+
+
+def test_a_very_small_number_is_published_in_fixed_point(example: Example, tmp_path: Path) -> None:
+    tiny = Value(Decimal("0.0000005"), "%")
+    answers = [
+        dataclasses.replace(answer, value=tiny) if answer.project_no == 17 else answer
+        for answer in example.answers
+    ]
+    result = consolidate_plan(example.plan, answers, tmp_path, csv=True)
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        row = next(row for row in csv.DictReader(handle) if row["事業番号"] == "17")
+    assert row["今年度_数値"] == "0.0000005"  # not 5e-07
+    assert unit_format(tiny) == '#,##0.0000000"%"' and tiny.display() == "0.0000005%"  # the table's cell

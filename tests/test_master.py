@@ -350,3 +350,28 @@ def test_a_closed_pipe_ends_quietly(workspace: Workspace, arguments: list[str]) 
     os.close(write)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 0, done.stderr
+
+
+def test_control_and_direction_characters_typed_into_the_master_are_never_published(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["計画"]
+    header = [cell.value for cell in sheet[1]]
+    cell = sheet.cell(row=2, column=header.index("事業の内容") + 1)
+    original = str(cell.value)
+    cell.value = "\u202e" + original + "\x7f"  # pasted from a web page: reads backwards, ends in DEL
+    book.save(workspace.master_path)
+    plan = read_master(workspace.master_path)
+    assert plan.projects[0].description == original
+    result = xlplan.consolidate(workspace, csv=True, html=True)
+    assert result.csv is not None and result.html is not None
+    published = [result.csv.read_text(encoding="utf-8-sig"), result.html.read_text(encoding="utf-8")]
+    published += [
+        str(value)
+        for sheet_name in ("基本目標Ⅰ",)
+        for row in calamine_rows(result.xlsx, sheet_name)
+        for value in row
+    ]
+    assert not [text for text in published if "\u202e" in text or "\x7f" in text]
+    assert any(original in text for text in published)

@@ -126,6 +126,9 @@ def test_any_text_gives_a_value_or_a_reason(text: str) -> None:
 def test_format_number_keeps_typed_decimals() -> None:
     assert format_number(Decimal("2.50")) == "2.50"
     assert format_number(Decimal("12345")) == "12,345"
+    assert format_number(Decimal("0.0000005")) == "0.0000005"  # never 5E-7
+    assert format_number(Decimal("1234.000001")) == "1,234.000001"
+    assert parse_value("0.0000005%", "%", unit_known=True).value.display() == "0.0000005%"  # type: ignore[union-attr]
 
 
 # --- fiscal years ---------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def format_number(number: Decimal) -> str:
     """``1957`` → ``1,957``; keeps the decimals that were typed (``1.6``, ``2.50``)."""
     if number == number.to_integral_value() and number.as_tuple().exponent >= 0:  # type: ignore[operator]
         return f"{int(number):,}"
-    return f"{number:,}"
+    return f"{number:,f}"  # fixed point: 0.0000005 is never printed 5E-7
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,8 @@ def _csv_cell(value: Any) -> Any:
         value = without_platform_dependent(value)
         if looks_like_formula(value):
             return "'" + value
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")  # 0.0000005, never 5e-07
     return value
 
 

@@ -7,16 +7,22 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from xlplan.plan.text import strip_unsafe
 from xlplan.workspace.master.format import LIST_SPLIT
 
 
 def text_of(value: Any, strip: bool = True) -> str | None:
-    """A cell's text, or None for an empty cell. Numbers become their plain text (12.0 → 12)."""
+    """A cell's text, or None for an empty cell. Numbers become their plain text (12.0 → 12).
+
+    Characters that do harm in the outputs and mean nothing typed (control characters, DEL, the
+    bidirectional overrides: :mod:`xlplan.plan.text`) are removed, as from a department's text:
+    the master's titles, names and descriptions are published too.
+    """
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value)
+    text = strip_unsafe(str(value))
     if strip:
         text = text.strip()
     return text if text.strip() else None
