@@ -5,6 +5,7 @@ twice; a master with buttons keeps them."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import os
 import random
@@ -25,6 +26,7 @@ import xlplan
 from tests.conftest import calamine_rows, fill_and_collect
 from tests.office import Office
 from xlplan.cli import main
+from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout
 from xlplan.plan.fiscal_year import FiscalYear
@@ -248,6 +250,24 @@ def test_a_rollover_that_never_replaced_the_master_is_not_taken_a_year_later_for
     with sqlite3.connect(workspace.ledger_path) as connection:
         states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
     assert states == ["abandoned", "done", "done"]
+
+
+def test_last_years_workbook_sent_after_the_rollover_is_said_to_be_last_years(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    sent = {d.department: d.workbook for d in xlplan.distribute(workspace).departments}
+    plan = workspace.load_plan()
+    late, source = tmp_path / "企画政策課_令和2年度.xlsx", sent["企画政策課"]
+    assert source is not None
+    answers = [a for a in example.answers if plan.canonical_department(a.department) == "企画政策課"]
+    fill_response(source, [dataclasses.replace(a, narrative="遅れて提出します。") for a in answers], late)
+    fill_and_collect(workspace, example)
+    xlplan.rollover(workspace)
+    shutil.copyfile(late, workspace.inbox / late.name)
+    (returned,) = xlplan.collect(workspace).files
+    codes = [finding.code for finding in returned.findings]
+    assert "manifest-other-year" in codes and "columns-changed" not in codes, codes
 
 
 # --- a master with buttons --------------------------------------------------------------------------

@@ -495,6 +495,15 @@ def test_a_workbook_that_is_not_such_a_table_is_refused(
     assert "(table-not-a-table)" in err and "担当課" in err and "sheetjs_mixed_sheets.xlsx" in err
 
 
+def test_a_departments_return_workbook_is_refused_for_what_it_is(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "office", example.plan)
+    sent = next(d.workbook for d in xlplan.distribute(workspace).departments if d.workbook is not None)
+    err = _refused(tmp_path, sent, capsys)
+    assert "(table-department-workbook)" in err and "回答用ブック" in err and sent.name in err
+
+
 def test_a_file_that_is_not_a_workbook_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = _refused(tmp_path, CORPUS / "poi_testEXCEL_5.xls", capsys)
     assert "(table-unreadable)" in err and "poi_testEXCEL_5.xls" in err

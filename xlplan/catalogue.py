@@ -104,6 +104,11 @@ CATALOGUE: dict[str, Entry] = {
         "{path} を Excel ブック（.xlsx）として開けませんでした。事業実績一覧を Excel で開いて「Excel ブック (*.xlsx)」で保存し直してから指定してください。",
         "{path} could not be opened as an Excel workbook (.xlsx). Save the table as 'Excel Workbook (*.xlsx)' and try again.",
     ),
+    "table-department-workbook": Entry(
+        "error",
+        "{path} は担当課に配布した回答用ブック（1つの課の分だけ）です。始めるには、公表した事業実績一覧（集約表）のブックを指定してください。",
+        "{path} is a department's return workbook (one department's rows). Give the published consolidated table instead.",
+    ),
     "table-not-a-table": Entry(
         "error",
         "{file} には事業実績一覧の見出し（「担当課」と「現状値」の列）が見つかりません。集約表（事業実績一覧）のブックを指定してください。",

@@ -45,6 +45,7 @@ from xlplan.adoption.targets import Target, read_targets
 from xlplan.collection.cells import displayed
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
+from xlplan.form import layout
 from xlplan.plan.blank import DEFAULT_MAIL, advance_text
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
 from xlplan.plan.grading import direction_of
@@ -127,6 +128,9 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
                 )
             ]
         ) from exc
+    if any(title == layout.MANIFEST_SHEET for title, _ in sheets):
+        # A department's 回答用ブック (it carries xlplan's manifest): it has one department's rows only.
+        raise ConfigurationError([Finding("table-department-workbook", {"path": str(path)}, file=path.name)])
     return _build(reader, sheets, name)
 
 

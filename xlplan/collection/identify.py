@@ -138,7 +138,12 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
         return _by_content(index, sheet, file, template_columns, positions, header_row, ids, findings)
 
-    findings += _check_manifest(plan, issued, key=key, workspace_id=workspace_id, file=file)
+    checked = _check_manifest(plan, issued, key=key, workspace_id=workspace_id, file=file)
+    if any(finding.code == "manifest-other-year" for finding in checked):
+        # Another year's workbook has that year's headings (前年度の値（令和元年度）…): the year is the
+        # one thing to say, not that its columns changed.
+        findings = [finding for finding in findings if finding.code != "columns-changed"]
+    findings += checked
     department = index.canonical.get(issued.department)
     if department is None:
         findings.append(Finding("manifest-unknown-department", {"department": issued.department}, file=file))
