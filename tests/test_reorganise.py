@@ -211,3 +211,61 @@ def entry_of(records: list[tuple[str, str | None, str]]) -> str:
     """The one entry the records are under."""
     (entry,) = {entry for entry, _, _ in records}
     return entry
+
+
+def _rename(workspace: Workspace, old: str, new: str, former: str) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, column = header.index("担当課") + 1, header.index("旧名称") + 1
+    row = next(row for row in range(2, sheet.max_row + 1) if sheet.cell(row, name).value == old)
+    sheet.cell(row, name).value, sheet.cell(row, column).value = new, former
+    book.save(workspace.master_path)
+
+
+def test_a_second_rename_that_forgets_the_first_name_says_where_to_write_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xlplan.buttons.build import rewrite_master
+
+    workspace = init_workspace(tmp_path / "ws", mirai_plan())
+    _rename(workspace, FUKUSHI, RENAMED, FUKUSHI)
+    rewrite_master(workspace, workspace.load_plan())  # as 次年度へ writes it: 計画 under the new name
+    rows = calamine_rows(workspace.master_path, "計画")
+    assert RENAMED in [row[rows[0].index("担当課")] for row in rows]
+    _rename(workspace, RENAMED, "こども家庭課", RENAMED)  # a year later; 福祉課 left out
+    assert main(["plan", "show", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "(master-history-unknown-department)" in err and "「福祉課」" in err and "履歴!" in err, err
+    assert "(master-unknown-project)" not in err
+    _rename(workspace, "こども家庭課", "こども家庭課", f"{RENAMED}、{FUKUSHI}")  # as the message says
+    plan = workspace.load_plan()
+    assert [r.entry for r in plan.history if r.project_no == 5] == ["こども家庭課"]
+
+
+def test_history_of_a_split_department_that_both_halves_carry_on_names_the_halves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", mirai_plan())
+    book = openpyxl.load_workbook(workspace.master_path)
+    departments, plan_sheet = book["担当課"], book["計画"]
+    header = [cell.value for cell in departments[1]]
+    for row in range(2, departments.max_row + 1):
+        if departments.cell(row, 1).value == FUKUSHI:
+            departments.cell(row, 1).value = "福祉課A"
+            departments.cell(row, header.index("旧名称") + 1).value = FUKUSHI
+    departments.append(["福祉課B", None, None, None, None, FUKUSHI])
+    columns = [cell.value for cell in plan_sheet[1]]
+    entry, number = columns.index("担当課") + 1, columns.index("取組番号") + 1
+    for row in range(2, plan_sheet.max_row + 1):  # the office chose who carries each project on …
+        if plan_sheet.cell(row, entry).value == FUKUSHI:
+            plan_sheet.cell(row, entry).value = "福祉課A"
+    five = next(row for row in range(2, plan_sheet.max_row + 1) if plan_sheet.cell(row, number).value == 5)
+    plan_sheet.insert_rows(five + 1)  # … and project 5 by both halves, separately
+    for column in range(1, plan_sheet.max_column + 1):
+        plan_sheet.cell(five + 1, column).value = plan_sheet.cell(five, column).value
+    plan_sheet.cell(five + 1, entry).value = "福祉課B"
+    book.save(workspace.master_path)
+    assert main(["plan", "show", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "(master-history-split-department)" in err and "福祉課A、福祉課B" in err, err

@@ -457,6 +457,20 @@ CATALOGUE: dict[str, Entry] = {
         "履歴の事業番号 {no}・担当課「{entry}」が計画シートにありません。",
         "History row for project {no}, entry '{entry}' matches no plan row.",
     ),
+    "master-history-unknown-department": Entry(
+        "error",
+        "履歴の事業番号 {no}・担当課「{entry}」の「{department}」は、担当課シートのどの課の名称にも旧名称にもありません。"
+        "いまの課の「旧名称」に「{department}」を書き足してください（2回以上名称が変わった課は、前の名称をすべて「、」区切りで書きます）。",
+        "History row for project {no}, entry '{entry}': no department is or was called '{department}'. Add "
+        "'{department}' to the 旧名称 of the department it is now (list every earlier name).",
+    ),
+    "master-history-split-department": Entry(
+        "error",
+        "履歴の事業番号 {no}・担当課「{entry}」の「{department}」は {successors} に分かれ、どちらもこの事業を担当しています。"
+        "どちらの課の実績か決められないため、履歴シートのこの行の担当課をどちらかの名称に書き直してください。",
+        "History row for project {no}, entry '{entry}': '{department}' was split into {successors}, which both "
+        "carry the project on; write one of them as this row's 担当課.",
+    ),
     "workspace-exists": Entry(
         "error",
         "{path} には既に作業フォルダがあります。別のフォルダを指定してください。",

@@ -126,6 +126,25 @@ def place_record(
     return replace(record, entry=target.name, department=department)
 
 
+def why_unplaced(entry: str, names: Names) -> tuple[str, dict[str, str]] | None:
+    """Why a 履歴 record written under ``entry`` has no entry now, when a department name says it.
+
+    ``("unknown", {"department"})``: a name no department has, nor lists as a former name (a
+    second reorganisation whose 旧名称 lists only the name before it); ``("split", {"department",
+    "successors"})``: a department that was split, whose successors both carry the project on.
+    None when the names are all known (the project's entries themselves changed).
+    """
+    for token in entry.split():
+        if token.startswith(("(", "（")):
+            continue  # a label's remark, 企画政策課 (関係各課): not a department's name
+        after = names.candidates(token)
+        if not after:
+            return "unknown", {"department": token}
+        if len(after) > 1:
+            return "split", {"department": token, "successors": "、".join(after)}
+    return None
+
+
 def _target_entry(
     old: str, project: Project, renamed: Mapping[tuple[int, str], str], names: Names
 ) -> Entry | None:

@@ -34,7 +34,7 @@ from xlplan.plan.model import (
     parse_imap,
     parse_smtp,
 )
-from xlplan.plan.reorganise import Names, Placed, merge_records, place_record, resolve_projects
+from xlplan.plan.reorganise import Names, Placed, merge_records, place_record, resolve_projects, why_unplaced
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
 from xlplan.workspace.master.addresses import mail_address
 from xlplan.workspace.master.cells import date_of
@@ -526,14 +526,14 @@ class _Reader:
                 # A 計画 row was reported already (a bad or missing number, a bad value): the history
                 # of a project or entry that did not load follows from it. One root cause, one message.
                 continue
+            why = why_unplaced(entry_name, names) if project is not None and here is None else None
+            if why is not None:  # a department name the registry no longer knows, or split in two
+                self.fail(f"master-history-{why[0]}-department", sheet=SHEET_HISTORY, cell=cell("担当課"),
+                          no=str(raw_no), entry=entry_name, **why[1])  # fmt: skip
+                continue
             if project is None or here is None:
-                self.fail(
-                    "master-unknown-project",
-                    sheet=SHEET_HISTORY,
-                    cell=cell(columns[0]),
-                    no=str(raw_no),
-                    entry=entry_name,
-                )
+                self.fail("master-unknown-project", sheet=SHEET_HISTORY, cell=cell(columns[0]),
+                          no=str(raw_no), entry=entry_name)  # fmt: skip
                 continue
             raw_year = _get(row, index, "年度")
             try:
