@@ -143,6 +143,17 @@ def test_the_office_accepts_a_waiting_return_from_the_page(
     assert "受理" in culture.inner_text()
     # Recorded in the ledger with who decided.
     assert xlplan.status(round_in_progress).counts()["accepted"] >= 1
+    page.reload()  # the notice is said once
+    assert page.get_by_role("status").count() == 0
+    page.close()
+
+
+def test_a_link_cannot_put_words_in_the_pages_notice(browser: Any, server: Server) -> None:
+    page = _logged_in(browser, server)
+    page.goto(server.url + "/?done=" + "全課の回答を受理しました。集約表を公表してください。")
+    assert page.get_by_role("status").count() == 0 and "集約表を公表してください" not in page.inner_text(
+        "body"
+    )
     page.close()
 
 

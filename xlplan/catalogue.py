@@ -675,8 +675,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "review-unknown-department": Entry(
         "error",
-        "「{department}」は担当課に登録されていないため、その課の回答として受理できません。--as で課名を指定してください。",
-        "'{department}' is not a registered department; name the department with --as.",
+        "「{department}」は担当課に登録されていないため、その課の回答として受理できません。担当課シートにある課名を指定してください（コマンドでは --as 課名、状況のページでは「課」の欄）。",
+        "'{department}' is not a registered department; name a department of the registry (--as on the command "
+        "line, the 課 field on the status page).",
     ),
     "review-has-errors": Entry(
         "error",
@@ -692,9 +693,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "review-rows-of-other-department": Entry(
         "error",
-        "受付番号 {receipt} の回答の行は「{found}」の担当の行です。「{department}」の回答として受理することはできません。その課の回答であれば --as を付けずに受理してください（課の名称を変えたときは、担当課シートの「旧名称」に前の名称を書きます）。",
+        "受付番号 {receipt} の回答の行は「{found}」の担当の行です。「{department}」の回答として受理することはできません。その課の回答であれば、課名に「{found}」を指定するか、指定せずに受理してください（課の名称を変えたときは、担当課シートの「旧名称」に前の名称を書きます）。",
         "The rows of receipt {receipt} are those of {found}; it cannot be accepted as {department}'s return. "
-        "If it is that department's, accept it without --as.",
+        "If it is that department's, accept it as {found} or without naming a department.",
     ),
     "review-would-replace-signed": Entry(
         "error",

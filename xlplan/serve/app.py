@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -494,7 +493,8 @@ async def _index(request: Request) -> Response:
     if session is None:
         return HTMLResponse(page.login_page())
     views = [await anyio.to_thread.run_sync(_view, state.workspaces[name]) for name in sorted(session.names)]
-    message = request.query_params.get("done")
+    # The notice is the session's own (set by its last decision), never the URL's: a link cannot put words there.
+    message, session.notice = session.notice, None
     return HTMLResponse(page.status_page(views, session.csrf, message))
 
 
@@ -570,7 +570,8 @@ async def _page_decide(request: Request) -> Response:
         done = " ".join(result.lines("ja")[:1])
     except XlplanError as exc:
         done = "、".join(exc.messages("ja"))
-    return RedirectResponse(f"/?done={quote(done)}", status_code=303)
+    session.notice = done
+    return RedirectResponse("/", status_code=303)
 
 
 async def _scheduled_mail(state: Served, name: str) -> None:

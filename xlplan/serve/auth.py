@@ -86,6 +86,7 @@ class Session:
     names: frozenset[str]
     csrf: str
     expires: float
+    notice: str | None = None  # what the last decision made on the page said, shown once
 
 
 @dataclass
