@@ -695,3 +695,23 @@ def test_the_server_collects_mailed_returns_on_its_schedule(
         http.stop()
     assert accepted == 1, http.output
     assert _imap_rows(workspace)[0][1] == "marked"
+
+
+def test_the_servers_collect_takes_the_mail_when_asked(
+    tmp_path: Path, returns: dict[str, bytes], server: Server, mailbox: str, example: Example
+) -> None:
+    from tests.serving import Server as HttpServer
+
+    workspace = _workspace(tmp_path, returns, server, mailbox)
+    welfare = example.plan.department("社会福祉課").email
+    assert welfare
+    _deliver(server, mailbox, _mail(welfare, "回答", {"回答.xlsx": returns["社会福祉課"]}))
+    http = HttpServer([workspace.root]).start()
+    try:
+        with http.client() as client:
+            answer = client.post(f"/api/v1/workspaces/{workspace.root.name}/collect", params={"imap": "1"})
+    finally:
+        http.stop()
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    assert document["imap"]["taken"] == 1 and [f["outcome"] for f in document["files"]] == ["accepted"]

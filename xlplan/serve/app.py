@@ -92,7 +92,7 @@ def _distribute(workspace: Workspace, params: Mapping[str, str], button: bool) -
 def _collect(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
     import xlplan
 
-    return xlplan.collect(workspace, send=_flag(params, "send"))
+    return xlplan.collect(workspace, send=_flag(params, "send"), imap=_flag(params, "imap"))
 
 
 def _consolidate(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
