@@ -254,6 +254,20 @@ def test_a_token_is_made_once_kept_private_and_printed_once(workspace: Workspace
         server.stop()
 
 
+def test_a_short_token_is_refused_and_an_empty_token_file_is_made_again(workspace: Workspace) -> None:
+    command = [sys.executable, "-m", "xlplan", "serve", "-w", str(workspace.root), "--check"]
+    short = subprocess.run(
+        command, capture_output=True, text=True, env={**_without_token(), "XLPLAN_TOKEN": "1234"}
+    )
+    assert short.returncode == 2 and "(serve-weak-token)" in short.stderr and "16 文字以上" in short.stderr
+    token_file = workspace.root / ".xlplan" / "server-token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text("", encoding="ascii")  # a first start killed before it wrote the token
+    made = subprocess.run(command, capture_output=True, text=True, env=_without_token(), check=True)
+    token = token_file.read_text(encoding="ascii").strip()
+    assert len(token) >= 40 and token in made.stdout
+
+
 def _without_token() -> dict[str, str]:
     import os
 

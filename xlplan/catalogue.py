@@ -345,6 +345,12 @@ CATALOGUE: dict[str, Entry] = {
         "同じ名前の作業フォルダ「{name}」が2つ指定されました。フォルダ名を変えてください（URL にフォルダ名を使います）。",
         "Two workspaces are named '{name}'; rename one (the URL uses the folder's name).",
     ),
+    "serve-weak-token": Entry(
+        "error",
+        "環境変数 {name} のトークンが短すぎます（{minimum} 文字以上）。推測されにくい長いトークンにするか、{name} を設定せずに起動して、作業フォルダごとのトークンを作らせてください。",
+        "The token in {name} is too short (at least {minimum} characters). Use a long random one, or start without "
+        "{name} to have a token made for each workspace.",
+    ),
     "serve-bad-network": Entry(
         "error",
         "許可するネットワーク「{value}」を読み取れません（例: 10.0.0.0/8、192.168.1.20）。",

@@ -18,11 +18,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlplan.errors import ConfigurationError
+from xlplan.findings import Finding
 from xlplan.workspace.folder import Workspace
 
 TOKEN_ENV = "XLPLAN_TOKEN"
 TOKEN_FILE = "server-token"
 SESSION_COOKIE = "xlplan_session"
+TOKEN_MIN = 16  # characters of a token set by hand; a made one has 43
 SESSION_SECONDS = 8 * 3600  # a working day: the page asks for the token again the next morning
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -34,15 +37,26 @@ def token_path(workspace: Workspace) -> Path:
 
 
 def workspace_token(workspace: Workspace, environ: Mapping[str, str] = os.environ) -> tuple[str, bool]:
-    """The workspace's token and whether it was made just now (so the caller prints it, once)."""
+    """The workspace's token and whether it was made just now (so the caller prints it, once).
+
+    Raises:
+        ConfigurationError: ``XLPLAN_TOKEN`` is shorter than :data:`TOKEN_MIN` characters (a token
+            that can be guessed opens the ledger to anyone on the network).
+    """
     shared = environ.get(TOKEN_ENV, "").strip()
     if shared:
+        if len(shared) < TOKEN_MIN:
+            raise ConfigurationError([Finding("serve-weak-token", {"name": TOKEN_ENV, "minimum": TOKEN_MIN})])
         return shared, False
     path = token_path(workspace)
     try:
-        return path.read_text(encoding="ascii").strip(), False
+        kept = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        pass
+        kept = None
+    if kept:
+        return kept, False
+    if kept is not None:  # empty: a start killed between making the file and writing it
+        path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
     # O_EXCL: two servers starting at once never overwrite each other's printed token.
