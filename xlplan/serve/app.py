@@ -64,6 +64,7 @@ from xlplan.serve.auth import (
 )
 from xlplan.serve.limits import MAX_REQUEST_BYTES, BodyLimit, over_limit
 from xlplan.serve.uploads import save_uploads
+from xlplan.serve.verbs import VERBS, flag
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 
@@ -71,61 +72,6 @@ MAX_UPLOAD_FILES = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # per file; intake has its own, lower limits per kind
 LOG_FILE = Path(".xlplan") / "server.log"
 AREAS = ("outbox", "feedback", "reports")
-
-Verb = Callable[[Workspace, Mapping[str, str], bool], Result]
-
-
-def _flag(params: Mapping[str, str], key: str, default: bool = False) -> bool:
-    value = params.get(key)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _distribute(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
-    import xlplan
-
-    only = [name for name in params.get("only", "").split(",") if name.strip()] or None
-    return xlplan.distribute(workspace, only=only, send=_flag(params, "send"), resend=_flag(params, "resend"))
-
-
-def _collect(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
-    import xlplan
-
-    return xlplan.collect(workspace, send=_flag(params, "send"), imap=_flag(params, "imap"))
-
-
-def _consolidate(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
-    import xlplan
-
-    # A button asks for all three outputs, as the RunPython button does; the HTML page on request.
-    return xlplan.consolidate(
-        workspace,
-        pdf=_flag(params, "pdf", button),
-        csv=_flag(params, "csv", button),
-        html=_flag(params, "html"),
-    )
-
-
-def _remind(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
-    import xlplan
-
-    return xlplan.remind(workspace, send=_flag(params, "send"))
-
-
-def _rollover(workspace: Workspace, params: Mapping[str, str], button: bool) -> Result:
-    import xlplan
-
-    return xlplan.rollover(workspace, force=_flag(params, "force"))
-
-
-VERBS: dict[str, tuple[str, Verb]] = {
-    "distribute": ("配布", _distribute),
-    "collect": ("回収・検証", _collect),
-    "consolidate": ("集約", _consolidate),
-    "remind": ("督促", _remind),
-    "rollover": ("次年度へ", _rollover),
-}
 
 _STATUS_CODES = {EXIT_BUSY: 409, EXIT_OUTPUT: 500}
 
@@ -440,7 +386,7 @@ async def _api_decide(request: Request) -> Response:
     started, clock = dt.datetime.now(), time.monotonic()
     try:
         result = await _decide(request, workspace, params.get("department"), params.get("note"),
-                               params.get("by") or _who(request), _flag(params, "replace"))  # fmt: skip
+                               params.get("by") or _who(request), flag(params, "replace"))  # fmt: skip
     except XlplanError as exc:
         return _failure(request, workspace, "確認待ち", exc.findings, exc.exit_code, started, clock)
     return JSONResponse(result.to_dict("ja"))
