@@ -418,3 +418,23 @@ def _refused_over(server: Server, workspace: Workspace, limit: int, *, chunked: 
     assert list(workspace.inbox.iterdir()) == []
     with server.client() as client:
         assert client.get(_api("/status")).status_code == 200
+
+
+def test_the_servers_refusals_are_japanese_and_nothing_is_said_without_the_token(server: Server) -> None:
+    with server.client(token=None) as anonymous:
+        unknown = anonymous.post(_api("/launch"))
+        assert unknown.status_code == 401 and "launch" not in unknown.text  # the token before anything
+    with server.client() as client:
+        verb = client.post(_api("/launch")).json()
+        assert verb["findings"][0]["code"] == "serve-unknown-verb"
+        for answer, code in (
+            (client.get("/api/v2/nothing"), "serve-not-found"),
+            (client.get(_api("/collect")), "serve-method-not-allowed"),
+        ):
+            (finding,) = answer.json()["findings"]
+            assert finding["code"] == code and "ません" in finding["message"], answer.text
+        files = [("file", (f"{n}.xlsx", b"x")) for n in range(201)]
+        many = client.post(_api("/returns"), files=files)
+        (finding,) = many.json()["findings"]
+        assert finding["code"] == "serve-too-many-files" and "200 個まで" in finding["message"]
+        assert "Exception" not in many.text

@@ -317,8 +317,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "serve-bad-upload": Entry(
         "error",
-        "送られたデータを読み取れません（{reason}）。ファイルを選び直して送ってください。",
-        "Cannot read the upload ({reason}). Choose the files and send them again.",
+        "送られたデータを読み取れません（ファイルを送る形式 multipart/form-data になっていないか、途中で壊れています）。ファイルを選び直して送ってください。",
+        "Cannot read the upload (not multipart/form-data, or cut off). Choose the files and send them again.",
     ),
     "serve-no-file": Entry(
         "error",
@@ -334,6 +334,26 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "送られたデータが大きすぎます（1回に {limit} MB まで）。何回かに分けて送ってください。",
         "The upload is too large (up to {limit} MB at a time); send the files in several uploads.",
+    ),
+    "serve-too-many-files": Entry(
+        "error",
+        "1回に送れるファイルは {limit} 個までです。何回かに分けて送ってください。",
+        "Up to {limit} files can be sent at a time; send them in several uploads.",
+    ),
+    "serve-not-found": Entry(
+        "error",
+        "「{path}」というページや操作はありません。アドレスを確かめてください（操作の一覧は管理者の手引き server-admin.md）。",
+        "There is no page or action at '{path}'; check the address.",
+    ),
+    "serve-method-not-allowed": Entry(
+        "error",
+        "「{path}」は {method} では使えません（情報を見るのは GET、操作するのは POST です）。",
+        "'{path}' does not take {method} (GET reads, POST acts).",
+    ),
+    "serve-bad-request": Entry(
+        "error",
+        "要求を処理できませんでした（HTTP {status}）。もう一度操作してください。",
+        "The request could not be handled (HTTP {status}); try again.",
     ),
     "serve-no-such-file": Entry(
         "error",

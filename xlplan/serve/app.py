@@ -28,6 +28,7 @@ from typing import Any
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import ClientDisconnect, Request
@@ -154,6 +155,7 @@ def create_app(state: Served, upload_limit: int = MAX_REQUEST_BYTES) -> Starlett
     app = Starlette(
         routes=routes,
         middleware=[Middleware(AllowList), Middleware(BodyLimit, limit=upload_limit)],
+        exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.served = state
@@ -204,6 +206,18 @@ def _writer(request: Request) -> Workspace | Response:
     if bearer(request.headers.get("authorization")) is None:
         return _refusal(request, 401, "serve-no-token", {})
     return workspace
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's own refusals (no such address, a method it does not take) said in Japanese."""
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    if code == 404:
+        return _refusal(request, 404, "serve-not-found", {"path": request.url.path})
+    if code == 405:
+        return _refusal(
+            request, 405, "serve-method-not-allowed", {"method": request.method, "path": request.url.path}
+        )
+    return _refusal(request, code, "serve-bad-request", {"status": code})
 
 
 def _sheet(request: Request) -> bool:
@@ -270,12 +284,11 @@ async def _status(request: Request) -> Response:
 
 async def _verb(request: Request) -> Response:
     verb = request.path_params["verb"]
-    if verb not in VERBS:
-        return JSONResponse({"ok": False, "findings": findings_json([Finding("serve-unknown-verb", {"verb": verb})])},
-                            status_code=404)  # fmt: skip
-    workspace = _writer(request)
+    workspace = _writer(request)  # the token first: without it, not even which actions exist is said
     if isinstance(workspace, Response):
         return workspace
+    if verb not in VERBS:
+        return _refusal(request, 404, "serve-unknown-verb", {"verb": verb})
     label, function = VERBS[verb]
     params = dict(request.query_params)
     button = _sheet(request)
@@ -338,6 +351,8 @@ async def _returns(request: Request) -> Response:
         over = over_limit(request)
         return refuse([over], status=413) if over else Response(status_code=400)
     except Exception as exc:  # a malformed body: too many parts, not multipart, a broken boundary
+        if "Too many files" in str(getattr(exc, "detail", "")):
+            return refuse([Finding("serve-too-many-files", {"limit": MAX_UPLOAD_FILES})])
         return refuse([Finding("serve-bad-upload", {"reason": type(exc).__name__})])
     try:
         files = [item for item in form.getlist("file") if isinstance(item, UploadFile)]
