@@ -72,6 +72,11 @@ def test_the_commands_are_the_contract() -> None:
 def test_the_command_has_help_with_an_example(name: str) -> None:
     description = _commands()[name].description or ""
     assert len(description) > 10 and f"例: xlplan {name}" in description, description
+    shown = _commands()[name].format_help()  # what -h prints: Japanese headings over Japanese texts
+    assert shown.startswith("使い方: xlplan") and "オプション:" in shown, shown
+    assert not {"usage:", "options:", "positional arguments:"} & set(shown.replace("\n", " ").split(" ")), (
+        shown
+    )
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -50,6 +50,14 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="この説明を表示する")
 
+    def format_usage(self) -> str:
+        """The usage line, headed in Japanese (使い方:)."""
+        return _japanese_headings(super().format_usage())
+
+    def format_help(self) -> str:
+        """The help, its headings in Japanese as its texts are (使い方:, 引数:, オプション:)."""
+        return _japanese_headings(super().format_help())
+
     def error(self, message: str) -> NoReturn:
         """Raise :class:`UsageError` (argparse would print English and exit)."""
         for pattern, code in _MESSAGES:
@@ -60,6 +68,24 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(
             Finding("usage-error", {"command": self.prog, "detail": message}), self.format_usage()
         )
+
+
+_HEADINGS = {
+    "positional arguments:": "引数:",
+    "options:": "オプション:",
+    "optional arguments:": "オプション:",
+}
+
+
+def _japanese_headings(text: str) -> str:
+    """argparse's English headings (the same words since Python 3.10) in Japanese; the rest as it is."""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if line.startswith("usage: "):
+            lines[index] = "使い方: " + line[len("usage: ") :]
+        else:
+            lines[index] = _HEADINGS.get(line, line)
+    return "\n".join(lines)
 
 
 def given_lang(arguments: Sequence[str]) -> str | None:
