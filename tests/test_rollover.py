@@ -30,6 +30,7 @@ from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout
 from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.model import Plan
 from xlplan.publish.consolidate import ConsolidationResult
 from xlplan.workspace.folder import Workspace, init_workspace
 
@@ -250,6 +251,30 @@ def test_a_rollover_that_never_replaced_the_master_is_not_taken_a_year_later_for
     with sqlite3.connect(workspace.ledger_path) as connection:
         states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
     assert states == ["abandoned", "done", "done"]
+
+
+def test_a_rollover_killed_after_its_master_was_written_is_finished_though_the_year_was_reached_before(
+    tmp_path: Path, example: Example
+) -> None:
+    from xlplan.buttons.build import rewrite_master
+
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    first = xlplan.rollover(workspace)
+    assert first.backup is not None
+    shutil.copyfile(first.backup, workspace.master_path)  # the office put the 令和2年度 master back
+
+    def killed_after_writing(plan: Plan) -> Path:
+        rewrite_master(workspace, plan)
+        raise KeyboardInterrupt  # the run stops before it marks the rollover done
+
+    with pytest.raises(KeyboardInterrupt):
+        xlplan.rollover(workspace, write=killed_after_writing)
+    finished = xlplan.rollover(workspace)
+    assert finished.resumed and workspace.load_plan().settings.current_year == R3  # not 令和4年度
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        states = [row[0] for row in connection.execute("SELECT state FROM rollovers ORDER BY id")]
+    assert states == ["done", "done"]
 
 
 def test_last_years_workbook_sent_after_the_rollover_is_said_to_be_last_years(

@@ -141,7 +141,7 @@ def _rollover(
     if (
         pending is not None
         and int(pending["to_year"]) == year.western
-        and ledger.rolled_into(connection, year.western) is None
+        and not ledger.rolled_into_since(connection, year.western, int(pending["id"]))
         and _closed_into_history(plan, int(pending["from_year"]), int(pending["records"]))
     ):
         # The master was replaced and the run stopped before saying so: finish, do not close again.

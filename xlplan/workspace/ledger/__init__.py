@@ -76,6 +76,7 @@ from xlplan.workspace.ledger.rollovers import (
     finish_rollover,
     pending_rollover,
     rolled_into,
+    rolled_into_since,
     year_activity,
 )
 from xlplan.workspace.ledger.rounds import (
@@ -143,6 +144,7 @@ __all__ = [
     "record_dispatch",
     "reminded_on",
     "rolled_into",
+    "rolled_into_since",
     "round_departments",
     "schema_version",
     "settle_feedback",

@@ -66,6 +66,14 @@ def rolled_into(connection: sqlite3.Connection, year: int) -> sqlite3.Row | None
     return row
 
 
+def rolled_into_since(connection: sqlite3.Connection, year: int, rollover_id: int) -> bool:
+    """Whether a rollover started after ``rollover_id`` opened fiscal year ``year`` (the row is then stale)."""
+    row = connection.execute(
+        "SELECT 1 FROM rollovers WHERE state = 'done' AND to_year = ? AND id > ? LIMIT 1", (year, rollover_id)
+    ).fetchone()
+    return row is not None
+
+
 def year_activity(connection: sqlite3.Connection, year: int) -> int:
     """How many requests were sent or returns received in fiscal year ``year`` (0: the year is untouched)."""
     row = connection.execute(
