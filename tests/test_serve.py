@@ -28,6 +28,7 @@ from tests.serving import TOKEN, Server
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
+from xlplan.serve.uploads import safe_name
 from xlplan.workspace.folder import Workspace, init_workspace
 
 NAME = "令和2年度"
@@ -347,6 +348,8 @@ def test_a_japanese_name_too_long_for_the_disk_is_shortened_and_kept(
     saved = [receipt["saved_as"] for receipt in uploaded.json()["receipts"]]
     assert saved[0].startswith("令和2年度男女共同参画プラン") and saved[0].endswith(".xlsx")
     assert len(saved[0].encode()) <= 200 and saved[1] == "_CON.xlsx" and saved[2] == "回答.xlsx"
+    huge = safe_name("あ" * 1_000_000 + ".xlsx")  # cut once at its byte budget, never inside a character
+    assert huge.endswith("あ.xlsx") and len(huge.encode()) <= 200
     assert [(workspace.inbox / name).read_bytes() for name in saved] == [name.encode() for name in names]
 
 
@@ -433,6 +436,7 @@ def test_the_servers_refusals_are_japanese_and_nothing_is_said_without_the_token
         ):
             (finding,) = answer.json()["findings"]
             assert finding["code"] == code and "ません" in finding["message"], answer.text
+        assert client.get(_api("/collect")).headers["allow"] == "POST"  # what a 405 must say
         files = [("file", (f"{n}.xlsx", b"x")) for n in range(201)]
         many = client.post(_api("/returns"), files=files)
         (finding,) = many.json()["findings"]

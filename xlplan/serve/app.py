@@ -214,9 +214,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if code == 404:
         return _refusal(request, 404, "serve-not-found", {"path": request.url.path})
     if code == 405:
+        where = {"method": request.method, "path": request.url.path}
         return _refusal(
-            request, 405, "serve-method-not-allowed", {"method": request.method, "path": request.url.path}
-        )
+            request, 405, "serve-method-not-allowed", where, getattr(exc, "headers", None)
+        )  # Allow
     return _refusal(request, code, "serve-bad-request", {"status": code})
 
 
@@ -224,9 +225,10 @@ def _sheet(request: Request) -> bool:
     return request.query_params.get("format") == "sheet"
 
 
-def _refusal(request: Request, code: int, finding: str, params: Mapping[str, Any]) -> Response:
+def _refusal(request: Request, code: int, finding: str, params: Mapping[str, Any],
+             headers: Mapping[str, str] | None = None) -> Response:  # fmt: skip
     found = Finding(finding, dict(params))
-    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if code == 401 else headers
     if _sheet(request):
         return _sheet_response(found.message(), [[found.message()]], code)
     document = {"ok": False, "findings": findings_json([found])}

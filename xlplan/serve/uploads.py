@@ -4,7 +4,8 @@ An upload is read to its end before anything is written, so a client that drops 
 nothing. Each file is then written beside its final name as a dotfile (which intake ignores) and
 flushed to disk; only when every file of the upload is written are they linked into place, each
 in one step: a collect running at the same moment sees a whole file or none of it, and a disk that
-fills up half-way leaves none of the upload. Names are kept as the department gave them, made safe
+fills up while the files are written leaves none of the upload (should linking itself fail, the
+files this upload linked are taken out again, unless a collect took them in that instant). Names are kept as the department gave them, made safe
 for the folder (and for a Windows share of it).
 """
 
@@ -67,13 +68,12 @@ def safe_name(name: str | None) -> str:
         stem, dot, suffix = text, "", ""
     if stem.split(".")[0].rstrip().upper() in _RESERVED:
         stem = "_" + stem  # CON.xlsx, NUL.xlsx: names Windows keeps for devices
-    while len(stem) > 1 and not _fits(stem + dot + suffix):
-        stem = stem[:-1]  # one character at a time: a Japanese character is three bytes
-    return stem + dot + suffix
-
-
-def _fits(name: str) -> bool:
-    return len(name) <= NAME_MAX and len(name.encode("utf-8")) <= NAME_BYTES
+    tail = dot + suffix
+    stem = stem[: max(1, NAME_MAX - len(tail))]
+    budget = max(1, NAME_BYTES - len(tail.encode("utf-8")))
+    # Cut at a byte budget, never inside a character (a Japanese character is three bytes).
+    stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore") or "_"
+    return stem + tail
 
 
 def _free_name(folder: Path, name: str) -> Path:
