@@ -699,6 +699,10 @@ def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_pa
         (dt.time(13, 30), 'h"時"mm"分"', "13時30分"),
         (0.5, "0%", "50%"),
         (1234.5, "#,##0.0", "1,234.5"),
+        (1234, '"¥"#,##0;"¥"\\-#,##0', "¥1,234"),  # the format's text where it stands
+        (1234, '#,##0"円"', "1,234円"),
+        (-1234, "#,##0 ;(#,##0)", "(1,234)"),
+        (dt.datetime(2021, 4, 1), "[$-F800]dddd, mmmm dd, yyyy", "2021年4月1日"),  # Excel's 長い日付形式
         (12, "General", "12"),
     ],
 )

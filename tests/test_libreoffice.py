@@ -43,10 +43,10 @@ TYPED: dict[tuple[int, str], tuple[str, str]] = {
     (3, BOSAI): ("○", "避難所運営マニュアルに女性の視点を加えた。"),
     (3, FUKUSHI): ("—", "該当する避難所の開設がなかった。"),
     (4, GAKUSHU): ("1,230", "講座 38 回、延べ 1,230 人が受講した。"),
-    (4, KOMINKAN): ("388", "4月1日"),  # a spreadsheet makes a date of it, unless the cell is text
+    (4, KOMINKAN): ("388", "4月1日"),  # LibreOffice stores a date, shown 4月1日: read as it was shown
     (5, FUKUSHI): ("2,004", "電話・窓口の相談を含む。"),
     (6, FUKUSHI): ("33.3", "委員改選で女性委員が 2 人増えた。"),
-    (7, KOMINKAN): ("×", "50%"),  # and a number of this
+    (7, KOMINKAN): ("×", "50%"),  # and the number 0.5 under 0%
 }
 # 福祉課's first return, before its 差し戻し票: a count in the wrong unit, a ratio over 100.
 MISTAKES: dict[tuple[int, str], str] = {(5, FUKUSHI): "2,004人", (6, FUKUSHI): "120%"}

@@ -16,13 +16,17 @@ import openpyxl
 import pytest
 
 from xlplan.collection.read import read_return
+from xlplan.collection.read import sheets as sheets_module
 from xlplan.collection.read.sheets import _STYLED_CELL, _styled_cells, number_formats
 from xlplan.collection.results import Checked
 from xlplan.findings import Finding
 from xlplan.plan.model import Answer
 from xlplan.plan.values import Mark, Value
 
-BUILTIN_SHOWN = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
+# The built-in ids named (percentages, separators and the dates of a Japanese Excel): the same map, so
+# that what is compared is how styles.xml is parsed.
+BUILTIN_SHOWN = sheets_module._BUILTIN_FORMATS
+assert BUILTIN_SHOWN["9"] == "0%" and BUILTIN_SHOWN["14"] == "yyyy/m/d" and "0" not in BUILTIN_SHOWN
 
 
 def _by_tree(xml: bytes) -> list[str | None]:

@@ -141,14 +141,44 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
-        shown = displayed(value, code)
-        if shown is not None:
-            return shown
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        grouped = code is not None and "," in _parts(code)[0]
-        text = format(number, ",f" if grouped else "f")
-        return text[:-2] if text.endswith(".0") else text
+        return _narrative_number(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), code)
     return str(value)
+
+
+_NUMBER_PART = re.compile(r'"([^"]*)"|\\(.)|[_*].|([0#?][0#?,.]*)|(.)')
+
+
+def _narrative_number(number: Decimal, code: str | None) -> str:
+    """A number as its format shows it: the format's sign, grouping, decimals, percent and text
+    (¥1,234, 1,234円, 50%, (1,234)); General shows the number as stored."""
+    sections = (code or "General").split(";")
+    negative = number < 0 and len(sections) > 1  # the second section prints the sign its own way
+    section = _CONDITION.sub("", sections[1] if negative else sections[0])
+    if section.strip().lower() in ("general", "", "@"):
+        text = format(number, "f")
+        return text[:-2] if text.endswith(".0") else text
+    before: list[str] = []
+    after: list[str] = []
+    digits = ""
+    for match in _NUMBER_PART.finditer(section):
+        quoted, escaped, run, other = match.groups()
+        if run is not None and not digits:
+            digits = run
+            continue
+        literal = next((text for text in (quoted, escaped, other) if text is not None), "")
+        (after if digits else before).append(literal)
+    if not digits:
+        return "".join(before) or format(number, "f")
+    shown = -number if negative else number
+    if "%" in "".join(before + after):
+        shown *= 100
+    decimals = _decimals(digits)
+    if decimals is not None and "." in digits:
+        shown = shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    elif shown == shown.to_integral_value():
+        shown = shown.quantize(Decimal(1))
+    text = format(shown, ",f" if "," in digits.split(".")[0] else "f")
+    return "".join(before) + text + "".join(after)
 
 
 _ERAS = (
@@ -170,6 +200,11 @@ def displayed_date(value: dt.date | dt.time, code: str) -> str | None:
     """A date or time as the cell's format shows it (``m"月"d"日"`` → 4月1日, ``ggge年`` → 令和3年);
     None when the format shows no part of a date or time."""
     section = code.split(";")[0]
+    lowered = section.lower()
+    if "[$-f800]" in lowered or "x-sysdate" in lowered:
+        section = 'yyyy"年"m"月"d"日"'  # Excel's 長い日付形式: the system's long date, in Japan this
+    elif "[$-f400]" in lowered or "x-systime" in lowered:
+        section = "h:mm:ss"  # …and its time
     if section.strip().lower() in ("", "general", "@"):
         return None
     parts = [(next((g for g in m.group(1, 2, 4) if g is not None), ""), m.group(3))

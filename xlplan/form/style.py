@@ -34,16 +34,8 @@ class Styles:
         self.locked_center = workbook.add_format(
             {"bg_color": GREY, "text_wrap": True, "align": "center", "valign": "top", **border}
         )
-        # Text format (@): what is typed stays text — "4月1日" is not made a date, "50%" not 0.5, "=…" not a formula.
         self.input_text = workbook.add_format(
-            {
-                "bg_color": YELLOW,
-                "text_wrap": True,
-                "valign": "top",
-                "locked": False,
-                "num_format": "@",
-                **border,
-            }
+            {"bg_color": YELLOW, "text_wrap": True, "valign": "top", "locked": False, **border}
         )
         self.guide_heading = workbook.add_format({"bold": True, "font_size": 12, "bottom": 1})
         self.guide_text = workbook.add_format({"text_wrap": True, "valign": "top"})

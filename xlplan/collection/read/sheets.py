@@ -83,7 +83,7 @@ def _attributes(text: bytes) -> dict[bytes, str]:
 def number_formats(styles: bytes) -> tuple[str | None, ...]:
     """Format code per cell style of a styles.xml (``cellXfs`` order); None for General.
 
-    Only the built-in formats that change how a number looks are named (dates are calamine's).
+    Only the built-in formats that change how a number or a date looks are named.
     """
     custom: dict[str, str] = {}
     for match in _NUMBER_FORMAT.finditer(styles):
