@@ -23,18 +23,9 @@ from hypothesis import strategies as st
 from xlplan.distribution.run import distribute
 from xlplan.errors import ConfigurationError
 from xlplan.examples import Example, load_example
-from xlplan.mail import (
-    PASSWORD_ENV,
-    SmtpSettings,
-    build_message,
-    draft_bytes,
-    fill_template,
-    send_messages,
-    smtp_password,
-    smtp_settings,
-    write_eml,
-)
-from xlplan.plan.model import Department, MailTemplate, Plan
+from xlplan.mail import build_message, draft_bytes, fill_template, write_eml
+from xlplan.plan.model import Department, MailTemplate, Plan, SmtpSettings
+from xlplan.smtp import PASSWORD_ENV, send_messages, smtp_password, smtp_settings
 from xlplan.workspace.folder import Workspace, init_workspace
 
 NOW = dt.datetime(2021, 4, 15, 9, 0).astimezone()
@@ -241,6 +232,35 @@ def test_send_delivers_all_15_and_retries_a_refused_one(
     resent = distribute(workspace, send=True, resend=True, only=["文化課"], now=NOW)
     assert [(item.status, item.version) for item in resent.departments] == [("sent", 2)]
     assert len(mailbox.messages) == 16
+
+
+def _set_address(workspace: Workspace, department: str, address: str) -> None:
+    """Staff correct a department's address on the 担当課 sheet."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == department)
+    sheet.cell(row, header.index("メールアドレス") + 1).value = address
+    book.save(workspace.master_path)
+
+
+def test_a_draft_sent_again_goes_to_the_address_the_master_has_now(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    mailbox.refuse["bunka@ogi.example"] = 99  # a mistyped address: refused every time
+    first = distribute(workspace, send=True, only=["文化課"], now=NOW)
+    assert [item.status for item in first.departments] == ["failed"] and not mailbox.messages
+    _set_address(workspace, "文化課", "bunka-ka@ogi.example")
+    second = distribute(workspace, send=True, only=["文化課"], now=NOW)
+    assert [(item.status, item.message_id) for item in second.departments] == [
+        ("sent", first.departments[0].message_id)
+    ]
+    (message,) = mailbox.messages
+    assert [a.addr_spec for a in message["To"].addresses] == ["bunka-ka@ogi.example"]
 
 
 def test_drafts_made_first_are_the_ones_sent(

@@ -26,10 +26,6 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +36,10 @@ from xlplan.form.layout import Column
 from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, workbook_file_name
 from xlplan.form.writer import render_workbook
-from xlplan.mail import (
-    SendOutcome,
-    draft_bytes,
-    require_mail_settings,
-    send_messages,
-    smtp_password,
-    smtp_settings,
-)
+from xlplan.mail import draft_bytes, load_draft, recipient, require_mail_settings
 from xlplan.plan.model import Department, Plan, Settings
 from xlplan.result import Reported, say
+from xlplan.smtp import SendOutcome, send_messages, smtp_password, smtp_settings
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
@@ -246,7 +236,9 @@ def distribute(
         to_send += [item for item in drafted if item.mail is not None]
 
         if smtp is not None and to_send:
-            messages = [_load_for_sending(item.mail) for item in to_send if item.mail is not None]
+            # Addressed as the master says now: staff may have corrected an address a send was refused at.
+            messages = [load_draft(item.mail, to=recipient(plan.department(item.department)))
+                        for item in to_send if item.mail is not None]  # fmt: skip
             sending: dict[int, int] = {}
 
             def before(index: int) -> None:
@@ -534,12 +526,3 @@ def _candidates(path: Path, limit: int = 100) -> Iterable[Path]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _load_for_sending(path: Path) -> EmailMessage:
-    """The draft as written, with its Date set to the time of sending."""
-    message = BytesParser(policy=policy.SMTP).parsebytes(path.read_bytes())
-    assert isinstance(message, EmailMessage)  # policy.SMTP parses into EmailMessage
-    del message["Date"]
-    message["Date"] = format_datetime(dt.datetime.now().astimezone())
-    return message

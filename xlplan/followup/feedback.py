@@ -51,9 +51,10 @@ from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, typed_value, workbook_file_name
 from xlplan.form.style import FONT_SIZE
 from xlplan.form.writer import render_workbook, row_height
-from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
+from xlplan.mail import build_message, write_eml
 from xlplan.plan.model import Answer, Plan
 from xlplan.result import say
+from xlplan.smtp import send_messages, smtp_password, smtp_settings
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import (
     DispatchRecord,

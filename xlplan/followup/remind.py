@@ -26,9 +26,10 @@ from typing import Any, Literal
 from xlplan.errors import OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.followup.status import StatusReport, report_for
-from xlplan.mail import build_message, send_messages, smtp_password, smtp_settings, write_eml
+from xlplan.mail import build_message, write_eml
 from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
+from xlplan.smtp import send_messages, smtp_password, smtp_settings
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
