@@ -263,6 +263,38 @@ def test_a_draft_sent_again_goes_to_the_address_the_master_has_now(
     assert [a.addr_spec for a in message["To"].addresses] == ["bunka-ka@ogi.example"]
 
 
+def test_a_refused_feedback_mail_is_sent_by_the_next_collection_that_sends(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    import xlplan
+    from xlplan.demo.respond import fill_response
+    from xlplan.plan.values import Value
+
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    (sent,) = distribute(workspace, only=["文化課"], now=NOW).departments
+    assert sent.workbook is not None
+    plan = workspace.load_plan()
+    answers = [a for a in example.answers if plan.canonical_department(a.department) == "文化課"]
+    wrong = [dataclasses.replace(answers[0], value=Value()), *answers[1:]]  # a value left blank
+    fill_response(sent.workbook, wrong, workspace.inbox / sent.workbook.name)
+    mailbox.refuse["bunka@ogi.example"] = 1  # the server refuses the first try
+    first = xlplan.collect(workspace, send=True)
+    assert [f.code for f in first.findings if f.code.startswith("smtp")] == ["smtp-send-failed"]
+    assert not mailbox.messages
+    second = xlplan.collect(workspace, send=True)  # nothing new arrived: the 差し戻し goes now
+    assert [f.code for f in second.findings] == ["feedback-resent"], second.findings
+    (message,) = mailbox.messages
+    assert [part.get_filename() for part in message.iter_attachments()] == [
+        "差し戻し票_第2次小城市男女共同参画プラン_令和2年度実績照会_文化課.xlsx"
+    ]
+    assert [a.addr_spec for a in message["To"].addresses] == ["bunka@ogi.example"]
+    third = xlplan.collect(workspace, send=True)
+    assert "feedback-resent" not in [f.code for f in third.findings] and len(mailbox.messages) == 1
+    kinds = [(d, s) for d, _v, s in _statuses(workspace)]
+    assert kinds.count(("文化課", "sent")) == 1  # the 差し戻し's row, sent once; the request was a draft
+
+
 def test_drafts_made_first_are_the_ones_sent(
     tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
 ) -> None:

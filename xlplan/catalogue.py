@@ -558,6 +558,11 @@ CATALOGUE: dict[str, Entry] = {
         "SMTPユーザー {user} のパスワードがありません。環境変数 XLPLAN_SMTP_PASSWORD に設定するか、keyring（サービス名 xlplan-smtp）に登録してください。",
         "No password for SMTP user {user}. Set XLPLAN_SMTP_PASSWORD or store it in the keyring (service xlplan-smtp).",
     ),
+    "feedback-resent": Entry(
+        "warning",
+        "前回送れなかった {department} への差し戻しメールを送りました（{to}）。差し戻し票: {path}",
+        "The feedback mail to {department} that could not be sent last time was sent ({to}). Workbook: {path}",
+    ),
     "smtp-send-failed": Entry(
         "error",
         "{department}（{to}）へのメール送信に失敗しました（{reason}）。次に --send で実行したときに再送します。",

@@ -53,6 +53,7 @@ from xlplan.collection.verdict import Checker
 from xlplan.errors import XlplanError
 from xlplan.findings import Finding, Phrase
 from xlplan.followup.feedback import FeedbackResult, write_feedback
+from xlplan.followup.resend import resend_failed_feedback
 from xlplan.plan.model import Plan
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
@@ -166,6 +167,12 @@ def _collect(
             # From the ledger, not this run's memory: a 差し戻し a stopped run owed is made now too.
             owed, pending = _owed(workspace, connection, round_id, recorder, checker, limits)
             run_findings += pending
+            if send:  # a 差し戻し mail refused last time goes now, unless a new 差し戻し replaces it
+                try:
+                    skip = {result.department or "" for _receipt, result in owed}
+                    run_findings += resend_failed_feedback(plan, connection, round_id, skip=skip)
+                except XlplanError as exc:
+                    run_findings.extend(exc.findings)
             for receipt, result in owed:
                 try:
                     feedback_results.append(

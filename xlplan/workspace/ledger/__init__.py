@@ -29,6 +29,7 @@ from xlplan.workspace.ledger.dispatches import (
 from xlplan.workspace.ledger.feedback_owed import (
     begun_feedback,
     drop_feedback,
+    failed_feedback,
     link_feedback,
     note_feedback,
     owed_feedback,
@@ -111,6 +112,7 @@ __all__ = [
     "dispatches",
     "drop_feedback",
     "ensure_round",
+    "failed_feedback",
     "find_round",
     "finding_counts",
     "findings_of",

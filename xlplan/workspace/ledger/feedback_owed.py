@@ -119,3 +119,18 @@ def superseded_feedback(connection: sqlite3.Connection) -> list[sqlite3.Row]:
     return connection.execute(
         "SELECT id, file_path, mail_path FROM dispatches WHERE kind = 'feedback' AND status = 'superseded' ORDER BY id"
     ).fetchall()
+
+
+def failed_feedback(connection: sqlite3.Connection, round_id: int) -> list[sqlite3.Row]:
+    """The round's 差し戻し mails the server refused (``failed``: nothing was handed over) that are
+    still the department's latest 差し戻し, for a return no later one of the department replaced:
+    the next run that sends sends their drafts again."""
+    return connection.execute(
+        "SELECT d.* FROM dispatches d JOIN feedback_owed o ON o.dispatch_id = d.id "
+        "WHERE d.kind = 'feedback' AND d.status = 'failed' AND d.round_id = ? AND d.mail_path IS NOT NULL "
+        "AND d.id = (SELECT MAX(e.id) FROM dispatches e WHERE e.kind = 'feedback' AND e.round_id = d.round_id "
+        "AND e.department = d.department AND e.status != 'superseded') "
+        "AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.round_id = o.round_id AND r.department = o.department "
+        "AND r.id > o.receipt_id AND r.status IN ('accepted', 'invalid')) ORDER BY d.id",
+        (round_id,),
+    ).fetchall()
