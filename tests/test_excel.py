@@ -534,6 +534,24 @@ class SavingBook(FakeBook):
         self.app.alerts.append({"prompt": prompt, "title": title, "mode": mode, "buttons": buttons})
         return self.answer if buttons == "ok_cancel" else None
 
+    @staticmethod
+    def typed(value: Any) -> Any:
+        """A value given to a cell through xlwings as Excel stores it: text read as if typed, so that
+        "(1)" is -1, "1.6%" 0.016 and "1,957" 1957 — unless it starts with an apostrophe (text)."""
+        if not isinstance(value, str):
+            return value
+        if value.startswith("'"):
+            return value[1:]
+        text = value.strip()
+        negative = re.fullmatch(r"\((\d+(?:\.\d+)?)\)", text)
+        if negative:
+            return -float(negative.group(1))
+        if re.fullmatch(r"-?\d+(?:\.\d+)?%", text):
+            return float(text[:-1]) / 100
+        if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?", text):
+            return float(text.replace(",", ""))
+        return value
+
     def save(self) -> None:
         super().save()
         written = [sheet for sheet in self.sheets if sheet.rows and sheet.name in self.MASTER_SHEETS]
@@ -545,7 +563,7 @@ class SavingBook(FakeBook):
             target.delete_rows(1, target.max_row)
             for r, row in enumerate(sheet.rows, start=1):
                 for c, value in enumerate(row, start=1):
-                    target.cell(r, c, value)
+                    target.cell(r, c, self.typed(value))
         book.save(self.fullname)
 
 
@@ -574,9 +592,27 @@ def test_the_rollover_button_asks_then_writes_the_next_year_into_the_open_master
     assert "令和2年度を締めて令和3年度に切り替えました" in done["prompt"]
     plan = read_master(fresh.master_path)  # what Excel saved is a master that reads
     assert plan.settings.current_year.western == 2021
+    before = example.plan  # the plan itself is as it was: "(1)" stayed (1), "1.6%" stayed 1.6%
+    assert plan.nodes == before.nodes and [p.baseline for p in plan.projects] == [
+        p.baseline for p in before.projects
+    ]
     assert any(r.fiscal_year.western == 2020 and r.project_no == 1 for r in plan.history)
     assert vba_project_bytes(fresh.master_path) == vba and button_macros(fresh.master_path) == buttons
     assert list((fresh.root / ".xlplan" / "backup").glob("master_令和2年度締め前_*.xlsm"))
+
+
+def test_a_master_excel_saved_differently_from_what_was_written_is_said_to_be(
+    fresh: Workspace, example: Example
+) -> None:
+    class Converting(SavingBook):  # an Excel that converted text the apostrophe did not protect
+        @staticmethod
+        def typed(value: Any) -> Any:
+            return SavingBook.typed(value.lstrip("'") if isinstance(value, str) else value)
+
+    _answered(fresh, example)
+    book = Converting(fresh.master_path)
+    xlplan.excel.run("rollover", book)
+    assert "元に戻し" in book.app.alerts[-1]["prompt"] and ".xlplan/backup" in book.app.alerts[-1]["prompt"]
 
 
 def test_the_rollover_button_cancelled_changes_nothing(fresh: Workspace, example: Example) -> None:

@@ -558,6 +558,13 @@ CATALOGUE: dict[str, Entry] = {
         "SMTPユーザー {user} のパスワードがありません。環境変数 XLPLAN_SMTP_PASSWORD に設定するか、keyring（サービス名 xlplan-smtp）に登録してください。",
         "No password for SMTP user {user}. Set XLPLAN_SMTP_PASSWORD or store it in the keyring (service xlplan-smtp).",
     ),
+    "rollover-master-altered": Entry(
+        "error",
+        "Excel が保存した計画マスタ {path} の内容が、書き込んだものと違います（文字が数値や日付に変わった可能性があります）。"
+        ".xlplan/backup の切り替え前の計画マスタで元に戻し、もう一度「次年度へ」を押してください。",
+        "The master {path} as Excel saved it differs from what was written (text may have become numbers or dates). "
+        "Restore the master from .xlplan/backup and press 次年度へ again.",
+    ),
     "feedback-resent": Entry(
         "warning",
         "前回送れなかった {department} への差し戻しメールを送りました（{to}）。差し戻し票: {path}",

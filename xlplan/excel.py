@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_rows
-from xlplan.errors import XlplanError
+from xlplan.errors import OutputError, XlplanError
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported, Result
 from xlplan.workspace.folder import Workspace
@@ -251,7 +251,7 @@ class _Cancelled(Reported):
 def _rollover(workspace: Workspace, book: Book) -> Result:
     """次年度へ: close the year; the new master is written into this open workbook, which Excel then saves."""
     import xlplan
-    from xlplan.workspace.master import master_tables
+    from xlplan.workspace.master import master_tables, read_master
 
     plan = workspace.load_plan()
     year = plan.settings.current_year
@@ -270,9 +270,20 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
         for name, rows in master_tables(new).items():
             sheet = book.sheets[name]
             sheet.clear_contents()
-            sheet.range("A1").value = rows
+            # Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%"
+            # 0.016. A leading apostrophe keeps it text, as when typed (it is not part of the value).
+            sheet.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
+                                       for row in rows]  # fmt: skip
         book.save()
-        return Path(book.fullname)
+        path = Path(book.fullname)
+        saved = read_master(path)  # what Excel saved must be the plan written, or the office is told
+        if (saved.nodes, saved.projects, saved.settings.current_year) != (
+            new.nodes,
+            new.projects,
+            new.settings.current_year,
+        ):
+            raise OutputError([Finding("rollover-master-altered", {"path": str(path)})])
+        return path
 
     return xlplan.rollover(workspace, write=write)
 
