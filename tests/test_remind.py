@@ -229,3 +229,21 @@ def test_result_json(workspace: Workspace) -> None:
     document = json.loads(json.dumps(remind(workspace, today=AFTER).to_dict(), ensure_ascii=False))
     assert document["deadline"] == "2021-05-31"
     assert [r["department"] for r in document["reminders"]] == ["農業委員会", "市民課"]
+
+
+def test_distribute_and_remind_wait_for_another_run_and_send_nothing_meanwhile(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import run_lock_held_elsewhere
+    from xlplan.errors import BusyError
+
+    _overdue_two(workspace)
+    before = sorted(path.name for path in workspace.outbox.rglob("*"))
+    with run_lock_held_elsewhere(workspace, monkeypatch):  # a collection, or a second PC's 督促 button
+        with pytest.raises(BusyError) as busy:
+            remind(workspace, today=AFTER)
+        assert "実行中" in busy.value.findings[0].message()
+        with pytest.raises(BusyError):
+            distribute(workspace, only=["総務課"])
+    assert sorted(path.name for path in workspace.outbox.rglob("*")) == before
+    assert [r.outcome for r in remind(workspace, today=AFTER).reminders] == ["drafted", "drafted"]

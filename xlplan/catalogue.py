@@ -1142,8 +1142,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "collect-busy": Entry(
         "error",
-        "別の回収処理が実行中です（{lock}）。終わってからもう一度実行してください。",
-        "Another collection is running ({lock}). Run again when it has finished.",
+        "別の処理（回収・配布・督促・次年度へなど）が実行中です（{lock}）。終わってからもう一度実行してください。",
+        "Another run (collect, distribute, remind, rollover …) is in progress ({lock}). Run again when it has finished.",
     ),
     "file-is-folder": Entry(
         "error",

@@ -43,6 +43,7 @@ from xlplan.smtp import SendOutcome, send_messages, smtp_password, smtp_settings
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
+from xlplan.workspace.lock import run_lock
 
 TEMPLATE_KEY = "依頼"
 KIND = "request"
@@ -176,7 +177,9 @@ def distribute(
 
     results: dict[str, DepartmentDispatch] = {}
     notes: list[Finding] = []
-    with closing(workspace.ledger()) as connection:
+    # One run at a time: two distributions at once would each send the same request (and take the
+    # other's "being sent" for a stopped run's).
+    with run_lock(workspace), closing(workspace.ledger()) as connection:
         round_id = current_round(connection, settings)
         # A run that stopped while handing a message to the server: its outcome is unknown.
         for row in ledger.interrupted_sends(connection, KIND):

@@ -16,6 +16,7 @@ not sent again, so a failed delivery is simply retried by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from xlplan.smtp import send_messages, smtp_password, smtp_settings
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
+from xlplan.workspace.lock import run_lock
 from xlplan.xlsx.cells import file_name
 
 TEMPLATE = "督促"
@@ -161,6 +163,8 @@ def remind(
     today = today or dt.date.today()
     smtp = smtp_settings(plan) if send else None
     password = smtp_password(smtp) if smtp is not None else None
+    held = contextlib.ExitStack()
+    held.enter_context(run_lock(workspace))  # one run at a time: a reminder is never sent twice at once
     connection = workspace.ledger()
     try:
         # Reminders a stopped run was handing to the server: their outcome is unknown, never sent twice.
@@ -243,6 +247,7 @@ def remind(
             reminders.extend(draft for _, _, draft in pending)
     finally:
         connection.close()
+        held.close()
     order = {item.department: index for index, item in enumerate(report.departments)}
     reminders.sort(key=lambda reminder: order.get(reminder.department, len(order)))
     return RemindResult(today, send, tuple(reminders), report, tuple(findings))
