@@ -295,6 +295,24 @@ def test_a_refused_feedback_mail_is_sent_by_the_next_collection_that_sends(
     assert kinds.count(("文化課", "sent")) == 1  # the 差し戻し's row, sent once; the request was a draft
 
 
+def test_a_request_whose_send_failed_is_shown_as_not_sent(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    import xlplan
+
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    mailbox.refuse["bunka@ogi.example"] = 99
+    distribute(workspace, send=True, only=["文化課", "市民課"], now=NOW)
+    shown = {item.department: (item.state, item.dispatch) for item in xlplan.status(workspace).departments}
+    assert shown["文化課"] == ("not_sent", "failed")  # the draft never reached the department
+    assert shown["市民課"][1] == "sent"
+    from xlplan.followup.status import cells
+
+    (bunka,) = [item for item in xlplan.status(workspace).departments if item.department == "文化課"]
+    assert cells(bunka)[:2] == ["文化課", "未送付"] and cells(bunka)[4] == "送信失敗"  # 回答状況.xlsx's row
+
+
 def test_drafts_made_first_are_the_ones_sent(
     tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
 ) -> None:

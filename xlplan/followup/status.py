@@ -279,8 +279,11 @@ def _department(
     requests = ledger.dispatches(connection, round_id, "request", name)
     # A request counts as gone out when its mail was sent, or drafted for staff to send by hand,
     # or its workbook was made for a department without an address (handed over by hand).
-    delivered = [row for row in requests if row["status"] in ("sent", "drafted", "skipped")]
-    latest_request: sqlite3.Row | None = (delivered or requests)[-1] if requests else None
+    # A draft whose send then failed did not go out: the version's last row says what became of it.
+    refused = requests[-1] if requests and requests[-1]["status"] == "failed" else None
+    delivered = [row for row in requests if row["status"] in ("sent", "drafted", "skipped")
+                 and not (refused is not None and row["version"] == refused["version"])]  # fmt: skip
+    latest_request: sqlite3.Row | None = refused or ((delivered or requests)[-1] if requests else None)
     reminders = [
         row
         for row in ledger.dispatches(connection, round_id, "reminder", name)
