@@ -247,3 +247,36 @@ def test_distribute_and_remind_wait_for_another_run_and_send_nothing_meanwhile(
             distribute(workspace, only=["総務課"])
     assert sorted(path.name for path in workspace.outbox.rglob("*")) == before
     assert [r.outcome for r in remind(workspace, today=AFTER).reminders] == ["drafted", "drafted"]
+
+
+def test_a_department_renamed_after_the_workbooks_went_out_is_itself_and_is_not_reminded(
+    workspace: Workspace, example: Example
+) -> None:
+    import openpyxl
+
+    import xlplan
+    from xlplan.demo.respond import fill_response
+
+    sent = {item.department: item.workbook for item in distribute(workspace).departments}
+    plan = workspace.load_plan()
+    workbook = sent["文化課"]
+    assert workbook is not None
+    answers = [a for a in example.answers if plan.canonical_department(a.department) == "文化課"]
+    fill_response(workbook, answers, workspace.inbox / workbook.name)
+    book = openpyxl.load_workbook(workspace.master_path)  # April: 文化課 is now 文化振興課
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == "文化課")
+    sheet.cell(row, 1).value = "文化振興課"
+    sheet.cell(row, header.index("旧名称") + 1).value = "文化課"
+    book.save(workspace.master_path)
+
+    (returned,) = xlplan.collect(workspace).files
+    assert (returned.outcome, returned.department) == (
+        "accepted",
+        "文化振興課",
+    )  # signed for 文化課: the same
+    shown = {item.department: item.state for item in status(workspace, today=AFTER).departments}
+    assert shown["文化振興課"] == "accepted" and "文化課" not in shown
+    reminded = [r.department for r in remind(workspace, today=AFTER).reminders]
+    assert "文化振興課" not in reminded and "文化課" not in reminded and reminded  # the silent ones only

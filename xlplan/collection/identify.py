@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
@@ -144,7 +144,8 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         # one thing to say, not that its columns changed.
         findings = [finding for finding in findings if finding.code != "columns-changed"]
     findings += checked
-    department = index.canonical.get(issued.department)
+    # A department renamed since the workbook was sent (its old name in 担当課's 旧名称) is itself.
+    department = index.canonical.get(issued.department) or plan.canonical_department(issued.department)
     if department is None:
         findings.append(Finding("manifest-unknown-department", {"department": issued.department}, file=file))
         return Identity(None, issued, columns=columns, positions=positions, sheet=sheet.name,
@@ -162,10 +163,15 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
                         findings=tuple(findings))  # fmt: skip
 
     shares = index.shares(department)
+    renamed = issued.department not in index.canonical  # sent under a name the department had then
     kept: list[ManifestRow] = []
     for row in issued.rows:
-        if (row.project_no, row.entry, row.department) in shares and ROW_ID_PATTERN.match(row.row_id):
-            kept.append(row)
+        share = (row.project_no, row.entry, row.department)
+        if renamed:  # the row as the plan names it now (a rare path: only a renamed department's file)
+            now = [plan.canonical_department(name) or name for name in (row.department, *row.entry.split())]
+            share = (row.project_no, " ".join(now[1:]), now[0])
+        if share in shares and ROW_ID_PATTERN.match(row.row_id):
+            kept.append(row if not renamed else replace(row, entry=share[1], department=share[2]))
             continue
         where = ids.get(row.row_id, [])
         findings.append(

@@ -236,20 +236,26 @@ def report_for(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> St
         round_id = int(round_row["id"])
         # A department the ledger knows in this round but the registry no longer lists
         # (renamed, merged) is still shown, so nothing that happened disappears.
+        # One renamed this round (a former name in 担当課's 旧名称) is shown under its name now.
         for name in ledger.round_departments(connection, round_id):
-            if name not in rows:
+            if name not in rows and plan.canonical_department(name) not in rows:
                 names.append(name)
                 rows[name] = 0
+        former = {department.name: department.former for department in plan.departments}
         unidentified = ledger.unidentified_since(connection, round_id)
         reviews = tuple(
             {"receipt": int(row["id"]), "file": row["original_name"], "department": row["department"],
              "sender": row["sender"], "errors": int(row["errors"] or 0), "warnings": int(row["warnings"] or 0)}
             for row in ledger.awaiting_review(connection)
         )  # fmt: skip
-        items = [
-            _department(connection, round_id, name, emails.get(name), rows[name], deadline, today)
-            for name in names
-        ]
+        items = []
+        for name in names:
+            also = former.get(name, ())
+            items.append(
+                _department(
+                    connection, round_id, (name, *also), emails.get(name), rows[name], deadline, today
+                )
+            )
     else:
         items = [DepartmentStatus(name, "not_sent", emails.get(name), rows[name]) for name in names]
         reviews = ()
@@ -270,13 +276,19 @@ def report_for(plan: Plan, connection: sqlite3.Connection, today: dt.date) -> St
 def _department(
     connection: sqlite3.Connection,
     round_id: int,
-    name: str,
+    names: tuple[str, ...],
     email: str | None,
     rows: int,
     deadline: dt.date | None,
     today: dt.date,
 ) -> DepartmentStatus:
-    requests = ledger.dispatches(connection, round_id, "request", name)
+    name = names[0]  # the department as named now; the rest, names it had (its rows are its own)
+
+    def every(kind: str) -> list[sqlite3.Row]:
+        found = [row for each in names for row in ledger.dispatches(connection, round_id, kind, each)]
+        return sorted(found, key=lambda row: int(row["id"]))
+
+    requests = every("request")
     # A request counts as gone out when its mail was sent, or drafted for staff to send by hand,
     # or its workbook was made for a department without an address (handed over by hand).
     # A draft whose send then failed did not go out: the version's last row says what became of it.
@@ -284,23 +296,17 @@ def _department(
     delivered = [row for row in requests if row["status"] in ("sent", "drafted", "skipped")
                  and not (refused is not None and row["version"] == refused["version"])]  # fmt: skip
     latest_request: sqlite3.Row | None = refused or ((delivered or requests)[-1] if requests else None)
-    reminders = [
-        row
-        for row in ledger.dispatches(connection, round_id, "reminder", name)
-        if row["status"] in ("sent", "drafted")
-    ]
+    reminders = [row for row in every("reminder") if row["status"] in ("sent", "drafted")]
     # A 差し戻し票 a stopped run was writing (made again by the next, or superseded) is not one.
-    feedback = [
-        row
-        for row in ledger.dispatches(connection, round_id, "feedback", name)
-        if row["status"] not in ("writing", "superseded")
-    ]
+    feedback = [row for row in every("feedback") if row["status"] not in ("writing", "superseded")]
 
-    receipts = ledger.receipts_of(connection, round_id, name)
+    receipts = sorted((row for each in names for row in ledger.receipts_of(connection, round_id, each)),
+                      key=lambda row: int(row["id"]))  # fmt: skip
     # A file the office rejected in review is not the department's (another's forgery, a file sent
     # by mistake): the department has still not answered, and is reminded as such.
     originals = [row for row in receipts if row["status"] not in ("duplicate", "rejected")]
-    acceptance = ledger.current_acceptance(connection, round_id, name)
+    accepted = [found for each in names if (found := ledger.current_acceptance(connection, round_id, each))]
+    acceptance = max(accepted, key=lambda row: int(row["id"])) if accepted else None
 
     deciding: sqlite3.Row | None = None  # the receipt whose findings are counted
     if acceptance is not None:
