@@ -234,6 +234,14 @@ def test_the_buttons_get_the_status_sheet(server: Server) -> None:
     # Refused (nothing accepted yet): a Japanese reason, in the same shape, with an error status.
     assert refused.status_code == 422
     assert refused.content.decode("utf-8").startswith("「次年度へ」を実行できませんでした")
+    with server.client() as client:  # 回答状況: the Python button's lines, one a department
+        status = client.get(_api("/status"), params={"format": "sheet"}).content.decode("utf-8")
+    alert = status.split("\n")[0].split("\\n")
+    assert (
+        "令和2年度 第1回照会: 期限超過 15（全15課）" in alert
+        and "文化課: 期限超過（エラー 0・警告 0）" in alert
+    ), alert
+    assert "回答状況を保存しました" in status
 
 
 def test_a_token_is_made_once_kept_private_and_printed_once(workspace: Workspace) -> None:

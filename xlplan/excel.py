@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_rows
+from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_lines, status_rows
 from xlplan.errors import OutputError, XlplanError
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported, Result
@@ -114,13 +114,7 @@ class _StatusButton(Reported):
         return self.report.findings
 
     def lines(self, language: Language = "ja") -> list[str]:
-        report = self.report
-        lines = [f"{report.fiscal_year} 第{report.round}回照会: {report.summary()}"]
-        lines += [
-            f"{item.department}: {item.label}（エラー {item.errors}・警告 {item.warnings}）"
-            for item in report.departments
-        ]
-        return [*lines, f"回答状況を保存しました: {self.workbook}"]
+        return [*status_lines(self.report), f"回答状況を保存しました: {self.workbook}"]
 
     def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         return {**self.report.to_dict(language), "workbook": str(self.workbook)}

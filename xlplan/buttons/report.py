@@ -12,11 +12,24 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from xlplan.findings import Finding
+from xlplan.followup.status import StatusReport
 from xlplan.xlsx.cells import looks_like_formula
 
 STATUS_SHEET = "状況"
 ALERT_LINES = 8  # a message box shows about this many lines comfortably; the rest is in 状況
 WIDTH = 5  # columns of the 状況 table: 重要度, ファイル, 場所, 内容, コード
+
+
+def status_lines(report: StatusReport) -> list[str]:
+    """回答状況 as a button shows it, in a message box and on the 状況 sheet: the round's summary, then
+    one line a department (the terminal's aligned table does not survive a proportional font)."""
+    lines = [f"{report.fiscal_year} 第{report.round}回照会: {report.summary()}"]
+    lines += [
+        f"{item.department}: {item.label}（エラー {item.errors}・警告 {item.warnings}）"
+        + (f"　{item.note}" if item.note else "")
+        for item in report.departments
+    ]
+    return lines
 
 
 def outcome_text(label: str, failed: bool, findings: Sequence[Finding]) -> str:

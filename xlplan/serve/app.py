@@ -42,7 +42,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from xlplan.buttons.report import alert_text, outcome_text, status_rows
+from xlplan.buttons.report import alert_text, outcome_text, status_lines, status_rows
 from xlplan.errors import (
     EXIT_BUSY,
     EXIT_OUTPUT,
@@ -276,8 +276,9 @@ async def _status(request: Request) -> Response:
         report, document = await anyio.to_thread.run_sync(status_document, workspace)
     except XlplanError as exc:
         return _failure(request, workspace, "回答状況", exc.findings, exc.exit_code, started, clock)
-    if _sheet(request):
-        lines = report.lines("ja")
+    if _sheet(request):  # the lines the Python button shows, and where the workbook was saved
+        saved = [f"回答状況を保存しました: {document['workbook']}"] if document.get("workbook") else []
+        lines = [*status_lines(report), *saved]
         return _button_reply(
             workspace, "回答状況", started, clock, lines, list(report.findings), failed=False
         )
