@@ -688,7 +688,7 @@ def test_server_master_vba_calls_the_server_and_never_starts_a_program(server_bu
         'GetSetting(APP_NAME, TokenSection(apiRoot), "token", "")',
         'SaveSetting APP_NAME, TokenSection(apiRoot), "token", token',
         'DeleteSetting APP_NAME, TokenSection(apiRoot), "token"',
-        "If status = 401 Or status = 403 Then",
+        "If status = 401 Then",
         'stream.Charset = "utf-8"',
         "http.ResponseBody",
         'CreateObject("ADODB.Stream")',

@@ -183,17 +183,18 @@ def _names(request: Request) -> frozenset[str] | None:
 
 
 def _workspace(request: Request) -> Workspace | Response:
-    """The request's workspace, or the refusal to send: 401 without a token, 403 with a wrong one."""
+    """The request's workspace, or the refusal to send: 401 without a token or with a wrong one (the
+    buttons then forget the token they kept); 403 is the network allow-list's, where the token stands."""
     names = _names(request)
     if names is None:
         return _refusal(request, 401, "serve-no-token", {})
     name = request.path_params["name"]
     if not names:
-        return _refusal(request, 403, "serve-bad-token", {"name": name})
+        return _refusal(request, 401, "serve-bad-token", {"name": name})
     if name not in _state(request).workspaces:
         return _refusal(request, 404, "serve-unknown-workspace", {"name": name})
     if name not in names:
-        return _refusal(request, 403, "serve-bad-token", {"name": name})
+        return _refusal(request, 401, "serve-bad-token", {"name": name})
     return _state(request).workspaces[name]
 
 
@@ -257,7 +258,7 @@ async def _list(request: Request) -> Response:
     if names is None:
         return _refusal(request, 401, "serve-no-token", {})
     if not names:
-        return _refusal(request, 403, "serve-bad-token", {})
+        return _refusal(request, 401, "serve-bad-token", {})
     state = _state(request)
     items = []
     for name in sorted(names):

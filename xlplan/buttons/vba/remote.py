@@ -20,7 +20,8 @@ The contract with the server (``xlplan/serve``), which the VBA relies on:
   in LF. The VBA decodes the bytes as UTF-8, writes the rows from A1 (a cell starting with
   ``= + - @`` gets the apostrophe that keeps it text; one starting with ``'`` is written as it is,
   so the server may send rows already quoted), and shows line 1 (critical when not 2xx);
-* 401 or 403: the token kept for this server and workspace is forgotten and asked again next time;
+* 401 (no token, or a wrong one): the token kept for this server and workspace is forgotten and asked
+  again next time; a 403 (a network the server does not serve) shows its message and keeps the token;
 * 次年度へ first asks ``GET …/status`` without ``format`` (the JSON of ``xlplan status --json``) for
   ``fiscal_year.western``, to ask the same question as the RunPython button before it posts.
 

@@ -53,7 +53,7 @@ Private Sub ShowReply(ByVal http As Object, ByVal apiRoot As String, ByVal label
     Dim status As Long, body As String, message As String
     status = http.Status
     body = Utf8Text(http.ResponseBody)
-    If status = 401 Or status = 403 Then
+    If status = 401 Then ' a missing or wrong token; 403 is a network the server does not serve
         ForgetToken apiRoot
         message = Replace(Ja(MSG_TOKEN_WRONG), "{status}", CStr(status))
         If IsSheetReply(http) Then message = message & vbLf & vbLf & FirstLine(body)
