@@ -298,6 +298,40 @@ def test_the_offline_wheelhouse_lists_every_dependency() -> None:
     command = page.split("python -m pip download", 1)[1].split("```", 1)[0]
     listed = {word.strip('"').split("<")[0].lower() for word in command.replace("\\", " ").split()}
     assert names <= listed, names - listed
+    # What only Windows needs, anywhere below them (pandas' tzdata, tqdm's colorama, xlwings' pywin32):
+    # pip judges those markers on the machine that gathers the wheels, so each must be listed by name.
+    assert windows_only(names) <= listed, windows_only(names) - listed
+
+
+def windows_only(names: set[str]) -> set[str]:
+    """The dependencies, at any depth, that a requirement marker asks for on Windows and not here."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    windows = {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "extra": ""}
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # a Windows-only package is not installed here: it was listed by name already
+        for text in requires:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker is not None and not marker.evaluate({"extra": ""}) and not marker.evaluate(windows):
+                continue  # an extra, or another platform's
+            key = requirement.name.lower()
+            if marker is not None and marker.evaluate(windows) and not marker.evaluate({"extra": ""}):
+                found.add(key)
+            todo.append(key)
+    return found
 
 
 def test_docs_links_resolve() -> None:

@@ -173,3 +173,16 @@ def test_logged_out_is_logged_out(browser: Any, server: Server) -> None:
     page.wait_for_load_state()
     assert page.get_by_label("トークン").count() == 1
     page.close()
+
+
+def test_every_address_on_the_page_is_relative_so_it_works_under_a_proxy_prefix(
+    browser: Any, server: Server
+) -> None:
+    page = _logged_in(browser, server)  # logging in posted to a relative address and came back
+    addresses = page.eval_on_selector_all(
+        "form[action], a[href]",
+        "elements => elements.map(e => e.getAttribute('action') || e.getAttribute('href'))",
+    )
+    assert addresses and not [address for address in addresses if address.startswith("/")], addresses
+    assert page.eval_on_selector("base", "b => b.getAttribute('href')") == "./"
+    page.close()

@@ -494,16 +494,22 @@ def _listing(folder: Path, limit: int = 200) -> list[str]:
     return [path.relative_to(folder).as_posix() for path in found[:limit]]
 
 
+def _home(request: Request) -> str:
+    """The page's address relative to this request's, so that it stays under a reverse proxy's prefix."""
+    depth = request.url.path.strip("/").count("/")  # /login → ./ ; /ws/名前/reviews/3/accept → ../../../../
+    return "../" * depth or "./"
+
+
 async def _login(request: Request) -> Response:
     state = _state(request)
     form = await request.form(max_files=0, max_fields=5)
     token = str(form.get("token") or "").strip()
     names = state.gate.names_for(token)
     if not names:
-        return HTMLResponse(page.login_page("トークンが違います。管理者から受け取ったトークンを入力してください。"),
+        return HTMLResponse(page.login_page("トークンが違います。管理者から受け取ったトークンを入力してください。", _home(request)),
                             status_code=403)  # fmt: skip
     key = state.gate.open_session(names)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(_home(request), status_code=303)
     response.set_cookie(SESSION_COOKIE, key, max_age=SESSION_SECONDS, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")  # fmt: skip
     return response
@@ -516,7 +522,7 @@ async def _logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     if session is not None and form.get("csrf") == session.csrf:
         state.gate.close_session(key)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(_home(request), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -527,7 +533,9 @@ async def _page_decide(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     name = request.path_params["name"]
     if session is None or form.get("csrf") != session.csrf or name not in session.names:
-        return HTMLResponse(page.login_page("もう一度ログインしてください。"), status_code=403)
+        return HTMLResponse(
+            page.login_page("もう一度ログインしてください。", _home(request)), status_code=403
+        )
     workspace = state.workspaces[name]
     department = str(form.get("department") or "").strip() or None
     try:
@@ -536,7 +544,7 @@ async def _page_decide(request: Request) -> Response:
     except XlplanError as exc:
         done = "、".join(exc.messages("ja"))
     session.notice = done
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(_home(request), status_code=303)
 
 
 async def _scheduled_mail(state: Served, name: str) -> None:

@@ -36,27 +36,31 @@ class WorkspaceView:
     files: Mapping[str, Sequence[str]]  # area (feedback, reports, outbox) → relative paths
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, home: str = "./") -> str:
+    # Every address on the page is relative to ``home`` (the page's own, as the request reached it),
+    # so that the page works under a reverse proxy's prefix such as https://intra.city.lg.jp/xlplan/.
     return (
         '<!DOCTYPE html>\n<html lang="ja"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<base href="{escape(home)}">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><main>{body}</main></body></html>"
     )
 
 
-def login_page(message: str | None = None) -> str:
-    """The form that takes the token once."""
+def login_page(message: str | None = None, home: str = "./") -> str:
+    """The form that takes the token once (``home``: the page's address relative to the request's)."""
     notice = f'<p class="notice" role="alert">{escape(message)}</p>' if message else ""
     return _page(
         "xlplan ログイン",
         "<h1>xlplan 照会の状況</h1>"
         f"{notice}"
         "<p>サーバーの管理者から受け取ったトークンを入力してください。</p>"
-        '<form method="post" action="/login">'
+        '<form method="post" action="login">'
         '<label for="token">トークン</label> '
         '<input id="token" name="token" type="password" autocomplete="current-password" required size="48"> '
         '<button type="submit">ログイン</button></form>',
+        home,
     )
 
 
@@ -66,7 +70,7 @@ def status_page(views: Sequence[WorkspaceView], csrf: str, message: str | None =
     parts = [
         "<h1>xlplan 照会の状況</h1>",
         notice,
-        '<form method="post" action="/logout" class="inline">'
+        '<form method="post" action="logout" class="inline">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}"><button type="submit">ログアウト</button></form>',
     ]
     if not views:
@@ -145,7 +149,7 @@ def _reviews(name: str, reviews: Sequence[Mapping[str, Any]], csrf: str) -> str:
     rows = []
     for item in reviews:
         receipt = int(item.get("receipt", 0))
-        action = f"/ws/{quote(name)}/reviews/{receipt}"
+        action = f"ws/{quote(name)}/reviews/{receipt}"
         suggested = str(item.get("department") or "")
         rows.append(
             f'<tr><td class="n">{receipt}</td><td>{escape(str(item.get("file", "")))}</td>'
@@ -204,7 +208,7 @@ def _files(name: str, files: Mapping[str, Sequence[str]]) -> str:
             parts.append(f"<p>{escape(label)}: なし</p>")
             continue
         links = "".join(
-            f'<li><a href="/api/v1/workspaces/{quote(name)}/files/{area}/{quote(path)}">{escape(path)}</a></li>'
+            f'<li><a href="api/v1/workspaces/{quote(name)}/files/{area}/{quote(path)}">{escape(path)}</a></li>'
             for path in paths
         )
         parts.append(f"<p>{escape(label)}</p><ul>{links}</ul>")
