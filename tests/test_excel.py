@@ -876,3 +876,16 @@ def test_server_and_interpreter_do_not_go_together(
     assert main(argv) == 2
     assert "は一緒に指定できません" in capsys.readouterr().err
     assert not (workspace.root / "master.xlsm").exists()
+
+
+def test_the_operations_sheet_explains_every_button_in_both_modes(example: Example) -> None:
+    from xlplan.buttons.build import BUTTONS, SERVER_BUTTONS, explanation_lines, server_explanation_lines
+
+    for buttons, lines in (
+        (BUTTONS, explanation_lines(example.plan)),
+        (SERVER_BUTTONS, server_explanation_lines(example.plan, "http://xlplan.city.local:8000")),
+    ):
+        cycle = next(line for line in lines if line.startswith("1年の流れ"))
+        for button in buttons:
+            assert any(line.startswith(f"・{button.caption}: ") for line in lines), button.caption
+        assert cycle.endswith("→ 次年度へ"), cycle
