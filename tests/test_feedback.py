@@ -265,3 +265,34 @@ def test_the_feedback_files_get_the_folders_normal_permissions(result, workspace
     main(["status", "-w", str(workspace.root)])  # 回答状況.xlsx, written the same way
     status = next(workspace.reports.glob("回答状況*.xlsx"))
     assert status.stat().st_mode & 0o777 == normal
+
+
+def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
+    workspace: Workspace, example: Example
+) -> None:
+    import xlplan
+    from xlplan.demo.respond import fill_response
+
+    (sent,) = xlplan.distribute(workspace, only=["総務課"]).departments
+    assert sent.workbook is not None
+    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == "総務課"]
+    filled = workspace.root / "filled.xlsx"
+    fill_response(sent.workbook, answers, filled)
+    book = openpyxl.load_workbook(filled)
+    sheet = book[layout.RESPONSE_SHEET]
+    headers = [cell.value for cell in sheet[layout.HEADER_ROW]]
+    narrative = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の実績内容"))
+    first = layout.HEADER_ROW + 1
+    sheet.protection.sheet = False
+    sheet.insert_rows(first + 1)  # a memo row under the first project
+    sheet.cell(first + 1, narrative).value = "補足メモ"
+    value = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の値"))
+    sheet.cell(first + 5, value).value = "たくさん"  # and an error, so that a 差し戻し票 is made
+    book.save(workspace.inbox / "総務課_回答.xlsx")
+    collected = xlplan.collect(workspace)
+    assert "row-extra" in [f.code for f in collected.findings]
+    (feedback,) = workspace.feedback.glob("*.xlsx")
+    marked = openpyxl.load_workbook(feedback)[layout.RESPONSE_SHEET]
+    notes = [cell.comment.text for row in marked.iter_rows() for cell in row if cell.comment]
+    # The added row is listed on 修正箇所 only: no note of it lands on another project's row.
+    assert not [note for note in notes if "照会した行ではない" in note], notes

@@ -402,8 +402,8 @@ def _locate(
             cell_row, cell_column = from_a1(finding.cell)
         except ValueError:
             cell_row = cell_column = 0
-        # Without a row id the cell is read as a position in the workbook as issued.
-        if row is None and first <= cell_row <= last:
+        # Without a row id, the cell is a position in the workbook as issued (not a row the department added).
+        if row is None and first <= cell_row <= last and finding.code != "row-extra":
             row = cell_row
         if column is None and 1 <= cell_column <= len(columns):
             column = cell_column
