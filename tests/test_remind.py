@@ -280,3 +280,19 @@ def test_a_department_renamed_after_the_workbooks_went_out_is_itself_and_is_not_
     assert shown["文化振興課"] == "accepted" and "文化課" not in shown
     reminded = [r.department for r in remind(workspace, today=AFTER).reminders]
     assert "文化振興課" not in reminded and "文化課" not in reminded and reminded  # the silent ones only
+
+
+def test_a_draft_made_today_is_the_reminder_sent_today(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    ws = _smtp_workspace(tmp_path, example, port)
+    _overdue_two(ws)
+    drafted = remind(ws, today=AFTER)  # staff look at the drafts first …
+    sent = remind(ws, send=True, today=AFTER)  # … then send them
+    assert [r.outcome for r in sent.reminders] == ["sent", "sent"]
+    assert [r.mail_path for r in sent.reminders] == [r.mail_path for r in drafted.reminders]  # no "(2)"
+    assert [str(m["Message-ID"]) for m in inbox.messages] == [r.message_id for r in drafted.reminders]
+    assert not list((ws.outbox / "2020-R1" / "督促").glob("*(2)*"))
+    shown = {item.department: item.reminders for item in status(ws, today=AFTER).departments}
+    assert shown["農業委員会"] == shown["市民課"] == 1  # one reminder each, not two

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from xlplan.errors import OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.followup.status import StatusReport, report_for
-from xlplan.mail import build_message, write_eml
+from xlplan.mail import build_message, load_draft, recipient, write_eml
 from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
 from xlplan.smtp import send_messages, smtp_password, smtp_settings
@@ -191,6 +191,18 @@ def remind(
                 continue
             if ledger.reminded_on(connection, round_id, item.department, made_on, sent_only=send):
                 reminders.append(Reminder(item.department, "already_reminded", to=department.email))
+                continue
+            drafted = (
+                ledger.drafted_reminder_on(connection, round_id, item.department, made_on) if send else None
+            )
+            if (
+                drafted is not None and Path(drafted["mail_path"]).is_file()
+            ):  # today's draft: sent, not made again
+                kept = Path(drafted["mail_path"])
+                draft = Reminder(item.department, "drafted", to=department.email, mail_path=kept,
+                                 attachment=Path(drafted["file_path"]) if drafted["file_path"] else None,
+                                 message_id=drafted["message_id"])  # fmt: skip
+                pending.append((int(drafted["id"]), load_draft(kept, to=recipient(department)), draft))
                 continue
             attachment = _request_workbook(
                 workspace, ledger.latest_request_file(connection, round_id, item.department)

@@ -190,6 +190,20 @@ def reminded_on(
     )
 
 
+def drafted_reminder_on(
+    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date
+) -> sqlite3.Row | None:
+    """The reminder drafted on ``day`` and not sent (a run without ``--send``): sent as it is, not made again."""
+    found = [
+        row
+        for row in dispatches(connection, round_id, "reminder", department)
+        if row["status"] == "drafted"
+        and row["mail_path"]
+        and (row["created_at"] or "")[:10] == day.isoformat()
+    ]
+    return found[-1] if found else None
+
+
 def latest_request_file(connection: sqlite3.Connection, round_id: int, department: str) -> str | None:
     """The workbook path of the department's latest request of the round, as recorded."""
     row = connection.execute(
