@@ -330,6 +330,9 @@ def test_unreachable_server_fails_every_message_without_raising(tmp_path: Path, 
     result = distribute(workspace, send=True, only=["文化課", "市民課"], now=NOW)
     assert [item.status for item in result.departments] == ["failed", "failed"]
     assert [f.code for f in result.findings] == ["smtp-send-failed"] * 2
+    # Said so that staff can act on it: which settings to check, the system's words kept after.
+    assert "メールサーバーが接続を受け付けません" in result.findings[0].message()
+    assert "ConnectionRefusedError" in result.findings[0].params["reason"]
     assert all(item.workbook is not None and item.workbook.exists() for item in result.departments)
 
 

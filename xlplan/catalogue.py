@@ -685,7 +685,7 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "send-outcome-unknown": Entry(
         "warning",
-        "「{department}」あてのメール（{kind}）は、送信の途中で処理が止まったか接続が切れたため、届いたかどうか分かりません。二重に届かないよう自動では再送しません。届いていなければ、受信者に確認のうえ送り直してください（配布の依頼は xlplan distribute --resend、差し戻し票と督促は下書きのメール（.eml）を送ります）。",
+        "「{department}」あてのメールは、送信の途中で処理が止まったか接続が切れたため、届いたかどうか分かりません。二重に届かないよう自動では再送しません。届いていなければ、受信者に確認のうえ送り直してください（配布の依頼は xlplan distribute --resend、差し戻し票と督促は下書きのメール（.eml）を送ります）。",
         "The mail ({kind}) to {department} was being sent when the run stopped or the connection broke: it may "
         "or may not have arrived. It is not sent again by itself (so that nobody receives it twice); if it did "
         "not arrive, send it again with --resend.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+import socket
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -221,7 +222,25 @@ def _reason(exc: BaseException) -> str:
         return "宛先を拒否されました: " + "; ".join(replies)
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    for kind, text in _REASONS:  # what staff can act on, with the system's words after it
+        if isinstance(exc, kind):
+            return f"{text}（{type(exc).__name__}: {exc}）"
     return f"{type(exc).__name__}: {exc}"
+
+
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (
+        ConnectionRefusedError,
+        "メールサーバーが接続を受け付けません。設定シートの SMTPサーバー と SMTPポート を確かめてください",
+    ),
+    (socket.gaierror, "メールサーバーの名前が見つかりません。設定シートの SMTPサーバー を確かめてください"),
+    (TimeoutError, "メールサーバーが時間内に応答しません"),
+    (
+        ssl.SSLError,
+        "メールサーバーとの暗号化（TLS）に失敗しました。SMTP暗号化 と SMTP証明書 の設定を確かめてください",
+    ),
+    (OSError, "メールサーバーと通信できません"),
+)
 
 
 def _text(reply: bytes | str) -> str:

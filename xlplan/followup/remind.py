@@ -40,7 +40,7 @@ from xlplan.xlsx.cells import file_name
 TEMPLATE = "督促"
 """The key of the reminder template in the master's mail settings."""
 
-Outcome = Literal["drafted", "sent", "failed", "no_address", "already_reminded"]
+Outcome = Literal["drafted", "sent", "failed", "unknown", "no_address", "already_reminded"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,10 @@ _OUTCOME_WORDS: dict[Outcome, tuple[str, str]] = {
     "drafted": ("督促メールの下書きを作成しました", "reminder drafted"),
     "sent": ("督促メールを送信しました", "reminder sent"),
     "failed": ("督促メールを送信できませんでした", "the reminder could not be sent"),
+    "unknown": (
+        "督促メールが届いたかどうか分かりません（送信の途中で接続が切れました）",
+        "the reminder may or may not have arrived",
+    ),
     "no_address": ("メールアドレスが未登録のため作成していません", "no address registered: nothing made"),
     "already_reminded": ("本日は督促済みです", "already reminded today"),
 }
@@ -244,7 +248,7 @@ def remind(
                     findings.append(
                         Finding("send-outcome-unknown", {"department": draft.department, "kind": "reminder"})
                     )
-                    reminders.append(_with(draft, "failed", outcome.error))
+                    reminders.append(_with(draft, "unknown", outcome.error))
                 elif outcome.ok:
                     reminders.append(_with(draft, "sent"))
                 else:
