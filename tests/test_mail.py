@@ -313,6 +313,21 @@ def test_a_request_whose_send_failed_is_shown_as_not_sent(
     assert cells(bunka)[:2] == ["文化課", "未送付"] and cells(bunka)[4] == "送信失敗"  # 回答状況.xlsx's row
 
 
+def test_a_resend_drafted_for_review_is_the_one_sent(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    mailbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    distribute(workspace, send=True, only=["文化課"], now=NOW)  # version 1 went out
+    (reviewed,) = distribute(workspace, resend=True, only=["文化課"], now=NOW).departments  # v2, a draft
+    assert (reviewed.status, reviewed.version) == ("drafted", 2)
+    (sent,) = distribute(workspace, send=True, only=["文化課"], now=NOW).departments
+    assert (sent.status, sent.version, sent.message_id) == ("sent", 2, reviewed.message_id)
+    assert [str(m["Message-ID"]) for m in mailbox.messages][-1] == reviewed.message_id
+    (again,) = distribute(workspace, send=True, only=["文化課"], now=NOW).departments
+    assert again.status == "already-sent" and len(mailbox.messages) == 2
+
+
 def test_drafts_made_first_are_the_ones_sent(
     tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
 ) -> None:

@@ -196,13 +196,14 @@ def distribute(
                 findings = (Finding("distribute-no-rows", {"department": name}),) if only else ()
                 results[name] = DepartmentDispatch(name, "no-rows", findings=findings)
                 continue
+            # The latest draft not sent yet (a failed send, or a --resend staff reviewed) is the one sent.
+            draft = history.unsent_draft(name) if send and not resend else None
+            if draft is not None and (draft.version or 1) > history.sent_version(name):
+                to_send.append(draft)
+                continue
             if history.sent(name) and not resend:
                 finding = Finding("distribute-already-sent", {"department": name, "round": round_label})
                 results[name] = DepartmentDispatch(name, "already-sent", findings=(finding,))
-                continue
-            draft = history.unsent_draft(name) if send and not resend else None
-            if draft is not None:
-                to_send.append(draft)
                 continue
             # A workbook a stopped run was writing is written again in its place, not beside it.
             unfinished = history.unfinished(name)
@@ -328,6 +329,14 @@ class _History:
     def sent(self, department: str) -> bool:
         """True when a request went out, or may have (its outcome is unknown: never sent again by itself)."""
         return any(row["status"] in ("sent", "sending", "unknown") for row in self.rows.get(department, []))
+
+    def sent_version(self, department: str) -> int:
+        """The latest version that went out (or may have); 0 when none did."""
+        rows = self.rows.get(department, [])
+        return max(
+            (int(row["version"]) for row in rows if row["status"] in ("sent", "sending", "unknown")),
+            default=0,
+        )
 
     def unfinished(self, department: str) -> tuple[int, int, Path] | None:
         """(row id, version, path) of a workbook a stopped run was writing, if any."""
