@@ -701,8 +701,14 @@ def test_server_master_vba_calls_the_server_and_never_starts_a_program(server_bu
     ):
         assert needed in source, needed
     calls = re.findall(r'RunAction "(GET|POST)", "(/\w+)"', source)
-    assert calls == [("POST", "/distribute"), ("POST", "/collect"), ("POST", "/consolidate"),
-                     ("POST", "/remind"), ("GET", "/status")]  # fmt: skip
+    assert calls == [
+        ("POST", "/distribute"),
+        ("POST", "/collect"),
+        ("POST", "/consolidate"),
+        ("POST", "/remind"),
+        ("GET", "/status"),
+        ("GET", "/status"),
+    ]  # fmt: skip  (the 2nd: 次年度へ's reason)
     assert 'SendFiles "/returns"' in source and 'ConfirmAndRollover "/rollover"' in source
     assert 'Send("GET", apiRoot & "/status", token' in source, "次年度へ asks the server for the year first"
     for button in SERVER_BUTTONS:
@@ -889,3 +895,32 @@ def test_the_operations_sheet_explains_every_button_in_both_modes(example: Examp
         for button in buttons:
             assert any(line.startswith(f"・{button.caption}: ") for line in lines), button.caption
         assert cycle.endswith("→ 次年度へ"), cycle
+
+
+def test_the_message_box_text_keeps_its_last_line_within_what_excel_shows() -> None:
+    from xlplan.buttons.report import alert_text
+
+    long = [Finding("serve-failed", {"action": "回収・検証", "log": "あ" * 280}) for _ in range(8)]
+    text = alert_text("「回収・検証」を実行できませんでした", 3.0, ["受信 1 件" * 20] * 8, long)
+    assert len(text) <= 1000 and text.endswith("詳しくは「状況」シートを見てください。"), len(text)
+    assert text.startswith("「回収・検証」を実行できませんでした（3 秒）。")
+
+
+def test_libreoffice_runs_the_vba_that_names_the_tokens_registry_key(
+    server_built: Workspace, office: Office
+) -> None:
+    from urllib.parse import quote
+
+    base = "https://intra.city.lg.jp/xlplan/api/v1/workspaces/"
+    long_a = base + quote("第3次みらい市男女共同参画プラン令和8年度実績照会の作業フォルダ")
+    long_b = base + quote("第3次みらい市男女共同参画プラン令和9年度実績照会の作業フォルダ")
+    short = base + quote("令和2年度")
+    answers, _ = office.call(
+        server_built.master_path,
+        [(f"{BUTTONS_MODULE}.TokenSection", [text]) for text in (long_a, long_b, short, long_a)],
+    )
+    assert len(long_a) > 255 and all(len(answer) <= 255 for answer in answers), [len(a) for a in answers]
+    assert (
+        answers[0] != answers[1] and answers[0] == answers[3]
+    )  # two workspaces apart, one the same each time
+    assert answers[2] == short  # a short address is its own key, as before

@@ -16,6 +16,7 @@ from xlplan.followup.status import StatusReport
 from xlplan.xlsx.cells import looks_like_formula
 
 STATUS_SHEET = "状況"
+ALERT_CHARS = 1000  # what Excel's MsgBox shows of a prompt (about 1,024 characters), with room to spare
 ALERT_LINES = 8  # a message box shows about this many lines comfortably; the rest is in 状況
 WIDTH = 5  # columns of the 状況 table: 重要度, ファイル, 場所, 内容, コード
 
@@ -87,5 +88,10 @@ def alert_text(outcome: str, seconds: float, lines: list[str], findings: Sequenc
     text += [f"・{finding.message()}" for finding in findings[:ALERT_LINES]]
     if len(findings) > ALERT_LINES:
         text.append(f"…ほか {len(findings) - ALERT_LINES} 件")
-    text.append(f"詳しくは「{STATUS_SHEET}」シートを見てください。")
-    return "\n".join(text)
+    closing = f"詳しくは「{STATUS_SHEET}」シートを見てください。"
+    # Excel's message box shows about 1,024 characters: the lines are cut so that the last one is seen.
+    room = ALERT_CHARS - len(closing) - 1
+    body = "\n".join(text)
+    if len(body) > room:
+        body = body[: room - 1].rstrip() + "…"
+    return f"{body}\n{closing}"

@@ -256,7 +256,8 @@ Private Sub ConfirmAndRollover(ByVal endpoint As String, ByVal label As String)
     Set http = Send("GET", apiRoot & "/status", token, Empty, "", label)
     If http Is Nothing Then Exit Sub
     If http.Status <> 200 Then
-        ShowReply http, apiRoot, label
+        ' Ask again in the buttons' format: the reason in Japanese and the status sheet, not raw JSON.
+        RunAction "GET", "/status", label, Empty, ""
         Exit Sub
     End If
     If MsgBox(RolloverQuestion(Utf8Text(http.ResponseBody)), vbOKCancel + vbInformation, _
@@ -496,9 +497,19 @@ Private Sub ForgetToken(ByVal apiRoot As String)
     DeleteSetting APP_NAME, TokenSection(apiRoot), "token"
 End Sub
 
-Private Function TokenSection(ByVal apiRoot As String) As String
-    ' A registry key name cannot hold a backslash.
-    TokenSection = Replace(apiRoot, "\", "/")
+Public Function TokenSection(ByVal apiRoot As String) As String
+    ' A registry key name cannot hold a backslash, nor be longer than 255 characters: a long address
+    ' (a Japanese workspace name, percent-encoded) keeps its start and a checksum of the whole.
+    Dim section As String, i As Long, total As Double
+    section = Replace(apiRoot, "\", "/")
+    If Len(section) > 200 Then
+        For i = 1 To Len(section)
+            total = total * 31# + (AscW(Mid$(section, i, 1)) And &HFFFF&)
+            total = total - Int(total / 2147483647#) * 2147483647#
+        Next i
+        section = Left$(section, 180) & "#" & CStr(total)
+    End If
+    TokenSection = section
 End Function
 
 ' --- text ------------------------------------------------------------------------------------------
