@@ -334,3 +334,32 @@ def calamine_rows_of_bytes(data: bytes, folder: Path) -> list[list[object]]:
     copy = folder / "before.xlsx"
     copy.write_bytes(data)
     return calamine_rows(copy, "基本目標Ⅰ")
+
+
+def test_the_record_of_a_message_being_sent_is_synced_to_disk_before_it_goes(
+    tmp_path: Path, example: Example
+) -> None:
+    """A power cut cannot be made here; what it would undo can be checked: the commit that says a
+    message is being handed to the server is made with synchronous=FULL (the rest stay NORMAL)."""
+    from xlplan.workspace import ledger
+    from xlplan.workspace.folder import init_workspace
+
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    xlplan.distribute(workspace, only=["文化課"])
+    connection = workspace.ledger()
+    try:
+        (row,) = ledger.dispatches(
+            connection, ledger.current_round(connection, example.plan.settings), "request"
+        )
+        statements: list[str] = []
+        connection.set_trace_callback(statements.append)
+        ledger.mark_sending(connection, int(row["id"]))
+        connection.set_trace_callback(None)
+        level = int(connection.execute("PRAGMA synchronous").fetchone()[0])
+    finally:
+        connection.close()
+    update = next(
+        i for i, text in enumerate(statements) if text.startswith("UPDATE dispatches SET status = 'sending'")
+    )
+    assert "PRAGMA synchronous = FULL" in statements[:update]
+    assert statements[-1] == "PRAGMA synchronous = NORMAL" and level == 1  # back to NORMAL after

@@ -246,8 +246,9 @@ def distribute(
             sending: dict[int, int] = {}
 
             def before(index: int) -> None:
-                # "Being sent" is on disk before the message goes: a kill now leaves "unknown", never a resend.
-                with connection:
+                # "Being sent" is on disk before the message goes: a kill or a power cut now leaves
+                # "unknown", never a resend.
+                with ledger.durable(connection):
                     sending[index] = ledger.insert_dispatch(
                         connection, _record_of(round_id, to_send[index], "sending", ledger.now())
                     )

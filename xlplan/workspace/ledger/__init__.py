@@ -88,7 +88,7 @@ from xlplan.workspace.ledger.rounds import (
     first_opened,
     sync_departments,
 )
-from xlplan.workspace.ledger.schema import SCHEMA_VERSION, guarded, now, open_ledger, schema_version
+from xlplan.workspace.ledger.schema import SCHEMA_VERSION, durable, guarded, now, open_ledger, schema_version
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -113,6 +113,7 @@ __all__ = [
     "dispatches",
     "drafted_reminder_on",
     "drop_feedback",
+    "durable",
     "ensure_round",
     "failed_feedback",
     "find_round",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlplan.workspace.ledger.feedback_owed import settle_feedback
-from xlplan.workspace.ledger.schema import now
+from xlplan.workspace.ledger.schema import durable, now
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def mark_sending(connection: sqlite3.Connection, dispatch_id: int, *, settles: i
 
     ``settles``: the receipt whose owed 差し戻し this message is, settled in the same transaction
     (a run stopped while sending leaves ``unknown``, never a second 差し戻し)."""
-    with connection:
+    with durable(connection):  # a power cut right after must not undo it: the message may be gone
         connection.execute("UPDATE dispatches SET status = 'sending' WHERE id = ?", (dispatch_id,))
         if settles is not None:
             settle_feedback(connection, settles)

@@ -192,7 +192,8 @@ def open_ledger(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             connection.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL never corrupts the file and loses no committed transaction when xlplan
         # crashes; a power cut may lose the last ones, whose files are still in inbox/ for the next run.
-        # FULL would sync the log at every commit (collection commits every few files).
+        # FULL would sync the log at every commit (collection commits every few files); the one commit
+        # that must survive a power cut, a message being sent, is made FULL (:func:`durable`).
         connection.execute("PRAGMA synchronous = NORMAL")
         with connection:
             connection.executescript(_SCHEMA)
@@ -223,6 +224,18 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(f"{uri}?immutable=1", uri=True)
     connection.row_factory = sqlite3.Row
     return connection
+
+
+@contextlib.contextmanager
+def durable(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction synced to disk at its commit, even in WAL mode: the record that a message is
+    being handed to the mail server, which a power cut must not undo (the next run would send it again)."""
+    connection.execute("PRAGMA synchronous = FULL")
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.execute("PRAGMA synchronous = NORMAL")
 
 
 @contextlib.contextmanager
