@@ -181,6 +181,25 @@ def test_only_a_departments_latest_return_of_the_run_decides_its_feedback(
     assert "3件" in [cell.value for row in marked.iter_rows() for cell in row]  # the later file's answers
 
 
+def test_a_second_download_of_a_return_comes_after_the_first_whatever_its_name_sorts_as(
+    workspace: Workspace, example: Example
+) -> None:
+    """A browser saves a second download as "回答 (2).xlsx", which sorts before "回答.xlsx" by name."""
+    sent = _sent(workspace)
+    _edit_value(_returned(workspace, example, sent, A, "回答.xlsx"), 3, "たくさん")  # the first had a mistake
+    _returned(workspace, example, sent, A, "回答 (2).xlsx")  # the correction, downloaded second
+    _returned(workspace, example, sent, B, "総務課 - コピー.xlsx")
+    _edit_value(_returned(workspace, example, sent, B, "総務課.xlsx"), 4, "3件")
+    result = collect(workspace)
+    assert [(item.name, item.outcome) for item in result.files] == [
+        ("回答.xlsx", "invalid"),
+        ("回答 (2).xlsx", "accepted"),
+        ("総務課.xlsx", "invalid"),
+        ("総務課 - コピー.xlsx", "accepted"),  # Explorer's copy is the later one
+    ]
+    assert result.feedback == ()  # each department's later file stands: no 差し戻し
+
+
 def test_a_second_run_takes_nothing_again(workspace: Workspace, example: Example) -> None:
     sent = _sent(workspace)
     _returned(workspace, example, sent, A, "a.xlsx")

@@ -141,7 +141,13 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
-        return _narrative_number(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), code)
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if number.is_finite():
+            try:
+                return _narrative_number(number, code)
+            except (ArithmeticError, ValueError):  # a format or number too odd to show through: as stored
+                pass
+        return format(number, "f") if number.is_finite() else repr(value)
     return str(value)
 
 

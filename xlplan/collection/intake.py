@@ -267,18 +267,28 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
         yield path, name
 
 
-def _natural(name: str) -> list[str | int]:
+def _natural(name: str) -> list[list[str | int] | int]:
     """A sort key that orders the numbers in a name by value: ``9.xlsx`` before ``10.xlsx``.
 
     The order of intake is the order of arrival (the later of two returns of a department
     wins): saved mails are named by their IMAP UID (``…-9.eml`` came before ``…-10.eml``),
     and staff number resent files as Explorer lists them, which also compares numbers by value.
     """
+    # A copy a browser or Explorer made beside the first one comes after it, whatever its name sorts
+    # as: "回答 (2).xlsx" (a second download) after "回答.xlsx", "回答 - コピー.xlsx" after it too.
+    copy = _COPY.fullmatch(name)
+    number = 0
+    if copy is not None and (copy.group("copy") or copy.group("number")):
+        name, number = copy.group("stem") + (copy.group("suffix") or ""), int(copy.group("number") or 1)
     pieces = _DIGITS.split(name)
-    return [int(piece) if index % 2 else piece for index, piece in enumerate(pieces)]
+    return [[int(piece) if index % 2 else piece for index, piece in enumerate(pieces)], number]
 
 
 _DIGITS = re.compile(r"(\d+)", re.ASCII)
+_COPY = re.compile(
+    r"(?P<stem>.+?)(?P<copy> - コピー| - Copy)?(?: ?[(（](?P<number>\d{1,3})[)）])?(?P<suffix>\.[^.]+)?",
+    re.ASCII,
+)
 
 
 def display_name(name: str) -> str:
