@@ -375,3 +375,17 @@ def test_control_and_direction_characters_typed_into_the_master_are_never_publis
     ]
     assert not [text for text in published if "\u202e" in text or "\x7f" in text]
     assert any(original in text for text in published)
+
+
+def test_a_percentage_typed_into_the_master_is_read_as_it_was_shown(workspace: Workspace) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["計画"]
+    header = [cell.value for cell in sheet[1]]
+    number, target, year = (header.index(name) + 1 for name in ("事業番号", "目標値", "目標年度"))
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, number).value in (17, "17"))
+    sheet.cell(row, target).value = 0.5  # "50%" typed into a cell: Excel keeps 0.5 under 0%
+    sheet.cell(row, target).number_format = "0%"
+    sheet.cell(row, year).value = "令和6年度"
+    book.save(workspace.master_path)
+    project = read_master(workspace.master_path).project(17)
+    assert project.unit == "%" and project.target is not None and project.target.display() == "50%"

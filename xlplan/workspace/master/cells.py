@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from xlplan.plan.text import strip_unsafe
@@ -71,3 +72,15 @@ def date_of(raw: Any) -> dt.date | None:
     if match is None:
         raise ValueError(f"not a date: {raw!r}")
     return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def percent_shown(value: Any, number_format: str | None) -> Any:
+    """``value`` as text "50%" when it is a number under a percent format (Excel keeps "50%" typed as
+    0.5); anything else as it is. A quoted "%" (``0"%"``) is text in the format, not a percentage."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not number_format:
+        return value
+    bare = re.sub(r'"[^"]*"|\\.', "", number_format.split(";")[0])
+    if "%" not in bare:
+        return value
+    number = (Decimal(repr(value)) if isinstance(value, float) else Decimal(value)) * 100
+    return f"{format(number.normalize(), 'f')}%" if number.is_finite() else value

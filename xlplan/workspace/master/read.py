@@ -37,7 +37,7 @@ from xlplan.plan.model import (
 from xlplan.plan.reorganise import Names, Placed, merge_records, place_record, resolve_projects, why_unplaced
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
 from xlplan.workspace.master.addresses import mail_address
-from xlplan.workspace.master.cells import date_of
+from xlplan.workspace.master.cells import date_of, percent_shown
 from xlplan.workspace.master.cells import get as _get
 from xlplan.workspace.master.cells import positive_int as _positive_int
 from xlplan.workspace.master.cells import split as _split
@@ -311,7 +311,8 @@ class _Reader:
         node_cells: dict[NodeKey, str] = {}
         projects: dict[int, dict[str, Any]] = {}
         order: list[int] = []
-        for row_number, row in self.data_rows(sheet):
+        shown = [index[name] for name in ("現状値", C_TARGET) if name in index]
+        for row_number, row in self.data_rows(sheet, shown):
             raw_no = _get(row, index, columns.number)
             if raw_no is None or _text(raw_no) is None:
                 # Every row of the master is read or reported: a row with content but no number
@@ -507,7 +508,7 @@ class _Reader:
         by_no = {project.no: project for project in projects}
         records: list[HistoryRecord] = []
         placed: list[Placed] = []
-        for row_number, row in self.data_rows(sheet):
+        for row_number, row in self.data_rows(sheet, [index["値"]] if "値" in index else []):
             raw_no = _get(row, index, columns[0])
             if raw_no is None or _text(raw_no) is None:
                 continue
@@ -582,7 +583,15 @@ class _Reader:
             self.fail("master-missing-column", sheet=sheet.title, cell="1:1", column=column)
         return None if missing else index
 
-    def data_rows(self, sheet: Worksheet) -> Iterable[tuple[int, Sequence[Any]]]:
-        for row_number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
-            if any(value is not None and value != "" for value in row):
-                yield row_number, row
+    def data_rows(self, sheet: Worksheet, shown: Sequence[int] = ()) -> Iterable[tuple[int, Sequence[Any]]]:
+        """The rows with content; a number of the ``shown`` columns as displayed (0.5 under 0% is 50%)."""
+        plain = not shown
+        rows: Iterable[Sequence[Any]] = sheet.iter_rows(min_row=2, values_only=plain)
+        for row_number, cells in enumerate(rows, start=2):
+            values = list(cells) if plain else [cell.value for cell in cells]
+            if any(value is not None and value != "" for value in values):
+                for position in (position for position in shown if position < len(values)):
+                    values[position] = percent_shown(
+                        values[position], getattr(cells[position], "number_format", None)
+                    )
+                yield row_number, values
