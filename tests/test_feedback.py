@@ -296,3 +296,41 @@ def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
     notes = [cell.comment.text for row in marked.iter_rows() for cell in row if cell.comment]
     # The added row is listed on 修正箇所 only: no note of it lands on another project's row.
     assert not [note for note in notes if "照会した行ではない" in note], notes
+
+
+def test_control_characters_typed_into_a_value_never_reach_the_feedback_workbook(
+    workspace: Workspace, example: Example
+) -> None:
+    import zipfile
+
+    import xlplan
+    from xlplan.demo.respond import fill_response
+
+    (sent,) = xlplan.distribute(workspace, only=["総務課"]).departments
+    assert sent.workbook is not None
+    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == "総務課"]
+    filled = workspace.root / "filled.xlsx"
+    fill_response(sent.workbook, answers, filled)
+    book = openpyxl.load_workbook(filled)
+    sheet = book[layout.RESPONSE_SHEET]
+    headers = [cell.value for cell in sheet[layout.HEADER_ROW]]
+    value = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の値"))
+    sheet.cell(layout.HEADER_ROW + 1, value).value = "\x9bXXESCXX]0;title XXBELXX たくさん"
+    book.save(filled)
+    # The escapes Excel itself writes for control characters (_x001B_ is ESC), as a spreadsheet saves them.
+    target = workspace.inbox / "回答.xlsx"
+    with zipfile.ZipFile(filled) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item.filename).replace(b"XXESCXX", b"_x001B_").replace(b"XXBELXX", b"_x0007_")
+            out.writestr(item, data)
+    collected = xlplan.collect(workspace)
+    assert [item.outcome for item in collected.files] == ["invalid"]
+    (feedback,) = workspace.feedback.glob("*.xlsx")
+    marked = openpyxl.load_workbook(feedback)  # a workbook Excel opens without "repair"
+    notes = [
+        cell.comment.text for row in marked[layout.RESPONSE_SHEET].iter_rows() for cell in row if cell.comment
+    ]
+    assert any("たくさん" in note for note in notes)
+    with zipfile.ZipFile(feedback) as package:
+        parts = b"".join(package.read(name) for name in package.namelist() if name.endswith(".xml"))
+    assert not [char for char in (b"\x1b", b"\x07", "\x9b".encode()) if char in parts]

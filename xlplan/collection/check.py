@@ -329,7 +329,11 @@ def _shown(value: CellValue) -> str:
     """A cell value as quoted in a message, shortened."""
     if value is None:
         return ""
-    text = layout.canonical_cell(value) or "" if isinstance(value, (int, float, bool)) else str(value)
+    text = (
+        layout.canonical_cell(value) or ""
+        if isinstance(value, (int, float, bool))
+        else strip_unsafe(str(value))
+    )
     return text if len(text) <= MESSAGE_VALUE_MAX else text[:MESSAGE_VALUE_MAX] + "…"
 
 
@@ -394,7 +398,10 @@ def _check_value(
         quoted = shown if shown is not None else _shown(raw) if not isinstance(raw, str) else raw
         if shown is None and isinstance(raw, str) and len(raw) > MESSAGE_VALUE_MAX:
             quoted = raw[:MESSAGE_VALUE_MAX] + "…"
-        base = _params(place.row, layout.CURRENT_VALUE) | {"unit": rule.unit or "", "value": quoted}
+        base = _params(place.row, layout.CURRENT_VALUE) | {
+            "unit": rule.unit or "",
+            "value": strip_unsafe(quoted),
+        }
         return _At.of(identity, place, layout.CURRENT_VALUE, file)(code, base | dict(extra or {}))
 
     percent_typed = False

@@ -53,6 +53,7 @@ from xlplan.form.style import FONT_SIZE
 from xlplan.form.writer import render_workbook, row_height
 from xlplan.mail import build_message, write_eml
 from xlplan.plan.model import Answer, Plan
+from xlplan.plan.text import strip_unsafe
 from xlplan.result import say
 from xlplan.smtp import send_messages, smtp_password, smtp_settings
 from xlplan.workspace.folder import Workspace
@@ -428,11 +429,10 @@ def _mark(cell: Any, items: Sequence[Finding]) -> None:
         # Red bold text on the error cells; a warning keeps black text, easier to read in long narratives.
         cell.font = Font(name=cell.font.name, size=cell.font.sz, color=text_colour, bold=True)
     ordered = sorted(items, key=lambda item: not item.is_error)
-    lines = [f"【{'エラー' if item.is_error else '確認'}】{item.message()}" for item in ordered]
-    text = "\n".join(lines)
-    comment = Comment(text, "企画政策課（xlplan）")
-    # openpyxl's default note is tiny; size it to the text so nothing hides behind a scroll bar.
-    comment.width = 320
+    # A note may quote what was typed: never a control character in it (Excel would call the file damaged).
+    lines = [f"【{'エラー' if item.is_error else '確認'}】{strip_unsafe(item.message())}" for item in ordered]
+    comment = Comment("\n".join(lines), "企画政策課（xlplan）")
+    comment.width = 320  # openpyxl's default note is tiny: sized to the text, nothing behind a scroll bar
     comment.height = max(80, 20 * sum(1 + len(line) // 22 for line in lines))
     cell.comment = comment
 
