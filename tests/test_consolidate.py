@@ -27,7 +27,7 @@ import xlplan
 from tests.conftest import calamine_rows
 from tests.office import Office
 from xlplan.cli import main
-from xlplan.errors import OutputError
+from xlplan.errors import BusyError
 from xlplan.examples import Example, load_seed
 from xlplan.plan.model import Answer, Node, Plan, Project
 from xlplan.plan.values import Value, format_number
@@ -333,9 +333,11 @@ def test_target_open_in_excel_gets_a_versioned_name(example: Example, tmp_path: 
 
 
 def test_a_second_consolidation_waits_for_the_lock(example: Example, tmp_path: Path) -> None:
-    with filelock.FileLock(str(tmp_path / LOCK_NAME)), pytest.raises(OutputError) as raised:
+    with filelock.FileLock(str(tmp_path / LOCK_NAME)), pytest.raises(BusyError) as raised:
         consolidate_plan(example.plan, example.answers, tmp_path, lock_timeout=0.2)
-    assert raised.value.findings[0].code == "consolidate-busy"
+    assert (
+        raised.value.findings[0].code == "consolidate-busy" and raised.value.exit_code == 4
+    )  # busy: try again
 
 
 def test_a_workspace_keeps_its_lock_out_of_the_folder_staff_open(workspace: Workspace) -> None:

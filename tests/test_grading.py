@@ -462,3 +462,13 @@ def test_the_html_twin_and_the_digests_carry_the_grades(
     header = rows[3]
     row = next(r for r in rows[4:] if r and r[0] == 12.0)
     assert (row[header.index("達成率")], row[header.index("評価")]) == ("77.8%", "C")
+
+
+def test_a_decrease_still_at_its_baseline_is_zero_percent_not_minus_zero() -> None:
+    from xlplan.plan.fiscal_year import FiscalYear as Year
+
+    graded = achievement(DEFAULT_RULE, Value(Decimal(8), "件"), Value(Decimal(4), "件"), Value(Decimal(8), "件"),
+                         Year(2020), Year(2015))  # fmt: skip
+    assert graded is not None and graded.rate is not None
+    assert str(graded.rate) == "0.0" and not graded.rate.is_signed(), graded.rate  # the HTML printed -0.0%
+    assert "-0" not in graded.reason

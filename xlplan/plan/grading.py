@@ -168,6 +168,7 @@ def achievement(
     if rate is None:
         return Achievement(None, rule.ungraded, f"{shown}（達成率を計算できない）: {rule.ungraded}", goal)
     rate = rate.quantize(_TENTH, rounding=ROUND_HALF_UP)
+    rate = rate.copy_abs() if rate.is_zero() else rate  # never "-0.0%": a 減少 still at its baseline is 0
     shown += f"（達成率 {_percent(rate)}%）"
     top = rule.grades[0].minimum if rule.grades else None
     reached = top is not None and rate >= top

@@ -31,7 +31,7 @@ from typing import Any
 
 import filelock
 
-from xlplan.errors import ConfigurationError, OutputError, PdfFailed, PdfUnavailable
+from xlplan.errors import BusyError, ConfigurationError, OutputError, PdfFailed, PdfUnavailable
 from xlplan.findings import Finding, Language, findings_json, os_params
 from xlplan.plan.model import Answer, Plan
 from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
@@ -167,9 +167,9 @@ def consolidate_plan(
 
     Raises:
         ConfigurationError: the template cannot be used.
-        OutputError: ``out_dir`` cannot be written, another consolidation holds the
-            lock, or the written workbook failed its read-back or audit (then the
-            previous table is left as it was).
+        OutputError: ``out_dir`` cannot be written, or the written workbook failed its read-back
+            or audit (then the previous table is left as it was).
+        BusyError: another consolidation holds the lock (exit 4: try again when it has finished).
     """
     style = load_report_style(template)
     table = build_table(plan, answers)
@@ -184,7 +184,7 @@ def consolidate_plan(
     try:
         held.acquire()
     except filelock.Timeout as exc:
-        raise OutputError([Finding("consolidate-busy", {"lock": str(lock_path)})]) from exc
+        raise BusyError([Finding("consolidate-busy", {"lock": str(lock_path)})]) from exc  # exit 4: try again
     try:
         xlsx = _publish(out_dir / f"{stem}.xlsx", findings, lambda path: _write_workbook(table, style, path))
         csv_path = json_path = pdf_path = None
