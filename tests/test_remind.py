@@ -296,3 +296,42 @@ def test_a_draft_made_today_is_the_reminder_sent_today(
     assert not list((ws.outbox / "2020-R1" / "督促").glob("*(2)*"))
     shown = {item.department: item.reminders for item in status(ws, today=AFTER).departments}
     assert shown["農業委員会"] == shown["市民課"] == 1  # one reminder each, not two
+
+
+def test_a_workbook_sent_before_a_merger_cannot_replace_the_merged_departments_answers(
+    workspace: Workspace, example: Example
+) -> None:
+    import openpyxl
+
+    import xlplan
+    from xlplan.demo.respond import fill_response
+
+    sent = {item.department: item.workbook for item in distribute(workspace).departments}
+    plan = workspace.load_plan()
+
+    def answer(department: str, name: str) -> None:
+        workbook = sent[department]
+        assert workbook is not None
+        own = [a for a in example.answers if plan.canonical_department(a.department) == department]
+        fill_response(workbook, own, workspace.inbox / name)
+
+    answer("定住推進課", "定住推進課.xlsx")
+    assert [item.outcome for item in xlplan.collect(workspace).files] == ["accepted"]
+    before = sorted(
+        (a.project_no, a.value.display()) for a in workspace.accepted_answers(workspace.load_plan())
+    )
+    answer("文化課", "文化課_古い.xlsx")
+    book = openpyxl.load_workbook(workspace.master_path)  # 文化課 merges into 定住推進課
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    rows = {sheet.cell(r, 1).value: r for r in range(2, sheet.max_row + 1)}
+    sheet.cell(rows["定住推進課"], header.index("旧名称") + 1).value = "文化課"
+    sheet.delete_rows(rows["文化課"])
+    book.save(workspace.master_path)
+
+    (late,) = xlplan.collect(workspace).files
+    assert late.outcome == "invalid" and "manifest-rows-outdated" in [f.code for f in late.findings]
+    after = sorted(
+        (a.project_no, a.value.display()) for a in workspace.accepted_answers(workspace.load_plan())
+    )
+    assert after == before  # 定住推進課's own answers stand

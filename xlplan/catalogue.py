@@ -656,6 +656,13 @@ CATALOGUE: dict[str, Entry] = {
         "このファイルは別の計画「{found}」の照会票です。「{expected}」の照会票に記入して提出してください。",
         "This workbook belongs to another plan ('{found}'). Fill in the workbook of '{expected}'.",
     ),
+    "manifest-rows-outdated": Entry(
+        "error",
+        "このファイルは「{sent_as}」として送付したものですが、いまの {department} には、ほかに {missing} 行の担当があります"
+        "（課の統合の後）。このまま受理すると、その行の回答が消えるため受理しません。差し戻し票（{department} のすべての行）に記入して返送してください。",
+        "This file was sent to {sent_as}; {department} now answers {missing} more rows (after a merger). Accepting it "
+        "would drop the answers to those rows: answer in the feedback workbook, which holds all of them.",
+    ),
     "manifest-other-year": Entry(
         "error",
         "このファイルは{found}の照会票です。{expected}の照会票に記入して提出してください（前年度のファイルを使っていないか確認してください）。",

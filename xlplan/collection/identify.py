@@ -183,6 +183,11 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
                 cell=a1(where[0], positions[layout.ROW_ID]) if where else None,
             )
         )
+    if renamed and len(kept) < len(shares):
+        # Sent before a merge: the department answers more rows now, which this file cannot hold; taken
+        # as its return it would replace the department's answers to them. It gets a 差し戻し票 instead.
+        findings.append(Finding("manifest-rows-outdated", {"department": department, "sent_as": issued.department,
+                                                           "missing": len(shares) - len(kept)}, file=file))  # fmt: skip
     listed = {row.row_id for row in issued.rows}
     found, more = _place_rows(kept, ids, listed, index, department, sheet, positions, header_row, file)
     return Identity(department, issued, tuple(kept), found, columns, positions, sheet.name,
