@@ -427,3 +427,22 @@ def test_of_two_decisions_made_at_once_only_one_is_recorded(
         accepted = connection.execute("SELECT receipt_id FROM acceptances").fetchall()
     assert decided == [("reject", "別の職員")] and accepted == []
     assert _statuses(workspace) == [("rejected", B)] and _accepted_narratives(workspace, B) == set()
+
+
+def test_a_return_waiting_from_an_earlier_year_cannot_be_accepted_as_this_years(
+    workspace: Workspace, example: Example, sent: dict[str, Path]
+) -> None:
+    pasted = _fill(example, sent, B, workspace.inbox / "総務課.xlsx", narrative="令和2年度の実績")
+    _without_manifest(pasted)
+    [item] = xlplan.collect(workspace).files
+    assert item.outcome == "review"
+    xlplan.rollover(workspace, force=True)  # the year closed while it waited
+    with pytest.raises(xlplan.ConfigurationError) as refused:
+        xlplan.decide(workspace, item.receipt_id, "accept", by="企画 太郎")
+    assert (
+        refused.value.findings[0].code == "review-other-round"
+        and "前の回" in refused.value.findings[0].message()
+    )
+    assert _accepted_narratives(workspace, B) == set()
+    xlplan.decide(workspace, item.receipt_id, "reject", by="企画 太郎")  # it can still be set aside
+    assert xlplan.review(workspace).pending == ()

@@ -724,6 +724,12 @@ CATALOGUE: dict[str, Entry] = {
         "'{department}' is not a registered department; name a department of the registry (--as on the command "
         "line, the 課 field on the status page).",
     ),
+    "review-other-round": Entry(
+        "error",
+        "受付番号 {receipt} の回答は、前の回（または前の年度）の照会の間に届いたものです。今回の回答として受理することはできません（却下はできます）。今回の回答用ブックで答えるよう担当課に依頼してください。",
+        "Receipt {receipt} arrived during an earlier round (or year); it cannot be accepted as this round's answer "
+        "(it can be rejected). Ask the department to answer in this round's workbook.",
+    ),
     "review-has-errors": Entry(
         "error",
         "受付番号 {receipt} の回答には、記入内容のエラーが {errors} 件あるため受理できません。担当課に照会元から送付されたファイルで回答し直すよう依頼してください。",

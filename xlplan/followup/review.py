@@ -195,6 +195,11 @@ def decide(
                     ]
                 )
             round_id = current_round(connection, plan.settings)
+            if row["round_id"] is not None and int(row["round_id"]) != round_id:
+                # Received in an earlier round (回) or year: last year's text is not this year's answer.
+                raise ConfigurationError(
+                    [Finding("review-other-round", {"receipt": receipt}, file=row["original_name"])]
+                )
             if not replace and ledger.signed_acceptance(connection, round_id, target) is not None:
                 raise ConfigurationError(
                     [Finding("review-would-replace-signed", {"receipt": receipt, "department": target})]
