@@ -521,3 +521,9 @@ def test_a_very_small_number_is_published_in_fixed_point(example: Example, tmp_p
         row = next(row for row in csv.DictReader(handle) if row["事業番号"] == "17")
     assert row["今年度_数値"] == "0.0000005"  # not 5e-07
     assert unit_format(tiny) == '#,##0.0000000"%"' and tiny.display() == "0.0000005%"  # the table's cell
+
+
+def test_a_lone_sign_in_the_open_data_is_text_not_a_quoted_formula() -> None:
+    from xlplan.publish.opendata import _csv_cell
+
+    assert [_csv_cell(value) for value in ("-", "+", "=1+1", "-3件")] == ["-", "+", "'=1+1", "'-3件"]

@@ -91,3 +91,19 @@ def test_consolidating_again_replaces_the_digests(published: tuple[Workspace, Co
     assert len(again.digests) == 15 and not [f for f in again.findings if f.is_error]
     files = sorted(path.name for path in _folder(workspace).iterdir())
     assert len(files) == 30 and not [name for name in files if name.startswith(".")]
+
+
+def test_without_the_offices_address_the_digests_say_so_once(tmp_path: Path, example: Example) -> None:
+    import dataclasses
+
+    from xlplan.publish.consolidate import consolidate_plan
+
+    plan = dataclasses.replace(
+        example.plan, settings=dataclasses.replace(example.plan.settings, office_email=None)
+    )
+    result = consolidate_plan(plan, example.answers, tmp_path / "reports", digests=tmp_path / "還元")
+    codes = [finding.code for finding in result.findings if finding.code.startswith("digest")]
+    assert codes == ["digest-no-office-email"]  # not "no address on 担当課" for every department
+    assert (
+        result.digests and "連絡先メール" in next(f for f in result.findings if f.code == codes[0]).message()
+    )

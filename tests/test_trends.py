@@ -186,3 +186,14 @@ def test_the_trend_sheet_prints_whole(published: ConsolidationResult) -> None:
     ]
     # Without show_hidden_data() XlsxWriter writes plotVisOnly="1", and Excel leaves out the hidden rows.
     assert with_target and not any("<c:plotVisOnly" in text for text in with_target)
+
+
+def test_whole_numbers_on_the_trend_sheet_have_no_trailing_point(published: ConsolidationResult) -> None:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(published.xlsx)[SHEET]
+    formats = {(type(cell.value).__name__, cell.value == int(cell.value), cell.number_format)
+               for row in sheet.iter_rows() for cell in row if isinstance(cell.value, (int, float))}  # fmt: skip
+    # Excel shows 172 under #,##0.### as "172.": a whole number is written under #,##0.
+    assert not [fmt for _, whole, fmt in formats if whole and fmt.endswith(".###")], formats
+    assert ("float", False, "#,##0.###") in formats  # a decimal keeps its decimals

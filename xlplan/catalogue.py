@@ -376,6 +376,11 @@ CATALOGUE: dict[str, Entry] = {
         "許可するネットワーク「{value}」を読み取れません（例: 10.0.0.0/8、192.168.1.20）。",
         "Cannot read the allowed network '{value}' (for example 10.0.0.0/8, 192.168.1.20).",
     ),
+    "digest-no-office-email": Entry(
+        "warning",
+        "設定シートに照会元の連絡先メール（差出人）がないため、還元のメールの下書きを作りませんでした。還元のブックは {folder} にあります。",
+        "The 設定 sheet has no office mail address (the sender): no mail drafts for the digests, which are in {folder}.",
+    ),
     "digest-no-email": Entry(
         "warning",
         "{department} のメールアドレスが担当課シートにないため、還元のメールの下書きを作りませんでした（ブック: {file}）。",

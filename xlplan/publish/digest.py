@@ -99,6 +99,10 @@ def write_digests(
         if department.email and plan.settings.office_email:
             mail = folder / f"{stem}.eml"
             _write_mail(plan, department, workbook, mail, now)
+        elif not plan.settings.office_email:  # the sender is missing, not the departments' addresses
+            noted = {finding.code for finding in findings}
+            if "digest-no-office-email" not in noted:
+                findings.append(Finding("digest-no-office-email", {"folder": str(folder)}))
         else:
             findings.append(
                 Finding("digest-no-email", {"department": department.name, "file": workbook.name})

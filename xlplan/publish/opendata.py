@@ -148,7 +148,7 @@ def _csv_cell(value: Any) -> Any:
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
         value = without_platform_dependent(value)
-        if looks_like_formula(value):
+        if looks_like_formula(value) and value not in ("-", "+"):  # a lone sign is no formula: 評価 "-"
             return "'" + value
     if isinstance(value, float):
         return format(Decimal(repr(value)), "f")  # 0.0000005, never 5e-07

@@ -110,6 +110,8 @@ def add_trends(book: Workbook, table: Table) -> int:
     )
     text = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
     number = book.add_format({"border": 1, "num_format": "#,##0.###", "valign": "top"})
+    # Excel shows a whole number under #,##0.### with a trailing point (172.): whole numbers get #,##0.
+    whole = book.add_format({"border": 1, "num_format": "#,##0", "valign": "top"})
     labels = [
         f"現状値（{settings.year_label(settings.baseline_year)}）",
         *(year.wareki for year in years[1:]),
@@ -157,12 +159,12 @@ def add_trends(book: Workbook, table: Table) -> int:
             if value is None:
                 put_blank(offset, column, None, number)
             else:
-                put_number(offset, column, value, number)
+                put_number(offset, column, value, whole if float(value).is_integer() else number)
         if not targeted:
             continue
         target = project.target.number if project.target is not None else None
         if target is not None:
-            put_number(offset, target_column, float(target), number)
+            put_number(offset, target_column, float(target), whole if float(target).is_integer() else number)
         else:
             put_blank(offset, target_column, None, number)
         for column, said in enumerate(_target_words(project), start=target_column + 1):
