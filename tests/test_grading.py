@@ -472,3 +472,23 @@ def test_a_decrease_still_at_its_baseline_is_zero_percent_not_minus_zero() -> No
     assert graded is not None and graded.rate is not None
     assert str(graded.rate) == "0.0" and not graded.rate.is_signed(), graded.rate  # the HTML printed -0.0%
     assert "-0" not in graded.reason
+
+
+def test_a_goal_reached_where_the_ratio_divides_by_zero_gets_the_top_grade() -> None:
+    import dataclasses
+
+    from xlplan.plan.fiscal_year import FiscalYear as Year
+
+    rule = dataclasses.replace(DEFAULT_RULE, method=RATIO)
+    top = rule.grades[0].label
+
+    def grade(target: int, value: int, direction: str) -> tuple[Decimal | None, str]:
+        graded = achievement(rule, Value(Decimal(8), "件"), Value(Decimal(target), "件"), Value(Decimal(value), "件"),
+                             Year(2020), Year(2015), direction=direction)  # fmt: skip
+        assert graded is not None
+        return graded.rate, graded.grade
+
+    assert grade(2, 0, "減少") == (None, top)  # brought to zero: better than the target of 2
+    assert grade(0, 0, "維持") == (None, top)  # kept at zero
+    assert grade(0, 3, "維持")[1] != top  # not kept
+    assert grade(2, 1, "減少") == (Decimal("200.0"), top)  # the ratio where it can be taken, as before

@@ -166,6 +166,17 @@ def achievement(
     rate = _rate(rule.method, way, baseline.number or Decimal(0), goal.number, value.number)
     shown = f"{prefix} に対し {value.display()}"
     if rate is None:
+        # A zero where the ratio divides (a 減少 indicator brought to 0, a target of 0): no 達成率, but a
+        # goal reached is a goal reached — the top grade, not "ungraded".
+        met = value.number >= goal.number if way == INCREASE else value.number <= goal.number
+        if met and (way != KEEP or value.number == goal.number) and rule.grades:
+            top_label = rule.grades[0].label
+            return Achievement(
+                None,
+                top_label,
+                f"{shown}（目標を達成。達成率は 0 で割るため計算できない）: {top_label}",
+                goal,
+            )
         return Achievement(None, rule.ungraded, f"{shown}（達成率を計算できない）: {rule.ungraded}", goal)
     rate = rate.quantize(_TENTH, rounding=ROUND_HALF_UP)
     rate = rate.copy_abs() if rate.is_zero() else rate  # never "-0.0%": a 減少 still at its baseline is 0
