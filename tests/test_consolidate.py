@@ -527,3 +527,13 @@ def test_a_lone_sign_in_the_open_data_is_text_not_a_quoted_formula() -> None:
     from xlplan.publish.opendata import _csv_cell
 
     assert [_csv_cell(value) for value in ("-", "+", "=1+1", "-3件")] == ["-", "+", "'=1+1", "'-3件"]
+
+
+def test_a_number_with_more_digits_than_excel_keeps_is_published_as_excel_keeps_it(
+    example: Example, tmp_path: Path
+) -> None:
+    precise = Value(Decimal("1234.5678901234567"), "人")  # 17 significant digits: Excel keeps 15
+    answers = [dataclasses.replace(a, value=precise) if a.project_no == 1 else a for a in example.answers]
+    result = consolidate_plan(example.plan, answers, tmp_path)  # it failed its read-back ("checksum")
+    (row,) = [row for row in calamine_rows(result.xlsx, "基本目標Ⅰ") if row[1] == 1.0]
+    assert abs(float(row[6]) - 2469.13578024691) < 1e-9, row  # the joint entry: both members' values added

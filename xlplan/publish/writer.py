@@ -43,7 +43,7 @@ from xlplan.plan.values import Value
 from xlplan.publish.table import EntryRow, Heading, ProjectBlock, Section, Table
 from xlplan.publish.template import ReportStyle
 from xlplan.xlsx import fast
-from xlplan.xlsx.cells import clean_text, looks_like_formula, sheet_title
+from xlplan.xlsx.cells import clean_text, excel_number, looks_like_formula, sheet_title
 from xlplan.xlsx.text import (
     MAX_ROW_HEIGHT,
     ROW_PADDING_PT,
@@ -269,7 +269,7 @@ class TableWriter:
 
     def value(self, sheet: Worksheet, row: int, column: int, value: Value, role: str) -> None:
         if value.number is not None:
-            number = float(value.number)
+            number = excel_number(value.number)
             sheet.write_number(row, column, number, self.fmt(role, unit_format(value)))
             self._note(row, column, number)
         elif value.mark is not None:
@@ -583,7 +583,7 @@ class TableWriter:
         """Write ``value`` as :meth:`value` does (``cells``: :func:`fast.cell_writers`); returns its checksum term."""
         number = value.number
         if number is not None:
-            as_float = float(number)
+            as_float = excel_number(number)
             cells.number(row, column, as_float, self._value_format(role, value))
             return hash((self.sheet_index, row, column, as_float))
         if value.mark is not None:

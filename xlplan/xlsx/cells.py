@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # openpyxl is imported where its cells are written, not by every reader of A1 addresses
@@ -38,6 +39,11 @@ SHEET_NAME_MAX = 31
 def clean_text(text: str) -> str:
     """Remove the control characters that XML cannot hold; keep tabs and line breaks."""
     return _ILLEGAL_XML.sub("", text)
+
+
+def excel_number(number: Decimal) -> float:
+    """``number`` as a cell holds it: Excel keeps 15 significant digits (what is read back must agree)."""
+    return float(format(number, ".15g"))
 
 
 def looks_like_formula(text: str) -> bool:
