@@ -507,3 +507,22 @@ def test_a_return_with_errors_after_acceptance_is_said_to_leave_the_accepted_one
     _edit_value(_returned(workspace, example, sent, A, "3_文化課_訂正.xlsx"), 3, 30)
     assert collect(workspace).count("accepted") == 1
     assert next(item for item in status(workspace).departments if item.department == A).later is None
+
+
+def test_an_earlier_return_sent_again_after_a_later_one_says_what_stands(
+    workspace: Workspace, example: Example
+) -> None:
+    sent = _sent(workspace)
+    first = _returned(workspace, example, sent, A, "1_文化課.xlsx")
+    assert [item.outcome for item in collect(workspace).files] == ["accepted"]
+    _edit_value(_returned(workspace, example, sent, A, "2_文化課.xlsx"), 3, 30)  # a later, different one
+    collect(workspace)
+    shutil.copyfile(first, workspace.inbox / "3_文化課_前の版.xlsx")  # the first file, sent again
+    (again,) = collect(workspace).files
+    assert again.outcome == "duplicate"
+    (note,) = again.findings
+    assert (
+        note.code == "duplicate-of-replaced"
+        and "後の回答" in note.message()
+        and "1_文化課.xlsx" in note.message()
+    )

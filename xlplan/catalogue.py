@@ -1107,6 +1107,13 @@ CATALOGUE: dict[str, Entry] = {
         "シート「{sheet}」の {last} など、回答の範囲（{rows} 行・{columns} 列）より外にある入力は読み取っていません。回答は送付した行の黄色のセルに記入してください。",
         "Entries outside the answer area ({rows} rows, {columns} columns) of sheet '{sheet}', such as {last}, were not read. Enter answers in the yellow cells of the rows sent.",
     ),
+    "duplicate-of-replaced": Entry(
+        "warning",
+        "「{name}」は、前に届いて後の回答に置き換わった「{first}」と内容がまったく同じです。受理しているのは後の回答のままです。"
+        "前の内容に戻すときは、担当課にブックを開いて保存し直してから送ってもらってください（同じ内容のファイルは取り込み直しません）。",
+        "'{name}' has the same content as '{first}', which a later return replaced; the later return stays accepted. "
+        "To go back to it, ask the department to open, save and send the workbook again (identical files are not taken twice).",
+    ),
     "duplicate-file": Entry(
         "warning",
         "「{name}」は受信済みのファイル「{first}」と内容がまったく同じため、重複として記録しました（検証は1回だけ行います）。",

@@ -472,7 +472,15 @@ def _record(
     )  # fmt: skip
     findings: tuple[Finding, ...] = ()
     if first is not None:
-        findings = (Finding("duplicate-file", {"name": name, "first": first[1]}, file=name),)
+        replaced = ledger.receipt(connection, first[0])
+        # The same bytes as a return that a later one replaced: sent again to go back to it, perhaps;
+        # the file is not taken twice, so the office is told what stands and how to go back.
+        code = (
+            "duplicate-of-replaced"
+            if replaced is not None and replaced["status"] == "superseded"
+            else "duplicate-file"
+        )
+        findings = (Finding(code, {"name": name, "first": first[1]}, file=name),)
     return Receipt(
         receipt_id,
         sha256,
