@@ -177,6 +177,13 @@ def test_the_open_data_carries_targets_and_grades_as_the_workbook_prints_them(
     document = json.loads(result.json.read_text(encoding="utf-8"))
     in_json = next(r for r in document["rows"] if r["事業番号"] == 12)
     assert (in_json["目標値_数値"], in_json["達成率"], in_json["評価"]) == (60, 77.8, "C")
+    # The 達成率 cell prints as the reason does: 2,336.6%, with its separator (openpyxl reads the format).
+    import openpyxl
+
+    rate_formats = {cell.number_format for sheet in openpyxl.load_workbook(result.xlsx).worksheets
+                    for row in sheet.iter_rows() for cell in row if str(cell.number_format).endswith('"%"')
+                    and isinstance(cell.value, float)}  # fmt: skip
+    assert '#,##0.0"%"' in rate_formats and '0.0"%"' not in rate_formats, rate_formats
 
 
 def test_the_pdf_shows_the_rates_and_grades(

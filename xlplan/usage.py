@@ -80,10 +80,14 @@ _HEADINGS = {
 def _japanese_headings(text: str) -> str:
     """argparse's English headings (the same words since Python 3.10) in Japanese; the rest as it is."""
     lines = text.split("\n")
+    in_usage = False
     for index, line in enumerate(lines):
         if line.startswith("usage: "):
-            lines[index] = "使い方: " + line[len("usage: ") :]
+            lines[index], in_usage = "使い方: " + line[len("usage: ") :], True
+        elif in_usage and line.startswith(" "):
+            lines[index] = " " + line  # 使い方 is a column wider on a terminal than "usage"
         else:
+            in_usage = False
             lines[index] = _HEADINGS.get(line, line)
     return "\n".join(lines)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.findings import Finding
+from xlplan.form.rows import canonical_names
 from xlplan.plan.codes import platform_dependent, without_platform_dependent
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.values import Value
@@ -70,6 +71,7 @@ def records(table: Table) -> list[dict[str, Any]]:
         "current": settings.current_year,
     }
     names = columns(table)
+    registry = canonical_names(plan)  # members as the registry names them (对 printed, 対 registered)
     rows: list[dict[str, Any]] = []
     for section in table.sections:
         for item in section.items:
@@ -88,7 +90,9 @@ def records(table: Table) -> list[dict[str, Any]]:
                     project.description,
                     project.indicator,
                     row.entry.name,
-                    "、".join(row.entry.members),  # not ・, which is in names: 人権・同和対策室
+                    "、".join(
+                        registry.get(m, m) for m in row.entry.members
+                    ),  # not ・, in names: 人権・同和対策室
                     row.entry.joint,
                 ]
                 for _period, key in _PERIODS:
