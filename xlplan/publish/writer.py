@@ -58,9 +58,7 @@ HEADER_FIRST = 3  # 0-based rows of the two-row table header (rows 4 and 5 in Ex
 HEADER_SECOND = 4
 FIRST_DATA_ROW = 5
 MAX_TEXT = 32767  # Excel's limit on a cell's text
-RATE_FORMAT = (
-    '#,##0.0"%"'  # 達成率: a literal %, as the reason prints it (82.4 is 82.4%, 2,336.6 is 2,336.6%)
-)
+RATE_FORMAT = '#,##0.0"%"'  # 達成率: a literal %, as the reason prints it (82.4%, 2,336.6%)
 
 MASK = (1 << 64) - 1
 """Checksums are sums of cell hashes modulo 2**64."""
