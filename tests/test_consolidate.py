@@ -537,3 +537,16 @@ def test_a_number_with_more_digits_than_excel_keeps_is_published_as_excel_keeps_
     result = consolidate_plan(example.plan, answers, tmp_path)  # it failed its read-back ("checksum")
     (row,) = [row for row in calamine_rows(result.xlsx, "基本目標Ⅰ") if row[1] == 1.0]
     assert abs(float(row[6]) - 2469.13578024691) < 1e-9, row  # the joint entry: both members' values added
+
+
+def test_an_output_of_an_earlier_run_not_made_again_is_said_to_be_stale(
+    example: Example, tmp_path: Path
+) -> None:
+    first = consolidate_plan(example.plan, example.answers, tmp_path, csv=True, html=True)
+    assert not [f for f in first.findings if f.code == "consolidate-stale-output"]
+    second = consolidate_plan(example.plan, example.answers, tmp_path)  # as the button does: xlsx only
+    stale = sorted(
+        Path(f.params["path"]).suffix for f in second.findings if f.code == "consolidate-stale-output"
+    )
+    assert stale == [".csv", ".html", ".json"]
+    assert "前回の集約" in next(f for f in second.findings if f.code == "consolidate-stale-output").message()

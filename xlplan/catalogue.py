@@ -1201,6 +1201,12 @@ CATALOGUE: dict[str, Entry] = {
         "事業 {no}・担当課「{entry}」（{department}）の回答は計画にない行のため、集約表に使いませんでした。",
         "The answer for project {no}, entry '{entry}' ({department}) matches no row of the plan and was not used.",
     ),
+    "consolidate-stale-output": Entry(
+        "warning",
+        "{path} は前回の集約で作ったもので、今回は作り直していません（今回の集約表と内容が違うことがあります）。公表する前に、同じ形式も作るよう指定して集約し直すか、このファイルを削除してください。",
+        "{path} is from an earlier consolidation and was not made again this time (it may differ from this table). "
+        "Consolidate again asking for it, or delete it, before publishing.",
+    ),
     "consolidate-text-clipped": Entry(
         "warning",
         "事業 {no}（{entry}）の実績内容は長すぎて、集約表（Excel・PDF）のセルには {shown} 行目までしか表示されません"

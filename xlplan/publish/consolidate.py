@@ -215,6 +215,13 @@ def consolidate_plan(
             written = [digest.workbook for digest in made]
     finally:
         held.release()
+    # An output of an earlier run that this one did not make (the button makes no HTML page, a PDF
+    # that failed) is not this table: said, so that nobody publishes it as if it were.
+    outputs = {path for path in (xlsx, pdf_path, csv_path, json_path, html_path) if path is not None}
+    for suffix in (".pdf", ".csv", ".json", ".html"):
+        earlier = out_dir / f"{stem}{suffix}"
+        if earlier.is_file() and earlier not in outputs:
+            findings.append(Finding("consolidate-stale-output", {"path": str(earlier)}))
     return ConsolidationResult(
         xlsx, pdf_path, csv_path, json_path, table.entry_rows, tuple(findings), html=html_path,
         digests=tuple(written),
