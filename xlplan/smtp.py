@@ -75,6 +75,17 @@ class SendOutcome:
         """True when the server accepted the message."""
         return self.error is None
 
+    def problem(self, department: str, kind: str, to: str | None, file: str | None = None) -> Finding | None:
+        """What the sender reports of this outcome: ``send-outcome-unknown``, ``smtp-send-failed`` (to
+        ``to``, about ``file``), or None when the server took the message. ``kind``: request, reminder, feedback."""
+        if self.uncertain:
+            return Finding("send-outcome-unknown", {"department": department, "kind": kind})
+        if not self.ok:
+            return Finding(
+                "smtp-send-failed", {"department": department, "to": to, "reason": self.error}, file=file
+            )
+        return None
+
 
 RUN_BUDGET = 300.0
 """Seconds one run may spend sending: a stalled server costs this much per run, not per message."""

@@ -262,16 +262,8 @@ def distribute(
                         )
                 ledger.mark_dispatch(connection, sending[index], outcome.sent_at, outcome.error,
                                      uncertain=outcome.uncertain)  # fmt: skip
-                findings: tuple[Finding, ...] = ()
-                if outcome.uncertain:
-                    findings = (
-                        Finding("send-outcome-unknown", {"department": item.department, "kind": KIND}),
-                    )
-                elif not outcome.ok:
-                    findings = (
-                        Finding("smtp-send-failed", {"department": item.department, "to": outcome.to,
-                                                     "reason": outcome.error}, file=str(item.mail)),
-                    )  # fmt: skip
+                problem = outcome.problem(item.department, KIND, outcome.to, file=str(item.mail))
+                findings = (problem,) if problem is not None else ()
                 status = "sent" if outcome.ok else "unknown" if outcome.uncertain else "failed"
                 results[item.department] = replace(item, status=status, findings=item.findings + findings)
 

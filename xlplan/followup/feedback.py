@@ -341,15 +341,8 @@ def write_feedback(
                 ),
             )
             outcome, reason = ("sent", None) if sent.ok else ("failed", sent.error)
-            if sent.uncertain:
-                own.append(Finding("send-outcome-unknown", {"department": registry.name, "kind": "feedback"}))
-            elif not sent.ok:
-                own.append(
-                    Finding(
-                        "smtp-send-failed",
-                        {"department": registry.name, "to": registry.email, "reason": sent.error},
-                    )
-                )
+            problem = sent.problem(registry.name, "feedback", registry.email)
+            own += [problem] if problem is not None else []
     finally:
         connection.close()
     return FeedbackResult(

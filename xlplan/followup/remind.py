@@ -244,21 +244,10 @@ def remind(
                 ),
             )
             for (_dispatch_id, _, draft), outcome in zip(pending, outcomes, strict=True):
-                if outcome.uncertain:
-                    findings.append(
-                        Finding("send-outcome-unknown", {"department": draft.department, "kind": "reminder"})
-                    )
-                    reminders.append(_with(draft, "unknown", outcome.error))
-                elif outcome.ok:
-                    reminders.append(_with(draft, "sent"))
-                else:
-                    findings.append(
-                        Finding(
-                            "smtp-send-failed",
-                            {"department": draft.department, "to": draft.to, "reason": outcome.error},
-                        )
-                    )
-                    reminders.append(_with(draft, "failed", outcome.error))
+                problem = outcome.problem(draft.department, "reminder", draft.to)
+                findings += [problem] if problem is not None else []
+                said: Outcome = "unknown" if outcome.uncertain else "sent" if outcome.ok else "failed"
+                reminders.append(_with(draft, said, outcome.error))
         else:
             reminders.extend(draft for _, _, draft in pending)
     finally:

@@ -51,11 +51,9 @@ def resend_failed_feedback(
     found = []
     for row, outcome in zip(ready, outcomes, strict=True):
         department = registry[row["department"]]
-        if outcome.uncertain:
-            found.append(Finding("send-outcome-unknown", {"department": department.name, "kind": "feedback"}))
-        elif not outcome.ok:
-            found.append(Finding("smtp-send-failed", {"department": department.name, "to": department.email,
-                                                      "reason": outcome.error}))  # fmt: skip
+        problem = outcome.problem(department.name, "feedback", department.email)
+        if problem is not None:
+            found.append(problem)
         else:
             found.append(Finding("feedback-resent", {"department": department.name, "to": department.email,
                                                      "path": str(row["file_path"] or "")}))  # fmt: skip
