@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 import email
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -267,9 +269,11 @@ def test_the_feedback_files_get_the_folders_normal_permissions(result, workspace
     assert status.stat().st_mode & 0o777 == normal
 
 
-def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
+def _filled_by_general_affairs(
     workspace: Workspace, example: Example
-) -> None:
+) -> tuple[Path, Any, Any, Callable[[str], int]]:
+    """総務課's workbook, distributed and filled with the example's answers: its path, the workbook
+    open in openpyxl, its 回答 sheet, and the column (1-based) of the heading that starts so."""
     import xlplan
     from xlplan.demo.respond import fill_response
 
@@ -280,13 +284,26 @@ def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
     fill_response(sent.workbook, answers, filled)
     book = openpyxl.load_workbook(filled)
     sheet = book[layout.RESPONSE_SHEET]
-    headers = [cell.value for cell in sheet[layout.HEADER_ROW]]
-    narrative = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の実績内容"))
+    headers = [str(cell.value) for cell in sheet[layout.HEADER_ROW]]
+
+    def column(start: str) -> int:
+        return next(n for n, text in enumerate(headers, start=1) if text.startswith(start))
+
+    return filled, book, sheet, column
+
+
+def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
+    workspace: Workspace, example: Example
+) -> None:
+    import xlplan
+
+    _, book, sheet, column = _filled_by_general_affairs(workspace, example)
+    narrative = column("今年度の実績内容")
     first = layout.HEADER_ROW + 1
     sheet.protection.sheet = False
     sheet.insert_rows(first + 1)  # a memo row under the first project
     sheet.cell(first + 1, narrative).value = "補足メモ"
-    value = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の値"))
+    value = column("今年度の値")
     sheet.cell(first + 5, value).value = "たくさん"  # and an error, so that a 差し戻し票 is made
     book.save(workspace.inbox / "総務課_回答.xlsx")
     collected = xlplan.collect(workspace)
@@ -304,17 +321,9 @@ def test_control_characters_typed_into_a_value_never_reach_the_feedback_workbook
     import zipfile
 
     import xlplan
-    from xlplan.demo.respond import fill_response
 
-    (sent,) = xlplan.distribute(workspace, only=["総務課"]).departments
-    assert sent.workbook is not None
-    answers = [a for a in example.answers if example.plan.canonical_department(a.department) == "総務課"]
-    filled = workspace.root / "filled.xlsx"
-    fill_response(sent.workbook, answers, filled)
-    book = openpyxl.load_workbook(filled)
-    sheet = book[layout.RESPONSE_SHEET]
-    headers = [cell.value for cell in sheet[layout.HEADER_ROW]]
-    value = next(n for n, text in enumerate(headers, start=1) if str(text).startswith("今年度の値"))
+    filled, book, sheet, column = _filled_by_general_affairs(workspace, example)
+    value = column("今年度の値")
     sheet.cell(layout.HEADER_ROW + 1, value).value = "\x9bXXESCXX]0;title XXBELXX たくさん"
     book.save(filled)
     # The escapes Excel itself writes for control characters (_x001B_ is ESC), as a spreadsheet saves them.
