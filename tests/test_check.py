@@ -616,9 +616,11 @@ def _set_formatted(path: Path, row_id: str, value: float, number_format: str) ->
     return address
 
 
-@pytest.mark.parametrize("number_format", ["0.0%", "0%", "0.00%"])
+@pytest.mark.parametrize(
+    ("number_format", "cell_showed"), [("0.0%", "41.2%"), ("0%", "41%"), ("0.00%", "41.20%")]
+)
 def test_a_percentage_typed_with_its_sign_is_read_as_displayed(
-    returned: Returned, tmp_path: Path, number_format: str
+    returned: Returned, tmp_path: Path, number_format: str, cell_showed: str
 ) -> None:
     path = _copy(returned, tmp_path, PERCENT_DEPARTMENT)
     address = _set_formatted(path, PERCENT_ROW, 0.412, number_format)
@@ -627,8 +629,21 @@ def test_a_percentage_typed_with_its_sign_is_read_as_displayed(
     finding = outcome.only("value-percent-sign")
     assert not finding.is_error
     _placed(finding, PERCENT_ROW, layout.CURRENT_VALUE, address)
-    _japanese(finding, "「41.2%」")
+    _japanese(finding, "「41.2%」", f"セルの表示は「{cell_showed}」")  # LibreOffice shows 41% under 0%
     assert outcome.result.ok
+
+
+def test_a_date_in_a_count_is_quoted_as_the_cell_showed_it(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    address = _address(path, PEOPLE_ROW, layout.CURRENT_VALUE)
+
+    def change(workbook: Workbook) -> None:  # a date pasted into the cell, shown 4月1日
+        cell = workbook[layout.RESPONSE_SHEET][address]
+        cell.value, cell.number_format = dt.datetime(2026, 4, 1), 'm"月"d"日"'
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    _japanese(outcome.only("value-not-a-number"), "「4月1日」")
 
 
 def test_a_percentage_over_a_hundred_typed_with_its_sign_is_out_of_range(
@@ -648,6 +663,17 @@ def test_a_unit_in_the_number_format_is_part_of_the_value(returned: Returned, tm
     finding = outcome.only("value-unit-mismatch")
     _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
     _japanese(finding, "「159件」", "「人」")
+    assert outcome.answer(1).value.is_blank
+
+
+def test_a_currency_format_on_a_count_is_not_the_count(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    # LibreOffice's currency button on a 人 cell: the cell shows ¥69, which is not 69人.
+    address = _set_formatted(path, PEOPLE_ROW, 69, "[$¥-411]#,##0;-[$¥-411]#,##0")
+    outcome = _check(returned, path)
+    finding = outcome.only("value-unit-mismatch")
+    _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
+    _japanese(finding, "「¥69」")
     assert outcome.answer(1).value.is_blank
 
 
@@ -675,6 +701,8 @@ def test_the_distributed_literal_percent_format_reads_the_number_typed(
         (3, "[Red]0_);[Blue](0)", None),
         (3, "@", None),
         ("41.2%", "0.0%", None),  # text is read as the text
+        (69, "[$¥-411]#,##0;-[$¥-411]#,##0", "¥69"),  # LibreOffice's currency button
+        (69, '"¥"#,##0', "¥69"),  # the text before the number stays before it
     ],
 )
 def test_a_number_as_its_format_displays_it(value: object, code: str, shown: str | None) -> None:
@@ -704,6 +732,14 @@ def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_pa
         (-1234, "#,##0 ;(#,##0)", "(1,234)"),
         (dt.datetime(2021, 4, 1), "[$-F800]dddd, mmmm dd, yyyy", "2021年4月1日"),  # Excel's 長い日付形式
         (12, "General", "12"),
+        # What LibreOffice gives text typed into a cell that is not text: shown through its format.
+        (1500, "0.00E+00", "1.50E+03"),  # 1.5E3
+        (0.412, "0%", "41%"),  # 41.2%, rounded as the cell shows it
+        (3.5, "# ?/?", "3 1/2"),
+        (12.6, "0", "13"),
+        (1.5, "0.0#", "1.5"),
+        (1234.5, "[$¥-411]#,##0.0", "¥1,234.5"),  # LibreOffice's currency button
+        (1500, "##0.0E+0", "1500"),  # an engineering format is not read here: as stored, never half
     ],
 )
 def test_a_narrative_a_spreadsheet_made_a_date_or_a_number_is_read_as_it_was_shown(

@@ -877,8 +877,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "value-percent-sign": Entry(
         "warning",
-        "事業番号 {project_no} の今年度の値は「%」を付けて入力されたため、表示のとおり「{read}」として読み取りました。正しいか確認してください。",
-        "Project {project_no}: this year's value was typed with a % sign and was read as displayed, '{read}'. Please check it.",
+        "事業番号 {project_no} の今年度の値は「%」を付けて入力されたため、「{read}」として読み取りました（セルの表示は「{shown}」）。正しいか確認してください。",
+        "Project {project_no}: this year's value was typed with a % sign and was read as '{read}' (the cell showed '{shown}'). Please check it.",
     ),
     "value-normalised": Entry(
         "warning",

@@ -8,9 +8,11 @@ published as 4月1日, not as 2021-04-01.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from xlplan.collection.snapshot import CellValue
 from xlplan.findings import Phrase
@@ -77,28 +79,53 @@ _LITERAL = re.compile(r'"([^"]*)"|\\(.)|[_*].')
 r"""A format's literal text: ``"件"`` quoted, ``\件`` escaped (as LibreOffice writes it), or the
 ``_x`` (space as wide as x) and ``*x`` (fill) directives, which show no text of their own."""
 _CONDITION = re.compile(r"\[[^\]]*\]")  # [Red], [<100], [$-411]
+_CURRENCY = re.compile(r"\[\$([^\]-]*)(?:-[0-9A-Fa-f]*)?\]")
+"""A currency or locale tag: ``[$¥-411]`` prints ¥ (LibreOffice's currency button), ``[$-411]`` nothing."""
+_PLACEHOLDER = re.compile(r"[0#?]|general", re.IGNORECASE)
 
 
-def _parts(code: str) -> tuple[str, str]:
-    """(the format's first section without its literals, the literal text it prints)."""
-    section = _CONDITION.sub("", code.split(";", 1)[0])
-    literal = "".join(match.group(1) or match.group(2) or "" for match in _LITERAL.finditer(section))
-    return _LITERAL.sub("", section), literal.strip()
+def _section(code: str, negative: bool = False) -> str:
+    """The format's section for a number (the second for a negative number, where there is one),
+    its currency symbols as quoted text and its other bracketed tags dropped."""
+    sections = code.split(";")
+    section = sections[1] if negative and len(sections) > 1 else sections[0]
+    section = _CURRENCY.sub(lambda match: '"' + match.group(1).replace('"', "") + '"', section)
+    return _CONDITION.sub("", section)
+
+
+def _parts(code: str) -> tuple[str, str, str]:
+    """(the format's first section without its literals, the literal text it prints before the
+    number, the literal text it prints after it)."""
+    section = _section(code)
+    bare: list[str] = []
+    before: list[str] = []
+    after: list[str] = []
+    position = 0
+    for match in _LITERAL.finditer(section):
+        bare.append(section[position : match.start()])
+        position = match.end()
+        text = match.group(1) or match.group(2) or ""
+        (after if _PLACEHOLDER.search("".join(bare)) else before).append(text)
+    bare.append(section[position:])
+    return "".join(bare), "".join(before).strip(), "".join(after).strip()
 
 
 def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> str | None:
     r"""A number as its cell displays it, where the number format changes what it is: None otherwise.
 
     A percent format (``%`` outside quotes) shows the number times 100 with ``%``; a quoted
-    or escaped text in the format (``0"件"``, ``0\件``) shows as the number's unit. The
-    decimals stay those of the stored number (what was typed), not those the format rounds to —
-    unless ``printed``: a published table is what it prints, so 65 under ``0.0"%"`` is 65.0%,
-    and a number under ``0.0`` is shown with its one decimal too.
+    or escaped text in the format (``0"件"``, ``0\件``, ``"¥"#,##0``, ``[$¥-411]#,##0``) shows
+    as the number's unit, before or after it where the format puts it. The decimals stay those
+    of the stored number (what was typed), not those the format rounds to — unless ``printed``:
+    a published table is what it prints, so 65 under ``0.0"%"`` is 65.0%, and a number under
+    ``0.0`` is shown with its one decimal too.
     """
     if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    bare, literal = _parts(code)
+    bare, before, after = _parts(code)
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        return None
     percent = "%" in bare
     if percent:
         number *= 100
@@ -107,11 +134,11 @@ def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> s
         text = format(
             number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP), "f"
         )  # as Excel rounds
-    elif percent or literal:
+    elif percent or before or after:
         text = format(number.normalize(), "f") if number != number.to_integral_value() else str(int(number))
     else:
         return None
-    return f"{text}{'%' if percent else literal}"
+    return f"{before}{text}{'%' if percent else ''}{after}"
 
 
 def _decimals(bare: str) -> int | None:
@@ -120,6 +147,12 @@ def _decimals(bare: str) -> int | None:
     if digits is None:
         return None
     return (digits.group(1) or "").count("0")
+
+
+def prints_text(code: str | None) -> bool:
+    """True when the format prints text beside the number (``0"件"``, ``[$¥-411]#,##0``): a unit or
+    a currency the person saw with the number, though they typed the number alone."""
+    return code is not None and any(_parts(code)[1:])
 
 
 def shows_literal(code: str | None) -> bool:
@@ -132,7 +165,8 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
 
     A spreadsheet turns some text typed into a cell that is not formatted as text into a number or
     a date (50% → 0.5, 1,234.5 → 1234.5, 4月1日 → a date): each is shown again through its format.
-    A date whose format cannot be read is its ISO form.
+    A date whose format cannot be read is its ISO form; a number whose format is beyond what is
+    understood here is shown as stored, never half through its format.
     """
     if value is None or value == "":
         return None
@@ -142,49 +176,124 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        if number.is_finite():
-            try:
-                return _narrative_number(number, code)
-            except (ArithmeticError, ValueError):  # a format or number too odd to show through: as stored
-                pass
-        return format(number, "f") if number.is_finite() else repr(value)
+        if not number.is_finite():
+            return repr(value)
+        with contextlib.suppress(ArithmeticError, ValueError):  # a format or number too odd: as stored
+            shown = _narrative_number(number, code)
+            if shown is not None:
+                return shown
+        return _general(number)
     return str(value)
 
 
-_NUMBER_PART = re.compile(r'"([^"]*)"|\\(.)|[_*].|([0#?][0#?,.]*)|(.)')
+_NUMBER_PART = re.compile(
+    r'"([^"]*)"|\\(.)|[_*].'
+    r"|(?:([#0?]+) +)?([#0?]+)/([#0?]+|[1-9][0-9]*)"  # a fraction: 3 1/2, 7/2, # ??/100
+    r"|([0#?][0#?,]*(?:\.[0#?]*)?)(?:([Ee][+-])([0#?]+))?"  # digits, and an exponent
+    r"|(.)"
+)
+_PLAIN = frozenset(" $-+/():!^&'~{}<>=%,.")
+"""Characters a format prints as they are without quotes; any other letter is a code not read here."""
 
 
-def _narrative_number(number: Decimal, code: str | None) -> str:
-    """A number as its format shows it: the format's sign, grouping, decimals, percent and text
-    (¥1,234, 1,234円, 50%, (1,234)); General shows the number as stored."""
+def _general(number: Decimal) -> str:
+    """A number as General shows what was typed: no exponent, no ``.0``."""
+    text = format(number, "f")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _narrative_number(number: Decimal, code: str | None) -> str | None:
+    """A number as its format shows it: the format's sign, grouping, decimals, percent, exponent,
+    fraction and text (¥1,234, 1,234円, 41%, (1,234), 1.50E+03, 3 1/2); General shows the number as
+    stored. None for a format this does not understand (the caller shows the number as stored)."""
     sections = (code or "General").split(";")
     negative = number < 0 and len(sections) > 1  # the second section prints the sign its own way
-    section = _CONDITION.sub("", sections[1] if negative else sections[0])
+    section = _section(code or "General", negative)
     if section.strip().lower() in ("general", "", "@"):
-        text = format(number, "f")
-        return text[:-2] if text.endswith(".0") else text
+        return _general(number)
     before: list[str] = []
     after: list[str] = []
-    digits = ""
+    number_part: re.Match[str] | None = None
     for match in _NUMBER_PART.finditer(section):
-        quoted, escaped, run, other = match.groups()
-        if run is not None and not digits:
-            digits = run
+        quoted, escaped, _, _, _, digits, _, _, other = match.groups()
+        if digits is not None or match.group(5) is not None:
+            if number_part is not None:
+                return None  # a second number in one section: not a format read here
+            number_part = match
             continue
+        if other is not None and other not in _PLAIN and (other.isascii() and other.isalpha()):
+            return None  # an unquoted letter is a code (E, e, G…) not read here
         literal = next((text for text in (quoted, escaped, other) if text is not None), "")
-        (after if digits else before).append(literal)
-    if not digits:
-        return "".join(before) or format(number, "f")
+        (after if number_part is not None else before).append(literal)
+    if number_part is None:
+        return "".join(before) or _general(number)
     shown = -number if negative else number
     if "%" in "".join(before + after):
         shown *= 100
-    decimals = _decimals(digits)
-    if decimals is not None and "." in digits:
-        shown = shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    elif shown == shown.to_integral_value():
-        shown = shown.quantize(Decimal(1))
-    text = format(shown, ",f" if "," in digits.split(".")[0] else "f")
+    if number_part.group(5) is not None:
+        text = _fraction(shown, *number_part.group(3, 4, 5))
+    elif number_part.group(7) is not None:
+        text = _scientific(shown, number_part.group(6), number_part.group(7), number_part.group(8))
+    else:
+        text = _fixed(shown, number_part.group(6))
+    if text is None:
+        return None
     return "".join(before) + text + "".join(after)
+
+
+def _fixed(number: Decimal, digits: str) -> str:
+    """``number`` through a digits run such as ``#,##0.0#``: rounded as Excel does to the most
+    decimals it allows, trailing zeros shown down to the decimals it fixes."""
+    whole, _, fraction = digits.partition(".")
+    most = sum(fraction.count(mark) for mark in "0#?")
+    least = fraction.count("0")
+    rounded = number.quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    text = format(rounded, ",f" if "," in whole else "f")
+    if most > least and "." in text:
+        kept = len(text) - (most - least)
+        while len(text) > kept and text.endswith("0"):
+            text = text[:-1]
+        text = text.rstrip(".")
+    return text
+
+
+def _scientific(number: Decimal, mantissa: str, sign: str, exponent: str) -> str | None:
+    """``number`` in a scientific format such as ``0.00E+00`` (one digit before the point)."""
+    whole, _, fraction = mantissa.partition(".")
+    if len(whole.replace(",", "")) != 1:
+        return None  # engineering forms (##0.0E+0) are not read here
+    decimals = len(fraction)
+    if number == 0:
+        power, significand = 0, Decimal(0).quantize(Decimal(1).scaleb(-decimals))
+    else:
+        power = number.adjusted()
+        significand = number.scaleb(-power).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        if abs(significand) >= 10:  # 9.995 rounded up to 10.00
+            power += 1
+            significand = number.scaleb(-power).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    marker = sign[0]
+    shown_sign = "-" if power < 0 else ("+" if sign[1] == "+" else "")
+    return f"{format(significand, 'f')}{marker}{shown_sign}{abs(power):0{len(exponent)}d}"
+
+
+def _fraction(number: Decimal, whole: str | None, numerator: str, denominator: str) -> str | None:
+    """``number`` as a fraction (``# ?/?`` → 3 1/2, ``?/?`` → 7/2, ``# ?/100`` → 3 50/100)."""
+    value = Fraction(number)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if denominator.isdigit():
+        fixed = int(denominator)
+        part = Fraction(round(value * fixed), fixed)
+        top, bottom = part.numerator * (fixed // part.denominator), fixed
+    else:
+        part = value.limit_denominator(10 ** len(denominator) - 1)
+        top, bottom = part.numerator, part.denominator
+    if whole is None:
+        return f"{sign}{top}/{bottom}"
+    units, rest = divmod(top, bottom)
+    if rest == 0:
+        return f"{sign}{units}"
+    return f"{sign}{units} {rest}/{bottom}" if units else f"{sign}{rest}/{bottom}"
 
 
 _ERAS = (

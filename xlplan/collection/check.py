@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from xlplan.collection.cells import displayed, formula_hazard, narrative_text, shows_literal
+from xlplan.collection.cells import displayed, formula_hazard, narrative_text, prints_text, shows_literal
 from xlplan.collection.identify import Identity
 from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
@@ -325,15 +325,16 @@ def _cell(identity: Identity, place: _Place, key: str) -> str:
     return a1(place.sheet_row, _column(identity, key))
 
 
-def _shown(value: CellValue) -> str:
-    """A cell value as quoted in a message, shortened."""
+def _shown(value: CellValue, code: str | None = None) -> str:
+    """A cell value as quoted in a message, shortened; a date as its format showed it (4月1日)."""
     if value is None:
         return ""
-    text = (
-        layout.canonical_cell(value) or ""
-        if isinstance(value, (int, float, bool))
-        else strip_unsafe(str(value))
-    )
+    if isinstance(value, (dt.date, dt.time)) and code:
+        text = narrative_text(value, code) or ""
+    elif isinstance(value, (int, float, bool)):
+        text = layout.canonical_cell(value) or ""
+    else:
+        text = strip_unsafe(str(value))
     return text if len(text) <= MESSAGE_VALUE_MAX else text[:MESSAGE_VALUE_MAX] + "…"
 
 
@@ -395,9 +396,7 @@ def _check_value(
     def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:
         # What a finding on the cell says; made only for a finding (most rows have none).
         # As displayed; else typed text, shortened; else the cell's value (which _shown shortens).
-        quoted = shown if shown is not None else _shown(raw) if not isinstance(raw, str) else raw
-        if shown is None and isinstance(raw, str) and len(raw) > MESSAGE_VALUE_MAX:
-            quoted = raw[:MESSAGE_VALUE_MAX] + "…"
+        quoted = shown if shown is not None else _shown(raw, read.value_format)
         base = _params(place.row, layout.CURRENT_VALUE) | {
             "unit": rule.unit or "",
             "value": strip_unsafe(quoted),
@@ -414,7 +413,9 @@ def _check_value(
         raw = shown
     parsed = parse_value(raw, rule.unit, unit_known=True)
     if parsed.error is not None or parsed.value is None:
-        if parsed.error is ValueErrorCode.UNIT_MISMATCH and rule.kind != "mark":
+        # A number the cell's format shows with other text (¥69, 159件) was typed in the wrong unit too.
+        texted = shown is not None and prints_text(read.value_format)
+        if (parsed.error is ValueErrorCode.UNIT_MISMATCH or texted) and rule.kind != "mark":
             return BLANK, [at("value-unit-mismatch")]
         if parsed.error is ValueErrorCode.UNEXPECTED_UNIT and rule.kind != "mark":
             return BLANK, [at("value-unexpected-unit", {"typed_unit": parsed.typed_unit})]
@@ -430,7 +431,8 @@ def _check_value(
             code, extra = problem
             return BLANK, [at(code, extra)]
     if percent_typed:
-        findings.append(at("value-percent-sign", {"read": value.display()}))
+        seen = displayed(read.value, read.value_format, printed=True)  # 41% where 41.2% was typed under 0%
+        findings.append(at("value-percent-sign", {"read": value.display(), "shown": seen or value.display()}))
     if Normalisation.MARK_VARIANT in parsed.normalisations and value.mark is not None:
         findings.append(at("value-mark-variant", {"mark": value.mark.value}))
     what: list[Phrase] = []

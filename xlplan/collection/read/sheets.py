@@ -156,7 +156,10 @@ _FORMULA = re.compile(rb"<f[\s>/]")
 # Only cells that can hold a number: no type, or t="n" (text, booleans and errors carry another t).
 _STYLED_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: t="n")? s="([0-9]{1,6})"')
 _MAX_NAMED_STYLES = 200  # beyond this many styles with a format, the general pattern is used
-_BUILTIN_FORMATS = {"9": "0%", "10": "0.00%", "3": "#,##0", "4": "#,##0.00", "11": "0.00E+00"}
+_BUILTIN_FORMATS = {"1": "0", "2": "0.00", "3": "#,##0", "4": "#,##0.00", "9": "0%", "10": "0.00%",
+                    "11": "0.00E+00", "12": "# ?/?", "13": "# ??/??", "37": "#,##0 ;(#,##0)",
+                    "38": "#,##0 ;[Red](#,##0)", "39": "#,##0.00;(#,##0.00)", "40": "#,##0.00;[Red](#,##0.00)",
+                    "48": "##0.0E+0"}  # fmt: skip
 """Built-in number formats that change what a number looks like (ECMA-376 §18.8.30)."""
 _WAREKI, _NENGAPPI = "[$-411]ge.m.d", '[$-411]ggge"年"m"月"d"日"'
 _BUILTIN_FORMATS |= {
