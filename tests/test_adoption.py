@@ -93,6 +93,10 @@ def test_a_blank_master_filled_by_the_office_is_distributed(tmp_path: Path) -> N
     for row in settings.iter_rows(min_row=2):
         if row[0].value == "連絡先メール":
             row[1].value = "kikaku@mirai.example"
+        if (
+            row[0].value == "担当部署"
+        ):  # the mails say who asks: 「いつもお世話になっております。企画課です。」
+            row[1].value = "企画課"
         if row[0].value == "現状値年度":
             row[1].value = "令和4年度"
     departments = book["担当課"]

@@ -17,6 +17,7 @@ from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.errors import ConfigurationError
 from xlplan.examples import Example
+from xlplan.plan.blank import PLACEHOLDER_NAME
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Department, Entry, HistoryRecord, MailTemplate, Node, Plan, Project, Settings
 from xlplan.plan.values import Mark, Value
@@ -185,11 +186,37 @@ def _break(workspace: Workspace, edit: str) -> None:
     elif edit == "bad-address":
         book["担当課"].cell(row=2, column=3).value = "bunka＠市役所.jp"  # C2: the first department's address
     elif edit == "bad-fiscal-year":
-        settings = book["設定"]
-        for row in settings.iter_rows(min_row=2):
-            if row[0].value == "今年度":
-                row[1].value = "来年度"
+        _setting(book, "今年度", "来年度")
+    elif edit == "renamed-baseline":
+        plan.cell(row=1, column=column("現状値")).value = "現状値（R4）"  # every baseline would be dropped
+    elif edit == "renamed-target":
+        plan.cell(row=1, column=column("目標値")).value = "目標値（R10）"  # every target would be dropped
+    elif edit == "unit-without-indicator":
+        plan.cell(row=2, column=column("数値目標")).value = None  # 単位 人 stays: the form would ask ○×—
+    elif edit == "years-out-of-order":
+        _setting(book, "前年度", "令和3年度")  # after 今年度 令和2年度: the table's headings would say so
+    elif edit == "baseline-after-previous":
+        _setting(book, "現状値年度", "令和2年度")
+    elif edit == "deadline-before-year":
+        _setting(book, "締切", dt.datetime(2020, 3, 31))  # before 令和2年度 starts: overdue on the day sent
+    elif edit == "bad-round":
+        _setting(book, "回", 1.5)
+    elif edit == "level-gap":
+        _setting(book, "階層2", None)  # 階層3 and 階層4 are still filled
+    elif edit == "history-duplicate":
+        history = book["履歴"]
+        history.append([cell.value for cell in history[2]])  # a row pasted twice
+    elif edit == "history-current-year":
+        book["履歴"]["D2"] = "令和2年度"
     book.save(workspace.master_path)
+
+
+def _setting(book: openpyxl.Workbook, key: str, value: object) -> None:
+    for row in book["設定"].iter_rows(min_row=2):
+        if row[0].value == key:
+            row[1].value = value
+            return
+    raise AssertionError(key)
 
 
 @pytest.mark.parametrize(
@@ -200,6 +227,34 @@ def _break(workspace: Workspace, edit: str) -> None:
         ("unknown-department", "master-unknown-department", "計画", "O6", "未来創造課"),
         ("bad-value", "master-bad-value", "計画", "N4", "値「たくさん」を読み取れません"),
         ("bad-fiscal-year", "master-bad-fiscal-year", "設定", "B13", "年度「来年度」を読み取れません"),
+        ("renamed-baseline", "master-missing-column", "計画", "1:1", "列「現状値」"),
+        ("renamed-target", "master-missing-column", "計画", "1:1", "列「目標値」"),
+        ("unit-without-indicator", "master-missing-value", "計画", "L2", "数値目標"),
+        (
+            "years-out-of-order",
+            "master-years-out-of-order",
+            "設定",
+            "B12",
+            "前年度「令和3年度」が今年度「令和2年度」より前",
+        ),
+        (
+            "baseline-after-previous",
+            "master-baseline-after-previous",
+            "設定",
+            "B10",
+            "現状値の年度「令和2年度」",
+        ),
+        ("deadline-before-year", "master-deadline-before-year", "設定", "B17", "締切「2020年3月31日」"),
+        ("bad-round", "master-bad-round", "設定", "B14", "回「1.5」は 1 以上の整数"),
+        ("level-gap", "master-missing-setting", "設定", "B7", "設定「階層2」が入力されていません"),
+        ("history-duplicate", "master-duplicate-history", "履歴", "D84", "（最初の行は D2）"),
+        (
+            "history-current-year",
+            "master-history-not-past",
+            "履歴",
+            "D2",
+            "「令和2年度」は今年度「令和2年度」以後",
+        ),
         (
             "bad-address",
             "master-bad-address",
@@ -232,6 +287,34 @@ def test_bad_master_stops_with_sheet_and_cell_and_writes_nothing(
         assert words in err and code in err, command
         if cell:
             assert f"{sheet}!{cell}" in err
+    assert _snapshot(workspace.root) == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "commands"),
+    [
+        ("placeholder-name", "計画名", ["distribute", "consolidate"]),  # it would name every file and table
+        ("no-office", "担当部署", ["distribute"]),  # 「いつもお世話になっております。です。」
+        ("no-deadline", "締切", ["distribute"]),  # 「【締切】…」
+    ],
+)
+def test_a_master_not_yet_finished_is_shown_but_nothing_goes_out(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], edit: str, key: str, commands: list[str]
+) -> None:
+    book = openpyxl.load_workbook(workspace.master_path)
+    value = {"placeholder-name": PLACEHOLDER_NAME, "no-office": None, "no-deadline": None}[edit]
+    _setting(
+        book, {"placeholder-name": "計画名", "no-office": "担当部署", "no-deadline": "締切"}[edit], value
+    )
+    if edit == "no-office":
+        _setting(book, "担当者", None)
+    book.save(workspace.master_path)
+    assert main(["plan", "show", "-w", str(workspace.root)]) == 0  # the office can still look at it
+    capsys.readouterr()
+    before = _snapshot(workspace.root)
+    for command in commands:
+        assert main([command, "-w", str(workspace.root)]) == 2, command
+        assert f"設定「{key}」が入力されていません" in capsys.readouterr().err, command
     assert _snapshot(workspace.root) == before
 
 

@@ -453,6 +453,40 @@ CATALOGUE: dict[str, Entry] = {
         "評価基準シートに区分の表がありません。A列に「区分」と書いた行の下に、区分の名称と下限（達成率 %）を高い順に入れてください。",
         "The 評価基準 sheet has no grades: below a row with 区分 in column A, list each grade and its least rate, highest first.",
     ),
+    "master-history-not-past": Entry(
+        "error",
+        "履歴の事業番号 {no} の年度「{year}」は今年度「{current}」以後です。履歴には前年度までの実績を入れます"
+        "（今年度の実績は回収した回答から集約し、次年度へ進むときに履歴に加わります）。",
+        "History of project {no}: the year '{year}' is not before this year '{current}'. The history holds past "
+        "years only (this year's results come from the returns and are added when the year is closed).",
+    ),
+    "master-duplicate-history": Entry(
+        "error",
+        "履歴の事業番号 {no}・{entry}・{year} の行が2つあります（最初の行は {first}）。同じ行が重なっていると"
+        "値が足し合わされるため、どちらか一方を削除してください。",
+        "History: project {no}, {entry}, {year} is recorded twice (the first at {first}); the values would be "
+        "added together. Delete one of the rows.",
+    ),
+    "master-years-out-of-order": Entry(
+        "error",
+        "前年度「{previous}」が今年度「{current}」より前になっていません。前年度には今年度の前の年度を入力してください。",
+        "The previous year '{previous}' is not before this year '{current}'. Enter the year before this year.",
+    ),
+    "master-baseline-after-previous": Entry(
+        "error",
+        "現状値の年度「{baseline}」が前年度「{previous}」より後になっています。現状値は計画を始める前の値です。",
+        "The baseline year '{baseline}' is after the previous year '{previous}'; the baseline is the value before the plan.",
+    ),
+    "master-deadline-before-year": Entry(
+        "error",
+        "締切「{deadline}」が今年度「{year}」の始まり（4月1日）より前です。回答の締切の日付を入力してください。",
+        "The deadline '{deadline}' is before the start of this year '{year}' (1 April). Enter the date returns are due.",
+    ),
+    "master-bad-round": Entry(
+        "error",
+        "回「{value}」は 1 以上の整数で入力してください（1 回目の照会なら 1）。",
+        "The round '{value}' must be a whole number of 1 or more (1 for the first request of the year).",
+    ),
     "master-bad-past-years": Entry(
         "error",
         "表示する過去の年度数「{value}」は 1 から {most} までの整数で入力してください（1 なら前年度だけ）。",

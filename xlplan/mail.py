@@ -96,6 +96,13 @@ def require_mail_settings(settings: Settings, template_key: str) -> MailTemplate
         missing += [f"{template_key}メール件名", f"{template_key}メール本文"]
     if not settings.office_email:
         missing.append("連絡先メール")
+    # A placeholder the template uses with nothing behind it leaves a hole in every mail
+    # (「いつもお世話になっております。です。」, 「【締切】」).
+    used = f"{template.subject}{template.body}" if template is not None else ""
+    if not (settings.office or settings.office_contact) and "{照会元}" in used:
+        missing.append("担当部署")
+    if settings.deadline is None and ("{締切}" in used or "{締切日}" in used):
+        missing.append("締切")
     if missing or template is None:
         raise ConfigurationError(
             [Finding("master-missing-setting", {"key": key}, sheet="設定") for key in missing]

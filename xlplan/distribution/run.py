@@ -37,6 +37,7 @@ from xlplan.form.manifest import workspace_id
 from xlplan.form.rows import DepartmentRows, WorkbookRequest, columns_for, workbook_file_name
 from xlplan.form.writer import render_workbook
 from xlplan.mail import draft_bytes, load_draft, recipient, require_mail_settings
+from xlplan.plan.blank import unfinished as plan_unfinished
 from xlplan.plan.model import Department, Plan, Settings
 from xlplan.result import Reported, say
 from xlplan.smtp import SendOutcome, send_messages, smtp_password, smtp_settings
@@ -159,8 +160,8 @@ def distribute(
         OutputError: the outbox cannot be written. Nothing is written.
     """
     plan = plan if plan is not None else workspace.load_plan()
-    if not plan.projects:  # a blank master: nothing to send, and nothing should look sent
-        raise ConfigurationError([Finding("plan-no-projects")])
+    if plan_unfinished(plan):  # a blank master (just made by init): nothing to send yet
+        raise ConfigurationError(plan_unfinished(plan))
     settings = plan.settings
     issued_at = (now or dt.datetime.now()).astimezone()
     targets = _select(plan, only)

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from xlplan.findings import Finding
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import MailTemplate, Plan, Settings
 
@@ -103,3 +104,13 @@ def advance_text(text: str, year: FiscalYear) -> str:
         result = result.replace(old, new)
     # R2 → R3, H30 → H31/R1 as a letter form standing alone (not inside a word such as R2D2)
     return re.sub(rf"(?<![A-Za-z0-9]){re.escape(year.letter)}(?![0-9])", after.letter, result)
+
+
+def unfinished(plan: Plan) -> list[Finding]:
+    """What a master made by ``init`` still lacks before anything goes out or is published: its
+    projects, and a name of its own (the placeholder would name every file, mail and table)."""
+    if not plan.projects:
+        return [Finding("plan-no-projects")]
+    if plan.settings.plan_name == PLACEHOLDER_NAME:
+        return [Finding("master-missing-setting", {"key": "計画名"}, sheet="設定", cell="B2")]
+    return []

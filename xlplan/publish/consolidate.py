@@ -33,6 +33,7 @@ import filelock
 
 from xlplan.errors import BusyError, ConfigurationError, OutputError, PdfFailed, PdfUnavailable
 from xlplan.findings import Finding, Language, findings_json, os_params
+from xlplan.plan.blank import unfinished
 from xlplan.plan.model import Answer, Plan
 from xlplan.publish.digest import FOLDER as DIGEST_FOLDER
 from xlplan.publish.digest import write_digests
@@ -233,8 +234,8 @@ def consolidate(
 ) -> ConsolidationResult:
     """Consolidate a workspace: its master, the accepted answers in its ledger, its template, into ``reports/``."""
     plan = workspace.load_plan()
-    if not plan.projects:  # a blank master (just made by init): there is no table to make
-        raise ConfigurationError([Finding("plan-no-projects")])
+    if unfinished(plan):  # a blank master (just made by init): nothing to send or publish yet
+        raise ConfigurationError(unfinished(plan))
     answers = workspace.accepted_answers(plan)
     workspace.key_path.parent.mkdir(parents=True, exist_ok=True)  # .xlplan/, where the lock is kept
     return consolidate_plan(

@@ -6,7 +6,6 @@ Reading collects every problem as a finding with its sheet and cell and then rai
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,27 +17,21 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
-from xlplan.plan.codes import municipality_code
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
 from xlplan.plan.grading import DEFAULT_RULE
 from xlplan.plan.model import (
     Department,
     Entry,
     HistoryRecord,
-    MailTemplate,
     Node,
     NodeKey,
     Plan,
     Project,
-    Settings,
-    parse_imap,
-    parse_smtp,
 )
 from xlplan.plan.reorganise import Names, Placed, merge_records, place_record, resolve_projects, why_unplaced
 from xlplan.plan.values import BLANK, ValueErrorCode, parse_value
-from xlplan.workspace.master.addresses import mail_address
-from xlplan.workspace.master.cells import date_of, percent_shown
 from xlplan.workspace.master.cells import get as _get
+from xlplan.workspace.master.cells import percent_shown
 from xlplan.workspace.master.cells import positive_int as _positive_int
 from xlplan.workspace.master.cells import split as _split
 from xlplan.workspace.master.cells import text_of as _text
@@ -47,24 +40,6 @@ from xlplan.workspace.master.format import (
     C_TARGET,
     C_TARGET_YEAR,
     DEPARTMENT_COLUMNS,
-    K_BASELINE,
-    K_BASELINE_LABEL,
-    K_CURRENT,
-    K_DEADLINE,
-    K_LABEL,
-    K_LEVEL,
-    K_MUNICIPALITY_CODE,
-    K_OFFICE,
-    K_OFFICE_CONTACT,
-    K_OFFICE_EMAIL,
-    K_PAST_YEARS,
-    K_PLAN_NAME,
-    K_PREVIOUS,
-    K_ROUND,
-    K_SLOGAN,
-    K_TITLE,
-    MAIL_KINDS,
-    PAST_YEARS_MAX,
     REQUIRED_SHEETS,
     SHEET_DEPARTMENTS,
     SHEET_GRADING,
@@ -74,8 +49,8 @@ from xlplan.workspace.master.format import (
     TARGET_COLUMNS,
     PlanColumns,
     history_columns,
-    parse_past_years,
 )
+from xlplan.workspace.master.settings import checked_address, read_settings
 from xlplan.workspace.master.targets import read_rule, read_target
 from xlplan.xlsx.cells import a1
 
@@ -124,7 +99,7 @@ class _Reader:
             for name in missing:
                 self.fail("master-missing-sheet", sheet=name)
             raise ConfigurationError(self.findings)
-        settings = self.settings(self.workbook[SHEET_SETTINGS])
+        settings = read_settings(self, self.workbook[SHEET_SETTINGS])
         if settings is None:
             raise ConfigurationError(self.findings)
         departments = self.departments(self.workbook[SHEET_DEPARTMENTS])
@@ -137,120 +112,13 @@ class _Reader:
         # Entries under former department names are read as the departments are now (機構改革).
         projects, renamed = resolve_projects(written, names)
         recorded, placed = self.history(
-            self.workbook[SHEET_HISTORY], settings.levels, projects, renamed, names
+            self.workbook[SHEET_HISTORY], settings.levels, projects, renamed, names, settings.current_year
         )
         if self.findings:
             raise ConfigurationError(self.findings)
         history = tuple(merge_records(placed))
         source = tuple(recorded) if history != tuple(recorded) else None
         return Plan(settings, tuple(nodes), tuple(projects), tuple(departments), history, source, self.rule)
-
-    # -- 設定 -----------------------------------------------------------------------------
-    def settings(self, sheet: Worksheet) -> Settings | None:
-        values: dict[str, tuple[Any, str]] = {}
-        for row_number, row in enumerate(sheet.iter_rows(min_row=2, max_col=2, values_only=True), start=2):
-            key = _text(row[0]) if row else None
-            if key:
-                values[key] = (row[1] if len(row) > 1 else None, a1(row_number, 2))
-
-        def text(key: str, required: bool = False, strip: bool = True) -> str | None:
-            raw, cell = values.get(key, (None, "B1"))
-            result = _text(raw, strip=strip)
-            if required and not result:
-                self.fail("master-missing-setting", sheet=SHEET_SETTINGS, cell=cell, key=key)
-            return result
-
-        def year(key: str) -> FiscalYear | None:
-            raw, cell = values.get(key, (None, "B1"))
-            if raw is None or _text(raw) is None:
-                self.fail("master-missing-setting", sheet=SHEET_SETTINGS, cell=cell, key=key)
-                return None
-            try:
-                return parse_fiscal_year(_text(raw) if not isinstance(raw, int) else raw)
-            except FiscalYearError:
-                self.fail("master-bad-fiscal-year", sheet=SHEET_SETTINGS, cell=cell, value=str(raw))
-                return None
-
-        levels: list[str] = []
-        while (name := text(f"{K_LEVEL}{len(levels) + 1}")) is not None:
-            levels.append(name)
-        if not levels:
-            self.fail("master-no-levels", sheet=SHEET_SETTINGS)
-        plan_name = text(K_PLAN_NAME, required=True)
-        title = text(K_TITLE, required=True)
-        baseline, previous, current = year(K_BASELINE), year(K_PREVIOUS), year(K_CURRENT)
-        deadline = self.date(values.get(K_DEADLINE, (None, "B1")))
-        round_raw, round_cell = values.get(K_ROUND, (1, "B1"))
-        try:
-            round_number = int(round_raw) if round_raw not in (None, "") else 1
-        except (TypeError, ValueError):
-            self.fail("master-bad-value", sheet=SHEET_SETTINGS, cell=round_cell, value=str(round_raw))
-            round_number = 1
-        past_raw, past_cell = values.get(K_PAST_YEARS, (1, "B1"))
-        past_years = parse_past_years(past_raw)
-        if past_years is None:
-            self.fail("master-bad-past-years", sheet=SHEET_SETTINGS, cell=past_cell, value=str(past_raw),
-                      most=PAST_YEARS_MAX)  # fmt: skip
-        raw_code, code_cell = values.get(K_MUNICIPALITY_CODE, (None, "B1"))
-        # A code typed as a number loses its leading zero (011002 → 11002): put it back.
-        code_text = f"{int(raw_code):06d}" if isinstance(raw_code, (int, float)) else _text(raw_code)
-        code = municipality_code(code_text) if code_text else None
-        if code_text and code is None:
-            self.fail("master-bad-municipality-code", sheet=SHEET_SETTINGS, cell=code_cell, value=code_text)
-        mail: dict[str, MailTemplate] = {}
-        for kind in MAIL_KINDS:
-            subject, body = text(f"{kind}メール件名"), text(f"{kind}メール本文", strip=False)
-            if subject is not None or body is not None:
-                mail[kind] = MailTemplate(subject or "", body or "")
-        known = {K_PLAN_NAME, K_TITLE, K_LABEL, K_SLOGAN, K_BASELINE, K_BASELINE_LABEL, K_PREVIOUS, K_CURRENT, K_ROUND,
-                 K_PAST_YEARS, K_MUNICIPALITY_CODE, K_DEADLINE, K_OFFICE, K_OFFICE_CONTACT, K_OFFICE_EMAIL}  # fmt: skip
-        known |= {f"{K_LEVEL}{i + 1}" for i in range(len(levels))}
-        known |= {f"{kind}メール{part}" for kind in MAIL_KINDS for part in ("件名", "本文")}
-        extra = {key: _text(raw) or "" for key, (raw, _cell) in values.items() if key not in known}
-        # Typed when the master is read: a bad port is a master finding, not a failure at the first send or fetch.
-        for finding in (*parse_smtp(extra)[1], *parse_imap(extra)[1]):
-            cell = values.get(str(finding.params.get("key")), (None, None))[1]
-            self.fail(finding.code, sheet=SHEET_SETTINGS, cell=cell, **finding.params)
-        office_email = self.address(
-            text(K_OFFICE_EMAIL), SHEET_SETTINGS, values.get(K_OFFICE_EMAIL, (None, "B1"))[1]
-        )
-        if not (levels and plan_name and title and baseline and previous and current):
-            return None
-        return Settings(
-            plan_name=plan_name,
-            title=title,
-            levels=tuple(levels),
-            baseline_year=baseline,
-            previous_year=previous,
-            current_year=current,
-            document_label=text(K_LABEL),
-            slogan=text(K_SLOGAN),
-            baseline_label=text(K_BASELINE_LABEL),
-            deadline=deadline,
-            round=round_number,
-            past_years=past_years or 1,
-            municipality_code=code,
-            office=text(K_OFFICE),
-            office_contact=text(K_OFFICE_CONTACT),
-            office_email=office_email,
-            mail=mail,
-            extra=extra,
-        )
-
-    def address(self, typed: str | None, sheet: str, cell: str) -> str | None:
-        """A mail address cell made half-width; a finding when it is not an address."""
-        address = mail_address(typed) if typed is not None else None
-        if typed is not None and address is None:
-            self.fail("master-bad-address", sheet=sheet, cell=cell, address=typed)
-        return address
-
-    def date(self, item: tuple[Any, str]) -> dt.date | None:
-        raw, cell = item
-        try:
-            return date_of(raw)
-        except ValueError:
-            self.fail("master-bad-date", sheet=SHEET_SETTINGS, cell=cell, value=str(raw))
-            return None
 
     # -- 担当課 ---------------------------------------------------------------------------
     def departments(self, sheet: Worksheet) -> list[Department]:
@@ -275,8 +143,8 @@ class _Reader:
                 seen[spelling] = cell
             former = tuple(_split(_text(_get(row, index, "旧名称")))) if "旧名称" in index else ()
             former_cells[name] = a1(row_number, index["旧名称"] + 1) if former else cell
-            email = self.address(_text(_get(row, index, "メールアドレス")), SHEET_DEPARTMENTS,
-                                 a1(row_number, index.get("メールアドレス", 0) + 1))  # fmt: skip
+            email = checked_address(self, _text(_get(row, index, "メールアドレス")), SHEET_DEPARTMENTS,
+                                    a1(row_number, index.get("メールアドレス", 0) + 1))  # fmt: skip
             result.append(
                 Department(
                     name=name,
@@ -303,10 +171,15 @@ class _Reader:
         columns = PlanColumns(levels)
         required = [columns.node_columns(d)[0] for d in range(len(levels) - 1)]
         required += [columns.node_columns(d)[1] for d in range(len(levels) - 1)]
-        required += [columns.number, columns.description, "担当課"]
+        # 数値目標, 単位 and 現状値 were never optional: a header renamed (現状値（R4）) would drop every
+        # baseline, and every project would become ○×— only. The targets came later, so a master may
+        # lack all three target columns, but not one of them.
+        required += [columns.number, columns.description, "数値目標", "単位", "現状値", "担当課"]
+        index = self.header_index(sheet)
+        if any(name in index for name in TARGET_COLUMNS):
+            required += TARGET_COLUMNS
         if self.header(sheet, required) is None:
             return [], []
-        index = self.header_index(sheet)
         nodes: dict[NodeKey, Node] = {}
         node_cells: dict[NodeKey, str] = {}
         projects: dict[int, dict[str, Any]] = {}
@@ -404,6 +277,8 @@ class _Reader:
                     cell=cell(names.description),
                     column=names.description,
                 )
+            if not fields["indicator"] and fields["unit"]:  # a unit but no indicator: the form would ask ○×—
+                self.fail("master-missing-value", sheet=SHEET_PLAN, cell=cell("数値目標"), column="数値目標")
             projects[no] = {
                 **fields,
                 "entries": [],
@@ -499,8 +374,13 @@ class _Reader:
         projects: list[Project],
         renamed: dict[tuple[int, str], str],
         names: Names,
+        current: FiscalYear,
     ) -> tuple[list[HistoryRecord], list[Placed]]:
-        """The 履歴 rows as written, and each placed on the entry it belongs to now (with the name it was written under)."""
+        """The 履歴 rows as written, and each placed on the entry it belongs to now (with the name it was written under).
+
+        Rows written under different names that are one department now are combined (機構改革); the
+        same row written twice, or a row for 今年度 or later (which the year's close writes), is a finding.
+        """
         columns = history_columns(levels)
         if self.header(sheet, [columns[0], "担当課", "年度", "値"]) is None:
             return [], []
@@ -508,6 +388,7 @@ class _Reader:
         by_no = {project.no: project for project in projects}
         records: list[HistoryRecord] = []
         placed: list[Placed] = []
+        first_at: dict[tuple[int, str, str | None, int], str] = {}  # a row as written → its row's cell
         for row_number, row in self.data_rows(sheet, [index["値"]] if "値" in index else []):
             raw_no = _get(row, index, columns[0])
             if raw_no is None or _text(raw_no) is None:
@@ -544,6 +425,16 @@ class _Reader:
                     "master-bad-fiscal-year", sheet=SHEET_HISTORY, cell=cell("年度"), value=str(raw_year)
                 )
                 continue
+            if year.western >= current.western:
+                self.fail("master-history-not-past", sheet=SHEET_HISTORY, cell=cell("年度"), no=project.no,
+                          year=year.wareki, current=current.wareki)  # fmt: skip
+                continue
+            written_key = (project.no, entry_name, share, year.western)
+            if written_key in first_at:  # a row pasted twice would be added to itself (10回 + 10回)
+                self.fail("master-duplicate-history", sheet=SHEET_HISTORY, cell=cell("年度"), no=project.no,
+                          entry=share or entry_name, year=year.wareki, first=first_at[written_key])  # fmt: skip
+                continue
+            first_at[written_key] = cell("年度")
             raw_value = _get(row, index, "値")
             parsed = parse_value(raw_value, project.unit, unit_known=True)
             if not parsed.ok or parsed.value is None:
