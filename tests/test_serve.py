@@ -277,6 +277,23 @@ def test_a_short_token_is_refused_and_an_empty_token_file_is_made_again(workspac
     assert len(token) >= 40 and token in made.stdout
 
 
+@pytest.mark.parametrize("module", ["starlette", "uvicorn"])
+def test_without_the_serve_extra_the_server_says_what_to_install(workspace: Workspace, module: str) -> None:
+    # A staff PC installs xlplan[excel] only: the HTTP stack is the serve extra. The module is made
+    # unimportable in a fresh interpreter, as on a machine that never installed it.
+    script = (
+        f"import sys; sys.modules[{module!r}] = None; from xlplan.cli import main; "
+        f"sys.exit(main(['serve', '-w', {str(workspace.root)!r}, '--check']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=_without_token()
+    )
+    assert done.returncode == 2, done.stderr
+    assert "(serve-extra-missing)" in done.stderr and 'pip install "xlplan[serve]"' in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (workspace.root / ".xlplan" / "server-token").exists()  # nothing was made
+
+
 def _without_token() -> dict[str, str]:
     import os
 

@@ -35,6 +35,11 @@ CATALOGUE: dict[str, Entry] = {
         'ボタン付きの計画マスタを作るには xlwings が必要です。pip install "xlplan[excel]" で入れてください。',
         'Building the master with buttons needs xlwings: pip install "xlplan[excel]".',
     ),
+    "serve-extra-missing": Entry(
+        "error",
+        'サーバー（xlplan serve）には HTTP の部品（{module}）が必要です。pip install "xlplan[serve]" で入れてください。',
+        'The server (xlplan serve) needs its HTTP parts ({module}): pip install "xlplan[serve]".',
+    ),
     "server-url-invalid": Entry(
         "error",
         "サーバーのアドレス「{url}」は使えません。http:// または https:// で始まるアドレスを指定してください"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import xlplan
-from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, XlplanError
+from xlplan.errors import EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, MissingExtraError, XlplanError
 from xlplan.findings import (
     Finding,
     Language,
@@ -232,9 +232,14 @@ def cmd_rollover(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """作業フォルダをサーバーで公開し、ボタン・回答の送付・状況のページを HTTP で受け付けます。例: xlplan serve -w 令和3年度 --host 0.0.0.0 --port 8080"""
-    from xlplan.serve import run
-    from xlplan.serve.app import served
-    from xlplan.serve.run import networks_from
+    try:
+        from xlplan.serve import run
+        from xlplan.serve.app import served
+        from xlplan.serve.run import networks_from
+    except ImportError as exc:  # the HTTP stack is the serve extra: a staff PC never needs it
+        if (exc.name or "").split(".")[0] not in ("starlette", "uvicorn", "multipart", "python_multipart"):
+            raise
+        raise MissingExtraError([Finding("serve-extra-missing", {"module": exc.name or ""})]) from exc
 
     workspaces = [xlplan.Workspace(path) for path in (args.workspaces or [Path(".")])]
     if args.check:
@@ -428,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--server",
         metavar="URL",
-        help="サーバーモード: ボタンが xlplan サーバー（例: http://xlplan.city.local:8000）を呼ぶ。PC に Python は不要",
+        help="サーバーモード: ボタンが xlplan サーバー（例: http://xlplan.city.local:8080）を呼ぶ。PC に Python は不要",
     )
     return parser
 

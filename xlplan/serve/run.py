@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import uvicorn
+
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.serve.app import create_app, served
@@ -50,8 +52,6 @@ def run(
     With ``imap_every``, each workspace takes the returns mailed to the office every so many minutes.
     ``upload_limit`` caps one upload's body, in MB (counted as it arrives).
     """
-    import uvicorn
-
     state = served(workspaces, networks=networks_from(allow), imap_every=imap_every)
     print(
         f"xlplan のサーバーを開始しました: http://{host}:{port}/（作業フォルダ: {'、'.join(state.workspaces)}）",
