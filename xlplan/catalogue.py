@@ -43,9 +43,9 @@ CATALOGUE: dict[str, Entry] = {
     "server-url-invalid": Entry(
         "error",
         "サーバーのアドレス「{url}」は使えません。http:// または https:// で始まるアドレスを指定してください"
-        "（例: http://xlplan.city.local:8000）。ユーザー名・パスワード・? 以降は付けません。",
+        "（例: http://xlplan.city.local:8080）。ユーザー名・パスワード・? 以降は付けません。",
         "Server address '{url}' cannot be used: give an address starting with http:// or https:// "
-        "(for example http://xlplan.city.local:8000), without user name, password or query.",
+        "(for example http://xlplan.city.local:8080), without user name, password or query.",
     ),
     "master-not-found": Entry(
         "error",
@@ -1290,14 +1290,14 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "pdf-unavailable": Entry(
         "warning",
-        'PDF は作成しませんでした。PDF の作成には LibreOffice（https://ja.libreoffice.org/ から入手）をインストールするか、Windows では Excel と xlwings（pip install "xlplan[excel]"）が必要です。Excel ファイルと CSV は作成済みです。',
+        'PDF は作成しませんでした。PDF の作成には LibreOffice（https://ja.libreoffice.org/ から入手）をインストールするか、Windows では Excel と xlwings（pip install "xlplan[excel]"）が必要です。PDF のほかのファイルは作成済みです。',
         "No PDF was made: install LibreOffice (https://www.libreoffice.org/), or on Windows Excel with xlwings "
-        '(pip install "xlplan[excel]"). The Excel file and CSV were made.',
+        '(pip install "xlplan[excel]"). The other files were made.',
     ),
     "pdf-failed": Entry(
         "warning",
-        "PDF の作成に失敗しました（{tool}: {reason}）。Excel ファイルと CSV は作成済みです。",
-        "Making the PDF failed ({tool}: {reason}). The Excel file and CSV were made.",
+        "PDF の作成に失敗しました（{tool}: {reason}）。PDF のほかのファイルは作成済みです。",
+        "Making the PDF failed ({tool}: {reason}). The other files were made.",
     ),
 }
 
