@@ -532,6 +532,31 @@ def test_cells_that_cannot_be_read_are_named_one_by_one(
     assert "(table-bad-number)" in err and "A7" in err and "政策2" in err
 
 
+@pytest.mark.parametrize(
+    ("sheet", "cell", "value", "code"),
+    [
+        (
+            "政策2",
+            "C4",
+            "担当部署",
+            "table-sheet-unread",
+        ),  # a header edited: the sheet's projects lost in silence
+        ("政策1", "F5", YEARS[1], "table-years-out-of-order"),  # 今年度 mislabelled as the year before it
+        ("政策2", "F5", "令和3年度", "table-header-differs"),  # a sheet a year ahead of the others
+    ],
+)
+def test_a_table_whose_headers_do_not_agree_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sheet: str, cell: str, value: str, code: str
+) -> None:
+    source = tmp_path / "実績一覧.xlsx"
+    _sheet_per_policy(source)
+    workbook = openpyxl.load_workbook(source)
+    workbook[sheet][cell] = value
+    workbook.save(source)
+    err = _refused(tmp_path, source, capsys)
+    assert f"({code})" in err and sheet in err, err
+
+
 def test_the_table_is_not_read_over_an_existing_workspace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

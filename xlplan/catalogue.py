@@ -134,6 +134,19 @@ CATALOGUE: dict[str, Entry] = {
         "{sheet}!{cell} に実績値の年度（例: 令和2年度）が見つかりません。見出しの2行目に年度を入れてください。",
         "No fiscal year of the values at {sheet}!{cell}; put the years (e.g. 令和2年度) in the header's second row.",
     ),
+    "table-years-out-of-order": Entry(
+        "error",
+        "{sheet}!{cell} の年度「{value}」が、左の列の年度「{before}」より後になっていません。実績値の年度は左から古い順に、重ならないようにしてください。",
+        "The year '{value}' at {sheet}!{cell} is not after '{before}' to its left. The value columns' years must increase "
+        "from left to right, none repeated.",
+    ),
+    "table-sheet-unread": Entry(
+        "error",
+        "シート「{sheet}」は事業実績一覧のように見えますが、見出し（「担当課」「現状値」「実績」の列が並ぶ行）が見つからず、読み取れませんでした。"
+        "見出しをほかのシートと同じにするか、取り込まないシートなら削除したブックを指定してください。",
+        "Sheet '{sheet}' looks like part of the table but has no header row (columns 担当課, 現状値 and 実績) and was not "
+        "read. Give it the same header as the other sheets, or remove it from the workbook.",
+    ),
     "table-bad-year": Entry(
         "error",
         "{sheet}!{cell} の「{value}」を年度として読めません（例: 令和2年度、R2、2020年度、27年度）。",

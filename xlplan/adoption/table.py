@@ -154,6 +154,12 @@ def _find_headers(rows: list[list[Any]]) -> list[int]:
     return found
 
 
+def _looks_like_a_section(rows: list[list[Any]]) -> bool:
+    """True when a sheet has the words of a table's header (現状値, 実績) without being read as one."""
+    texts = {text for row in rows[:60] for cell in row if (text := _text(cell))}
+    return any(text.startswith("現状値") for text in texts) and any("実績" in text for text in texts)
+
+
 def _header(reader: _Reader, sheet: str, rows: list[list[Any]], index: int) -> _Header | None:
     first = [_text(cell) or "" for cell in rows[index]]
     second = [_text(cell) or "" for cell in rows[index + 1]] if index + 1 < len(rows) else []
@@ -245,6 +251,12 @@ def _build(
             start = end
     if not sections:
         raise ConfigurationError([Finding("table-not-a-table", {"file": reader.file}, file=reader.file)])
+    read = {section.name for section, _, _ in sections}
+    for sheet_name, rows in sheets:
+        # A sheet of the table whose header was edited (担当部署 for 担当課) would lose its projects in
+        # silence; xlplan's own 推移 sheet, a cover or a note is passed over on purpose.
+        if sheet_name not in read and sheet_name != "推移" and _looks_like_a_section(rows):
+            reader.fail("table-sheet-unread", sheet=sheet_name)
     header0 = sections[0][1]
     years = _years(reader, sections[0][0].name, header0, sections[0][2])
     nodes: list[Node] = []
@@ -252,9 +264,11 @@ def _build(
     rows_read: list[_Row] = []
     top_names = _top_level_name([section.goal for section, _, _ in sections])
     for section, header, body in sections:
-        if (header.levels, header.leaf) != (header0.levels, header0.leaf) or len(header.years) != len(
-            header0.years
-        ):
+        # The same levels and the same years on every sheet: 政策2 saying 令和9年度 where 政策1 says 令和8年度
+        # would record its values under the wrong year.
+        if (header.levels, header.leaf) != (header0.levels, header0.leaf) or _year_texts(
+            header
+        ) != _year_texts(header0):
             reader.fail("table-header-differs", sheet=section.name, cell=a1(header.row, 1))
             continue
         top_key: tuple[str, ...] = ()
@@ -336,7 +350,26 @@ def _years(reader: _Reader, sheet: str, header: _Header, body: list[list[Any]]) 
         if len(years) < 1:
             reader.fail("table-no-years", sheet=sheet, cell=a1(header.row + 1, header.baseline + 2))
         raise ConfigurationError(reader.findings)
+    for (column, label), before, year in zip(header.years[1:], years[:-1], years[1:], strict=True):
+        if (
+            year.western <= before.western
+        ):  # 今年度 mislabelled 令和7年度 twice: the master's year would be wrong
+            reader.fail("table-years-out-of-order", sheet=sheet, cell=a1(header.row + 1, column + 1), value=label,
+                        before=before.wareki)  # fmt: skip
+    if reader.findings:
+        raise ConfigurationError(reader.findings)
     return years
+
+
+def _year_texts(header: _Header) -> list[int | str]:
+    """The 実績値 columns' years of a header, as western years where they read as years."""
+    texts: list[int | str] = []
+    for _, label in header.years:
+        try:
+            texts.append(parse_fiscal_year(label).western)
+        except FiscalYearError:
+            texts.append(label)
+    return texts
 
 
 def _body(
