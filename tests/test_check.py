@@ -570,6 +570,9 @@ def test_a_number_typed_with_its_own_unit_is_read_with_a_warning(returned: Retur
         (DEPARTMENT, MARK_ROW, "実施", "value-not-a-mark", ("選んで",)),
         (DEPARTMENT, DECIMAL_ROW, "7人", "value-unexpected-unit", ("単位「人」", "数字だけ")),
         (DEPARTMENT, PEOPLE_ROW, None, "value-missing", ("入力されていません", "×")),
+        # More digits than Excel keeps: the table, the CSV and the page would each round it otherwise.
+        (DEPARTMENT, DECIMAL_ROW, "33.3333333333333333", "value-too-precise", ("15 桁",)),
+        (DEPARTMENT, PEOPLE_ROW, "12345678901234567", "value-too-precise", ("「12345678901234567」",)),
     ],
 )
 def test_values_outside_the_input_rule_are_errors(

@@ -900,6 +900,12 @@ CATALOGUE: dict[str, Entry] = {
         "Project {project_no}: this year's value '{value}' has a unit ('{typed_unit}') but the indicator has none. "
         "Enter the number only.",
     ),
+    "value-too-precise": Entry(
+        "error",
+        "事業番号 {project_no} の今年度の値「{value}」は桁が多すぎます。Excel が正しく扱えるのは 15 桁までのため、15 桁以内に丸めて入力してください。",
+        "Project {project_no}: this year's value '{value}' has too many digits. Excel keeps 15 significant digits; "
+        "round it to 15 or fewer.",
+    ),
     "value-not-a-number": Entry(
         "error",
         "事業番号 {project_no} の今年度の値「{value}」は数値として読み取れません。数字だけを半角で入力してください（単位「{unit}」は付けません）。実施しなかった場合は ×、該当なしは — を入力します。説明は実績内容の欄に記入してください。",

@@ -464,6 +464,10 @@ def _out_of_rule(number: Decimal, rule: InputRule) -> tuple[str, dict[str, Any]]
     """(code, extra params) when ``number`` breaks the row's input rule, else None."""
     if rule.kind == "mark":
         return "value-not-a-mark", {}
+    if (
+        len(number.normalize().as_tuple().digits) > 15
+    ):  # Excel keeps 15: the outputs would each round it otherwise
+        return "value-too-precise", {}
     if rule.kind == "whole" and number != number.to_integral_value():
         return "value-not-whole", {}
     low = rule.minimum if rule.minimum is not None else 0
