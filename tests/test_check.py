@@ -680,6 +680,23 @@ def test_a_currency_format_on_a_count_is_not_the_count(returned: Returned, tmp_p
     assert outcome.answer(1).value.is_blank
 
 
+def test_a_note_typed_right_of_the_form_is_said_not_to_be_read(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    issued = _issued(path)
+    row = next(item.row for item in issued.rows if item.row_id == PEOPLE_ROW)
+    beyond = f"{openpyxl.utils.get_column_letter(len(issued.columns) + 1)}{row}"  # right of 今年度の実績内容
+
+    def change(workbook: Workbook) -> None:  # the sheet unprotected, a note typed beside the row
+        set_text(workbook[layout.RESPONSE_SHEET][beyond], "メモ: 数値は速報値")
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    finding = outcome.only("cells-outside-form")
+    assert not finding.is_error and (finding.sheet, finding.cell) == (layout.RESPONSE_SHEET, beyond)
+    _japanese(finding, beyond, "「メモ: 数値は速報値」", "読み取らず")
+    assert outcome.result.ok
+
+
 def test_the_distributed_literal_percent_format_reads_the_number_typed(
     returned: Returned, tmp_path: Path
 ) -> None:

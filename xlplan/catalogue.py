@@ -835,6 +835,13 @@ CATALOGUE: dict[str, Entry] = {
         "このファイルには回答シート「{expected}」がありません。シートを削除・名前変更せずに提出してください。",
         "This file has no answer sheet '{expected}'. Do not delete or rename sheets.",
     ),
+    "cells-outside-form": Entry(
+        "warning",
+        "回答欄の外のセル（{cells}）に入力があります（「{text}」）。この内容は読み取らず、集約表にも載りません。"
+        "伝えたいことは今年度の実績内容の欄に書いてください。",
+        "Cells outside the form ({cells}) hold something ('{text}'). It is not read and not published; put what "
+        "you want to say in this year's narrative.",
+    ),
     "columns-changed": Entry(
         "warning",
         "回答シートの見出し（{headers}）が送付時と異なるため、送付時の列の位置で読み取りました。列の追加・削除や見出しの変更はしないでください。",

@@ -36,6 +36,7 @@ from xlplan.form.layout import Column
 from xlplan.form.manifest import Manifest, ManifestRow
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError
 from xlplan.plan.model import Plan
+from xlplan.plan.text import strip_unsafe
 from xlplan.xlsx.cells import a1
 
 ROW_ID_PATTERN = re.compile(r"^P\d{3,}-\d+-\d+$")
@@ -82,6 +83,19 @@ class Identity:
         return not any(finding.is_error for finding in self.findings)
 
 
+def _beyond_the_form(sheet: SheetRead, positions: Mapping[str, int], file: str) -> list[Finding]:
+    """A warning for what was typed right of the form's last column (after unprotecting the sheet):
+    it is not read, and the department should know, not find its note gone."""
+    last = max(positions.values(), default=0)
+    beyond = sorted(key for key, value in sheet.values.items() if key[1] > last and value not in (None, ""))
+    if not last or not beyond:
+        return []
+    text = strip_unsafe(str(sheet.values[beyond[0]]))
+    cells = "、".join(a1(*key) for key in beyond[:5]) + ("…" if len(beyond) > 5 else "")
+    return [Finding("cells-outside-form", {"cells": cells, "text": text[:40] + ("…" if len(text) > 40 else "")},
+                    file=file, sheet=sheet.name, cell=a1(*beyond[0]))]  # fmt: skip
+
+
 def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, file: str) -> Identity:
     """Identify ``snapshot`` (a returned file) against ``plan``.
 
@@ -124,6 +138,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     if changed and (issued is not None or header_row is not None):
         findings.append(Finding("columns-changed", {"headers": changed}, file=file, sheet=sheet.name))
     ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
+    findings += _beyond_the_form(sheet, positions, file)
 
     if issued is None:
         return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)
