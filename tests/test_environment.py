@@ -8,6 +8,7 @@ allowed the tests are skipped and say why.
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,12 @@ from pathlib import Path
 import pytest
 
 import xlplan
+from tests.conftest import calamine_rows
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
-from xlplan.errors import EXIT_OUTPUT
+from xlplan.errors import EXIT_OUTPUT, XlplanError
 from xlplan.examples import Example
+from xlplan.findings import Finding
 from xlplan.workspace.folder import Workspace, init_workspace
 
 
@@ -112,6 +115,61 @@ def test_a_full_disk_loses_nothing_and_says_so(mounted: Path, example: Example) 
             "SELECT COUNT(*) FROM acceptances WHERE superseded_by IS NULL"
         ).fetchone()[0]
     assert accepted == 6
+
+
+def _fill(mounted: Path, leave: int) -> Path:
+    """Fill the disk, then free ``leave`` bytes of it; the filler is returned, to be removed."""
+    filler = mounted / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    with filler.open("r+b") as handle:
+        handle.truncate(max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def test_a_full_disk_during_distribution_stops_it_and_leaves_no_broken_workbook(
+    mounted: Path, example: Example
+) -> None:
+    workspace = init_workspace(mounted / "ws", example.plan)
+    filler = _fill(mounted, 100 * 1024)  # room for the ledger and a few workbooks, not for fifteen
+    try:
+        # Before, a worker's OutputError could not be sent back whole: the pool waited for ever,
+        # holding the workspace's lock, and half-written workbooks stayed under their real names.
+        run = subprocess.run([sys.executable, "-m", "xlplan.cli", "distribute", "-w", str(workspace.root)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    finally:
+        filler.unlink()
+    assert run.returncode == EXIT_OUTPUT, (run.returncode, run.stderr)
+    assert "Traceback" not in run.stderr and "空き容量" in run.stderr, run.stderr
+    for path in workspace.outbox.rglob("*"):
+        if path.is_file() and not path.name.startswith(".~"):
+            if path.suffix == ".xlsx":
+                assert calamine_rows(path, "回答"), path  # every workbook under its name is whole
+            else:
+                assert path.read_bytes().rstrip().endswith(b"--"), path  # a draft's last MIME boundary
+    again = _cli("distribute", "-w", str(workspace.root))  # room again: the run goes on where it stopped
+    assert again.returncode == 0, again.stderr
+    workbooks = sorted(workspace.outbox.rglob("*.xlsx"))
+    assert len(workbooks) == len(example.plan.departments)
+    assert all(calamine_rows(path, "回答") for path in workbooks)
+    assert not [path for path in workspace.outbox.rglob("*（2）*")]  # each department's workbook once
+
+
+def _subclasses(kind: type[XlplanError]) -> list[type[XlplanError]]:
+    return [kind, *(sub for child in kind.__subclasses__() for sub in _subclasses(child))]
+
+
+@pytest.mark.parametrize("kind", _subclasses(XlplanError), ids=lambda kind: kind.__name__)
+def test_every_error_crosses_a_process_boundary_whole(kind: type[XlplanError]) -> None:
+    raised = kind([Finding("output-not-writable", {"path": "/srv/plan/outbox", "reason": "No space left"})])
+    again = pickle.loads(pickle.dumps(raised))  # as a pool sends a worker's exception to its parent
+    assert type(again) is kind and again.findings == raised.findings and again.exit_code == kind.exit_code
+    assert str(again) == str(raised)
 
 
 def test_the_systems_reason_is_said_in_japanese(

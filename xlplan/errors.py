@@ -49,6 +49,12 @@ class XlplanError(Exception):
         """The findings' messages in ``language``."""
         return [finding.message(language) for finding in self.findings]
 
+    def __reduce__(self) -> tuple[type[XlplanError], tuple[tuple[Finding, ...]]]:
+        # Made again from its findings, not its message: an error raised in a worker process (a
+        # workbook that could not be written) reaches the parent whole. Rebuilt from the message
+        # string, it failed in the pool's result thread and left the parent waiting for ever.
+        return type(self), (self.findings,)
+
 
 class ConfigurationError(XlplanError):
     """The master workbook, the workspace or the arguments are not usable as they are. Someone must fix them."""

@@ -45,6 +45,7 @@ from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
 from xlplan.workspace.ledger import current_round
 from xlplan.workspace.lock import run_lock
+from xlplan.xlsx.atomic import place_new
 
 TEMPLATE_KEY = "依頼"
 KIND = "request"
@@ -473,8 +474,7 @@ def _write_new(path: Path, data: bytes) -> tuple[Path, list[Finding]]:
     findings: list[Finding] = []
     for candidate in _candidates(path):
         try:
-            with candidate.open("xb") as handle:
-                handle.write(data)
+            place_new(data, candidate)  # whole or not at all: a full disk leaves no truncated workbook
         except (FileExistsError, PermissionError):
             continue
         except OSError as exc:

@@ -42,6 +42,35 @@ def temporary_beside(target: Path) -> Path:
     return target.with_name(f".~{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
 
 
+def place_new(data: bytes, target: Path) -> None:
+    """Write ``data`` as a new file at ``target``, whole or not at all, never over an existing file.
+
+    The data goes to a temporary file beside ``target`` and is then linked in under its name, which
+    fails if the name is taken, so a full disk or a killed run never leaves a truncated file under
+    the real name (a department could be sent it). Where the file system has no hard links (some
+    network shares), it is renamed in once the name is seen to be free.
+
+    Raises:
+        FileExistsError: ``target`` exists (the caller picks another name).
+        OSError: the data could not be written; nothing is left behind.
+    """
+    temporary = temporary_beside(target)
+    try:
+        with temporary.open("xb") as handle:
+            handle.write(data)
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here
+            if target.exists():
+                raise FileExistsError(str(target)) from None
+            os.rename(temporary, target)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+
+
 def open_in_excel(target: Path) -> bool:
     """True when Excel's owner file ``~$<name>`` sits beside ``target``.
 
