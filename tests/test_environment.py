@@ -25,6 +25,7 @@ from xlplan.errors import EXIT_OUTPUT, XlplanError
 from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.workspace.folder import Workspace, init_workspace
+from xlplan.workspace.ledger.schema import located
 
 
 @pytest.fixture
@@ -158,6 +159,37 @@ def test_a_full_disk_during_distribution_stops_it_and_leaves_no_broken_workbook(
     assert len(workbooks) == len(example.plan.departments)
     assert all(calamine_rows(path, "回答") for path in workbooks)
     assert not [path for path in workspace.outbox.rglob("*（2）*")]  # each department's workbook once
+
+
+def test_a_stopped_distribution_goes_on_in_the_workspace_where_it_is_now(
+    mounted: Path, example: Example, tmp_path: Path
+) -> None:
+    workspace = init_workspace(mounted / "ws", example.plan)
+    filler = _fill(mounted, 100 * 1024)
+    stopped = _cli("distribute", "-w", str(workspace.root))  # stops on the full disk, rows left `writing`
+    filler.unlink()
+    assert stopped.returncode == EXIT_OUTPUT, stopped.stderr
+    # The folder is moved (restored from a backup elsewhere, or opened under another drive letter).
+    moved = Workspace(shutil.move(str(workspace.root), str(tmp_path / "moved")))
+    again = _cli("distribute", "-w", str(moved.root))
+    assert again.returncode == 0, again.stderr
+    assert len(list(moved.outbox.rglob("*.xlsx"))) == len(example.plan.departments)
+    assert not workspace.root.exists()  # nothing written where the workspace used to be
+    copy = Workspace(shutil.copytree(moved.root, tmp_path / "copy"))
+    import sqlite3
+
+    with sqlite3.connect(copy.ledger_path) as connection:
+        stored = [row[0] for row in connection.execute("SELECT file_path FROM dispatches")]
+    assert stored and all(not Path(text).is_absolute() for text in stored), stored  # kept relative
+    for row in copy.ledger().execute("SELECT file_path, mail_path FROM dispatches"):
+        assert Path(row["file_path"]).is_relative_to(copy.root) and Path(row["file_path"]).is_file()
+
+
+def test_a_path_an_earlier_version_stored_is_found_in_the_workspace_as_it_is_now(tmp_path: Path) -> None:
+    root = (tmp_path / "now").absolute()
+    for stored in ("/srv/old/ws/outbox/2020-R1/a.xlsx", "ws/outbox/2020-R1/a.xlsx", "outbox/2020-R1/a.xlsx"):
+        assert located(root, stored) == root / "outbox" / "2020-R1" / "a.xlsx", stored
+    assert located(root, str(root / "feedback" / "b.xlsx")) == root / "feedback" / "b.xlsx"
 
 
 def _subclasses(kind: type[XlplanError]) -> list[type[XlplanError]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlplan.workspace.ledger.feedback_owed import settle_feedback
-from xlplan.workspace.ledger.schema import durable, now
+from xlplan.workspace.ledger.schema import durable, now, stored_path
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,9 @@ def insert_dispatch(connection: sqlite3.Connection, record: DispatchRecord) -> i
     cursor = connection.execute(
         "INSERT INTO dispatches (round_id, department, kind, version, file_path, sha256, mail_path, "
         "message_id, status, error, created_at, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.round_id, record.department, record.kind, record.version, record.file_path, record.sha256,
-         record.mail_path, record.message_id, record.status, record.error, record.created_at, record.sent_at),
+        (record.round_id, record.department, record.kind, record.version, stored_path(connection, record.file_path),
+         record.sha256, stored_path(connection, record.mail_path), record.message_id, record.status, record.error,
+         record.created_at, record.sent_at),
     )  # fmt: skip
     return int(cursor.lastrowid or 0)
 
@@ -127,8 +128,8 @@ def update_dispatch(connection: sqlite3.Connection, dispatch_id: int, record: Di
     connection.execute(
         "UPDATE dispatches SET version = ?, status = ?, created_at = ?, file_path = ?, sha256 = ?, mail_path = ?, "
         "message_id = ?, error = ?, sent_at = ? WHERE id = ?",
-        (record.version, record.status, record.created_at, record.file_path, record.sha256, record.mail_path,
-         record.message_id, record.error, record.sent_at, dispatch_id),
+        (record.version, record.status, record.created_at, stored_path(connection, record.file_path), record.sha256,
+         stored_path(connection, record.mail_path), record.message_id, record.error, record.sent_at, dispatch_id),
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 from xlplan.errors import OutputError
 from xlplan.findings import Finding, sqlite_params
@@ -185,7 +186,7 @@ def open_ledger(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         if readonly:
             return _open_readonly(path)
         connection = sqlite3.connect(path, timeout=30)
-        connection.row_factory = sqlite3.Row
+        connection.row_factory = _rows_under(path.parent.absolute())
         connection.execute("PRAGMA foreign_keys = ON")
         # Network shares may refuse WAL; the default journal still works there.
         with contextlib.suppress(sqlite3.OperationalError):
@@ -202,6 +203,63 @@ def open_ledger(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 _migrate(connection)
                 connection.execute("INSERT INTO schema_version VALUES (?, ?)", (SCHEMA_VERSION, now()))
         return connection
+
+
+# ----------------------------------------------------------------------------------------
+# file paths: kept relative to the workspace, read as paths under it as it is now
+# ----------------------------------------------------------------------------------------
+
+PATH_COLUMNS = frozenset({"file_path", "mail_path"})
+"""The dispatches' columns that name files in the workspace (a workbook, a mail draft)."""
+_WORKSPACE_FOLDERS = ("outbox", "inbox", "archive", "feedback", "reports")
+
+
+class LedgerRow(sqlite3.Row):
+    """A ledger row whose file paths read as paths under the workspace where it is now.
+
+    They are stored relative to the workspace (:func:`stored_path`), so that a workspace that was
+    moved, restored from a copy or opened under another drive letter still finds its files, and a
+    stopped run resumed there never writes into the old place."""
+
+    root: ClassVar[Path | None] = None
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(key, str) and key in PATH_COLUMNS and value and self.root is not None:
+            return str(located(self.root, value))
+        return value
+
+
+def _rows_under(root: Path | None) -> type[LedgerRow]:
+    return type("LedgerRow", (LedgerRow,), {"root": root})
+
+
+def located(root: Path, stored: str) -> Path:
+    """A stored path as a path under ``root``.
+
+    Earlier versions stored the path as the run named it: absolute (then the workspace may have
+    moved since) or relative to the folder the command ran in (``ws/outbox/…``). Such a path is
+    taken from its workspace folder on (``outbox/…``, ``feedback/…``) and found under ``root``.
+    """
+    path = Path(stored)
+    if path.is_absolute() and path.is_relative_to(root):
+        return path
+    parts = path.parts
+    for position in range(len(parts) - 2, -1, -1):
+        if parts[position] in _WORKSPACE_FOLDERS:
+            return root.joinpath(*parts[position:])
+    return path if path.is_absolute() else root / path
+
+
+def stored_path(connection: sqlite3.Connection, path: str | Path | None) -> str | None:
+    """``path`` as the ledger keeps it: relative to the workspace (with /) when it is inside it."""
+    if path is None or path == "":
+        return None
+    root = getattr(connection.row_factory, "root", None)
+    candidate = Path(path).absolute()  # a workspace named relative to where the command runs
+    if root is not None and candidate.is_relative_to(root):
+        return candidate.relative_to(root).as_posix()
+    return str(candidate)
 
 
 def sqlite_memory_ledger() -> sqlite3.Connection:
@@ -222,7 +280,7 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     except sqlite3.OperationalError:
         # A WAL ledger in a folder nobody may write to: read it as it stands on disk.
         connection = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-    connection.row_factory = sqlite3.Row
+    connection.row_factory = _rows_under(path.parent.absolute())
     return connection
 
 
