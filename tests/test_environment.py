@@ -185,6 +185,31 @@ def test_a_stopped_distribution_goes_on_in_the_workspace_where_it_is_now(
         assert Path(row["file_path"]).is_relative_to(copy.root) and Path(row["file_path"]).is_file()
 
 
+def test_a_reminder_run_stopped_by_a_full_disk_leaves_one_whole_draft_a_department(
+    mounted: Path, example: Example
+) -> None:
+    workspace = init_workspace(mounted / "ws", example.plan)
+    assert _cli("distribute", "-w", str(workspace.root)).returncode == 0  # the example's deadline has passed
+    filler = _fill(mounted, 40 * 1024)  # room for the ledger and a few drafts, not for fifteen
+    stopped = _cli("remind", "-w", str(workspace.root))
+    filler.unlink()
+    assert stopped.returncode == EXIT_OUTPUT, stopped.stderr
+    again = _cli("remind", "-w", str(workspace.root))
+    assert again.returncode in (0, 1), again.stderr
+    drafts = sorted((workspace.outbox / "2020-R1" / "督促").glob("*.eml"))
+    # One draft a department, each whole: the stopped run's half-written draft was written again at
+    # its name, not left beside a second one (the office would have sent both by hand).
+    assert len(drafts) == len(example.plan.departments), [path.name for path in drafts]
+    assert not [path for path in drafts if "(2)" in path.name]
+    assert all(path.read_bytes().rstrip().endswith(b"--") for path in drafts)
+    with workspace.ledger() as connection:
+        rows = connection.execute(
+            "SELECT department, status FROM dispatches WHERE kind = 'reminder'"
+        ).fetchall()
+    assert sorted(row["department"] for row in rows) == sorted(d.name for d in example.plan.departments)
+    assert {row["status"] for row in rows} == {"drafted"}
+
+
 def test_a_path_an_earlier_version_stored_is_found_in_the_workspace_as_it_is_now(tmp_path: Path) -> None:
     root = (tmp_path / "now").absolute()
     for stored in ("/srv/old/ws/outbox/2020-R1/a.xlsx", "ws/outbox/2020-R1/a.xlsx", "outbox/2020-R1/a.xlsx"):

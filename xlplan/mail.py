@@ -44,6 +44,7 @@ from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.plan.dates import month_day, wareki_date
 from xlplan.plan.model import Department, MailTemplate, Plan, Settings
+from xlplan.xlsx.atomic import place_new
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _PLACEHOLDER = re.compile(r"\{([^{}\s]+)\}")
@@ -380,8 +381,9 @@ def write_eml(message: EmailMessage, path: Path) -> None:
         FileExistsError: ``path`` exists (drafts are never overwritten).
         OSError: the file cannot be written.
     """
-    with path.open("xb") as handle:
-        handle.write(message.as_bytes(policy=policy.SMTP))
+    place_new(
+        message.as_bytes(policy=policy.SMTP), path
+    )  # whole or not at all: a full disk leaves no half draft
 
 
 def recipient(department: Department) -> tuple[str, str]:

@@ -212,24 +212,21 @@ def remind(
                 workspace, ledger.latest_request_file(connection, round_id, item.department)
             )
             message = build_message(plan, department, TEMPLATE, attachment)
-            mail_path = _write_draft(message, folder, f"督促_{item.department}_{made_on:%Y%m%d}")
-            draft = Reminder(
-                item.department,
-                "drafted",
-                to=department.email,
-                mail_path=mail_path,
-                attachment=attachment,
-                message_id=str(message["Message-ID"]),
+            # Recorded before the draft is written: a run stopped in between leaves a `writing` row, and
+            # the next writes the draft again at its path (never a second draft beside it, sent twice).
+            begun = ledger.drafted_reminder_on(
+                connection, round_id, item.department, made_on, status="writing"
             )
-            dispatch_id = _record(
-                connection,
-                round_id,
-                item.department,
-                status="drafted",
-                attachment=attachment,
-                mail_path=mail_path,
-                message_id=draft.message_id,
-            )
+            if begun is not None and begun["mail_path"]:
+                dispatch_id, mail_path = int(begun["id"]), Path(begun["mail_path"])
+            else:
+                mail_path = _draft_path(folder, f"督促_{item.department}_{made_on:%Y%m%d}")
+                dispatch_id = _record(connection, round_id, item.department, status="writing",
+                                      attachment=attachment, mail_path=mail_path)  # fmt: skip
+            _write_draft(message, mail_path)
+            draft = Reminder(item.department, "drafted", to=department.email, mail_path=mail_path,
+                             attachment=attachment, message_id=str(message["Message-ID"]))  # fmt: skip
+            ledger.mark_drafted(connection, dispatch_id, str(draft.message_id))
             pending.append((dispatch_id, message, draft))
         if smtp is not None and pending:
             # Each message is marked as being sent before it goes and with its outcome right after,
@@ -279,22 +276,28 @@ def _request_workbook(workspace: Workspace, recorded: str | None) -> Path | None
     return path if path.is_file() else None
 
 
-def _write_draft(message: EmailMessage, folder: Path, stem: str) -> Path:
-    """Save the draft as ``<stem>.eml``; a second one the same day gets ``(2)`` (never overwritten)."""
+def _draft_path(folder: Path, stem: str) -> Path:
+    """Where today's draft goes: ``<stem>.eml``, or ``(2)`` beside an earlier one (never overwritten)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        base = file_name(f"{stem}.eml")
-        stem = base[: -len(".eml")]
-        for number in range(1, 100):
-            path = folder / (base if number == 1 else f"{stem}({number}).eml")
-            try:
-                write_eml(message, path)
-                return path
-            except FileExistsError:
-                continue
-        raise FileExistsError(folder / base)
     except OSError as exc:
         raise OutputError([not_writable(folder, exc)]) from exc
+    base = file_name(f"{stem}.eml")
+    stem = base[: -len(".eml")]
+    for number in range(1, 100):
+        path = folder / (base if number == 1 else f"{stem}({number}).eml")
+        if not path.exists():
+            return path
+    raise OutputError([not_writable(folder, FileExistsError(str(folder / base)))])
+
+
+def _write_draft(message: EmailMessage, path: Path) -> None:
+    """Save the draft at ``path``, over what a stopped run began there (the run holds the lock)."""
+    try:
+        path.unlink(missing_ok=True)
+        write_eml(message, path)
+    except OSError as exc:
+        raise OutputError([not_writable(path.parent, exc)]) from exc
 
 
 def _record(connection: sqlite3.Connection, round_id: int, department: str, **fields: Any) -> int:

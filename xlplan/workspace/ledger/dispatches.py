@@ -192,17 +192,26 @@ def reminded_on(
 
 
 def drafted_reminder_on(
-    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date
+    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date, *, status: str = "drafted"
 ) -> sqlite3.Row | None:
-    """The reminder drafted on ``day`` and not sent (a run without ``--send``): sent as it is, not made again."""
+    """The reminder drafted on ``day`` and not sent (a run without ``--send``): sent as it is, not made again.
+
+    With ``status="writing"``: the reminder a stopped run was writing on ``day``, to be written again at its path.
+    """
     found = [
         row
         for row in dispatches(connection, round_id, "reminder", department)
-        if row["status"] == "drafted"
-        and row["mail_path"]
-        and (row["created_at"] or "")[:10] == day.isoformat()
+        if row["status"] == status and row["mail_path"] and (row["created_at"] or "")[:10] == day.isoformat()
     ]
     return found[-1] if found else None
+
+
+def mark_drafted(connection: sqlite3.Connection, dispatch_id: int, message_id: str) -> None:
+    """A ``writing`` dispatch whose draft is now written whole, and commit."""
+    with connection:
+        connection.execute(
+            "UPDATE dispatches SET status = 'drafted', message_id = ? WHERE id = ?", (message_id, dispatch_id)
+        )
 
 
 def latest_request_file(connection: sqlite3.Connection, round_id: int, department: str) -> str | None:
