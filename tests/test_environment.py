@@ -19,6 +19,7 @@ import pytest
 
 import xlplan
 from tests.conftest import calamine_rows
+from tests.serving import Server
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
 from xlplan.errors import EXIT_OUTPUT, XlplanError
@@ -215,6 +216,32 @@ def test_a_path_an_earlier_version_stored_is_found_in_the_workspace_as_it_is_now
     for stored in ("/srv/old/ws/outbox/2020-R1/a.xlsx", "ws/outbox/2020-R1/a.xlsx", "outbox/2020-R1/a.xlsx"):
         assert located(root, stored) == root / "outbox" / "2020-R1" / "a.xlsx", stored
     assert located(root, str(root / "feedback" / "b.xlsx")) == root / "feedback" / "b.xlsx"
+
+
+def test_a_full_temporary_folder_on_the_server_is_not_the_senders_fault(
+    mounted: Path, example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = init_workspace(tmp_path / "令和2年度", example.plan)
+    monkeypatch.setenv("TMPDIR", str(mounted))  # where Starlette spools an upload over 1 MB
+    server = Server([workspace.root]).start()
+    body = b"PK" + b"\0" * (2 * 1024 * 1024)
+    try:
+        with server.client() as client:
+            # A first upload while there is room: the server's temporary folder is chosen (Python
+            # picks it once, and passes over a folder it cannot write to when it picks).
+            first = client.post("/api/v1/workspaces/令和2年度/returns", files={"file": ("最初.xlsx", body)})
+            assert first.status_code == 201, first.text
+            filler = _fill(mounted, 0)
+            sent = client.post("/api/v1/workspaces/令和2年度/returns", files={"file": ("回答.xlsx", body)})
+            filler.unlink()
+    finally:
+        server.stop()
+    # Before: 422 serve-bad-upload, 「ファイルを選び直して送ってください」 — the department blamed for the disk.
+    assert sent.status_code == 507, sent.text
+    document = sent.json()
+    assert [f["code"] for f in document["findings"]] == ["output-not-writable"] and document["exit_code"] == 3
+    assert "空き容量" in document["findings"][0]["message"]
+    assert [path.name for path in workspace.inbox.iterdir()] == ["最初.xlsx"]
 
 
 def _subclasses(kind: type[XlplanError]) -> list[type[XlplanError]]:

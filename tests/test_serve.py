@@ -294,6 +294,26 @@ def test_without_the_serve_extra_the_server_says_what_to_install(workspace: Work
     assert not (workspace.root / ".xlplan" / "server-token").exists()  # nothing was made
 
 
+def test_an_upload_under_a_name_intake_passes_over_is_still_taken_in(
+    server: Server, workspace: Workspace, example: Example, tmp_path: Path
+) -> None:
+    # Excel saves through a temporary name (8A3F1C20.tmp); intake passes .tmp files over, so the
+    # server keeps the upload under a name it reads rather than acknowledge a file never collected.
+    with server.client() as client:
+        department = client.post(_api("/distribute")).json()["departments"][0]
+        relative = Path(department["workbook"]).resolve().relative_to(workspace.outbox.resolve()).as_posix()
+        sent = client.get(_api(f"/files/outbox/{relative}")).content
+        answer = _answer(example, workspace, department["department"], sent, tmp_path)
+        uploaded = client.post(_api("/returns"), files={"file": ("8A3F1C20.tmp", answer.read_bytes())})
+        assert uploaded.status_code == 201, uploaded.text
+        [receipt] = uploaded.json()["receipts"]
+        assert receipt["saved_as"] == "8A3F1C20.tmp.xlsx"
+        collected = client.post(_api("/collect")).json()
+    assert [(f["department"], f["outcome"]) for f in collected["files"]] == [
+        (department["department"], "accepted")
+    ]
+
+
 def _without_token() -> dict[str, str]:
     import os
 

@@ -257,9 +257,9 @@ def _candidates(inbox: Path, findings: list[Finding]) -> Iterator[tuple[Path, st
                     if not entry.name.startswith("."):
                         pending.append(Path(entry.path))
                 elif entry.is_file(follow_symlinks=False):
-                    if not _ignored(entry.name):
+                    if not ignored_name(entry.name):
                         found.append((name, Path(entry.path)))
-                elif not _ignored(entry.name):
+                elif not ignored_name(entry.name):
                     findings.append(Finding("inbox-not-a-file", {"name": name}, file=name))
             except OSError as exc:  # gone between the listing and the look
                 findings.append(Finding("file-busy", {"name": name, **os_params(exc)}, file=name))
@@ -313,7 +313,9 @@ def display_name(name: str) -> str:
     return decoded
 
 
-def _ignored(name: str) -> bool:
+def ignored_name(name: str) -> bool:
+    """True for a name intake passes over on purpose: a temporary or partial download, an owner or
+    lock file, a system file (the server renames an upload so named, so that it is not lost)."""
     lowered = name.lower()
     return (
         name.startswith((".", "~$"))  # dotfiles, LibreOffice .~lock.*#, Excel owner files

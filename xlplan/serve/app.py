@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import tempfile
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -50,7 +51,7 @@ from xlplan.errors import (
     OutputError,
     XlplanError,
 )
-from xlplan.findings import Finding, findings_json
+from xlplan.findings import Finding, findings_json, not_writable
 from xlplan.followup.status_sheet import status_document
 from xlplan.result import Result
 from xlplan.serve import page
@@ -355,6 +356,10 @@ async def _returns(request: Request) -> Response:
         over = over_limit(request)
         return refuse([over], status=413) if over else Response(status_code=400)
     except Exception as exc:  # a malformed body: too many parts, not multipart, a broken boundary
+        spooled = exc if isinstance(exc, OSError) else exc.__cause__ or exc.__context__
+        if isinstance(spooled, OSError):  # the server's temporary folder is full: not the sender's fault
+            _log(workspace, "回答を送る（一時フォルダに書けません）")
+            return refuse([not_writable(tempfile.gettempdir(), spooled)], EXIT_OUTPUT, status=507)
         if "Too many files" in str(getattr(exc, "detail", "")):
             return refuse([Finding("serve-too-many-files", {"limit": MAX_UPLOAD_FILES})])
         return refuse([Finding("serve-bad-upload", {"reason": type(exc).__name__})])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from xlplan.collection.intake import ignored_name
 from xlplan.errors import OutputError
 from xlplan.findings import not_writable
 from xlplan.xlsx.atomic import sync_folder
@@ -63,6 +64,8 @@ def safe_name(name: str | None) -> str:
     text = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
     text = _UNSAFE.sub("_", text).strip().lstrip(".~$").strip() or "upload.xlsx"
+    if ignored_name(text):  # 8A3F1C20.tmp (Excel saving), 回答.xlsx.part: taken in under a name intake reads
+        text += ".xlsx"
     stem, dot, suffix = text.rpartition(".")
     if not (dot and stem and len(suffix) <= 8):
         stem, dot, suffix = text, "", ""
