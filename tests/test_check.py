@@ -783,8 +783,9 @@ def test_a_narrative_a_spreadsheet_made_a_date_or_a_number_is_read_as_it_was_sho
 # ----------------------------------------------------------------------------------------
 
 
-def _with_cached_value(path: Path, address: str, cached: str) -> None:
-    """Give a formula cell the cached result Excel would have saved (openpyxl saves none)."""
+def _with_cached_value(path: Path, address: str, cached: str, *, error: bool = False) -> None:
+    """Give a formula cell the cached result Excel would have saved (openpyxl saves none); with
+    ``error``, an error value (``t="e"``, as Excel saves #DIV/0!)."""
     member = "xl/worksheets/sheet1.xml"  # 回答 is the first sheet
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
@@ -792,6 +793,8 @@ def _with_cached_value(path: Path, address: str, cached: str) -> None:
     xml, count = re.subn(
         rf'(<c r="{address}"[^>]*>\s*<f>[^<]*</f>)\s*(<v\s*/>|<v></v>)?', rf"\1<v>{cached}</v>", xml
     )
+    if error:
+        xml = re.sub(rf'<c r="{address}"(?: t="\w+")?', f'<c r="{address}" t="e"', xml)
     assert count == 1
     parts[member] = xml.encode("utf-8")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -823,6 +826,19 @@ def test_a_formula_without_a_saved_result_is_an_error(returned: Returned, tmp_pa
     _placed(finding, PEOPLE_ROW, layout.CURRENT_VALUE, address)
     _japanese(finding, "=1+1", "値を入力")
     assert "value-missing" not in outcome.codes()  # one problem, one finding
+    assert not outcome.result.ok
+
+
+def test_a_formula_whose_result_is_an_error_is_quoted_as_it_showed(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path)
+    address = _set(path, PEOPLE_ROW, layout.CURRENT_VALUE, "=1/0", formula=True)
+    _with_cached_value(path, address, "#DIV/0!", error=True)
+    outcome = _check(returned, path)
+    # Not 「計算結果が保存されていません」: the cell showed #DIV/0!, and the message says so.
+    assert "formula-no-value" not in outcome.codes()
+    _japanese(outcome.only("value-not-a-number"), "「#DIV/0!」")
     assert not outcome.result.ok
 
 

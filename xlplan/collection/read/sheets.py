@@ -333,12 +333,12 @@ class SheetReader:
             if extent.has_formulas:
                 # Cached values stay calamine's; a formula whose result was never saved reads as None.
                 known = set(keys)
-                for key, (_, formula, _) in self._stream(part, rows, columns, values=False).items():
+                for key, (error, formula, _) in self._stream(part, rows, columns, values=False).items():
                     if formula is not None:
                         formulas[key] = formula
-                        if key not in known:
+                        if key not in known:  # an error result is quoted as it showed (#DIV/0!)
                             keys.append(key)
-                            values.append(None)
+                            values.append(error)
         if extent.beyond is not None:
             self.findings.append(
                 Finding(
@@ -497,8 +497,9 @@ class SheetReader:
             elif local == "is":
                 inline = child
                 has_value = True
-        if not values:
-            return (None, formula, has_value) if formula is not None else None
+        if not values:  # the formula only; but an error result (#DIV/0!), which calamine reads as empty
+            error = raw if element.get("t") == "e" and raw else None
+            return (error, formula, has_value) if formula is not None else None
         kind = element.get("t", "n")
         value: CellValue = None
         if kind == "inlineStr" and inline is not None:
