@@ -270,6 +270,13 @@ def test_control_characters_never_reach_a_published_file_or_the_terminal(
     assert main(["collect", "-w", str(workspace.root)]) in (0, 1)
     printed = capsys.readouterr()
     assert "\x1b" not in printed.out + printed.err and "\\u001b" in printed.out + printed.err
+    # A name with a line break in it stays on its own line, so it cannot pose as another line.
+    broken = "総務課\n  受理: 企画政策課.xlsx"
+    _fill(example, sent, B, workspace.inbox / broken, narrative="講座を開催した。")
+    assert main(["collect", "-w", str(workspace.root)]) in (0, 1)
+    printed = capsys.readouterr()
+    assert "総務課\\u000a  受理: 企画政策課.xlsx" in printed.out, printed.out
+    assert not [line for line in printed.out.splitlines() if line.startswith("  受理: 企画政策課.xlsx")]
     with sqlite3.connect(workspace.ledger_path) as connection:
         codes = {row[0] for row in connection.execute("SELECT code FROM findings")}
     assert "text-unsafe-removed" in codes

@@ -200,12 +200,18 @@ def has_errors(findings: Iterable[Finding]) -> bool:
     return any(finding.is_error for finding in findings)
 
 
+def one_line(text: str) -> str:
+    """``text`` kept on one line of a terminal or a list: a line break or tab inside it (a file named
+    with one) shown as ``\u000a``, ``\u0009``, so that it cannot start a line of its own."""
+    return text.replace("\n", "\\u000a").replace("\r", "\\u000d").replace("\t", "\\u0009")
+
+
 def format_table(findings: Iterable[Finding], language: Language = "ja") -> str:
     """A plain text table, one finding a line, for the terminal."""
     lines = []
     for finding in findings:
         label = ("エラー" if finding.is_error else "警告") if language == "ja" else (finding.severity or "")
-        place = " ".join(part for part in (finding.file or "", finding.where()) if part)
+        place = " ".join(part for part in (one_line(finding.file or ""), finding.where()) if part)
         prefix = f"[{label}] {place}: " if place else f"[{label}] "
         lines.append(f"{prefix}{finding.message(language)} ({finding.code})")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from xlplan.findings import Finding, Language, findings_json
+from xlplan.findings import Finding, Language, findings_json, one_line
 from xlplan.followup.feedback import FeedbackResult
 from xlplan.plan.model import Answer
 from xlplan.plan.values import Mark, Value
@@ -182,8 +182,8 @@ class CollectResult(Reported):
             lines.append(
                 say(
                     language,
-                    f"  {_OUTCOME_JA[item.outcome]}: {item.name}（{who}、エラー {item.errors}・警告 {item.warnings}）",
-                    f"  {item.outcome}: {item.name} ({who}, {item.errors} errors, {item.warnings} warnings)",
+                    f"  {_OUTCOME_JA[item.outcome]}: {one_line(item.name)}（{who}、エラー {item.errors}・警告 {item.warnings}）",
+                    f"  {item.outcome}: {one_line(item.name)} ({who}, {item.errors} errors, {item.warnings} warnings)",
                 )
             )
         lines += [f"  {line}" for result in self.feedback for line in result.lines(language)]
