@@ -37,7 +37,7 @@ from xlplan.findings import Finding
 from xlplan.form import layout, manifest
 from xlplan.form.manifest import workspace_id
 from xlplan.form.schema import is_valid, return_schema, schema_id, schema_problems
-from xlplan.plan.model import Answer, Plan
+from xlplan.plan.model import Answer, Entry, Plan
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.xlsx.cells import set_text
 
@@ -347,6 +347,22 @@ def test_another_departments_row_in_a_file_is_never_read(returned: Returned, tmp
     _japanese(finding, "21", DEPARTMENT, "自課の行だけ")
     assert all(answer.project_no != 21 for answer in outcome.result.answers)
     assert not outcome.result.ok
+
+
+def test_a_row_the_office_gave_to_another_department_after_sending_is_not_the_departments_error(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path)
+    plan = returned.example.plan
+    moved = replace(plan.project(20), entries=(Entry(OTHER, (OTHER,)),))  # 企画政策課's row, now 社会福祉課's
+    changed = replace(plan, projects=tuple(moved if p.no == 20 else p for p in plan.projects))
+    outcome = _check(returned, path, plan=changed)
+    finding = outcome.only("row-reassigned")
+    assert not finding.is_error and finding.params["row_id"] == DECIMAL_ROW
+    _japanese(finding, "20", DEPARTMENT, "配布し直して", "直してもらうことはありません")
+    assert "row-not-assigned" not in outcome.codes()
+    assert outcome.result.ok  # accepted: no 差し戻し for what the office changed
+    assert all(answer.project_no != 20 for answer in outcome.result.answers)
 
 
 def test_a_manifest_edited_to_claim_another_departments_rows_fails_its_signature(

@@ -848,6 +848,14 @@ CATALOGUE: dict[str, Entry] = {
         "The answer sheet's headers ({headers}) differ from those sent, so the columns were read at their "
         "issued positions. Do not insert, delete or rename columns.",
     ),
+    "row-reassigned": Entry(
+        "warning",
+        "事業番号 {project_no}（担当課「{entry}」、{member}）は、{answering}に配布した後に計画マスタで担当が変わったため、"
+        "この行の回答は読み取っていません。新しい担当課に配布し直してください（{answering}に直してもらうことはありません）。",
+        "Project {project_no} (entry '{entry}', {member}) was given to another department in the master after "
+        "{answering}'s workbook went out; this row's answer was not read. Distribute to the new department "
+        "(nothing for {answering} to correct).",
+    ),
     "row-not-assigned": Entry(
         "error",
         "事業番号 {project_no}（担当課「{entry}」、{member}）は{answering}の担当ではないため、この行は読み取っていません。自課の行だけを記入してください。",

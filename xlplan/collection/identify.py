@@ -189,9 +189,12 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
             kept.append(row if not renamed else replace(row, entry=share[1], department=share[2]))
             continue
         where = ids.get(row.row_id, [])
+        # The manifest is the office's, signed: a row it lists but the plan no longer gives this department
+        # was moved after the workbooks went out. The office's change, so a warning to the office, never
+        # a 差し戻し telling the department to fill in only its own rows.
         findings.append(
             Finding(
-                "row-not-assigned",
+                "row-reassigned",
                 _row_params(row, layout.ROW_ID) | {"answering": department},
                 file=file,
                 sheet=sheet.name,
