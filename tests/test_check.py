@@ -739,6 +739,8 @@ def test_the_distributed_literal_percent_format_reads_the_number_typed(
         ("41.2%", "0.0%", None),  # text is read as the text
         (69, "[$¥-411]#,##0;-[$¥-411]#,##0", "¥69"),  # LibreOffice's currency button
         (69, '"¥"#,##0', "¥69"),  # the text before the number stays before it
+        (1234567, '#,##0,"千円"', "1234.567千円"),  # shown in thousands: 1,235千円
+        (3.5, "# ?/?", None),  # a fraction is the same number shown another way
     ],
 )
 def test_a_number_as_its_format_displays_it(value: object, code: str, shown: str | None) -> None:
@@ -776,6 +778,14 @@ def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_pa
         (1.5, "0.0#", "1.5"),
         (1234.5, "[$¥-411]#,##0.0", "¥1,234.5"),  # LibreOffice's currency button
         (1500, "##0.0E+0", "1500"),  # an engineering format is not read here: as stored, never half
+        (12, '0.00"%"', "12.00%"),  # a quoted % is text: no times 100
+        (1234567, '#,##0,"千円"', "1,235千円"),  # a comma after the digits divides by a thousand
+        (150, '[<100]0"件未満";0"件以上"', "150件以上"),  # the section its condition picks
+        (0, '#,##0;(#,##0);"-"', "-"),  # zero's own section
+        (5, "00", "05"),
+        (0.5, "#.##", ".5"),
+        (-0.001, "0.00", "0.00"),  # never -0.00
+        (0.1 + 0.2, "General", "0.3"),  # as Excel keeps a float: 15 significant digits
     ],
 )
 def test_a_narrative_a_spreadsheet_made_a_date_or_a_number_is_read_as_it_was_shown(

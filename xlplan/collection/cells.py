@@ -84,19 +84,42 @@ _CURRENCY = re.compile(r"\[\$([^\]-]*)(?:-[0-9A-Fa-f]*)?\]")
 _PLACEHOLDER = re.compile(r"[0#?]|general", re.IGNORECASE)
 
 
-def _section(code: str, negative: bool = False) -> str:
-    """The format's section for a number (the second for a negative number, where there is one),
-    its currency symbols as quoted text and its other bracketed tags dropped."""
+_TEST = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?[0-9]+(?:\.[0-9]+)?)\]")
+_TESTS = {"<": Decimal.__lt__, ">": Decimal.__gt__, "=": Decimal.__eq__, "<=": Decimal.__le__,
+          ">=": Decimal.__ge__, "<>": Decimal.__ne__}  # fmt: skip
+
+
+def _section(code: str, number: Decimal | None = None) -> tuple[str, bool]:
+    """The format's section that shows ``number`` (positive; negative; zero; or by a condition such as
+    ``[<100]``), its currency symbols as quoted text and its other bracketed tags dropped; and whether
+    that section prints the sign itself (the number is then shown without its minus)."""
     sections = code.split(";")
-    section = sections[1] if negative and len(sections) > 1 else sections[0]
+    index, own_sign = 0, False
+    if number is not None:
+        tests = [_TEST.search(section) for section in sections[:2]]
+        if any(tests):
+            index = next((i for i, test in enumerate(tests) if test and _TESTS[test.group(1)](number,
+                          Decimal(test.group(2)))), 1 if len(sections) > 1 and not tests[1] else 0)  # fmt: skip
+            own_sign = index == 1 and number < 0 and tests[1] is None
+        elif number < 0 and len(sections) > 1:
+            index, own_sign = 1, True
+        elif number == 0 and len(sections) > 2:
+            index = 2
+    section = sections[index] if index < len(sections) else sections[0]
     section = _CURRENCY.sub(lambda match: '"' + match.group(1).replace('"', "") + '"', section)
-    return _CONDITION.sub("", section)
+    return _CONDITION.sub("", section), own_sign
+
+
+def _scale(run: str) -> tuple[str, int]:
+    """A digits run without its scaling commas, and the thousands they divide by (``#,##0,`` → 1,000)."""
+    bare = run.rstrip(",")
+    return bare, 1000 ** (len(run) - len(bare))
 
 
 def _parts(code: str) -> tuple[str, str, str]:
     """(the format's first section without its literals, the literal text it prints before the
     number, the literal text it prints after it)."""
-    section = _section(code)
+    section = _section(code)[0]
     bare: list[str] = []
     before: list[str] = []
     after: list[str] = []
@@ -124,11 +147,14 @@ def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> s
         return None
     bare, before, after = _parts(code)
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
-        return None
+    if not number.is_finite() or "/" in bare or re.search(r"[Ee][+-]", bare):
+        return None  # a fraction or an exponent shows the same number another way
     percent = "%" in bare
     if percent:
         number *= 100
+    digits = re.findall(r"[0#?][0#?,.]*", bare)
+    if digits:  # 1234567 under #,##0,"千円" shows 1,235千円: the number is in thousands
+        number /= _scale(digits[-1])[1]
     decimals = _decimals(bare) if printed else None
     if decimals is not None:
         text = format(
@@ -178,6 +204,8 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not number.is_finite():
             return repr(value)
+        if isinstance(value, float) and len(number.as_tuple().digits) > 15:
+            number = Decimal(format(value, ".15g"))  # as Excel keeps it: 0.1+0.2 is 0.3
         with contextlib.suppress(ArithmeticError, ValueError):  # a format or number too odd: as stored
             shown = _narrative_number(number, code)
             if shown is not None:
@@ -189,7 +217,7 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
 _NUMBER_PART = re.compile(
     r'"([^"]*)"|\\(.)|[_*].'
     r"|(?:([#0?]+) +)?([#0?]+)/([#0?]+|[1-9][0-9]*)"  # a fraction: 3 1/2, 7/2, # ??/100
-    r"|([0#?][0#?,]*(?:\.[0#?]*)?)(?:([Ee][+-])([0#?]+))?"  # digits, and an exponent
+    r"|([0#?][0#?,]*(?:\.[0#?]*)?,*)(?:([Ee][+-])([0#?]+))?"  # digits (scaling commas after), an exponent
     r"|(.)"
 )
 _PLAIN = frozenset(" $-+/():!^&'~{}<>=%,.")
@@ -198,7 +226,7 @@ _PLAIN = frozenset(" $-+/():!^&'~{}<>=%,.")
 
 def _general(number: Decimal) -> str:
     """A number as General shows what was typed: no exponent, no ``.0``."""
-    text = format(number, "f")
+    text = format(abs(number) if number == 0 else number, "f")
     return text[:-2] if text.endswith(".0") else text
 
 
@@ -206,14 +234,15 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
     """A number as its format shows it: the format's sign, grouping, decimals, percent, exponent,
     fraction and text (¥1,234, 1,234円, 41%, (1,234), 1.50E+03, 3 1/2); General shows the number as
     stored. None for a format this does not understand (the caller shows the number as stored)."""
-    sections = (code or "General").split(";")
-    negative = number < 0 and len(sections) > 1  # the second section prints the sign its own way
-    section = _section(code or "General", negative)
+    section, own_sign = _section(code or "General", number)
+    if section == "" and code and ";" in code:
+        return ""  # a section left empty hides the number (0;;)
     if section.strip().lower() in ("general", "", "@"):
         return _general(number)
     before: list[str] = []
     after: list[str] = []
     number_part: re.Match[str] | None = None
+    percent = False
     for match in _NUMBER_PART.finditer(section):
         quoted, escaped, _, _, _, digits, _, _, other = match.groups()
         if digits is not None or match.group(5) is not None:
@@ -223,19 +252,21 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
             continue
         if other is not None and other not in _PLAIN and (other.isascii() and other.isalpha()):
             return None  # an unquoted letter is a code (E, e, G…) not read here
+        percent = percent or other == "%"  # a quoted "%" is text, an unquoted one scales by 100
         literal = next((text for text in (quoted, escaped, other) if text is not None), "")
         (after if number_part is not None else before).append(literal)
     if number_part is None:
         return "".join(before) or _general(number)
-    shown = -number if negative else number
-    if "%" in "".join(before + after):
+    shown = -number if own_sign else number
+    if percent:
         shown *= 100
     if number_part.group(5) is not None:
         text = _fraction(shown, *number_part.group(3, 4, 5))
     elif number_part.group(7) is not None:
         text = _scientific(shown, number_part.group(6), number_part.group(7), number_part.group(8))
     else:
-        text = _fixed(shown, number_part.group(6))
+        run, thousands = _scale(number_part.group(6))
+        text = _fixed(shown / thousands, run)
     if text is None:
         return None
     return "".join(before) + text + "".join(after)
@@ -248,7 +279,16 @@ def _fixed(number: Decimal, digits: str) -> str:
     most = sum(fraction.count(mark) for mark in "0#?")
     least = fraction.count("0")
     rounded = number.quantize(Decimal(1).scaleb(-most), rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)  # -0.001 under 0.00 shows 0.00, not -0.00
     text = format(rounded, ",f" if "," in whole else "f")
+    least_whole = whole.count("0")
+    sign = "-" if text.startswith("-") else ""
+    integer, dot, rest = text.lstrip("-").partition(".")
+    if least_whole == 0 and integer == "0":  # # and #.## show no zero before the point: .5, and 0 as nothing
+        text = sign + dot + rest if rest.strip("0") or least else ""
+    elif "," not in whole and least_whole > 1:  # 00 shows 5 as 05
+        text = sign + integer.zfill(least_whole) + dot + rest
     if most > least and "." in text:
         kept = len(text) - (most - least)
         while len(text) > kept and text.endswith("0"):
