@@ -27,6 +27,7 @@ from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.workspace.ledger.schema import located
+from xlplan.xlsx.atomic import place_new
 
 
 @pytest.fixture
@@ -213,7 +214,14 @@ def test_a_reminder_run_stopped_by_a_full_disk_leaves_one_whole_draft_a_departme
 
 def test_a_path_an_earlier_version_stored_is_found_in_the_workspace_as_it_is_now(tmp_path: Path) -> None:
     root = (tmp_path / "now").absolute()
-    for stored in ("/srv/old/ws/outbox/2020-R1/a.xlsx", "ws/outbox/2020-R1/a.xlsx", "outbox/2020-R1/a.xlsx"):
+    earlier = (
+        "/srv/old/ws/outbox/2020-R1/a.xlsx",
+        "ws/outbox/2020-R1/a.xlsx",
+        "outbox/2020-R1/a.xlsx",
+        "C:\\Users\\kikaku\\ws\\outbox\\2020-R1\\a.xlsx",
+        "ws\\outbox\\2020-R1\\a.xlsx",
+    )  # and a Windows PC's
+    for stored in earlier:
         assert located(root, stored) == root / "outbox" / "2020-R1" / "a.xlsx", stored
     assert located(root, str(root / "feedback" / "b.xlsx")) == root / "feedback" / "b.xlsx"
 
@@ -242,6 +250,17 @@ def test_a_full_temporary_folder_on_the_server_is_not_the_senders_fault(
     assert [f["code"] for f in document["findings"]] == ["output-not-writable"] and document["exit_code"] == 3
     assert "空き容量" in document["findings"][0]["message"]
     assert [path.name for path in workspace.inbox.iterdir()] == ["最初.xlsx"]
+
+
+def test_a_long_japanese_name_is_written_whole(tmp_path: Path) -> None:
+    # 80 Japanese characters and .xlsx: 245 bytes, within the 255 a name may have; the temporary
+    # beside it must not be named after it (it would pass 255).
+    target = tmp_path / ("計" * 80 + ".xlsx")
+    place_new(b"PK whole", target)
+    assert target.read_bytes() == b"PK whole" and [path.name for path in tmp_path.iterdir()] == [target.name]
+    with pytest.raises(FileExistsError):
+        place_new(b"another", target)  # never over an existing file
+    assert target.read_bytes() == b"PK whole"
 
 
 def _subclasses(kind: type[XlplanError]) -> list[type[XlplanError]]:

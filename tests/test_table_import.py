@@ -532,6 +532,27 @@ def test_cells_that_cannot_be_read_are_named_one_by_one(
     assert "(table-bad-number)" in err and "A7" in err and "政策2" in err
 
 
+def test_a_table_that_names_no_indicator_gives_a_master_that_reads_and_says_what_to_fill(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "実績一覧.xlsx"
+    _sheet_per_policy(source)
+    workbook = openpyxl.load_workbook(source)
+    for sheet in workbook.worksheets:  # the city's table has no 【数値目標】 under its descriptions
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "【数値目標】" in cell.value:
+                    cell.value = cell.value.split("\n【数値目標】")[0]
+    workbook.save(source)
+    root = tmp_path / "ws"
+    assert main(["init", str(root), "--from", str(source)]) == 0
+    assert "(table-no-indicator)" in capsys.readouterr().err
+    assert main(["plan", "show", "-w", str(root)]) == 0  # the master it wrote is one its reader takes
+    capsys.readouterr()
+    assert main(["distribute", "-w", str(root)]) == 2  # but nothing goes out under a placeholder
+    assert "(plan-indicator-placeholder)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("sheet", "cell", "value", "code"),
     [

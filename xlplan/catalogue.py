@@ -134,6 +134,13 @@ CATALOGUE: dict[str, Entry] = {
         "{sheet}!{cell} に実績値の年度（例: 令和2年度）が見つかりません。見出しの2行目に年度を入れてください。",
         "No fiscal year of the values at {sheet}!{cell}; put the years (e.g. 令和2年度) in the header's second row.",
     ),
+    "table-no-indicator": Entry(
+        "warning",
+        "事業番号 {no} は単位「{unit}」の値がありますが、表に数値目標（【数値目標】…）がありません。計画マスタの計画シートの"
+        "数値目標に「（数値目標を入力してください）」と入れたので、配布の前に数値目標の名前に書き換えてください。",
+        "Project {no} has values in '{unit}' but the table names no indicator (【数値目標】…). The master's 数値目標 "
+        "says '（数値目標を入力してください）': replace it with the indicator's name before distributing.",
+    ),
     "table-years-out-of-order": Entry(
         "error",
         "{sheet}!{cell} の年度「{value}」が、左の列の年度「{before}」より後になっていません。実績値の年度は左から古い順に、重ならないようにしてください。",
@@ -207,6 +214,12 @@ CATALOGUE: dict[str, Entry] = {
         "階層名「{levels}」を使えません。上の階層から順に「,」区切りで、空欄や同じ名前の重複なしに指定してください（例: --levels 政策,施策,事業）。",
         "Level names '{levels}' cannot be used: give them top first, comma-separated, none blank or repeated "
         "(e.g. --levels 政策,施策,事業).",
+    ),
+    "plan-indicator-placeholder": Entry(
+        "error",
+        "計画シートの数値目標が「（数値目標を入力してください）」のままの事業があります（事業番号 {projects}）。数値目標の名前を入力してから配布・集約してください。",
+        "Some projects' indicator is still '（数値目標を入力してください）' (projects {projects}). Name each indicator "
+        "before distributing or consolidating.",
     ),
     "plan-no-projects": Entry(
         "error",

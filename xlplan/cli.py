@@ -237,7 +237,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from xlplan.serve.app import served
         from xlplan.serve.run import networks_from
     except ImportError as exc:  # the HTTP stack is the serve extra: a staff PC never needs it
-        if (exc.name or "").split(".")[0] not in ("starlette", "uvicorn", "multipart", "python_multipart"):
+        if (exc.name or "").split(".")[0] not in (
+            "starlette",
+            "uvicorn",
+            "anyio",
+            "multipart",
+            "python_multipart",
+        ):
             raise
         raise MissingExtraError([Finding("serve-extra-missing", {"module": exc.name or ""})]) from exc
 

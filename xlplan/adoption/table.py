@@ -46,7 +46,7 @@ from xlplan.collection.cells import displayed
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.form import layout
-from xlplan.plan.blank import DEFAULT_MAIL, advance_text
+from xlplan.plan.blank import DEFAULT_MAIL, INDICATOR_PLACEHOLDER, advance_text
 from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
 from xlplan.plan.grading import direction_of
 from xlplan.plan.model import Entry, HistoryRecord, Node, Plan, Project, Settings
@@ -155,9 +155,15 @@ def _find_headers(rows: list[list[Any]]) -> list[int]:
 
 
 def _looks_like_a_section(rows: list[list[Any]]) -> bool:
-    """True when a sheet has the words of a table's header (現状値, 実績) without being read as one."""
-    texts = {text for row in rows[:60] for cell in row if (text := _text(cell))}
-    return any(text.startswith("現状値") for text in texts) and any("実績" in text for text in texts)
+    """True when a row of the sheet reads like a table's header (a 現状値 cell and another with 実績)
+    without being read as one; a note that mentions both words in one sentence does not."""
+    for row in rows[:60]:
+        texts = [text for cell in row if (text := _text(cell))]
+        if any(text.startswith("現状値") for text in texts) and any(
+            "実績" in text and not text.startswith("現状値") for text in texts
+        ):
+            return True
+    return False
 
 
 def _header(reader: _Reader, sheet: str, rows: list[list[Any]], index: int) -> _Header | None:
@@ -501,6 +507,7 @@ def _plan(
     history: list[HistoryRecord] = []
     departments: dict[str, None] = {}
     by_project: dict[int, list[_Row]] = {}
+    noticed_here: list[Finding] = []
     for row in rows_read:
         by_project.setdefault(row.project, []).append(row)
     for no, fields in projects.items():
@@ -518,10 +525,15 @@ def _plan(
                 if value.is_blank and narrative is None:
                     continue
                 history.append(HistoryRecord(no, row.entry, year, value, narrative))
-        project = Project(
-            no, fields["node"], fields["description"], fields["indicator"], unit, base, tuple(entries)
-        )
-        if no in targets and fields["indicator"]:
+        indicator = fields["indicator"]
+        if unit and not indicator:
+            # Values with a unit but no 【数値目標】 in the description: a placeholder keeps the project
+            # numeric (without one the form would ask ○×—), and the office is told to name it.
+            indicator = INDICATOR_PLACEHOLDER
+            noticed_here.append(Finding("table-no-indicator", {"no": no, "unit": unit}, file=reader.file,
+                                        sheet=fields["sheet"], cell=fields["cell"]))  # fmt: skip
+        project = Project(no, fields["node"], fields["description"], indicator, unit, base, tuple(entries))
+        if no in targets and indicator:
             number, target_year, direction = targets[no]
             target = Value(number, unit)
             # Only a direction other than the one the target implies was the master's own.
@@ -553,7 +565,7 @@ def _plan(
         tuple(registry),
         tuple(history),
     )
-    return plan, noticed
+    return plan, [*noticed, *noticed_here]
 
 
 def _name_in_title(title: str | None) -> str | None:

@@ -214,9 +214,7 @@ def remind(
             message = build_message(plan, department, TEMPLATE, attachment)
             # Recorded before the draft is written: a run stopped in between leaves a `writing` row, and
             # the next writes the draft again at its path (never a second draft beside it, sent twice).
-            begun = ledger.drafted_reminder_on(
-                connection, round_id, item.department, made_on, status="writing"
-            )
+            begun = ledger.drafted_reminder_on(connection, round_id, item.department, None, status="writing")
             if begun is not None and begun["mail_path"]:
                 dispatch_id, mail_path = int(begun["id"]), Path(begun["mail_path"])
             else:

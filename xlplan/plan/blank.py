@@ -19,6 +19,8 @@ from xlplan.plan.model import MailTemplate, Plan, Settings
 
 DEFAULT_LEVELS = ("基本目標", "施策の方向", "基本事業", "事業")
 PLACEHOLDER_NAME = "（計画名を入力してください）"
+INDICATOR_PLACEHOLDER = "（数値目標を入力してください）"
+"""The 数値目標 `init --from` writes for a project with values in a unit but no indicator named."""
 
 DEFAULT_MAIL = {
     "依頼": MailTemplate(
@@ -113,4 +115,7 @@ def unfinished(plan: Plan) -> list[Finding]:
         return [Finding("plan-no-projects")]
     if plan.settings.plan_name == PLACEHOLDER_NAME:
         return [Finding("master-missing-setting", {"key": "計画名"}, sheet="設定", cell="B2")]
+    unnamed = [str(project.no) for project in plan.projects if project.indicator == INDICATOR_PLACEHOLDER]
+    if unnamed:
+        return [Finding("plan-indicator-placeholder", {"projects": "、".join(unnamed[:20])}, sheet="計画")]
     return []

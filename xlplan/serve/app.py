@@ -28,6 +28,11 @@ from typing import Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
+
+try:  # Starlette parses the uploads with python-multipart, imported only then: missing, say so at start
+    import python_multipart  # noqa: F401
+except ImportError:
+    import multipart  # noqa: F401  # python-multipart before 0.0.13
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware

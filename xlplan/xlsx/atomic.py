@@ -54,7 +54,8 @@ def place_new(data: bytes, target: Path) -> None:
         FileExistsError: ``target`` exists (the caller picks another name).
         OSError: the data could not be written; nothing is left behind.
     """
-    temporary = temporary_beside(target)
+    # A short name of its own: one made from a long target's (245 bytes of Japanese) would pass 255.
+    temporary = target.with_name(f".~xlplan-{uuid.uuid4().hex[:12]}.tmp")
     try:
         with temporary.open("xb") as handle:
             handle.write(data)

@@ -192,16 +192,24 @@ def reminded_on(
 
 
 def drafted_reminder_on(
-    connection: sqlite3.Connection, round_id: int, department: str, day: dt.date, *, status: str = "drafted"
+    connection: sqlite3.Connection,
+    round_id: int,
+    department: str,
+    day: dt.date | None,
+    *,
+    status: str = "drafted",
 ) -> sqlite3.Row | None:
     """The reminder drafted on ``day`` and not sent (a run without ``--send``): sent as it is, not made again.
 
-    With ``status="writing"``: the reminder a stopped run was writing on ``day``, to be written again at its path.
+    With ``status="writing"`` and no ``day``: the reminder a stopped run was writing, on any day, to be
+    written again at its path (its draft, whole or not, would otherwise stay beside a new one).
     """
     found = [
         row
         for row in dispatches(connection, round_id, "reminder", department)
-        if row["status"] == status and row["mail_path"] and (row["created_at"] or "")[:10] == day.isoformat()
+        if row["status"] == status
+        and row["mail_path"]
+        and (day is None or (row["created_at"] or "")[:10] == day.isoformat())
     ]
     return found[-1] if found else None
 

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, ClassVar
 
 from xlplan.errors import OutputError
@@ -244,7 +244,8 @@ def located(root: Path, stored: str) -> Path:
     path = Path(stored)
     if path.is_absolute() and path.is_relative_to(root):
         return path
-    parts = path.parts
+    # A path a Windows PC stored (C:\…\outbox\…, ws\outbox\…) read on the server: split as Windows does.
+    parts = PureWindowsPath(stored).parts if "\\" in stored and not path.is_absolute() else path.parts
     for position in range(len(parts) - 2, -1, -1):
         if parts[position] in _WORKSPACE_FOLDERS:
             return root.joinpath(*parts[position:])

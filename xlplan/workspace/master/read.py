@@ -172,12 +172,12 @@ class _Reader:
         required = [columns.node_columns(d)[0] for d in range(len(levels) - 1)]
         required += [columns.node_columns(d)[1] for d in range(len(levels) - 1)]
         # 数値目標, 単位 and 現状値 were never optional: a header renamed (現状値（R4）) would drop every
-        # baseline, and every project would become ○×— only. The targets came later, so a master may
-        # lack all three target columns, but not one of them.
+        # baseline, and every project would become ○×— only. The targets came later: a master may have
+        # none of their columns, or 目標値 alone, but not 目標年度 or 方向 without the 目標値 they qualify.
         required += [columns.number, columns.description, "数値目標", "単位", "現状値", "担当課"]
         index = self.header_index(sheet)
-        if any(name in index for name in TARGET_COLUMNS):
-            required += TARGET_COLUMNS
+        if C_TARGET_YEAR in index or C_DIRECTION in index:
+            required.append(C_TARGET)
         if self.header(sheet, required) is None:
             return [], []
         nodes: dict[NodeKey, Node] = {}
