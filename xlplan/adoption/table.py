@@ -31,7 +31,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,23 @@ import openpyxl
 from xlplan.adoption import names
 from xlplan.adoption.cells import cell_at as _cell
 from xlplan.adoption.cells import text_of as _text
+from xlplan.adoption.header import (
+    Header,
+    Reader,
+    baseline_year_of,
+    find_headers,
+    looks_like_a_section,
+    read_header,
+    table_years,
+    year_texts,
+)
 from xlplan.adoption.targets import Target, read_targets
 from xlplan.collection.cells import displayed
 from xlplan.errors import ConfigurationError
 from xlplan.findings import Finding
 from xlplan.form import layout
 from xlplan.plan.blank import DEFAULT_MAIL, INDICATOR_PLACEHOLDER, advance_text
-from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
+from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.grading import direction_of
 from xlplan.plan.model import Entry, HistoryRecord, Node, Plan, Project, Settings
 from xlplan.plan.values import BLANK, Value, parse_value
@@ -73,31 +83,6 @@ class _Sheet:
     slogan: str | None = None
 
 
-@dataclass
-class _Reader:
-    file: str
-    findings: list[Finding] = field(default_factory=list)
-
-    def fail(self, code: str, sheet: str | None = None, cell: str | None = None, **params: Any) -> None:
-        self.findings.append(Finding(code, params, file=self.file, sheet=sheet, cell=cell))
-
-
-@dataclass
-class _Header:
-    row: int  # 1-based
-    levels: list[str]  # names of the middle level columns (empty: a 番号 column)
-    number: int  # 0-based column of the project numbers
-    description: int
-    leaf: str
-    department: int
-    baseline: int
-    years: list[
-        tuple[int, str]
-    ]  # (column, year label) of 実績値 columns, oldest first; the last is the current
-    narrative: int | None
-    baseline_label: str
-
-
 def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[Finding]]:
     """The plan for the year after the table at ``path``, with the history of every year it shows.
 
@@ -107,7 +92,7 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
         ConfigurationError: the file is not such a table, or cells of it cannot be read; the
             findings name every sheet and cell.
     """
-    reader = _Reader(path.name)
+    reader = Reader(path.name)
     if not path.is_file():  # a misspelt name, or a folder: "re-save it in Excel" would not help
         raise ConfigurationError([Finding("file-not-found", {"path": str(path)}, file=path.name)])
     try:
@@ -137,62 +122,6 @@ def plan_from_table(path: Path, *, name: str | None = None) -> tuple[Plan, list[
 # ----------------------------------------------------------------------------------------
 # reading
 # ----------------------------------------------------------------------------------------
-
-
-def _find_headers(rows: list[list[Any]]) -> list[int]:
-    """0-based indexes of header rows: 担当課 and 現状値 in the same row."""
-    found = []
-    for index, row in enumerate(rows):
-        texts = [_text(cell) for cell in row]
-        # 実績 too: the 推移 sheet xlplan adds has 担当課 and 現状値 but is not a section of the table.
-        if (
-            "担当課" in texts
-            and any(t and t.startswith("現状値") for t in texts)
-            and any(t and "実績" in t for t in texts)
-        ):
-            found.append(index)
-    return found
-
-
-def _looks_like_a_section(rows: list[list[Any]]) -> bool:
-    """True when a row of the sheet reads like a table's header (a 現状値 cell and another with 実績)
-    without being read as one; a note that mentions both words in one sentence does not."""
-    for row in rows[:60]:
-        texts = [text for cell in row if (text := _text(cell))]
-        if any(text.startswith("現状値") for text in texts) and any(
-            "実績" in text and not text.startswith("現状値") for text in texts
-        ):
-            return True
-    return False
-
-
-def _header(reader: _Reader, sheet: str, rows: list[list[Any]], index: int) -> _Header | None:
-    first = [_text(cell) or "" for cell in rows[index]]
-    second = [_text(cell) or "" for cell in rows[index + 1]] if index + 1 < len(rows) else []
-    department = first.index("担当課")
-    baseline = next(i for i, t in enumerate(first) if t.startswith("現状値"))
-    if department < 1:
-        reader.fail("table-no-header", sheet=sheet, cell=a1(index + 1, 1))
-        return None
-    description = department - 1
-    leaf = first[description].split("\n")[0]
-    middle = [text.split("\n")[0] for text in first[:description]]
-    levels = [] if middle == ["番号"] else middle
-    number = max(description - 1, 0) if middle else description
-    years: list[tuple[int, str]] = []
-    narrative: int | None = None
-    for column in range(baseline + 1, len(first)):
-        text = first[column]
-        below = second[column] if column < len(second) else ""
-        if text.startswith("②") or (text and "実績" in text and not text.endswith("実績値")):
-            narrative = column
-            break
-        if below:
-            years.append((column, below))
-    label = second[baseline] if baseline < len(second) else ""
-    return _Header(
-        index + 1, levels, number, description, leaf, department, baseline, years, narrative, label
-    )
 
 
 def _split_number(text: str) -> tuple[str, str] | None:
@@ -235,14 +164,14 @@ class _Row:
 
 
 def _build(
-    reader: _Reader, sheets: list[tuple[str, list[list[Any]]]], name: str | None
+    reader: Reader, sheets: list[tuple[str, list[list[Any]]]], name: str | None
 ) -> tuple[Plan, list[Finding]]:
-    sections: list[tuple[_Sheet, _Header, list[list[Any]]]] = []
+    sections: list[tuple[_Sheet, Header, list[list[Any]]]] = []
     for sheet_name, rows in sheets:
-        headers = _find_headers(rows)
+        headers = find_headers(rows)
         start = 0
         for position, index in enumerate(headers):
-            header = _header(reader, sheet_name, rows, index)
+            header = read_header(reader, sheet_name, rows, index)
             if header is None:
                 continue
             end = len(rows)
@@ -261,10 +190,10 @@ def _build(
     for sheet_name, rows in sheets:
         # A sheet of the table whose header was edited (担当部署 for 担当課) would lose its projects in
         # silence; xlplan's own 推移 sheet, a cover or a note is passed over on purpose.
-        if sheet_name not in read and sheet_name != "推移" and _looks_like_a_section(rows):
+        if sheet_name not in read and sheet_name != "推移" and looks_like_a_section(rows):
             reader.fail("table-sheet-unread", sheet=sheet_name)
     header0 = sections[0][1]
-    years = _years(reader, sections[0][0].name, header0, sections[0][2])
+    years = table_years(reader, sections[0][0].name, header0, sections[0][2])
     nodes: list[Node] = []
     projects: dict[int, dict[str, Any]] = {}
     rows_read: list[_Row] = []
@@ -272,9 +201,9 @@ def _build(
     for section, header, body in sections:
         # The same levels and the same years on every sheet: 政策2 saying 令和9年度 where 政策1 says 令和8年度
         # would record its values under the wrong year.
-        if (header.levels, header.leaf) != (header0.levels, header0.leaf) or _year_texts(
-            header
-        ) != _year_texts(header0):
+        if (header.levels, header.leaf) != (header0.levels, header0.leaf) or year_texts(header) != year_texts(
+            header0
+        ):
             reader.fail("table-header-differs", sheet=section.name, cell=a1(header.row, 1))
             continue
         top_key: tuple[str, ...] = ()
@@ -289,7 +218,7 @@ def _build(
     # Values are read even when some rows are not, so that one run names every cell to mend.
     first = sections[0][0]
     levels = tuple([*([top_names] if top_names else []), *header0.levels, header0.leaf])
-    baseline = _baseline_year(reader, first.name, header0, years)
+    baseline = baseline_year_of(reader, first.name, header0, years)
     targets = read_targets(sheets, reader.fail)
     return _plan(reader, first, levels, years, baseline, nodes, projects, rows_read, name, targets)
 
@@ -343,45 +272,10 @@ def _goal_parts(goal: str, name: str) -> tuple[str | None, str, str | None]:
     return number, title, None
 
 
-def _years(reader: _Reader, sheet: str, header: _Header, body: list[list[Any]]) -> list[FiscalYear]:
-    """The fiscal years of the 現状値 column and the 実績値 columns, from the header's second row."""
-    labels = [label for _, label in header.years]
-    years: list[FiscalYear] = []
-    for column, label in header.years:
-        try:
-            years.append(parse_fiscal_year(label))
-        except FiscalYearError:
-            reader.fail("table-bad-year", sheet=sheet, cell=a1(header.row + 1, column + 1), value=label)
-    if len(years) != len(labels) or len(years) < 1:
-        if len(years) < 1:
-            reader.fail("table-no-years", sheet=sheet, cell=a1(header.row + 1, header.baseline + 2))
-        raise ConfigurationError(reader.findings)
-    for (column, label), before, year in zip(header.years[1:], years[:-1], years[1:], strict=True):
-        if (
-            year.western <= before.western
-        ):  # 今年度 mislabelled 令和7年度 twice: the master's year would be wrong
-            reader.fail("table-years-out-of-order", sheet=sheet, cell=a1(header.row + 1, column + 1), value=label,
-                        before=before.wareki)  # fmt: skip
-    if reader.findings:
-        raise ConfigurationError(reader.findings)
-    return years
-
-
-def _year_texts(header: _Header) -> list[int | str]:
-    """The 実績値 columns' years of a header, as western years where they read as years."""
-    texts: list[int | str] = []
-    for _, label in header.years:
-        try:
-            texts.append(parse_fiscal_year(label).western)
-        except FiscalYearError:
-            texts.append(label)
-    return texts
-
-
 def _body(
-    reader: _Reader,
+    reader: Reader,
     sheet: str,
-    header: _Header,
+    header: Header,
     body: list[list[Any]],
     top: tuple[str, ...],
     nodes: list[Node],
@@ -490,7 +384,7 @@ def _project_number(text: str) -> int | None:
 
 
 def _plan(
-    reader: _Reader,
+    reader: Reader,
     first: _Sheet,
     levels: tuple[str, ...],
     years: list[FiscalYear],
@@ -578,7 +472,7 @@ def _name_in_title(title: str | None) -> str | None:
     return name.strip() or title
 
 
-def _parse(reader: _Reader, shown: str | None, unit: str | None, sheet: str, cell: str) -> Value:
+def _parse(reader: Reader, shown: str | None, unit: str | None, sheet: str, cell: str) -> Value:
     if shown is None:
         return BLANK
     parsed = parse_value(shown, unit, unit_known=True)
@@ -586,29 +480,6 @@ def _parse(reader: _Reader, shown: str | None, unit: str | None, sheet: str, cel
         reader.fail("table-bad-value", sheet=sheet, cell=cell, value=shown)
         return BLANK
     return parsed.value
-
-
-def _baseline_year(
-    reader: _Reader, sheet: str, header: _Header, years: list[FiscalYear]
-) -> tuple[FiscalYear, str | None]:
-    """The 現状値 column's year, and its label where the table prints it without its era (27年度)."""
-    label = header.baseline_label
-    try:
-        return parse_fiscal_year(label), None
-    except FiscalYearError:
-        pass
-    # 27年度: the latest era in which that year comes before the table's own years.
-    for era in ("令和", "平成", "昭和"):
-        try:
-            year = parse_fiscal_year(label, era_hint=era)
-        except FiscalYearError:
-            continue
-        if year.western <= years[0].western:
-            return year, label
-    reader.fail(
-        "table-bad-year", sheet=sheet, cell=a1(header.row + 1, header.baseline + 1), value=label or ""
-    )
-    return years[0], None
 
 
 def _unique(nodes: list[Node]) -> list[Node]:

@@ -54,12 +54,12 @@ from typing import Any, NamedTuple
 from xlplan.collection.cells import displayed, formula_hazard, narrative_text, prints_text, shows_literal
 from xlplan.collection.identify import Identity
 from xlplan.collection.index import PlanIndex, plan_index
+from xlplan.collection.schema_findings import Place, cell_params, schema_findings
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
 from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
 from xlplan.form.layout import Column, InputRule
-from xlplan.form.manifest import ManifestRow
-from xlplan.form.schema import SchemaProblem, schema_problems
+from xlplan.form.schema import schema_problems
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Answer, HistoryRecord, Plan, Project
 from xlplan.plan.text import strip_unsafe, unsafe_characters
@@ -100,85 +100,6 @@ class CheckResult:
         return self.upstream_ok and not any(finding.is_error for finding in self.findings)
 
 
-def _reason(problem: SchemaProblem) -> Phrase:
-    """The reason for a schema problem, by the keyword that failed, as a catalogue phrase."""
-    keyword, limit = problem.keyword, problem.limit
-    if keyword == "type":
-        allowed = limit if isinstance(limit, list) else [limit]
-        return Phrase("reason-type", {"allowed": [Phrase(f"json-{name}") for name in allowed]})
-    if keyword == "maxLength":
-        return Phrase("reason-max-length", {"limit": limit})
-    if keyword == "minLength":
-        return Phrase("reason-min-length")
-    if keyword == "pattern":
-        return Phrase("reason-pattern", {"pattern": limit})
-    if keyword in ("minimum", "exclusiveMinimum"):
-        return Phrase("reason-minimum", {"limit": limit})
-    if keyword in ("maximum", "exclusiveMaximum"):
-        return Phrase("reason-maximum", {"limit": limit})
-    if keyword == "required":
-        return Phrase("reason-required")
-    if keyword == "additionalProperties":
-        return Phrase("reason-additional")
-    return Phrase("reason-other", {"keyword": keyword})
-
-
-_FIELD_COLUMNS = {
-    "row_id": layout.ROW_ID,
-    "project_no": layout.PROJECT_NO,
-    "entry": layout.ENTRY,
-    "department": layout.DEPARTMENT,
-    "value": layout.CURRENT_VALUE,
-    "narrative": layout.CURRENT_NARRATIVE,
-}
-
-
-class _Place(NamedTuple):
-    """Where a row of the document was read (a tuple, as :class:`_RowRead`: one per row of every return)."""
-
-    row: ManifestRow
-    sheet_row: int
-
-
-def _schema_findings(
-    problems: Sequence[SchemaProblem],
-    places: Sequence[_Place],
-    identity: Identity,
-    file: str,
-) -> tuple[list[Finding], set[tuple[str, str]]]:
-    """Findings for schema problems, and the (row id, column key) cells they cover."""
-    headers = {column.key: column.header for column in identity.columns}
-    findings: list[Finding] = []
-    covered: set[tuple[str, str]] = set()
-    for problem in problems:
-        reason = _reason(problem)
-        path = problem.path
-        if len(path) >= 3 and path[0] == "rows" and isinstance(path[1], int) and path[1] < len(places):
-            place = places[path[1]]
-            key = _FIELD_COLUMNS.get(str(path[2]), layout.ROW_ID)
-            covered.add((place.row.row_id, key))
-            cell = a1(place.sheet_row, identity.positions.get(key, 1))
-            params = _params(place.row, key)
-            if key == layout.CURRENT_NARRATIVE and problem.keyword == "maxLength":
-                params |= {"length": len(str(problem.instance)), "limit": problem.limit}
-                findings.append(
-                    Finding("narrative-too-long", params, file=file, sheet=identity.sheet, cell=cell)
-                )
-                continue
-            where = Phrase("at-project", {"project_no": place.row.project_no})
-            params |= {"header": headers.get(key, key), "reason": reason, "where": where}
-            if key == layout.CURRENT_VALUE and isinstance(problem.instance, str):
-                params["value"] = problem.instance  # feedback writes the typed text back
-            findings.append(
-                Finding("return-schema-invalid", params, file=file, sheet=identity.sheet, cell=cell)
-            )
-        else:
-            name: str | Phrase = ".".join(str(part) for part in path) or Phrase("whole-document")
-            params = {"header": name, "reason": reason, "where": Phrase("at-document")}
-            findings.append(Finding("return-schema-invalid", params, file=file))
-    return findings, covered
-
-
 # ----------------------------------------------------------------------------------------
 # the check
 # ----------------------------------------------------------------------------------------
@@ -206,9 +127,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
     if identity.department is None or sheet is None:
         return CheckResult(identity.department, (), tuple(findings), upstream_ok=upstream_ok)
 
-    places = [
-        _Place(row, identity.found[row.row_id]) for row in identity.rows if row.row_id in identity.found
-    ]
+    places = [Place(row, identity.found[row.row_id]) for row in identity.rows if row.row_id in identity.found]
     # The grey (prefilled) columns and where they are: the same for every row of the file.
     # Every grey column of the manifest, in order (the prefill hash covers them all); None where the
     # column was not found in the sheet, whose cells then read as empty.
@@ -239,7 +158,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
             for place, read in zip(places, reads, strict=True)
         ],
     }
-    schema_found, covered = _schema_findings(schema_problems(document), places, identity, file)
+    schema_found, covered = schema_findings(schema_problems(document), places, identity, file)
     findings += schema_found
 
     index = plan_index(plan)
@@ -260,7 +179,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
             # Removed here, once, so that no output (xlsx, PDF, CSV, JSON, mail, a terminal) receives them.
             narrative = strip_unsafe(narrative)
             cell = _cell(identity, place, layout.CURRENT_NARRATIVE)
-            params = _params(row, layout.CURRENT_NARRATIVE) | {"characters": unsafe}
+            params = cell_params(row, layout.CURRENT_NARRATIVE) | {"characters": unsafe}
             findings.append(
                 Finding("text-unsafe-removed", params, file=file, sheet=identity.sheet, cell=cell)
             )
@@ -297,7 +216,7 @@ class _At:
     column: int
 
     @classmethod
-    def of(cls, identity: Identity, place: _Place, key: str, file: str) -> _At:
+    def of(cls, identity: Identity, place: Place, key: str, file: str) -> _At:
         """The cell of column ``key`` in the row at ``place`` (where :func:`_cell` names it)."""
         return cls(file, identity.sheet, place.sheet_row, _column(identity, key))
 
@@ -305,23 +224,11 @@ class _At:
         return Finding(code, params, file=self.file, sheet=self.sheet, cell=a1(self.row, self.column))
 
 
-def _params(row: ManifestRow, column: str) -> dict[str, Any]:
-    """What places a finding on a row's cell (feedback reads row_id and column) and names the row."""
-    return {
-        "row_id": row.row_id,
-        "column": column,
-        "project_no": row.project_no,
-        "entry": row.entry,
-        "department": row.department,
-        "member": row.department,
-    }
-
-
 def _column(identity: Identity, key: str) -> int:
     return identity.positions.get(key, 1)
 
 
-def _cell(identity: Identity, place: _Place, key: str) -> str:
+def _cell(identity: Identity, place: Place, key: str) -> str:
     return a1(place.sheet_row, _column(identity, key))
 
 
@@ -339,7 +246,7 @@ def _shown(value: CellValue, code: str | None = None) -> str:
 
 
 def _read_row(
-    place: _Place, sheet: SheetRead, identity: Identity, file: str, grey: Sequence[tuple[str, int | None]]
+    place: Place, sheet: SheetRead, identity: Identity, file: str, grey: Sequence[tuple[str, int | None]]
 ) -> _RowRead:
     """Read a row's cells; report formulas in the yellow cells."""
     findings: list[Finding] = []
@@ -354,7 +261,7 @@ def _read_row(
         at = _At.of(identity, place, key, file)
         formula = text if len(text) <= 200 else text[:200] + "…"
         header = next((column.header for column in identity.columns if column.key == key), key)
-        params = _params(place.row, key) | {"header": header, "formula": formula}
+        params = cell_params(place.row, key) | {"header": header, "formula": formula}
         hazard = formula_hazard(text)
         if hazard is not None:
             findings.append(at("formula-dangerous", params | {"reason": hazard}))
@@ -386,7 +293,7 @@ def _json_value(value: CellValue) -> Any:
 
 
 def _check_value(
-    project: Project, read: _RowRead, place: _Place, identity: Identity, file: str
+    project: Project, read: _RowRead, place: Place, identity: Identity, file: str
 ) -> tuple[Value, list[Finding]]:
     """The row's Value (blank when unreadable) and the findings on the 今年度 value cell."""
     rule = layout.input_rule(project.indicator, project.unit)
@@ -397,7 +304,7 @@ def _check_value(
         # What a finding on the cell says; made only for a finding (most rows have none).
         # As displayed; else typed text, shortened; else the cell's value (which _shown shortens).
         quoted = shown if shown is not None else _shown(raw, read.value_format)
-        base = _params(place.row, layout.CURRENT_VALUE) | {
+        base = cell_params(place.row, layout.CURRENT_VALUE) | {
             "unit": rule.unit or "",
             "value": strip_unsafe(quoted),
         }
@@ -486,7 +393,7 @@ def _check_narrative(
     project: Project,
     read: _RowRead,
     value: Value,
-    place: _Place,
+    place: Place,
     identity: Identity,
     file: str,
 ) -> list[Finding]:
@@ -495,7 +402,7 @@ def _check_narrative(
     row = place.row
 
     def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:  # made only for a finding
-        params = _params(row, layout.CURRENT_NARRATIVE) | dict(extra or {})
+        params = cell_params(row, layout.CURRENT_NARRATIVE) | dict(extra or {})
         return _At.of(identity, place, layout.CURRENT_NARRATIVE, file)(code, params)
 
     findings: list[Finding] = []
@@ -541,7 +448,7 @@ def _check_narrative(
 
 
 def _check_prefilled(
-    read: _RowRead, place: _Place, index: PlanIndex, identity: Identity, file: str
+    read: _RowRead, place: Place, index: PlanIndex, identity: Identity, file: str
 ) -> list[Finding]:
     """Compare the grey cells with the manifest's hash; name the changed cells where the plan still knows them.
 
@@ -571,7 +478,7 @@ def _check_prefilled(
             grey = [column for column in columns if not column.input]
             for column, was in zip(grey, sent, strict=True):
                 if read_cells.get(column.key) != was:
-                    params = _params(row, column.key) | {
+                    params = cell_params(row, column.key) | {
                         "header": headers.get(column.key, column.key),
                         "expected": _shorten(was) if was is not None else Phrase("blank-cell"),
                     }
@@ -589,7 +496,7 @@ def _check_prefilled(
     return [
         Finding(
             "prefilled-row-changed",
-            _params(row, layout.ROW_ID),
+            cell_params(row, layout.ROW_ID),
             file=file,
             sheet=identity.sheet,
             cell=_cell(identity, place, layout.ROW_ID),
