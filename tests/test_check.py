@@ -713,6 +713,24 @@ def test_a_note_typed_right_of_the_form_is_said_not_to_be_read(returned: Returne
     assert outcome.result.ok
 
 
+def test_a_column_the_department_inserted_is_said_not_to_be_read(returned: Returned, tmp_path: Path) -> None:
+    path = _copy(returned, tmp_path)
+    issued = _issued(path)
+    row = next(item.row for item in issued.rows if item.row_id == PEOPLE_ROW)
+
+    def change(workbook: Workbook) -> None:  # the sheet unprotected, a column of its own inserted at G
+        sheet = workbook[layout.RESPONSE_SHEET]
+        sheet.insert_cols(7)
+        set_text(sheet.cell(layout.HEADER_ROW, 7), "課内メモ")
+        set_text(sheet.cell(row, 7), "要確認")
+
+    _edit(path, change)
+    outcome = _check(returned, path)
+    finding = outcome.only("cells-outside-form")
+    _japanese(finding, f"G{layout.HEADER_ROW}", f"G{row}", "「課内メモ」")
+    assert outcome.result.ok and outcome.answer(1).value.display() == "90人"  # the rest read as before
+
+
 def test_the_distributed_literal_percent_format_reads_the_number_typed(
     returned: Returned, tmp_path: Path
 ) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from tests.conftest import calamine_rows, convert_with_soffice
 from tests.test_remind import _Inbox, _smtp_workspace
@@ -313,6 +314,30 @@ def test_a_row_the_department_inserted_marks_no_row_of_the_reissued_workbook(
     notes = [cell.comment.text for row in marked.iter_rows() for cell in row if cell.comment]
     # The added row is listed on 修正箇所 only: no note of it lands on another project's row.
     assert not [note for note in notes if "照会した行ではない" in note], notes
+
+
+def test_after_an_inserted_column_each_message_names_the_cell_it_is_marked_at(
+    workspace: Workspace, example: Example
+) -> None:
+    import xlplan
+
+    _, book, sheet, column = _filled_by_general_affairs(workspace, example)
+    value = column("今年度の値")
+    sheet.protection.sheet = False
+    sheet.insert_cols(7)  # a memo column the department added: every later column moves one right
+    first = layout.HEADER_ROW + 1
+    sheet.cell(first, value + 1).value = None  # a value left blank, in its moved column
+    book.save(workspace.inbox / "総務課_回答.xlsx")
+    xlplan.collect(workspace)
+    (feedback,) = workspace.feedback.glob("*.xlsx")
+    reissued = openpyxl.load_workbook(feedback)
+    marked = [cell for row in reissued[layout.RESPONSE_SHEET].iter_rows() for cell in row if cell.comment]
+    missing = [cell for cell in marked if "入力されていません" in cell.comment.text]
+    assert [cell.coordinate for cell in missing] == [f"{get_column_letter(value)}{first}"]  # back in place
+    # Before, the text said O5 (the return's cell, one column right) while N5 was marked.
+    assert f"（{missing[0].coordinate}）" in missing[0].comment.text, missing[0].comment.text
+    listed = [str(row[5]) for row in reissued["修正箇所"].iter_rows(min_row=5, values_only=True) if row[5]]
+    assert any(f"（{missing[0].coordinate}）" in text for text in listed), listed
 
 
 def test_control_characters_typed_into_a_value_never_reach_the_feedback_workbook(

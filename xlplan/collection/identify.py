@@ -83,12 +83,18 @@ class Identity:
         return not any(finding.is_error for finding in self.findings)
 
 
-def _beyond_the_form(sheet: SheetRead, positions: Mapping[str, int], file: str) -> list[Finding]:
-    """A warning for what was typed right of the form's last column (after unprotecting the sheet):
-    it is not read, and the department should know, not find its note gone."""
-    last = max(positions.values(), default=0)
-    beyond = sorted(key for key, value in sheet.values.items() if key[1] > last and value not in (None, ""))
-    if not last or not beyond:
+def _beyond_the_form(
+    sheet: SheetRead, positions: Mapping[str, int], header_row: int | None, file: str
+) -> list[Finding]:
+    """A warning for what was typed outside the form's columns (after unprotecting the sheet): right of
+    its last column, or in a column the department inserted. It is not read, and the department should
+    know, not find its note gone."""
+    known = set(positions.values())
+    if not known or header_row is None:
+        return []
+    beyond = sorted(key for key, value in sheet.values.items()
+                    if key[1] not in known and key[0] >= header_row and value not in (None, ""))  # fmt: skip
+    if not beyond:
         return []
     text = strip_unsafe(str(sheet.values[beyond[0]]))
     cells = "、".join(a1(*key) for key in beyond[:5]) + ("…" if len(beyond) > 5 else "")
@@ -138,7 +144,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     if changed and (issued is not None or header_row is not None):
         findings.append(Finding("columns-changed", {"headers": changed}, file=file, sheet=sheet.name))
     ids = _row_ids(sheet, positions[layout.ROW_ID], header_row)
-    findings += _beyond_the_form(sheet, positions, file)
+    findings += _beyond_the_form(sheet, positions, header_row, file)
 
     if issued is None:
         return _by_content(index, sheet, file, columns, positions, header_row, ids, findings)

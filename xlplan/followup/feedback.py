@@ -34,7 +34,7 @@ import datetime as dt
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -423,7 +423,9 @@ def _mark(cell: Any, items: Sequence[Finding]) -> None:
         cell.font = Font(name=cell.font.name, size=cell.font.sz, color=text_colour, bold=True)
     ordered = sorted(items, key=lambda item: not item.is_error)
     # A note may quote what was typed: never a control character in it (Excel would call the file damaged).
-    lines = [f"【{'エラー' if item.is_error else '確認'}】{strip_unsafe(item.message())}" for item in ordered]
+    # Said at this cell: after a column or row the department inserted, the cell its return had is elsewhere.
+    here = [replace(item, cell=cell.coordinate) for item in ordered]
+    lines = [f"【{'エラー' if item.is_error else '確認'}】{strip_unsafe(item.message())}" for item in here]
     comment = Comment("\n".join(lines), "企画政策課（xlplan）")
     comment.width = 320  # openpyxl's default note is tiny: sized to the text, nothing behind a scroll bar
     comment.height = max(80, 20 * sum(1 + len(line) // 22 for line in lines))
@@ -509,7 +511,7 @@ def _list_sheet(
             f"{layout.RESPONSE_SHEET}!{address}" if address else "ファイル全体",
             project,
             description,
-            finding.message(),
+            (replace(finding, cell=address) if address else finding).message(),  # the cell it is marked at
             finding.code,
         ]
         for index, value in enumerate(values, start=1):
