@@ -585,6 +585,9 @@ def test_a_number_typed_with_its_own_unit_is_read_with_a_warning(returned: Retur
         (DEPARTMENT, MARK_ROW, 3, "value-not-a-mark", ("○", "×", "—")),
         (DEPARTMENT, MARK_ROW, "実施", "value-not-a-mark", ("選んで",)),
         (DEPARTMENT, DECIMAL_ROW, "7人", "value-unexpected-unit", ("単位「人」", "数字だけ")),
+        # The right unit with words after it is not a wrong unit: 「単位が違います。単位は「人」です」 would
+        # contradict what the department typed.
+        (DEPARTMENT, PEOPLE_ROW, "20人程度", "value-not-a-number", ("「20人程度」", "数字だけ")),
         (DEPARTMENT, PEOPLE_ROW, None, "value-missing", ("入力されていません", "×")),
         # More digits than Excel keeps: the table, the CSV and the page would each round it otherwise.
         (DEPARTMENT, DECIMAL_ROW, "33.3333333333333333", "value-too-precise", ("15 桁",)),
@@ -997,6 +1000,19 @@ def test_a_large_change_without_a_narrative_is_a_warning(returned: Returned, tmp
     _placed(finding, "P021-1-1", layout.CURRENT_NARRATIVE, address)
     _japanese(finding, "500人", "1,753人", "理由")
     assert outcome.result.ok
+
+
+def test_a_date_typed_into_a_count_is_asked_about_even_with_a_narrative(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path, OTHER)
+    # Project 21: 1,753人 last year. "2019/4/1" typed into the count is stored as 43556 and shown 43,556人;
+    # the narrative is filled, so the large-change question (which asks for one) said nothing.
+    _set_formatted(path, "P021-1-1", 435560, '#,##0"人"')
+    outcome = _check(returned, path)
+    finding = outcome.only("value-huge-change")
+    _japanese(finding, "435,560人", "1,753人", "日付")
+    assert "value-large-change" not in outcome.codes() and outcome.result.ok
 
 
 # ----------------------------------------------------------------------------------------

@@ -972,6 +972,12 @@ CATALOGUE: dict[str, Entry] = {
         "Project {project_no}: this year's value '{value}' was read as {read} ({what}). Please check it; "
         "next time enter digits only.",
     ),
+    "value-huge-change": Entry(
+        "warning",
+        "事業番号 {project_no} の今年度の値 {value} は前年度（{previous}）の100倍以上です。日付（2019/4/1 など）や桁の誤りでないか確かめ、正しい値を入力してください。",
+        "Project {project_no}: this year's value {value} is a hundred times last year's ({previous}) or more. Check that "
+        "no date (such as 2019/4/1) or extra digits were typed.",
+    ),
     "value-large-change": Entry(
         "warning",
         "事業番号 {project_no} の今年度の値 {value} は前年度（{previous}）から大きく変わっていますが、実績内容に説明がありません。理由を実績内容に記入してください。",

@@ -63,7 +63,7 @@ from xlplan.form.schema import schema_problems
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Answer, HistoryRecord, Plan, Project
 from xlplan.plan.text import strip_unsafe, unsafe_characters
-from xlplan.plan.trend import breaks_trend, is_large_change, same_text
+from xlplan.plan.trend import breaks_trend, is_huge_change, is_large_change, same_text
 from xlplan.plan.values import BLANK, Normalisation, Value, ValueErrorCode, format_number, parse_value
 from xlplan.xlsx.cells import a1
 
@@ -434,6 +434,10 @@ def _check_narrative(
     if blank and record is not None and is_large_change(record.value, value):
         extra = {"value": value.display(), "previous": record.value.display()}
         findings.append(at("value-large-change", extra))
+    elif record is not None and is_huge_change(record.value, value):
+        findings.append(
+            at("value-huge-change", {"value": value.display(), "previous": record.value.display()})
+        )
     if blank and value.number is not None and not any(f.code == "value-large-change" for f in findings):
         series = [(settings.baseline_year, project.baseline)]
         series += [

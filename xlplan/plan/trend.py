@@ -17,6 +17,10 @@ LARGE_CHANGE_MIN = Decimal(10)
 """A change against last year is large when it is over 50 % of last year's value and at least 10
 (units, or percentage points): a count going from 2 to 4 doubles but is not worth a question."""
 
+HUGE_CHANGE_RATIO = Decimal(100)
+"""A value a hundred times last year's (27人 → 43,556人: a date typed into a count, 2019/4/1, or digits
+pasted twice) is asked about even when the narrative explains a change: no narrative explains that."""
+
 TREND_MIN_POINTS = 3
 """Values needed before a trend is spoken of: the baseline and two years, at least."""
 
@@ -38,6 +42,13 @@ def is_large_change(previous: Value, value: Value) -> bool:
     return (
         previous.number > 0 and change >= LARGE_CHANGE_MIN and change > previous.number * LARGE_CHANGE_RATIO
     )
+
+
+def is_huge_change(previous: Value, value: Value) -> bool:
+    """Whether ``value`` is :data:`HUGE_CHANGE_RATIO` times last year's ``previous`` or more (same unit)."""
+    if previous.number is None or value.number is None or previous.unit != value.unit:
+        return False
+    return previous.number > 0 and value.number >= previous.number * HUGE_CHANGE_RATIO
 
 
 def breaks_trend(series: Sequence[Value], value: Value) -> bool:

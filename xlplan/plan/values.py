@@ -191,6 +191,8 @@ def parse_value(raw: object, expected_unit: str | None = None, *, unit_known: bo
             notes.append(Normalisation.UNIT_ADDED)
         return ParsedValue(Value(number=number, unit=expected_unit), tuple(notes))
     if unit_known and typed_unit != expected_unit:
+        if expected_unit and typed_unit.startswith(expected_unit):  # 20人程度, 20人です: words, not a unit
+            return ParsedValue(None, tuple(notes), error=ValueErrorCode.NOT_A_VALUE)
         code = ValueErrorCode.UNIT_MISMATCH if expected_unit else ValueErrorCode.UNEXPECTED_UNIT
         return ParsedValue(None, tuple(notes), error=code, typed_unit=typed_unit)
     return ParsedValue(Value(number=number, unit=typed_unit), tuple(notes), typed_unit=typed_unit)
