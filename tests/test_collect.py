@@ -468,7 +468,7 @@ def test_a_return_with_errors_after_acceptance_is_said_to_leave_the_accepted_one
     # mistake, or a change half made): its accepted answers stand, its 差し戻し票 says so, and the
     # status shows it beside 受理.
     from tests.conftest import calamine_rows
-    from xlplan.followup.feedback import LIST_SHEET
+    from xlplan.followup.feedback_sheet import LIST_SHEET
     from xlplan.followup.status_sheet import save_status
 
     sent = _sent(workspace)

@@ -22,7 +22,8 @@ from tests.test_remind import smtp_server as smtp_server  # the fixture, re-expo
 from xlplan.cli import main
 from xlplan.examples import Example
 from xlplan.findings import Finding
-from xlplan.followup.feedback import ERROR_FILL, LIST_SHEET, WARNING_FILL, write_feedback
+from xlplan.followup.feedback import write_feedback
+from xlplan.followup.feedback_sheet import ERROR_FILL, LIST_SHEET, WARNING_FILL
 from xlplan.followup.status import status
 from xlplan.form import layout, manifest
 from xlplan.plan.model import Answer
@@ -338,6 +339,28 @@ def test_after_an_inserted_column_each_message_names_the_cell_it_is_marked_at(
     assert f"（{missing[0].coordinate}）" in missing[0].comment.text, missing[0].comment.text
     listed = [str(row[5]) for row in reissued["修正箇所"].iter_rows(min_row=5, values_only=True) if row[5]]
     assert any(f"（{missing[0].coordinate}）" in text for text in listed), listed
+
+
+def test_what_the_feedback_workbook_put_back_is_said_to_be_back(
+    workspace: Workspace, example: Example
+) -> None:
+    import xlplan
+
+    _, book, sheet, column = _filled_by_general_affairs(workspace, example)
+    first = layout.HEADER_ROW + 1
+    description = column("事業の内容")
+    sheet.protection.sheet = False
+    sheet.cell(first, description).value = "（令和2年度は中止）"  # a grey cell overwritten
+    book.save(workspace.inbox / "総務課_回答.xlsx")
+    xlplan.collect(workspace)
+    (feedback,) = workspace.feedback.glob("*.xlsx")
+    reissued = openpyxl.load_workbook(feedback)[layout.RESPONSE_SHEET]
+    cell = reissued.cell(first, description)
+    assert cell.value != "（令和2年度は中止）" and cell.comment is not None  # restored, and marked
+    # Not only 「元の内容に戻してください」: the department is told the sheet has it back already.
+    assert "この差し戻し票では、送付したときの内容・位置に戻してあります" in cell.comment.text, (
+        cell.comment.text
+    )
 
 
 def test_control_characters_typed_into_a_value_never_reach_the_feedback_workbook(
