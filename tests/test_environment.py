@@ -26,7 +26,7 @@ from xlplan.errors import EXIT_OUTPUT, XlplanError
 from xlplan.examples import Example
 from xlplan.findings import Finding
 from xlplan.workspace.folder import Workspace, init_workspace
-from xlplan.workspace.ledger.schema import located
+from xlplan.workspace.ledger.schema import located, with_paths
 from xlplan.xlsx.atomic import place_new
 
 
@@ -183,7 +183,7 @@ def test_a_stopped_distribution_goes_on_in_the_workspace_where_it_is_now(
     with sqlite3.connect(copy.ledger_path) as connection:
         stored = [row[0] for row in connection.execute("SELECT file_path FROM dispatches")]
     assert stored and all(not Path(text).is_absolute() for text in stored), stored  # kept relative
-    for row in copy.ledger().execute("SELECT file_path, mail_path FROM dispatches"):
+    for row in with_paths(copy.ledger().execute("SELECT file_path, mail_path FROM dispatches")):
         assert Path(row["file_path"]).is_relative_to(copy.root) and Path(row["file_path"]).is_file()
 
 

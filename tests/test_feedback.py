@@ -190,7 +190,8 @@ def test_mail_draft_and_ledger(result, workspace: Workspace) -> None:  # type: i
     with workspace.ledger() as connection:
         row = connection.execute("SELECT * FROM dispatches WHERE kind = 'feedback'").fetchone()
     assert (row["department"], row["version"], row["status"]) == (DEPARTMENT, 1, "drafted")
-    assert row["message_id"] == message["Message-ID"] and Path(row["file_path"]) == result.path
+    assert row["message_id"] == message["Message-ID"]
+    assert workspace.root / row["file_path"] == result.path  # kept relative to the workspace
     item = next(d for d in status(workspace).departments if d.department == DEPARTMENT)
     assert item.feedback_at is not None
 

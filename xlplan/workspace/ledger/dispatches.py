@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlplan.workspace.ledger.feedback_owed import settle_feedback
-from xlplan.workspace.ledger.schema import durable, now, stored_path
+from xlplan.workspace.ledger.schema import durable, now, stored_path, with_paths
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,11 @@ def interrupted_sends(connection: sqlite3.Connection, kind: str | None = None) -
     Only those of ``kind`` when given: each command looks at what it sends itself (distribute its
     requests, remind its reminders, collect its 差し戻し), so that a message another command is
     sending at this moment is not reported as stopped."""
-    rows = connection.execute(
-        "SELECT * FROM dispatches WHERE status = 'sending' AND kind = COALESCE(?, kind) ORDER BY id", (kind,)
+    rows = with_paths(
+        connection.execute(
+            "SELECT * FROM dispatches WHERE status = 'sending' AND kind = COALESCE(?, kind) ORDER BY id",
+            (kind,),
+        )
     ).fetchall()
     if rows:
         with connection:
@@ -168,12 +171,16 @@ def dispatches(
 ) -> list[sqlite3.Row]:
     """The round's dispatches of ``kind`` (to one department, or to all), in the order they were recorded."""
     if department is None:
-        return connection.execute(
-            "SELECT * FROM dispatches WHERE round_id = ? AND kind = ? ORDER BY id", (round_id, kind)
+        return with_paths(
+            connection.execute(
+                "SELECT * FROM dispatches WHERE round_id = ? AND kind = ? ORDER BY id", (round_id, kind)
+            )
         ).fetchall()
-    return connection.execute(
-        "SELECT * FROM dispatches WHERE round_id = ? AND department = ? AND kind = ? ORDER BY id",
-        (round_id, department, kind),
+    return with_paths(
+        connection.execute(
+            "SELECT * FROM dispatches WHERE round_id = ? AND department = ? AND kind = ? ORDER BY id",
+            (round_id, department, kind),
+        )
     ).fetchall()
 
 
@@ -224,9 +231,11 @@ def mark_drafted(connection: sqlite3.Connection, dispatch_id: int, message_id: s
 
 def latest_request_file(connection: sqlite3.Connection, round_id: int, department: str) -> str | None:
     """The workbook path of the department's latest request of the round, as recorded."""
-    row = connection.execute(
-        "SELECT file_path FROM dispatches WHERE round_id = ? AND department = ? AND kind = 'request' "
-        "AND file_path IS NOT NULL ORDER BY version DESC, created_at DESC, id DESC LIMIT 1",
-        (round_id, department),
+    row = with_paths(
+        connection.execute(
+            "SELECT file_path FROM dispatches WHERE round_id = ? AND department = ? AND kind = 'request' "
+            "AND file_path IS NOT NULL ORDER BY version DESC, created_at DESC, id DESC LIMIT 1",
+            (round_id, department),
+        )
     ).fetchone()
     return None if row is None else str(row["file_path"])

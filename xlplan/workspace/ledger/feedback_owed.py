@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from xlplan.workspace.ledger.schema import now
+from xlplan.workspace.ledger.schema import now, with_paths
 
 
 def note_feedback(
@@ -89,10 +89,12 @@ def owed_feedback(connection: sqlite3.Connection, round_id: int | None) -> list[
 def begun_feedback(connection: sqlite3.Connection, receipt_id: int) -> sqlite3.Row | None:
     """The dispatch a stopped run began for the 差し戻し owed for ``receipt_id``, when nothing of it
     reached the mail server (``writing`` or ``drafted``): it is made again with the same version and path."""
-    row: sqlite3.Row | None = connection.execute(
-        "SELECT d.* FROM feedback_owed o JOIN dispatches d ON d.id = o.dispatch_id "
-        "WHERE o.receipt_id = ? AND o.state = 'due' AND d.status IN ('writing', 'drafted')",
-        (receipt_id,),
+    row: sqlite3.Row | None = with_paths(
+        connection.execute(
+            "SELECT d.* FROM feedback_owed o JOIN dispatches d ON d.id = o.dispatch_id "
+            "WHERE o.receipt_id = ? AND o.state = 'due' AND d.status IN ('writing', 'drafted')",
+            (receipt_id,),
+        )
     ).fetchone()
     return row
 
@@ -116,8 +118,10 @@ def settle_feedback(connection: sqlite3.Connection, receipt_id: int) -> None:
 def superseded_feedback(connection: sqlite3.Connection) -> list[sqlite3.Row]:
     """The 差し戻し票 dispatches marked ``superseded`` (begun by a stopped run, never finished): their
     ``file_path`` and ``mail_path``, for collection to set their files aside."""
-    return connection.execute(
-        "SELECT id, file_path, mail_path FROM dispatches WHERE kind = 'feedback' AND status = 'superseded' ORDER BY id"
+    return with_paths(
+        connection.execute(
+            "SELECT id, file_path, mail_path FROM dispatches WHERE kind = 'feedback' AND status = 'superseded' ORDER BY id"
+        )
     ).fetchall()
 
 
@@ -125,12 +129,14 @@ def failed_feedback(connection: sqlite3.Connection, round_id: int) -> list[sqlit
     """The round's 差し戻し mails the server refused (``failed``: nothing was handed over) that are
     still the department's latest 差し戻し, for a return no later one of the department replaced:
     the next run that sends sends their drafts again."""
-    return connection.execute(
-        "SELECT d.* FROM dispatches d JOIN feedback_owed o ON o.dispatch_id = d.id "
-        "WHERE d.kind = 'feedback' AND d.status = 'failed' AND d.round_id = ? AND d.mail_path IS NOT NULL "
-        "AND d.id = (SELECT MAX(e.id) FROM dispatches e WHERE e.kind = 'feedback' AND e.round_id = d.round_id "
-        "AND e.department = d.department AND e.status != 'superseded') "
-        "AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.round_id = o.round_id AND r.department = o.department "
-        "AND r.id > o.receipt_id AND r.status IN ('accepted', 'invalid')) ORDER BY d.id",
-        (round_id,),
+    return with_paths(
+        connection.execute(
+            "SELECT d.* FROM dispatches d JOIN feedback_owed o ON o.dispatch_id = d.id "
+            "WHERE d.kind = 'feedback' AND d.status = 'failed' AND d.round_id = ? AND d.mail_path IS NOT NULL "
+            "AND d.id = (SELECT MAX(e.id) FROM dispatches e WHERE e.kind = 'feedback' AND e.round_id = d.round_id "
+            "AND e.department = d.department AND e.status != 'superseded') "
+            "AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.round_id = o.round_id AND r.department = o.department "
+            "AND r.id > o.receipt_id AND r.status IN ('accepted', 'invalid')) ORDER BY d.id",
+            (round_id,),
+        )
     ).fetchall()
