@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import replace as dc_replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from xlplan.form import layout, manifest
 from xlplan.form.manifest import workspace_id
 from xlplan.form.schema import is_valid, return_schema, schema_id, schema_problems
 from xlplan.plan.model import Answer, Entry, Plan
+from xlplan.plan.trend import is_huge_change
+from xlplan.plan.values import Value
 from xlplan.workspace.folder import Workspace, init_workspace
 from xlplan.xlsx.cells import set_text
 
@@ -699,10 +702,13 @@ def test_a_currency_format_on_a_count_is_not_the_count(returned: Returned, tmp_p
     assert outcome.answer(1).value.is_blank
 
 
-def test_a_note_typed_right_of_the_form_is_said_not_to_be_read(returned: Returned, tmp_path: Path) -> None:
+@pytest.mark.parametrize("beside", ["row", "title"])
+def test_a_note_typed_right_of_the_form_is_said_not_to_be_read(
+    returned: Returned, tmp_path: Path, beside: str
+) -> None:
     path = _copy(returned, tmp_path)
     issued = _issued(path)
-    row = next(item.row for item in issued.rows if item.row_id == PEOPLE_ROW)
+    row = next(item.row for item in issued.rows if item.row_id == PEOPLE_ROW) if beside == "row" else 2
     beyond = f"{openpyxl.utils.get_column_letter(len(issued.columns) + 1)}{row}"  # right of 今年度の実績内容
 
     def change(workbook: Workbook) -> None:  # the sheet unprotected, a note typed beside the row
@@ -762,6 +768,8 @@ def test_the_distributed_literal_percent_format_reads_the_number_typed(
         (69, '"¥"#,##0', "¥69"),  # the text before the number stays before it
         (1234567, '#,##0,"千円"', "1234.567千円"),  # shown in thousands: 1,235千円
         (3.5, "# ?/?", None),  # a fraction is the same number shown another way
+        (52, '[<0]"△"#,##0;#,##0', None),  # the section for 52 has no text: before, 「△52」
+        (52, '[>=1000]#,##0,"千";0', None),  # …nor this one: before, 「0.052千」
     ],
 )
 def test_a_number_as_its_format_displays_it(value: object, code: str, shown: str | None) -> None:
@@ -807,6 +815,9 @@ def test_a_thousands_separator_format_changes_nothing(returned: Returned, tmp_pa
         (0.5, "#.##", ".5"),
         (-0.001, "0.00", "0.00"),  # never -0.00
         (0.1 + 0.2, "General", "0.3"),  # as Excel keeps a float: 15 significant digits
+        (12, 'General"人"', "12人"),
+        (-1234, '"△"#,##0', "-△1,234"),  # a minus the section does not print goes before its text
+        (-5, '[<0]"△"0;0', "△5"),  # a section for negatives by its condition prints the sign itself
     ],
 )
 def test_a_narrative_a_spreadsheet_made_a_date_or_a_number_is_read_as_it_was_shown(
@@ -1000,6 +1011,12 @@ def test_a_large_change_without_a_narrative_is_a_warning(returned: Returned, tmp
     _placed(finding, "P021-1-1", layout.CURRENT_NARRATIVE, address)
     _japanese(finding, "500人", "1,753人", "理由")
     assert outcome.result.ok
+
+
+def test_a_hundredfold_change_is_asked_about_only_when_it_is_large_too() -> None:
+    assert is_huge_change(Value(number=Decimal(27), unit="人"), Value(number=Decimal(43556), unit="人"))
+    # 1人 → 100人: a project's first full year, not a date typed (a difference under 1,000).
+    assert not is_huge_change(Value(number=Decimal(1), unit="人"), Value(number=Decimal(100), unit="人"))
 
 
 def test_a_date_typed_into_a_count_is_asked_about_even_with_a_narrative(

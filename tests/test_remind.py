@@ -8,6 +8,7 @@ import datetime as dt
 import email
 import json
 import socket
+import sqlite3
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -87,6 +88,24 @@ def test_drafts_go_to_overdue_departments_only(workspace: Workspace) -> None:
     }
     again = remind(workspace, today=AFTER)
     assert [r.outcome for r in again.reminders] == ["already_reminded", "already_reminded"]
+
+
+def test_a_reminder_a_run_stopped_on_an_earlier_day_is_todays_once_made(workspace: Workspace) -> None:
+    _overdue_two(workspace)
+    remind(workspace, today=AFTER, only=["農業委員会"])
+    # As a run stopped yesterday while writing the draft leaves its row (the draft on disk, whole or not).
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        connection.execute(
+            "UPDATE dispatches SET status = 'writing', created_at = ? || substr(created_at, 11) "
+            "WHERE kind = 'reminder'",
+            (yesterday,),
+        )
+    again = remind(workspace, today=AFTER, only=["農業委員会"])
+    assert [r.outcome for r in again.reminders] == ["drafted"]  # written again at its name
+    third = remind(workspace, today=AFTER, only=["農業委員会"])
+    assert [r.outcome for r in third.reminders] == ["already_reminded"]  # and it is today's: once a day
+    assert len(list((workspace.outbox / "2020-R1" / "督促").glob("*.eml"))) == 1
 
 
 def test_a_department_without_address_gets_a_warning(tmp_path: Path, example: Example) -> None:

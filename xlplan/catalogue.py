@@ -850,9 +850,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "cells-outside-form": Entry(
         "warning",
-        "回答欄の外のセル（{cells}）に入力があります（「{text}」）。この内容は読み取らず、集約表にも載りません。"
+        "返送されたファイルの回答欄の外のセル（{cells}）に入力があります（「{text}」）。この内容は読み取らず、集約表にも載りません。"
         "伝えたいことは今年度の実績内容の欄に書いてください。",
-        "Cells outside the form ({cells}) hold something ('{text}'). It is not read and not published; put what "
+        "Cells outside the form in the returned file ({cells}) hold something ('{text}'). It is not read and not published; put what "
         "you want to say in this year's narrative.",
     ),
     "columns-changed": Entry(

@@ -100,7 +100,11 @@ def _section(code: str, number: Decimal | None = None) -> tuple[str, bool]:
         if any(tests):
             index = next((i for i, test in enumerate(tests) if test and _TESTS[test.group(1)](number,
                           Decimal(test.group(2)))), 1 if len(sections) > 1 and not tests[1] else 0)  # fmt: skip
-            own_sign = index == 1 and number < 0 and tests[1] is None
+            chosen = tests[index] if index < len(tests) else None
+            below_zero = (
+                chosen is not None and chosen.group(1) in ("<", "<=") and Decimal(chosen.group(2)) <= 0
+            )
+            own_sign = number < 0 and ((index == 1 and tests[1] is None) or below_zero)  # [<0]"△"0 shows △5
         elif number < 0 and len(sections) > 1:
             index, own_sign = 1, True
         elif number == 0 and len(sections) > 2:
@@ -116,10 +120,10 @@ def _scale(run: str) -> tuple[str, int]:
     return bare, 1000 ** (len(run) - len(bare))
 
 
-def _parts(code: str) -> tuple[str, str, str]:
-    """(the format's first section without its literals, the literal text it prints before the
-    number, the literal text it prints after it)."""
-    section = _section(code)[0]
+def _parts(code: str, number: Decimal | None = None) -> tuple[str, str, str, bool]:
+    """(the format's section for ``number`` — the first without one — without its literals, the literal
+    text it prints before the number, the literal text after it, and whether it prints the sign itself)."""
+    section, own_sign = _section(code, number)
     bare: list[str] = []
     before: list[str] = []
     after: list[str] = []
@@ -130,7 +134,7 @@ def _parts(code: str) -> tuple[str, str, str]:
         text = match.group(1) or match.group(2) or ""
         (after if _PLACEHOLDER.search("".join(bare)) else before).append(text)
     bare.append(section[position:])
-    return "".join(bare), "".join(before).strip(), "".join(after).strip()
+    return "".join(bare), "".join(before).strip(), "".join(after).strip(), own_sign
 
 
 def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> str | None:
@@ -145,10 +149,14 @@ def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> s
     """
     if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    bare, before, after = _parts(code)
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite() or "/" in bare or re.search(r"[Ee][+-]", bare):
+    if not number.is_finite():
+        return None
+    bare, before, after, own_sign = _parts(code, number)  # the section this number is shown through
+    if "/" in bare or re.search(r"[Ee][+-]", bare):
         return None  # a fraction or an exponent shows the same number another way
+    if own_sign:
+        number = -number  # "△"#,##0 for negatives: the sign is the section's text
     percent = "%" in bare
     if percent:
         number *= 100
@@ -178,7 +186,7 @@ def _decimals(bare: str) -> int | None:
 def prints_text(code: str | None) -> bool:
     """True when the format prints text beside the number (``0"件"``, ``[$¥-411]#,##0``): a unit or
     a currency the person saw with the number, though they typed the number alone."""
-    return code is not None and any(_parts(code)[1:])
+    return code is not None and any(_parts(code)[1:3])
 
 
 def shows_literal(code: str | None) -> bool:
@@ -239,6 +247,13 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
         return ""  # a section left empty hides the number (0;;)
     if section.strip().lower() in ("general", "", "@"):
         return _general(number)
+    general = re.search("general", section, re.IGNORECASE)
+    if general:  # General"人": the number as General shows it, with the section's text around it
+
+        def text_of(part: str) -> str:
+            return "".join(match.group(1) or match.group(2) or "" for match in _LITERAL.finditer(part))
+
+        return text_of(section[: general.start()]) + _general(number) + text_of(section[general.end() :])
     before: list[str] = []
     after: list[str] = []
     number_part: re.Match[str] | None = None
@@ -257,7 +272,9 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
         (after if number_part is not None else before).append(literal)
     if number_part is None:
         return "".join(before) or _general(number)
-    shown = -number if own_sign else number
+    # The minus a section does not print itself goes before its text ("△"#,##0 shows -△1,234).
+    minus = number < 0 and not own_sign
+    shown = abs(number)
     if percent:
         shown *= 100
     if number_part.group(5) is not None:
@@ -269,7 +286,8 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
         text = _fixed(shown / thousands, run)
     if text is None:
         return None
-    return "".join(before) + text + "".join(after)
+    sign = "-" if minus and any(char in "123456789" for char in text) else ""  # never -0.00
+    return sign + "".join(before) + text + "".join(after)
 
 
 def _fixed(number: Decimal, digits: str) -> str:

@@ -92,8 +92,11 @@ def _beyond_the_form(
     known = set(positions.values())
     if not known or header_row is None:
         return []
-    beyond = sorted(key for key, value in sheet.values.items()
-                    if key[1] not in known and key[0] >= header_row and value not in (None, ""))  # fmt: skip
+    last = max(
+        known
+    )  # right of the form on any row (a note beside the title); an inserted column below its header
+    beyond = sorted(key for key, value in sheet.values.items() if key[1] not in known
+                    and (key[1] > last or key[0] >= header_row) and value not in (None, ""))  # fmt: skip
     if not beyond:
         return []
     text = strip_unsafe(str(sheet.values[beyond[0]]))

@@ -44,11 +44,20 @@ def is_large_change(previous: Value, value: Value) -> bool:
     )
 
 
+HUGE_CHANGE_MIN = Decimal(1000)
+"""…and by a thousand at least: 1人 → 100人 is a new project's first full year, not a date typed."""
+
+
 def is_huge_change(previous: Value, value: Value) -> bool:
-    """Whether ``value`` is :data:`HUGE_CHANGE_RATIO` times last year's ``previous`` or more (same unit)."""
+    """Whether ``value`` is :data:`HUGE_CHANGE_RATIO` times last year's ``previous`` or more and
+    :data:`HUGE_CHANGE_MIN` above it (same unit)."""
     if previous.number is None or value.number is None or previous.unit != value.unit:
         return False
-    return previous.number > 0 and value.number >= previous.number * HUGE_CHANGE_RATIO
+    return (
+        previous.number > 0
+        and value.number >= previous.number * HUGE_CHANGE_RATIO
+        and value.number - previous.number >= HUGE_CHANGE_MIN
+    )
 
 
 def breaks_trend(series: Sequence[Value], value: Value) -> bool:

@@ -222,10 +222,12 @@ def drafted_reminder_on(
 
 
 def mark_drafted(connection: sqlite3.Connection, dispatch_id: int, message_id: str) -> None:
-    """A ``writing`` dispatch whose draft is now written whole, and commit."""
+    """A ``writing`` dispatch whose draft is now written whole, dated now (a stopped run's row, taken up
+    on a later day, is today's reminder: the once-a-day rule must see it), and commit."""
     with connection:
         connection.execute(
-            "UPDATE dispatches SET status = 'drafted', message_id = ? WHERE id = ?", (message_id, dispatch_id)
+            "UPDATE dispatches SET status = 'drafted', message_id = ?, created_at = ? WHERE id = ?",
+            (message_id, now(), dispatch_id),
         )
 
 
