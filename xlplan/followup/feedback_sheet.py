@@ -198,7 +198,9 @@ def list_sheet(
             f"{layout.RESPONSE_SHEET}!{address}" if address else "ファイル全体",
             project,
             description,
-            _said_here(replace(finding, cell=address) if address else finding),  # at the cell it is marked
+            # At the cell it is marked; a finding with no cell on this sheet (a row the plan no longer has)
+            # was not put back, so it is not said to be.
+            _said_here(replace(finding, cell=address)) if address else strip_unsafe(finding.message()),
             finding.code,
         ]
         for index, value in enumerate(values, start=1):
