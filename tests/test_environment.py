@@ -90,14 +90,7 @@ def test_a_read_only_workspace_still_shows_its_status_and_refuses_changes_in_wor
 
 def test_a_full_disk_loses_nothing_and_says_so(mounted: Path, example: Example) -> None:
     workspace = _with_returns(mounted / "ws", example, 6)
-    filler = mounted / "filler"
-    with filler.open("wb") as handle:  # fill what is left of the disk
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
+    filler = _fill(mounted, 0)  # fill what is left of the disk
     inbox_before = {path.name: path.read_bytes() for path in workspace.inbox.iterdir()}
     run = _cli("collect", "-w", str(workspace.root))
     assert run.returncode in (1, EXIT_OUTPUT), (run.returncode, run.stderr)

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from xlplan.collection.snapshot import CellValue
 from xlplan.findings import Phrase
+from xlplan.plan.values import excel_decimal
 
 HAZARDOUS_FUNCTIONS = (
     "WEBSERVICE",
@@ -120,6 +121,11 @@ def _scale(run: str) -> tuple[str, int]:
     return bare, 1000 ** (len(run) - len(bare))
 
 
+def _literal_text(part: str) -> str:
+    """The text a piece of a format prints of itself: its quoted and escaped characters."""
+    return "".join(match.group(1) or match.group(2) or "" for match in _LITERAL.finditer(part))
+
+
 def _parts(code: str, number: Decimal | None = None) -> tuple[str, str, str, bool]:
     """(the format's section for ``number`` — the first without one — without its literals, the literal
     text it prints before the number, the literal text after it, and whether it prints the sign itself)."""
@@ -131,8 +137,7 @@ def _parts(code: str, number: Decimal | None = None) -> tuple[str, str, str, boo
     for match in _LITERAL.finditer(section):
         bare.append(section[position : match.start()])
         position = match.end()
-        text = match.group(1) or match.group(2) or ""
-        (after if _PLACEHOLDER.search("".join(bare)) else before).append(text)
+        (after if _PLACEHOLDER.search("".join(bare)) else before).append(_literal_text(match.group(0)))
     bare.append(section[position:])
     return "".join(bare), "".join(before).strip(), "".join(after).strip(), own_sign
 
@@ -209,11 +214,9 @@ def narrative_text(value: CellValue, code: str | None) -> str | None:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        if not number.is_finite():
+        if not Decimal(value).is_finite():  # nan, inf: as stored
             return repr(value)
-        if isinstance(value, float) and len(number.as_tuple().digits) > 15:
-            number = Decimal(format(value, ".15g"))  # as Excel keeps it: 0.1+0.2 is 0.3
+        number = excel_decimal(value) if isinstance(value, float) else Decimal(value)  # 0.1+0.2 is 0.3
         with contextlib.suppress(ArithmeticError, ValueError):  # a format or number too odd: as stored
             shown = _narrative_number(number, code)
             if shown is not None:
@@ -249,11 +252,11 @@ def _narrative_number(number: Decimal, code: str | None) -> str | None:
         return _general(number)
     general = re.search("general", section, re.IGNORECASE)
     if general:  # General"人": the number as General shows it, with the section's text around it
-
-        def text_of(part: str) -> str:
-            return "".join(match.group(1) or match.group(2) or "" for match in _LITERAL.finditer(part))
-
-        return text_of(section[: general.start()]) + _general(number) + text_of(section[general.end() :])
+        return (
+            _literal_text(section[: general.start()])
+            + _general(number)
+            + _literal_text(section[general.end() :])
+        )
     before: list[str] = []
     after: list[str] = []
     number_part: re.Match[str] | None = None

@@ -52,9 +52,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from xlplan.collection.cells import displayed, formula_hazard, narrative_text, prints_text, shows_literal
-from xlplan.collection.identify import Identity
+from xlplan.collection.identify import Identity, row_params
 from xlplan.collection.index import PlanIndex, plan_index
-from xlplan.collection.schema_findings import Place, cell_params, schema_findings
+from xlplan.collection.schema_findings import Place, schema_findings
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
 from xlplan.findings import Finding, Phrase
 from xlplan.form import layout, manifest
@@ -179,7 +179,7 @@ def check_return(plan: Plan, snapshot: Snapshot, identity: Identity, *, file: st
             # Removed here, once, so that no output (xlsx, PDF, CSV, JSON, mail, a terminal) receives them.
             narrative = strip_unsafe(narrative)
             cell = _cell(identity, place, layout.CURRENT_NARRATIVE)
-            params = cell_params(row, layout.CURRENT_NARRATIVE) | {"characters": unsafe}
+            params = row_params(row, layout.CURRENT_NARRATIVE) | {"characters": unsafe}
             findings.append(
                 Finding("text-unsafe-removed", params, file=file, sheet=identity.sheet, cell=cell)
             )
@@ -261,7 +261,7 @@ def _read_row(
         at = _At.of(identity, place, key, file)
         formula = text if len(text) <= 200 else text[:200] + "…"
         header = next((column.header for column in identity.columns if column.key == key), key)
-        params = cell_params(place.row, key) | {"header": header, "formula": formula}
+        params = row_params(place.row, key) | {"header": header, "formula": formula}
         hazard = formula_hazard(text)
         if hazard is not None:
             findings.append(at("formula-dangerous", params | {"reason": hazard}))
@@ -304,7 +304,7 @@ def _check_value(
         # What a finding on the cell says; made only for a finding (most rows have none).
         # As displayed; else typed text, shortened; else the cell's value (which _shown shortens).
         quoted = shown if shown is not None else _shown(raw, read.value_format)
-        base = cell_params(place.row, layout.CURRENT_VALUE) | {
+        base = row_params(place.row, layout.CURRENT_VALUE) | {
             "unit": rule.unit or "",
             "value": strip_unsafe(quoted),
         }
@@ -402,7 +402,7 @@ def _check_narrative(
     row = place.row
 
     def at(code: str, extra: Mapping[str, Any] | None = None) -> Finding:  # made only for a finding
-        params = cell_params(row, layout.CURRENT_NARRATIVE) | dict(extra or {})
+        params = row_params(row, layout.CURRENT_NARRATIVE) | dict(extra or {})
         return _At.of(identity, place, layout.CURRENT_NARRATIVE, file)(code, params)
 
     findings: list[Finding] = []
@@ -482,7 +482,7 @@ def _check_prefilled(
             grey = [column for column in columns if not column.input]
             for column, was in zip(grey, sent, strict=True):
                 if read_cells.get(column.key) != was:
-                    params = cell_params(row, column.key) | {
+                    params = row_params(row, column.key) | {
                         "header": headers.get(column.key, column.key),
                         "expected": _shorten(was) if was is not None else Phrase("blank-cell"),
                     }
@@ -500,7 +500,7 @@ def _check_prefilled(
     return [
         Finding(
             "prefilled-row-changed",
-            cell_params(row, layout.ROW_ID),
+            row_params(row, layout.ROW_ID),
             file=file,
             sheet=identity.sheet,
             cell=_cell(identity, place, layout.ROW_ID),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from xlplan.collection.index import PlanIndex, plan_index
 from xlplan.collection.snapshot import CellValue, SheetRead, Snapshot
@@ -204,7 +205,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
         findings.append(
             Finding(
                 "row-reassigned",
-                _row_params(row, layout.ROW_ID) | {"answering": department},
+                row_params(row, layout.ROW_ID) | {"answering": department},
                 file=file,
                 sheet=sheet.name,
                 cell=a1(where[0], positions[layout.ROW_ID]) if where else None,
@@ -445,8 +446,8 @@ def _found_by_share(
     return found
 
 
-def _row_params(row: ManifestRow, column: str) -> dict[str, object]:
-    """The params that place a finding on a row (feedback reads row_id and column)."""
+def row_params(row: ManifestRow, column: str) -> dict[str, Any]:
+    """The params that place a finding on a row's cell (feedback reads row_id and column) and name the row."""
     return {
         "row_id": row.row_id,
         "column": column,
@@ -459,7 +460,7 @@ def _row_params(row: ManifestRow, column: str) -> dict[str, object]:
 
 def _missing(rows: Sequence[ManifestRow], found: Mapping[str, int], file: str, sheet: str) -> list[Finding]:
     return [
-        Finding("row-missing", _row_params(row, layout.ROW_ID), file=file, sheet=sheet)
+        Finding("row-missing", row_params(row, layout.ROW_ID), file=file, sheet=sheet)
         for row in rows
         if row.row_id not in found
     ]
@@ -490,14 +491,14 @@ def _place_rows(
         places = ids.get(row.row_id, [])
         if not places:
             findings.append(
-                Finding("row-missing", _row_params(row, layout.ROW_ID), file=file, sheet=sheet.name)
+                Finding("row-missing", row_params(row, layout.ROW_ID), file=file, sheet=sheet.name)
             )
         elif len(places) > 1:
             cells = "、".join(a1(r, id_col) for r in places)
             findings.append(
                 Finding(
                     "row-duplicate",
-                    _row_params(row, layout.ROW_ID) | {"count": len(places), "cells": cells},
+                    row_params(row, layout.ROW_ID) | {"count": len(places), "cells": cells},
                     file=file,
                     sheet=sheet.name,
                     cell=a1(places[0], id_col),

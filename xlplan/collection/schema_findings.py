@@ -8,26 +8,14 @@ reason as a catalogue phrase, and says which cells it covered (they are not chec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from xlplan.collection.identify import Identity
+from xlplan.collection.identify import Identity, row_params
 from xlplan.findings import Finding, Phrase
 from xlplan.form import layout
 from xlplan.form.manifest import ManifestRow
 from xlplan.form.schema import SchemaProblem
 from xlplan.xlsx.cells import a1
-
-
-def cell_params(row: ManifestRow, column: str) -> dict[str, Any]:
-    """What places a finding on a row's cell (feedback reads row_id and column) and names the row."""
-    return {
-        "row_id": row.row_id,
-        "column": column,
-        "project_no": row.project_no,
-        "entry": row.entry,
-        "department": row.department,
-        "member": row.department,
-    }
 
 
 def _reason(problem: SchemaProblem) -> Phrase:
@@ -88,7 +76,7 @@ def schema_findings(
             key = _FIELD_COLUMNS.get(str(path[2]), layout.ROW_ID)
             covered.add((place.row.row_id, key))
             cell = a1(place.sheet_row, identity.positions.get(key, 1))
-            params = cell_params(place.row, key)
+            params = row_params(place.row, key)
             if key == layout.CURRENT_NARRATIVE and problem.keyword == "maxLength":
                 params |= {"length": len(str(problem.instance)), "limit": problem.limit}
                 findings.append(

@@ -198,15 +198,21 @@ def parse_value(raw: object, expected_unit: str | None = None, *, unit_known: bo
     return ParsedValue(Value(number=number, unit=typed_unit), tuple(notes), typed_unit=typed_unit)
 
 
+def excel_decimal(raw: float) -> Decimal:
+    """A finite float from a cell as Excel keeps it: 15 significant digits at most.
+
+    repr gives the shortest text that round-trips, so 1.6 stays 1.6, not 1.6000000000000000888;
+    a formula's 0.1+0.2 is 0.3 in Excel, 100/3 is 33.3333333333333.
+    """
+    number = Decimal(repr(raw))
+    return Decimal(format(raw, ".15g")) if len(number.as_tuple().digits) > 15 else number
+
+
 def _from_number(raw: int | float | Decimal, expected_unit: str | None) -> ParsedValue:
     if isinstance(raw, float):
         if not math.isfinite(raw):
             return ParsedValue(None, error=ValueErrorCode.NOT_FINITE)
-        # repr gives the shortest text that round-trips, so 1.6 stays 1.6, not 1.6000000000000000888.
-        number = Decimal(repr(raw))
-        if len(number.as_tuple().digits) > 15:
-            # Excel keeps 15 significant digits: a formula's 0.1+0.2 is 0.3 there, 100/3 is 33.3333333333333.
-            number = Decimal(format(raw, ".15g"))
+        number = excel_decimal(raw)
         if number == number.to_integral_value():
             # Via int, not quantize: quantize raises InvalidOperation beyond 28 digits (1e30).
             number = Decimal(int(number))

@@ -82,8 +82,8 @@ def read_settings(report: Report, sheet: Worksheet) -> Settings | None:
         levels.append(name)
     if not levels:
         report.fail("master-no-levels", sheet=SHEET_SETTINGS)
-    filled = [int(key[len(K_LEVEL) :]) for key, (raw, _) in values.items()
-              if key.startswith(K_LEVEL) and key[len(K_LEVEL) :].isdecimal() and _text(raw)]  # fmt: skip
+    level_keys = {key for key in values if key.startswith(K_LEVEL) and key[len(K_LEVEL) :].isdecimal()}
+    filled = [int(key[len(K_LEVEL) :]) for key in level_keys if _text(values[key][0])]
     if any(number > len(levels) + 1 for number in filled):  # 階層3 filled under an empty 階層2
         gap = f"{K_LEVEL}{len(levels) + 1}"
         fail("master-missing-setting", gap, key=gap)
@@ -125,7 +125,7 @@ def read_settings(report: Report, sheet: Worksheet) -> Settings | None:
             mail[kind] = MailTemplate(subject or "", body or "")
     known = {K_PLAN_NAME, K_TITLE, K_LABEL, K_SLOGAN, K_BASELINE, K_BASELINE_LABEL, K_PREVIOUS, K_CURRENT, K_ROUND,
              K_PAST_YEARS, K_MUNICIPALITY_CODE, K_DEADLINE, K_OFFICE, K_OFFICE_CONTACT, K_OFFICE_EMAIL}  # fmt: skip
-    known |= {key for key in values if key.startswith(K_LEVEL) and key[len(K_LEVEL) :].isdecimal()}
+    known |= level_keys
     known |= {f"{kind}メール{part}" for kind in MAIL_KINDS for part in ("件名", "本文")}
     extra = {key: _text(raw) or "" for key, (raw, _cell) in values.items() if key not in known}
     # Typed when the master is read: a bad port is a master finding, not a failure at the first send or fetch.
