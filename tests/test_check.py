@@ -860,6 +860,24 @@ def _with_cached_value(path: Path, address: str, cached: str, *, error: bool = F
             archive.writestr(name, data)
 
 
+def test_a_formula_s_percentage_is_read_as_excel_keeps_and_shows_it(
+    returned: Returned, tmp_path: Path
+) -> None:
+    path = _copy(returned, tmp_path, PERCENT_DEPARTMENT)
+    address = _set(path, PERCENT_ROW, layout.CURRENT_VALUE, "=0.1+0.2", formula=True)
+
+    def percent(workbook: Workbook) -> None:
+        workbook[layout.RESPONSE_SHEET][address].number_format = "0%"
+
+    _edit(path, percent)
+    # What Excel saves as the result: 17 digits. It keeps 15 and the cell shows 30%, so 30% is
+    # what was given, not a number too precise to publish.
+    _with_cached_value(path, address, "0.30000000000000004")
+    outcome = _check(returned, path)
+    assert "value-too-precise" not in outcome.codes()
+    assert outcome.answer(17).value.display() == "30%"
+
+
 def test_a_formula_in_a_value_cell_uses_its_cached_value_with_a_warning(
     returned: Returned, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -154,9 +155,10 @@ def displayed(value: CellValue, code: str | None, *, printed: bool = False) -> s
     """
     if code is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
+    if isinstance(value, float) and not math.isfinite(value):
         return None
+    # As Excel keeps a float (15 digits): a formula's 0.1+0.2 under 0% shows 30%, not 30.000000000000004%.
+    number = excel_decimal(value) if isinstance(value, float) else Decimal(value)
     bare, before, after, own_sign = _parts(code, number)  # the section this number is shown through
     if "/" in bare or re.search(r"[Ee][+-]", bare):
         return None  # a fraction or an exponent shows the same number another way
