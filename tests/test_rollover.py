@@ -29,6 +29,7 @@ from xlplan.cli import main
 from xlplan.demo.respond import fill_response
 from xlplan.examples import Example
 from xlplan.form import layout
+from xlplan.plan.blank import advance_text
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.model import Plan
 from xlplan.publish.consolidate import ConsolidationResult
@@ -146,6 +147,61 @@ def test_the_next_years_table_prints_them_under_the_closed_years_heading(
 def _snapshot(workspace: Workspace) -> dict[str, str]:
     return {str(p.relative_to(workspace.root)): _sha(p) for p in sorted(workspace.root.rglob("*"))
             if p.is_file() and "ledger" not in p.name and not p.name.endswith(".lock")}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("title", "advanced"),
+    [
+        ("事業実績一覧（R2）", "事業実績一覧（R3）"),
+        ("令和２年度 事業実績一覧", "令和３年度 事業実績一覧"),  # full-width, as an IME types it
+        ("事業実績一覧（Ｒ２）", "事業実績一覧（Ｒ３）"),
+        ("事業実績一覧（R02）", "事業実績一覧（R03）"),
+        ("２０２０年度 進捗状況", "２０２１年度 進捗状況"),
+        # The plan's period is not the report's year: only the year reported on moves on.
+        ("プラン（令和2年度～令和6年度）令和2年度実績", "プラン（令和2年度～令和6年度）令和3年度実績"),
+        ("計画期間 令和2年度から令和6年度まで（R2）", "計画期間 令和2年度から令和6年度まで（R3）"),
+        ("R2D2 計画 R2", "R2D2 計画 R3"),
+    ],
+)
+def test_the_title_s_year_moves_on_in_the_form_it_was_written(title: str, advanced: str) -> None:
+    assert advance_text(title, R2) == advanced
+
+
+def test_heisei_31_and_the_first_year_of_reiwa_move_on_as_the_same_year() -> None:
+    assert advance_text("平成31年度 事業実績（H31）", FiscalYear(2019)) == "令和2年度 事業実績（R2）"
+    assert advance_text("平成30年度（H30）", FiscalYear(2018)) == "令和元年度（R1）"
+
+
+def test_a_title_written_in_full_width_gets_the_new_year_and_last_year_s_files_are_kept(
+    tmp_path: Path, example: Example
+) -> None:
+    settings = dataclasses.replace(
+        example.plan.settings, title="第2次小城市男女共同参画プラン 令和２年度 事業実績一覧"
+    )
+    workspace = init_workspace(tmp_path / "ws", dataclasses.replace(example.plan, settings=settings))
+    fill_and_collect(workspace, example)
+    r2 = xlplan.consolidate(workspace)
+    published = _sha(r2.xlsx)
+    rolled = xlplan.rollover(workspace)
+    assert workspace.load_plan().settings.title == "第2次小城市男女共同参画プラン 令和３年度 事業実績一覧"
+    assert "rollover-title-unchanged" not in [finding.code for finding in rolled.findings]
+    fill_and_collect(workspace, example)
+    r3 = xlplan.consolidate(workspace)
+    assert r3.xlsx != r2.xlsx and _sha(r2.xlsx) == published  # last year's published table is untouched
+
+
+def test_a_title_that_names_no_year_is_kept_with_a_warning_naming_the_files_at_stake(
+    tmp_path: Path, example: Example
+) -> None:
+    settings = dataclasses.replace(example.plan.settings, title="男女共同参画プラン 事業実績一覧")
+    workspace = init_workspace(tmp_path / "ws", dataclasses.replace(example.plan, settings=settings))
+    fill_and_collect(workspace, example)
+    rolled = xlplan.rollover(workspace)
+    (finding,) = [finding for finding in rolled.findings if finding.code == "rollover-title-unchanged"]
+    assert not finding.is_error and rolled.ok
+    assert finding.sheet == "設定"
+    assert "「男女共同参画プラン 事業実績一覧」" in finding.message("ja")
+    assert "上書き" in finding.message("ja")
 
 
 def test_a_return_waiting_in_the_inbox_stops_the_rollover(

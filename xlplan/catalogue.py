@@ -248,6 +248,12 @@ CATALOGUE: dict[str, Entry] = {
         "No return was accepted for {year}: closing it now leaves the year empty in the history. Check that "
         "collection is done; use --force to close it anyway.",
     ),
+    "rollover-title-unchanged": Entry(
+        "warning",
+        "表題「{title}」に年度が見つからないため、表題は前年度のままです。集約表・PDF・CSV のファイル名は表題から付けるので、このままでは前年度の公表ファイルを上書きします。設定シートの表題を新しい年度に直してから集約してください。",
+        'The title "{title}" names no fiscal year, so it was kept as it was. The consolidated table, PDF and CSV are '
+        "named by the title: consolidating now would replace last year's published files. Change the title in 設定 first.",
+    ),
     "rollover-year-untouched": Entry(
         "error",
         "{year}は次年度への切り替えで始まったばかりで、まだ配布も回収もしていません。続けて切り替えると1年分が抜けるため、切り替えません（--force でも同じです）。",

@@ -10,11 +10,13 @@ that began in the April before.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from xlplan.findings import Finding
-from xlplan.plan.fiscal_year import FiscalYear
+from xlplan.plan.fiscal_year import FiscalYear, FiscalYearError, parse_fiscal_year
 from xlplan.plan.model import MailTemplate, Plan, Settings
 
 DEFAULT_LEVELS = ("基本目標", "施策の方向", "基本事業", "事業")
@@ -93,19 +95,61 @@ def blank_plan(
 # ----------------------------------------------------------------------------------------
 
 
+_DIGIT = "0-9０-９"
+_YEAR_WORD = re.compile(
+    rf"(?P<era>(?:令和|平成)\s*(?:元|[{_DIGIT}]{{1,2}})\s*年度)"
+    rf"|(?P<western>(?<![{_DIGIT}])[{_DIGIT}]{{4}}\s*年度)"
+    # R2, Ｒ２, R02, H30 standing alone: not inside a word or a number (R2D2, AR2, R201)
+    rf"|(?P<letter>(?<![A-Za-zＡ-Ｚａ-ｚ{_DIGIT}])[RHＲＨ][{_DIGIT}]{{1,2}}(?![A-Za-zＡ-Ｚａ-ｚ{_DIGIT}]))"
+)
+_BETWEEN_RANGE = re.compile(r"\s*(?:[～〜~\-－‐ー–—]|から)\s*")
+_WIDE = str.maketrans("0123456789RH", "０１２３４５６７８９ＲＨ")
+
+
 def advance_text(text: str, year: FiscalYear) -> str:
     """``text`` with the fiscal year ``year`` written as the year after it, in every form it takes.
 
-    A title says which year it is about (事業実績一覧（R2）, 令和2年度 進捗状況, 2020年度): the
-    forms :class:`FiscalYear` writes are moved on by one year; anything else is kept.
+    A title says which year it is about (事業実績一覧（R2）, 令和2年度 進捗状況, 2020年度): each
+    mention of ``year`` — 和暦, 西暦 or letter form, in full-width digits as an IME types them
+    (令和２年度), zero-padded (R02), or as 平成31年度 for 令和元年度 — becomes the next year in the
+    same form and width. A year that starts or ends a period (令和2年度～令和6年度, the plan's
+    years) is the period's, not the report's, and is kept; so is anything else.
     """
+    words = list(_YEAR_WORD.finditer(text))
+    in_period: set[int] = set()
+    for index, (word, following) in enumerate(itertools.pairwise(words)):
+        if _BETWEEN_RANGE.fullmatch(text, word.end(), following.start()):
+            in_period |= {index, index + 1}
+    pieces: list[str] = []
+    position = 0
+    for index, word in enumerate(words):
+        replacement = None if index in in_period else _next_word(word, year)
+        if replacement is not None:
+            pieces += [text[position : word.start()], replacement]
+            position = word.end()
+    return "".join(pieces) + text[position:]
+
+
+def _next_word(word: re.Match[str], year: FiscalYear) -> str | None:
+    """The year after ``year`` in the form and width of ``word``; None when ``word`` is another year."""
+    found = word.group(0)
+    try:
+        if parse_fiscal_year(found) != year:
+            return None
+    except FiscalYearError:
+        return None
     after = year.next()
-    forms = [(year.wareki, after.wareki), (f"{year.western}年度", f"{after.western}年度")]
-    result = text
-    for old, new in forms:
-        result = result.replace(old, new)
-    # R2 → R3, H30 → H31/R1 as a letter form standing alone (not inside a word such as R2D2)
-    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(year.letter)}(?![0-9])", after.letter, result)
+    if word.group("era"):
+        written = after.wareki
+    elif word.group("western"):
+        written = f"{after.western}年度"
+    else:
+        number = str(after.era_year)
+        if unicodedata.normalize("NFKC", found)[1] == "0":  # R02 → R03
+            number = number.zfill(2)
+        written = after.letter[0] + number
+    wide = any("０" <= char <= "９" or char in "ＲＨ" for char in found)
+    return written.translate(_WIDE) if wide else written
 
 
 def unfinished(plan: Plan) -> list[Finding]:

@@ -169,8 +169,19 @@ def _rollover(
     ledger.finish_rollover(connection, rollover_id)
     ledger.current_round(connection, closing.plan.settings)
     ledger.sync_departments(connection, [(d.name, d.email, d.contact) for d in closing.plan.departments])
+    # The published files are named by the title: one that does not name the year would give the next
+    # year's table last year's name, and consolidating it would replace last year's published files.
+    unchanged = () if closing.title else (Finding("rollover-title-unchanged", {"title": plan.settings.title},
+                                                  sheet="設定"),)  # fmt: skip
     return RolloverResult(
-        year, year.next(), len(closing.added), closing.silent, backup, master, closing.title
+        year,
+        year.next(),
+        len(closing.added),
+        closing.silent,
+        backup,
+        master,
+        closing.title,
+        findings=unchanged,
     )
 
 
