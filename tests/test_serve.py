@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.conftest import calamine_rows
 from tests.serving import TOKEN, Server
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
@@ -345,6 +346,25 @@ def test_several_workspaces_by_folder_name(workspace: Workspace, example: Exampl
             assert client.get("/api/v1/workspaces/総合計画/status").status_code == 200
     finally:
         server.stop()
+
+
+def test_a_workspace_served_from_inside_its_folder_is_addressed_by_the_folder_s_name(
+    example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = init_workspace(tmp_path / "令和3年度", example.plan)
+    monkeypatch.chdir(workspace.root)  # xlplan serve started in the folder: -w is "."
+    server = Server([Path(".")]).start()
+    try:
+        with server.client() as client:
+            names = [item["name"] for item in client.get("/api/v1/workspaces").json()["workspaces"]]
+            assert names == ["令和3年度"]
+            assert client.get(f"/api/v1/workspaces/{quote('令和3年度', safe='')}/status").status_code == 200
+    finally:
+        server.stop()
+    # … and the buttons built there call it by that name.
+    assert main(["excel", "build", "--server", "http://127.0.0.1:8765"]) == 0
+    settings = {row[0]: row[1] for row in calamine_rows(workspace.master_path, "xlplan.server")[1:8]}
+    assert settings["WORKSPACE"] == "令和3年度"
 
 
 def test_a_client_sending_what_the_server_mode_vba_sends(server: Server, workspace: Workspace) -> None:

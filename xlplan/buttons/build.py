@@ -364,9 +364,9 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
 
 def _server_settings(url: str, workspace: Workspace, previous: dict[str, str]) -> ServerSettings:
     """The settings for the ``xlplan.server`` sheet: proxy and time-outs kept from the previous build."""
-    default = ServerSettings(url, workspace.root.name)
+    default = ServerSettings(url, workspace.name)
     timeouts = {key: _seconds(previous.get(key), seconds) for key, seconds in default.timeouts.items()}
-    return ServerSettings(url, workspace.root.name, previous.get("PROXY") or default.proxy, timeouts)
+    return ServerSettings(url, workspace.name, previous.get("PROXY") or default.proxy, timeouts)
 
 
 def _seconds(text: str | None, default: int) -> int:

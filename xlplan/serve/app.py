@@ -111,7 +111,7 @@ def served(workspaces: Sequence[Workspace], *, networks: Sequence[Network] = (),
     by_name: dict[str, Workspace] = {}
     for workspace in workspaces:
         workspace.load_plan()  # a master with errors stops the server before it starts
-        name = workspace.root.name
+        name = workspace.name
         if name in by_name:
             raise ConfigurationError([Finding("serve-duplicate-name", {"name": name})])
         by_name[name] = workspace
@@ -303,7 +303,7 @@ async def _verb(request: Request) -> Response:
     params = dict(request.query_params)
     button = _sheet(request)
     started, clock = dt.datetime.now(), time.monotonic()
-    async with _state(request).lock(workspace.root.name):
+    async with _state(request).lock(workspace.name):
         try:
             result = await _in_worker(function, workspace, params, button)
         except XlplanError as exc:
@@ -429,7 +429,7 @@ async def _decide(request: Request, workspace: Workspace, department: str | None
     if decision not in ("accept", "reject"):
         raise ConfigurationError([Finding("serve-unknown-verb", {"verb": decision})])
     receipt = int(request.path_params["receipt"])
-    async with _state(request).lock(workspace.root.name):
+    async with _state(request).lock(workspace.name):
         result: Result = await _in_worker(
             lambda: decide(
                 workspace, receipt, decision, department=department or None, by=by, note=note, replace=replace
@@ -490,7 +490,7 @@ def _view(workspace: Workspace) -> page.WorkspaceView:
             if deciding is not None:
                 findings[item.department] = [dict(row) for row in ledger.findings_of(connection, deciding)]
     files = {area: _listing(workspace.root / area) for area in AREAS}
-    return page.WorkspaceView(workspace.root.name, document, findings, files)
+    return page.WorkspaceView(workspace.name, document, findings, files)
 
 
 def _listing(folder: Path, limit: int = 200) -> list[str]:

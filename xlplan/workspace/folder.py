@@ -42,6 +42,12 @@ class Workspace:
             object.__setattr__(self, "root", Path(self.root))
 
     @property
+    def name(self) -> str:
+        """The folder's name, as the server and the buttons address the workspace: never empty, also
+        for ``-w .`` (the current folder) or ``-w ..``."""
+        return Path(os.path.abspath(self.root)).name
+
+    @property
     def master_path(self) -> Path:
         """The master workbook: ``master.xlsm`` when the buttons were built, else ``master.xlsx``."""
         for name in MASTER_NAMES:
