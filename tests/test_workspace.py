@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -56,3 +57,38 @@ def test_demo_never_reuses_a_folder(
     assert "xlplan-demo-2" in out
     # The whole cycle ran: the collection line and the consolidated table's path are printed.
     assert "回収・検証: 受信 15 件: 受理 15" in out and "集約表" in out
+
+
+@pytest.mark.parametrize("command", ["status", "distribute", "collect", "consolidate", "remind"])
+def test_a_copy_of_the_master_outside_its_workspace_is_refused_and_nothing_is_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    root = tmp_path / "令和2年度"
+    assert main(["init", str(root), "--example", "ogi"]) == 0
+    desktop = tmp_path / "デスクトップ"
+    desktop.mkdir()
+    shutil.copy2(root / "master.xlsx", desktop / "master.xlsx")
+    capsys.readouterr()
+    assert main([command, "-w", str(desktop)]) == 2
+    err = capsys.readouterr().err
+    assert "(workspace-incomplete)" in err and str(desktop) in err and "コピー" in err
+    # No key, ledger or folder of its own: nothing signed with a key no real workspace knows.
+    assert sorted(path.name for path in desktop.iterdir()) == ["master.xlsx"]
+
+
+def test_a_workspace_copied_without_its_hidden_folder_does_not_blame_the_departments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "令和2年度"
+    assert main(["init", str(root), "--example", "ogi"]) == 0
+    assert main(["distribute", "-w", str(root)]) == 0
+    moved = tmp_path / "移した"
+    shutil.copytree(root, moved, ignore=shutil.ignore_patterns(".xlplan"))
+    sent = next((moved / "outbox").rglob("*.xlsx"))
+    shutil.copy2(sent, moved / "inbox" / sent.name)  # a genuine return, signed with the real key
+    capsys.readouterr()
+    assert main(["collect", "-w", str(moved)]) == 2
+    err = capsys.readouterr().err
+    assert "(workspace-incomplete)" in err and "manifest-bad-signature" not in err
+    assert not (moved / ".xlplan" / "manifest.key").exists()
+    assert (moved / "inbox" / sent.name).exists()  # the return waits for the real workspace

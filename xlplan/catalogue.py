@@ -583,6 +583,15 @@ CATALOGUE: dict[str, Entry] = {
         "{path} は xlplan の作業フォルダではありません（計画マスタがありません）。-w で作業フォルダを指定してください。",
         "{path} is not an xlplan workspace (no master workbook). Pass the workspace with -w.",
     ),
+    "workspace-incomplete": Entry(
+        "error",
+        "{path} には計画マスタ（または台帳）はありますが、作業フォルダの管理情報 {key} がありません。計画マスタを作業フォルダの外にコピーして開いていないか、"
+        "作業フォルダを隠しフォルダ .xlplan を含めずにコピーしていないか確認し、元の作業フォルダの計画マスタを開いてください（作業フォルダをコピーするときは .xlplan も一緒に）。"
+        "このまま進めると、配布済みのブックの署名が合わず、各課の正しい回答を受理できなくなるため、何もしていません。",
+        "{path} holds a master (or a ledger) but not the workspace's key {key}: a copy of the master, or of a "
+        "workspace without its hidden .xlplan folder. Open the master in its workspace (copy .xlplan with a "
+        "workspace). Nothing was done: a new key would fail every return already distributed.",
+    ),
     "unknown-example": Entry(
         "error",
         "例「{name}」はありません。使える例: {available}",

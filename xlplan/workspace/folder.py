@@ -95,14 +95,26 @@ class Workspace:
         return self.root / ".xlplan" / "manifest.key"
 
     def signing_key(self) -> bytes:
-        """The workspace's manifest key, created on first use (readable by the owner only)."""
+        """The workspace's manifest key, created on first use (readable by the owner only).
+
+        Raises:
+            ConfigurationError: the folder holds a master or a ledger but not the key — a copy of
+                the master, or of a workspace without its hidden ``.xlplan`` folder. A new key
+                there would sign workbooks no real workspace knows and fail every genuine return.
+        """
         if not self.key_path.exists():
+            self._refuse_incomplete()
             self.key_path.parent.mkdir(parents=True, exist_ok=True)
             key = secrets.token_bytes(32)
             descriptor = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(key)
         return self.key_path.read_bytes()
+
+    def _refuse_incomplete(self) -> None:
+        if self.is_workspace() or self.ledger_path.exists():
+            raise ConfigurationError([Finding("workspace-incomplete", {"path": str(self.root.absolute()),
+                                                                      "key": str(self.key_path.absolute())})])  # fmt: skip
 
     def is_workspace(self) -> bool:
         """True when the folder holds a master workbook."""
@@ -117,6 +129,8 @@ class Workspace:
         if not self.is_workspace():
             # The full path: "." says nothing to someone who ran a button or a scheduled task.
             raise ConfigurationError([Finding("workspace-not-found", {"path": str(self.root.absolute())})])
+        if not self.key_path.exists():  # a master copied out of its workspace: its ledger is not here
+            self._refuse_incomplete()
         return read_master(self.master_path)
 
     def ledger(self, *, readonly: bool = False) -> sqlite3.Connection:
@@ -152,8 +166,8 @@ def init_workspace(root: Path, plan: Plan) -> Workspace:
             (root / folder).mkdir(exist_ok=True)
     except OSError as exc:
         raise ConfigurationError([not_writable(root, exc)]) from exc
+    workspace.signing_key()  # before the master: a folder with a master and no key is a copy
     write_master(plan, root / MASTER_NAMES[1])
-    workspace.signing_key()
     with workspace.ledger() as connection:
         current_round(connection, plan.settings)
         sync_departments(connection, [(d.name, d.email, d.contact) for d in plan.departments])
