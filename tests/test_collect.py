@@ -357,6 +357,51 @@ def test_a_saved_mail_gives_its_attached_return(
     assert {item.department: item.state for item in report.departments}[A] == "accepted"
 
 
+def test_the_office_s_own_mail_forwarded_with_the_answer_is_not_a_second_return(
+    workspace: Workspace, example: Example, tmp_path: Path
+) -> None:
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    (request,) = [item for item in distribute(workspace).departments if item.department == A]
+    assert request.workbook is not None and request.mail is not None
+    filled = tmp_path / "回答_文化課.xlsx"
+    fill_response(request.workbook, _answers(example, A), filled)
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Fwd: 実績照会"
+    reply.set_content("回答を添付します。元の依頼メールも添付します。")
+    reply.add_attachment(filled.read_bytes(), maintype="application",
+                         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         filename=filled.name)  # fmt: skip
+    # "Forward as attachment": the office's mail, as received, with the blank workbook it carried.
+    reply.add_attachment(BytesParser(policy=policy.SMTP).parsebytes(request.mail.read_bytes()))
+    (workspace.inbox / "Fwd 実績照会.eml").write_bytes(reply.as_bytes(policy=policy.SMTP))
+    result = collect(workspace)
+    assert [(item.name, item.outcome) for item in result.files] == [(filled.name, "accepted")]
+    assert all(item.department != A for item in result.feedback)  # no 差し戻し for the blank
+    (note,) = [finding for finding in result.run_findings if finding.code == "eml-forwarded-original"]
+    assert not note.is_error and request.workbook.name in note.message("ja")
+    assert {item.department: item.state for item in status(workspace).departments}[A] == "accepted"
+
+
+def test_a_workbook_sent_back_as_it_was_is_still_a_return(workspace: Workspace) -> None:
+    # Attached by itself (not inside a forwarded mail), the untouched workbook is the department's
+    # return: an empty one, which is checked and sent back, as before.
+    from email.message import EmailMessage
+
+    sent = _sent(workspace)
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Re: 実績照会"
+    mail.set_content("送ります。")
+    mail.add_attachment(sent[A].read_bytes(), maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        filename=sent[A].name)  # fmt: skip
+    (workspace.inbox / "Re 実績照会.eml").write_bytes(mail.as_bytes())
+    result = collect(workspace, feedback=False)
+    assert [(item.name, item.outcome) for item in result.files] == [(sent[A].name, "invalid")]
+
+
 def test_a_check_that_fails_on_our_side_costs_only_its_file_and_is_retried(
     workspace: Workspace, example: Example, monkeypatch: pytest.MonkeyPatch
 ) -> None:

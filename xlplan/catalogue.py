@@ -1251,6 +1251,12 @@ CATALOGUE: dict[str, Entry] = {
         "メール「{name}」の添付ファイルのうち {count} 件は、見出しが壊れていて取り出せませんでした。メールは保管しました。担当課に Excel ファイルを添付し直して送ってもらってください。",
         "{count} attachment(s) of mail '{name}' could not be taken out (damaged headers). The mail was archived; ask the department to attach the Excel file again and resend.",
     ),
+    "eml-forwarded-original": Entry(
+        "warning",
+        "メール「{name}」に転送で添付されていた、こちらから送ったままのブック（{files}）は回答として扱いませんでした（送ったブックと中身が同じです）。このメールで受け取った回答は {answered} 件です。",
+        "Mail '{name}' forwards the office's own mail: its workbook(s) as sent ({files}) were not taken as returns. "
+        "Returns taken from this mail: {answered}.",
+    ),
     "eml-no-workbook": Entry(
         "warning",
         "メール「{name}」に Excel ファイルが添付されていません。メールは保管しました。担当課に添付を確認してください。",

@@ -9,11 +9,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+from collections.abc import Iterator
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import parseaddr
+from typing import NamedTuple
 
-__all__ = ["WORKBOOK_SUFFIXES", "mail_parts"]
+__all__ = ["WORKBOOK_SUFFIXES", "Attachment", "mail_parts"]
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx", ".xltm"})
 """Attachments of a mail taken in by their name. Reading then tells what each really is."""
@@ -30,21 +33,44 @@ _SPREADSHEET_TYPES = frozenset(
 )
 
 
-def mail_parts(data: bytes) -> tuple[str | None, list[tuple[str, bytes, str]], int]:
-    """The mail's sender (its From address), its workbook-like attachments (file name, bytes, SHA-256),
-    nested forwarded mails included, and how many parts the parser could not take apart."""
+class Attachment(NamedTuple):
+    """A workbook-like attachment of a mail."""
+
+    name: str
+    content: bytes
+    sha256: str
+    forwarded: (
+        bool  # inside a mail attached to this one (Outlook's and Thunderbird's "forward as attachment")
+    )
+
+
+def _leaves(part: Message, forwarded: bool = False) -> Iterator[tuple[Message, bool]]:
+    """The mail's parts that are not containers, each with whether it sits inside an attached mail."""
+    if not part.is_multipart():
+        yield part, forwarded
+        return
+    inside = forwarded or part.get_content_type() == "message/rfc822"
+    payload = part.get_payload()
+    for child in payload if isinstance(payload, list) else [payload]:
+        if isinstance(child, Message):
+            yield from _leaves(child, inside)
+
+
+def mail_parts(data: bytes) -> tuple[str | None, list[Attachment], int]:
+    """The mail's sender (its From address), its workbook-like attachments, nested forwarded mails
+    included, and how many parts the parser could not take apart."""
     try:
         message = BytesParser(policy=policy.default).parsebytes(data)
-        parts = [part for part in message.walk() if not part.is_multipart()]
+        parts = list(_leaves(message))
     except Exception:  # a mail the parser cannot take apart has, for intake, no attachment
         return None, [], 0
     sender: str | None = None
     with contextlib.suppress(Exception):  # a From header the parser refuses is no sender
         address = parseaddr(str(message.get("From", "")))[1].strip().lower()
         sender = address or None
-    found: list[tuple[str, bytes, str]] = []
+    found: list[Attachment] = []
     unreadable = 0
-    for part in parts:
+    for part, forwarded in parts:
         # The parser raises on some malformed headers only when they are read (an RFC 2231
         # file name of a single quote: IndexError): such a part is counted and reported, and
         # the mail's other parts, and the files after it, are still taken.
@@ -61,5 +87,5 @@ def mail_parts(data: bytes) -> tuple[str | None, list[tuple[str, bytes, str]], i
         if not isinstance(payload, bytes):
             continue
         name = filename or f"attachment{len(found) + 1}.xlsx"
-        found.append((name, payload, hashlib.sha256(payload).hexdigest()))
+        found.append(Attachment(name, payload, hashlib.sha256(payload).hexdigest(), forwarded))
     return sender, found, unreadable

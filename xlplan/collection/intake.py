@@ -181,13 +181,19 @@ class Intake:
         if _already_taken(connection, name, raw_name, sha256):
             return []
         sender, attachments, unreadable = mail_parts(data) if is_mail else (None, [], 0)
+        # "Forward as attachment" of the office's own mail brings back the workbook as it was sent:
+        # not the department's answer (a 差し戻し票 saying every value is missing would be drafted).
+        originals = [
+            item for item in attachments if item.forwarded and ledger.was_sent(connection, item.sha256)
+        ]
+        attachments = [item for item in attachments if item not in originals]
         # Everything is in the archive before a row refers to it; a failure records nothing,
         # so the next run tries the file again.
         try:
             stored = _store(workspace, connection, data, sha256, name)
             stored_attachments = [
-                (attachment, _store(workspace, connection, content, digest, attachment))
-                for attachment, content, digest in attachments
+                (item.name, _store(workspace, connection, item.content, item.sha256, item.name))
+                for item in attachments
             ]
         except OSError as exc:
             self.findings.append(_archive_failed(workspace, name, exc))
@@ -199,13 +205,13 @@ class Intake:
         else:
             self.mails.append(receipt)
             if receipt.duplicate_of is None:  # a mail received again brings nothing new
-                for (attachment, _, digest), (_, kept) in zip(attachments, stored_attachments, strict=True):
+                for item, (_, kept) in zip(attachments, stored_attachments, strict=True):
                     receipts.append(
                         _record(
                             connection,
                             kept,
-                            digest,
-                            attachment,
+                            item.sha256,
+                            item.name,
                             "eml",
                             round_id,
                             container=receipt,
@@ -216,6 +222,10 @@ class Intake:
                     self.findings.append(
                         Finding("eml-attachment-unreadable", {"name": name, "count": unreadable}, file=name)
                     )
+                elif originals:
+                    files = "、".join(item.name for item in originals)
+                    self.findings.append(Finding("eml-forwarded-original", {"name": name, "files": files,
+                                                                            "answered": len(attachments)}, file=name))  # fmt: skip
                 elif not attachments:
                     self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
         ledger.insert_inbox_file(connection, name, raw_name, size, mtime_ns, sha256, receipt.id)

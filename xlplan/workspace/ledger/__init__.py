@@ -27,6 +27,7 @@ from xlplan.workspace.ledger.dispatches import (
     record_dispatch,
     reminded_on,
     update_dispatch,
+    was_sent,
 )
 from xlplan.workspace.ledger.feedback_owed import (
     begun_feedback,
@@ -161,5 +162,6 @@ __all__ = [
     "unchecked_receipts",
     "unidentified_since",
     "update_dispatch",
+    "was_sent",
     "year_activity",
 ]

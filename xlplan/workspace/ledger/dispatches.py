@@ -166,6 +166,14 @@ def count_dispatches(
     return int(row[0])
 
 
+def was_sent(connection: sqlite3.Connection, sha256: str) -> bool:
+    """True when a workbook with these bytes went out from this workspace (a request or a 差し戻し票)."""
+    return (
+        connection.execute("SELECT 1 FROM dispatches WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
+        is not None
+    )
+
+
 def dispatches(
     connection: sqlite3.Connection, round_id: int, kind: str, department: str | None = None
 ) -> list[sqlite3.Row]:
