@@ -193,6 +193,67 @@ def _statuses(workspace: Workspace) -> list[tuple[str, int, str]]:
     return [(row["department"], row["version"], row["status"]) for row in rows]
 
 
+PASSWORD = "計画-Kikaku-2021"  # a password with Japanese in it, as the IMAP tests use
+
+
+@pytest.fixture
+def smtp_with_login() -> Iterator[tuple[_Mailbox, int]]:
+    """A server that takes mail only after AUTH as kikaku with PASSWORD (UTF-8); else it says 535."""
+    from aiosmtpd.smtp import AuthResult
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        # handled=False: the server answers a failure itself (535), as a real one does
+        return AuthResult(
+            success=data.login == b"kikaku" and data.password == PASSWORD.encode(), handled=False
+        )
+
+    mailbox = _Mailbox()
+    port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=check,
+                            auth_require_tls=False, auth_required=True)  # fmt: skip
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback, no certificate here
+@pytest.mark.parametrize(("password", "sent"), [(PASSWORD, True), ("違う", False), ("wrong", False)])
+def test_a_password_with_japanese_in_it_logs_in_and_a_wrong_one_names_the_settings(
+    tmp_path: Path,
+    example: Example,
+    smtp_with_login: tuple[_Mailbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+    sent: bool,
+) -> None:
+    mailbox, port = smtp_with_login
+    plan = _with_extra(example.plan, SMTPサーバー="127.0.0.1", SMTPポート=str(port), SMTP暗号化="なし",
+                       SMTPユーザー="kikaku")  # fmt: skip
+    workspace = init_workspace(tmp_path / "ws", plan)
+    monkeypatch.setenv("XLPLAN_SMTP_PASSWORD", password)
+    result = distribute(workspace, send=True, only=["文化課"], now=NOW)
+    (item,) = result.departments
+    if sent:
+        assert item.status == "sent" and len(mailbox.messages) == 1
+        return
+    assert item.status == "failed" and not mailbox.messages
+    (failure,) = result.findings
+    assert failure.code == "smtp-send-failed" and "SMTPユーザー" in failure.message("ja")
+
+
+def test_starttls_set_for_a_server_without_it_names_the_setting(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
+) -> None:
+    _, port = smtp_server  # a relay with no STARTTLS, the setting left at its default
+    plan = _with_extra(example.plan, SMTPサーバー="127.0.0.1", SMTPポート=str(port))
+    workspace = init_workspace(tmp_path / "ws", plan)
+    result = distribute(workspace, send=True, only=["文化課"], now=NOW)
+    (failure,) = result.findings
+    assert failure.code == "smtp-send-failed" and "SMTP暗号化" in failure.message("ja")
+
+
 def test_send_delivers_all_15_and_retries_a_refused_one(
     tmp_path: Path, example: Example, smtp_server: tuple[_Mailbox, int]
 ) -> None:

@@ -8,6 +8,7 @@ environment variable ``XLPLAN_SMTP_PASSWORD`` or the system keyring (service ``x
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import smtplib
 import socket
@@ -219,11 +220,28 @@ def _connect(smtp: SmtpSettings, password: str | None, *, timeout: float) -> smt
             connection.starttls(context=context)
             connection.ehlo()
         if smtp.user is not None:
-            connection.login(smtp.user, password or "")
+            _login(connection, smtp.user, password or "")
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
+    """Log in; a user or password that is not ASCII (計画-Kikaku-2021) by AUTH PLAIN in UTF-8.
+
+    smtplib encodes credentials as ASCII and raises UnicodeEncodeError for anything else, though
+    PLAIN carries UTF-8 (RFC 4616) and the IMAP side already logs in with such a password.
+    """
+    if f"{user}{password}".isascii():
+        connection.login(user, password)
+        return
+    if not connection.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
+    code, reply = connection.docmd("AUTH", f"PLAIN {token}")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _reason(exc: BaseException) -> str:
@@ -231,8 +249,21 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = [f"{code} {_text(text)}" for code, text in exc.recipients.values()]
         return "宛先を拒否されました: " + "; ".join(replies)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return (
+            "メールサーバーにログインできません。設定シートの SMTPユーザー と、そのパスワード（保存した資格情報、"
+            f"または XLPLAN_SMTP_PASSWORD）を確かめてください（{exc.smtp_code} {_text(exc.smtp_error)}）"
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # Settings that do not fit the server: staff must change them; retrying as it is fails again.
+        if "STARTTLS" in str(exc):
+            return ("メールサーバーが暗号化（STARTTLS）に対応していません。設定シートの SMTP暗号化 と SMTPポート を"
+                    f"確かめてください（{exc}）")  # fmt: skip
+        if "AUTH" in str(exc):
+            return ("メールサーバーがログイン（SMTP AUTH）に対応していません。ログインの要らないサーバーなら、設定シートの"
+                    f" SMTPユーザー を空にしてください（{exc}）")  # fmt: skip
     for kind, text in _REASONS:  # what staff can act on, with the system's words after it
         if isinstance(exc, kind):
             return f"{text}（{type(exc).__name__}: {exc}）"
