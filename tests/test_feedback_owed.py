@@ -349,3 +349,36 @@ def test_what_an_earlier_round_owed_is_not_made_in_the_next(
     assert "文化課.xlsx" in dropped[0].message() or "総務課.xlsx" in dropped[0].message()
     assert _owed_states(workspace) == {A: "superseded", B: "superseded"}  # not owed for ever
     assert not [f for f in collect(workspace).findings if f.code == "feedback-owed-other-round"]
+
+
+def test_a_feedback_mail_cut_off_as_the_server_took_it_is_said_to_be_unknown_not_failed(
+    tmp_path: Path, example: Example
+) -> None:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class CutOff:
+        """Takes the message, then drops the connection before its reply to the final dot."""
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            server.transport.abort()
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(CutOff(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        workspace = _smtp_workspace(tmp_path, example, port)
+        sent = _sent(workspace)
+        _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+        result = collect(workspace, send=True)
+    finally:
+        controller.stop()
+    (item,) = result.feedback
+    assert item.outcome == "unknown" and _feedback_rows(workspace) == [(A, 1, "unknown")]
+    (line,) = item.lines("ja")
+    assert "届いたかどうか分かりません" in line and "送信できませんでした" not in line
+    assert item.to_dict()["outcome"] == "unknown"

@@ -79,7 +79,7 @@ TEMPLATE = "差し戻し"
 """The key of the feedback mail template in the master's settings."""
 
 
-Outcome = Literal["drafted", "sent", "failed", "no_address"]
+Outcome = Literal["drafted", "sent", "failed", "unknown", "no_address"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,10 @@ _OUTCOME_WORDS: dict[Outcome, tuple[str, str]] = {
     "failed": (
         "差し戻し票を作成しましたが、メールを送信できませんでした",
         "feedback written, the mail could not be sent",
+    ),
+    "unknown": (
+        "差し戻し票を作成しました。メールが届いたかどうか分かりません（送信の途中で接続が切れました。二重に送らないよう、自動では送り直しません）",
+        "feedback written; the mail may or may not have arrived (not resent, so that it never arrives twice)",
     ),
     "no_address": (
         "差し戻し票を作成しました（メールアドレス未登録のため手作業で送付してください）",
@@ -331,7 +335,9 @@ def write_feedback(
                     settles=receipt_id,
                 ),
             )
-            outcome, reason = ("sent", None) if sent.ok else ("failed", sent.error)
+            # Cut off while the server took it: it may have arrived, and it is never sent again by itself.
+            outcome = "unknown" if sent.uncertain else "sent" if sent.ok else "failed"
+            reason = None if sent.ok else sent.error
             problem = sent.problem(registry.name, "feedback", registry.email)
             own += [problem] if problem is not None else []
     finally:
