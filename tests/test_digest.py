@@ -107,3 +107,23 @@ def test_without_the_offices_address_the_digests_say_so_once(tmp_path: Path, exa
     assert (
         result.digests and "連絡先メール" in next(f for f in result.findings if f.code == codes[0]).message()
     )
+
+
+def test_a_department_that_never_answered_is_not_thanked_for_its_answer(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    everyone = {department.name for department in example.plan.departments}
+    fill_and_collect(workspace, example, only=everyone - {"文化課"})
+    result = xlplan.consolidate(workspace)
+    folder = _folder(workspace)
+    names = {book.stem.rsplit("_", 1)[-1] for book in folder.glob("*.xlsx")}
+    assert names == everyone - {"文化課"}  # 文化課 gets neither a workbook nor a thank-you draft
+    assert not [mail for mail in folder.glob("*.eml") if "文化課" in mail.name]
+    (note,) = [finding for finding in result.findings if finding.code == "digest-not-answered"]
+    assert not note.is_error and "文化課" in note.message("ja")
+    # Once it has answered, the next consolidation makes its digest.
+    fill_and_collect(workspace, example, only={"文化課"})
+    again = xlplan.consolidate(workspace)
+    assert "digest-not-answered" not in [finding.code for finding in again.findings]
+    assert any(book.stem.endswith("_文化課") for book in folder.glob("*.xlsx"))

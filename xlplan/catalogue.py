@@ -418,6 +418,12 @@ CATALOGUE: dict[str, Entry] = {
         "設定シートに照会元の連絡先メール（差出人）がないため、還元のメールの下書きを作りませんでした。還元のブックは {folder} にあります。",
         "The 設定 sheet has no office mail address (the sender): no mail drafts for the digests, which are in {folder}.",
     ),
+    "digest-not-answered": Entry(
+        "warning",
+        "回答のなかった課には、還元のブックとメール（回答へのお礼の文面）を作りませんでした: {departments}。回答を受理してから集約し直すと作ります。",
+        "No digest workbook or mail (which thanks the department for its answer) for departments that did not answer: "
+        "{departments}. Consolidate again once their returns are accepted.",
+    ),
     "digest-no-email": Entry(
         "warning",
         "{department} のメールアドレスが担当課シートにないため、還元のメールの下書きを作りませんでした（ブック: {file}）。",

@@ -173,6 +173,7 @@ def consolidate_plan(
         BusyError: another consolidation holds the lock (exit 4: try again when it has finished).
     """
     style = load_report_style(template)
+    answers = list(answers)
     table = build_table(plan, answers)
     findings: list[Finding] = [*table.findings, *_clipped_narratives(table, style)]
     try:
@@ -209,7 +210,10 @@ def consolidate_plan(
         written: list[Path] = []
         if digests is not None:
             try:
-                made, noted = write_digests(table, digests)
+                answered = {
+                    plan.canonical_department(answer.department) or answer.department for answer in answers
+                }
+                made, noted = write_digests(table, digests, answered=answered)
             except OSError as exc:
                 raise _write_error(digests, exc) from exc
             findings.extend(noted)

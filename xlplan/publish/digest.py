@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,16 +54,20 @@ class Digest:
 
 
 def write_digests(
-    table: Table, folder: Path, *, now: dt.datetime | None = None
+    table: Table, folder: Path, *, now: dt.datetime | None = None, answered: Collection[str] | None = None
 ) -> tuple[list[Digest], list[Finding]]:
     """Write every department's 還元 workbook (and mail draft) into ``folder``.
 
+    ``answered``: the departments with an accepted return (None: every department). One that sent
+    nothing — and has no value of its own in the table, as a late answer the office typed into the
+    master — gets no workbook and no mail thanking it for its answer; ``digest-not-answered`` names them.
     Returns the digests and findings (``digest-no-email`` for a department without an address).
     """
     plan = table.plan
     years = [*history_years(plan), plan.settings.current_year]
     history = EntryYears(plan)
     rows_by_department: dict[str, list[list[Any]]] = defaultdict(list)
+    valued: set[str] = set()
     for section in table.sections:
         for item in section.items:
             if not isinstance(item, ProjectBlock):
@@ -73,6 +77,8 @@ def write_digests(
                     registered = plan.canonical_department(member)
                     if registered is None:
                         continue
+                    if not row.entry.joint and not row.current.is_blank:
+                        valued.add(registered)  # the master's own record of a late answer counts too
                     rows_by_department[registered].append(
                         _row(
                             plan,
@@ -88,9 +94,13 @@ def write_digests(
     folder.mkdir(parents=True, exist_ok=True)
     digests: list[Digest] = []
     findings: list[Finding] = []
+    unanswered: list[str] = []
     for department in plan.departments:
         rows = rows_by_department.get(department.name)
         if not rows:
+            continue
+        if answered is not None and department.name not in answered and department.name not in valued:
+            unanswered.append(department.name)
             continue
         stem = file_name(f"還元_{plan.settings.current_year.wareki}_{department.name}")
         workbook = folder / f"{stem}.xlsx"
@@ -108,6 +118,8 @@ def write_digests(
                 Finding("digest-no-email", {"department": department.name, "file": workbook.name})
             )
         digests.append(Digest(department.name, workbook, mail, len(rows)))
+    if unanswered:
+        findings.append(Finding("digest-not-answered", {"departments": "、".join(unanswered)}))
     return digests, findings
 
 
