@@ -269,3 +269,20 @@ def test_history_of_a_split_department_that_both_halves_carry_on_names_the_halve
     assert main(["plan", "show", "-w", str(workspace.root)]) == 2
     err = capsys.readouterr().err
     assert "(master-history-split-department)" in err and "福祉課A、福祉課B" in err, err
+
+
+@pytest.mark.parametrize(
+    ("label", "renamed"),
+    [
+        ("福祉課・障害福祉課", "地域福祉課・障害福祉課"),  # 障害福祉課 holds 福祉課 but is not renamed
+        ("障害福祉課・福祉課", "障害福祉課・地域福祉課"),
+        ("福祉課（障害福祉課と連携）", "地域福祉課（障害福祉課と連携）"),
+    ],
+)
+def test_a_rename_inside_a_label_leaves_a_name_that_contains_it(label: str, renamed: str) -> None:
+    from xlplan.plan.model import Department, Entry
+    from xlplan.plan.reorganise import Names, rename_entry
+
+    names = Names.of([Department("地域福祉課", former=("福祉課",)), Department("障害福祉課")])
+    entry = rename_entry(Entry(label, ("福祉課", "障害福祉課")), names)
+    assert (entry.name, entry.members) == (renamed, ("地域福祉課", "障害福祉課"))

@@ -21,6 +21,7 @@ is repeatable, and nothing the office recorded is rewritten.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -76,9 +77,14 @@ def rename_entry(entry: Entry, names: Names) -> Entry:
     if entry.name == " ".join(entry.members):
         name = " ".join(members)  # the usual joint cell, 企画政策課 生涯学習課
     else:
-        name = entry.name  # a label such as 企画政策課 (関係各課): replace the names inside it
-        for old, new in sorted(mapping.items(), key=lambda item: -len(item[0])):
-            name = name.replace(old, new)
+        # A label such as 企画政策課 (関係各課) or 福祉課・障害福祉課: each name inside it replaced in
+        # one pass, longest first, so that renaming 福祉課 leaves 障害福祉課 as it is.
+        spelled = sorted((old for old, new in mapping.items() if old != new), key=len, reverse=True)
+        kept = [old for old, new in mapping.items() if old == new]
+        pattern = re.compile(
+            "|".join(re.escape(word) for word in sorted([*spelled, *kept], key=len, reverse=True))
+        )
+        name = pattern.sub(lambda match: mapping[match.group(0)], entry.name)
     return Entry(name, members)
 
 
