@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from xlplan.examples import Example, load_seed
-from xlplan.plan.combine import Combined, Share, combine, combine_values, join_narratives
+from xlplan.plan.combine import Combined, Share, Summed, combine, combine_values, join_narratives
 from xlplan.plan.values import BLANK, Mark, Value
 
 DONE, X, DASH = Value(mark=Mark.DONE), Value(mark=Mark.NOT_DONE), Value(mark=Mark.NOT_APPLICABLE)
@@ -30,17 +31,24 @@ def test_seed_project_1_is_rebuilt_exactly(example: Example) -> None:
 
 
 def test_numbers_with_one_unit_are_summed_and_marks_dropped() -> None:
-    assert combine_values([people(90), people(69)]) == (people(159), ())
-    assert combine_values([people(90), DASH, BLANK]) == (people(90), ())
-    assert combine_values([Value(Decimal("1.5"), "%"), Value(Decimal(2), "%")]) == (
-        Value(Decimal("3.5"), "%"),
-        (),
+    assert combine_values([people(90), people(69)]) == Summed(people(159))
+    assert combine_values([people(90), DASH, BLANK]) == Summed(people(90))
+    assert combine_values([Value(Decimal("1.5"), "件"), Value(Decimal(2), "件")]) == Summed(
+        Value(Decimal("3.5"), "件")
     )
 
 
 def test_numbers_in_different_units_are_not_added() -> None:
-    value, conflict = combine_values([people(1), Value(Decimal(2), "件")])
-    assert value == BLANK and conflict == ("人", "件")
+    summed = combine_values([people(1), Value(Decimal(2), "件")])
+    assert summed.value == BLANK and summed.unit_conflict == ("人", "件")
+
+
+@pytest.mark.parametrize("unit", ["%", "割", "倍"])
+def test_rates_are_never_added_up(unit: str) -> None:
+    rate = lambda number: Value(Decimal(number), unit)  # noqa: E731
+    assert combine_values([rate(60), rate(70)]) == Summed(BLANK, rates=(f"60{unit}", f"70{unit}"))
+    assert combine_values([rate(60), rate("60.0"), DASH]) == Summed(rate(60))  # one rate, given twice
+    assert combine_values([rate("41.2"), BLANK]) == Summed(rate("41.2"))
 
 
 def test_marks_rule() -> None:
@@ -77,13 +85,13 @@ mark = st.sampled_from([DONE, X, DASH, BLANK])
 @given(st.lists(whole, min_size=1, max_size=6))
 def test_sum_of_shares_whatever_their_order(values: list[Value]) -> None:
     total = sum((value.number or 0 for value in values), Decimal(0))
-    assert combine_values(values) == (people(total), ())
+    assert combine_values(values) == Summed(people(total))
     assert combine_values(reversed(values)) == combine_values(values)
 
 
 @given(st.lists(whole, max_size=4), st.lists(mark, max_size=4))
 def test_a_number_outranks_marks(numbers: list[Value], marks: list[Value]) -> None:
-    value, _ = combine_values([*marks, *numbers])
+    value = combine_values([*marks, *numbers]).value
     if numbers:
         assert value.number is not None
     elif any(m == DONE for m in marks):
@@ -122,9 +130,9 @@ _values = st.one_of(
 def test_a_single_department_entry_follows_the_general_rule(shares: list[Share]) -> None:
     # combine() takes a shortcut for one member; it must agree with the rule applied in full.
     present = [share for share in shares if share.department == "A課"][-1:]
-    value, conflict = combine_values(share.value for share in present)
+    summed = combine_values(share.value for share in present)
     narrative = join_narratives([(share.department, share.narrative) for share in present])
-    expected = Combined(value, narrative, () if present else ("A課",), conflict)
+    expected = Combined(summed.value, narrative, () if present else ("A課",), summed.unit_conflict)
     combined = combine(("A課",), shares)
     assert combined == expected
     assert str(combined.value.number) == str(expected.value.number)

@@ -523,6 +523,36 @@ def test_a_very_small_number_is_published_in_fixed_point(example: Example, tmp_p
     assert unit_format(tiny) == '#,##0.0000000"%"' and tiny.display() == "0.0000005%"  # the table's cell
 
 
+@pytest.mark.parametrize(("second", "published"), [("70", ""), ("60", "60")])
+def test_a_rate_two_departments_give_jointly_is_never_their_sum(
+    example: Example, tmp_path: Path, second: str, published: str
+) -> None:
+    from xlplan.plan.model import Entry
+
+    joint = Entry("防災対策課 総務課", ("防災対策課", "総務課"))
+    projects = tuple(
+        dataclasses.replace(project, entries=(joint,)) if project.no == 17 else project
+        for project in example.plan.projects
+    )
+    plan = dataclasses.replace(example.plan, projects=projects)
+    rate = lambda number: Value(Decimal(number), "%")  # noqa: E731
+    answers = [answer for answer in example.answers if answer.project_no != 17] + [
+        Answer(17, joint.name, "防災対策課", rate("60"), "訓練を実施"),
+        Answer(17, joint.name, "総務課", rate(second), "研修を実施"),
+    ]
+    result = consolidate_plan(plan, answers, tmp_path, csv=True)
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        row = next(row for row in csv.DictReader(handle) if row["事業番号"] == "17")
+    assert row["今年度_数値"] == published  # never 130 (%)
+    differ = [finding for finding in result.findings if finding.code == "consolidate-rates-differ"]
+    if published:
+        assert differ == []
+    else:
+        (finding,) = differ
+        assert "60%・70%" in finding.message("ja") and not finding.is_error
+
+
 def test_a_lone_sign_in_the_open_data_is_text_not_a_quoted_formula() -> None:
     from xlplan.publish.opendata import _csv_cell
 

@@ -1315,6 +1315,13 @@ CATALOGUE: dict[str, Entry] = {
         "事業 {no}（{entry}）: 単位の異なる値（{units}）は合計できないため、実績値を空欄にしました。",
         "Project {no} ({entry}): values in different units ({units}) cannot be added; the value is left blank.",
     ),
+    "consolidate-rates-differ": Entry(
+        "warning",
+        "事業 {no}（{entry}）: 共同で担当する課の割合が違う（{rates}）ため、実績値を空欄にしました（割合は足し合わせません）。"
+        "各課に確かめて、計画マスタの履歴に今年度の値を入力するか、回答を直してもらってください。",
+        "Project {no} ({entry}): the departments sharing it gave different rates ({rates}), which are not added up; "
+        "the value is left blank. Ask them, then type this year's value into the master or have the returns corrected.",
+    ),
     "consolidate-unknown-answer": Entry(
         "warning",
         "事業 {no}・担当課「{entry}」（{department}）の回答は計画にない行のため、集約表に使いませんでした。",

@@ -11,6 +11,9 @@ Values
       share one unit (``90人 + 69人 = 159人``); shares in different units cannot
       be added, so the row is left blank and :attr:`Combined.unit_conflict`
       names the units (consolidation reports it).
+    * A rate (``%``, ``割``, ``倍``, ``‰``) is never summed: 60% and 70% are not 130%.
+      Shares that give the same rate give it; different rates leave the row blank
+      and :attr:`Combined.rates` lists them (consolidation reports it).
     * Otherwise the shares are marks: ``○`` if any department carried the
       project out, else ``×`` if any did not, else ``—``.
 
@@ -35,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from xlplan.plan.values import BLANK, Mark, Value
 
@@ -79,14 +82,27 @@ class Combined:
     narrative: str | None
     missing: tuple[str, ...] = ()
     unit_conflict: tuple[str, ...] = ()
+    rates: tuple[str, ...] = ()  # different rates that cannot be one (then ``value`` is blank)
 
 
-def combine_values(values: Iterable[Value]) -> tuple[Value, tuple[str, ...]]:
+RATE_UNITS = frozenset({"%", "％", "‰", "割", "倍"})
+"""Units of a ratio: shares in them are not added up."""
+
+
+class Summed(NamedTuple):
+    """Share values combined: the value, and why it is blank where it is (units, or rates, that differ)."""
+
+    value: Value
+    unit_conflict: tuple[str, ...] = ()
+    rates: tuple[str, ...] = ()
+
+
+def combine_values(values: Iterable[Value]) -> Summed:
     """Combine share values by the rule above.
 
     Returns:
-        ``(value, conflicting_units)``; ``conflicting_units`` is empty unless
-        numbers in different units were given, in which case ``value`` is blank.
+        The :class:`Summed` value; ``unit_conflict`` names the units when numbers in different
+        units were given and ``rates`` the rates when different ones were, ``value`` then blank.
     """
     numbers: list[Value] = []
     marks: set[Mark] = set()
@@ -98,14 +114,19 @@ def combine_values(values: Iterable[Value]) -> tuple[Value, tuple[str, ...]]:
     if numbers:
         units = list(dict.fromkeys(value.unit or "" for value in numbers))
         if len(units) > 1:
-            return BLANK, tuple(units)
+            return Summed(BLANK, tuple(units))
+        if units[0] in RATE_UNITS:
+            rates = list(dict.fromkeys(value.number for value in numbers if value.number is not None))
+            if len(rates) > 1:
+                return Summed(BLANK, rates=tuple(value.display() for value in numbers))
+            return Summed(Value(number=Decimal(0) + rates[0], unit=numbers[0].unit))
         # Decimal addition keeps the most decimals typed (1.5 + 2 = 3.5, 1.50 + 1 = 2.50).
         total = sum((value.number for value in numbers if value.number is not None), Decimal(0))
-        return Value(number=total, unit=numbers[0].unit), ()
+        return Summed(Value(number=total, unit=numbers[0].unit))
     for mark in _MARK_PRECEDENCE:
         if mark in marks:
-            return Value(mark=mark), ()
-    return BLANK, ()
+            return Summed(Value(mark=mark))
+    return Summed(BLANK)
 
 
 def join_narratives(parts: Sequence[tuple[str, str | None]]) -> str | None:
@@ -143,10 +164,10 @@ def combine(members: Sequence[str], shares: Iterable[Shared]) -> Combined:
         if share.department in members:
             by_member[share.department] = share
     present = [by_member[member] for member in members if member in by_member]
-    value, conflict = combine_values(share.value for share in present)
+    summed = combine_values(share.value for share in present)
     narrative = join_narratives([(share.department, share.narrative) for share in present])
     missing = tuple(member for member in members if member not in by_member)
-    return Combined(value, narrative, missing, conflict)
+    return Combined(summed.value, narrative, missing, summed.unit_conflict, summed.rates)
 
 
 def _combine_single(member: str, shares: Iterable[Shared]) -> Combined:

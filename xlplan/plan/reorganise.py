@@ -206,7 +206,7 @@ def merge_records(placed: Sequence[Placed]) -> list[HistoryRecord]:
             merged.append(group[0].record)
             continue
         record = group[0].record
-        value, _conflict = combine_values(part.record.value for part in group)
+        value = combine_values(part.record.value for part in group).value
         narrative = join_narratives([(part.written_as, part.record.narrative) for part in group])
         notes = "、".join(dict.fromkeys(part.record.note for part in group if part.record.note)) or None
         merged.append(replace(record, value=value, narrative=narrative, note=notes))

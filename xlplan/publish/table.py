@@ -226,6 +226,13 @@ def build_table(plan: Plan, answers: Iterable[Answer]) -> Table:
             combined = combine(entry.members, received)
             if combined.missing:
                 findings.append(_missing(plan, project, entry, combined.missing))
+            if combined.rates:
+                findings.append(
+                    Finding(
+                        "consolidate-rates-differ",
+                        {"no": project.no, "entry": entry.name, "rates": "・".join(combined.rates)},
+                    )
+                )
             if combined.unit_conflict:
                 findings.append(
                     Finding(
