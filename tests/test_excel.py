@@ -924,3 +924,13 @@ def test_libreoffice_runs_the_vba_that_names_the_tokens_registry_key(
         answers[0] != answers[1] and answers[0] == answers[3]
     )  # two workspaces apart, one the same each time
     assert answers[2] == short  # a short address is its own key, as before
+
+
+def test_building_under_a_master_open_in_excel_is_refused_and_moves_nothing(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "令和2年度", example.plan)
+    (workspace.root / "~$master.xlsx").write_bytes(b"\x00" * 162)  # Excel has master.xlsx open
+    assert main(["excel", "build", "-w", str(workspace.root), "--server", SERVER_URL]) == 3
+    assert "(master-open-in-excel)" in capsys.readouterr().err
+    assert (workspace.root / "master.xlsx").exists() and not (workspace.root / "master.xlsm").exists()

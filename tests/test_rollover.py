@@ -27,6 +27,7 @@ from tests.conftest import calamine_rows, fill_and_collect
 from tests.office import Office
 from xlplan.cli import main
 from xlplan.demo.respond import fill_response
+from xlplan.errors import OutputError
 from xlplan.examples import Example
 from xlplan.form import layout
 from xlplan.plan.blank import advance_text
@@ -370,3 +371,20 @@ def test_a_master_with_buttons_keeps_its_vba_and_gets_the_rollover_button(
     book = openpyxl.load_workbook(workspace.master_path, keep_vba=True)
     assert book.sheetnames[0] == "操作"
     assert workspace.load_plan().settings.current_year == R3
+
+
+def test_a_master_open_in_excel_is_not_replaced_under_it(tmp_path: Path, example: Example) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    before = _sha(workspace.master_path)
+    owner = workspace.root / "~$master.xlsx"  # what Excel leaves beside a workbook it has open
+    owner.write_bytes(b"\x00" * 162)
+    assert (
+        main(["rollover", "-w", str(workspace.root)]) == OutputError.exit_code
+    )  # a file that cannot be written
+    assert _sha(workspace.master_path) == before
+    assert workspace.load_plan().settings.current_year == R2
+    with sqlite3.connect(workspace.ledger_path) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone() == (0,)  # nothing begun
+    owner.unlink()  # closed in Excel: now it goes
+    assert xlplan.rollover(workspace).opened == R3

@@ -605,8 +605,8 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "output-not-writable": Entry(
         "error",
-        "フォルダ {path} に書き込めません（{why}）。",
-        "Cannot write to folder {path} ({why}).",
+        "{path} に書き込めません（{why}）。",  # a file or a folder: the path says which
+        "Cannot write to {path} ({why}).",
     ),
     # --- distribute -----------------------------------------------------------------------
     "distribute-unknown-department": Entry(
@@ -648,6 +648,13 @@ CATALOGUE: dict[str, Entry] = {
         "error",
         "SMTPユーザー {user} のパスワードがありません。環境変数 XLPLAN_SMTP_PASSWORD に設定するか、keyring（サービス名 xlplan-smtp）に登録してください。",
         "No password for SMTP user {user}. Set XLPLAN_SMTP_PASSWORD or store it in the keyring (service xlplan-smtp).",
+    ),
+    "master-open-in-excel": Entry(
+        "error",
+        "計画マスタ {path} を誰かが Excel で開いています（同じフォルダに Excel の「~$」で始まるファイルがあります）。このまま置き換えると、"
+        "Excel で保存したときに元に戻ってしまうため、何もしていません。Excel で閉じてから、もう一度実行してください。",
+        "The master {path} is open in Excel (its ~$ owner file is beside it): replacing it now would be undone when "
+        "Excel saves it, so nothing was done. Close it in Excel and run again.",
     ),
     "rollover-master-altered": Entry(
         "error",

@@ -60,6 +60,7 @@ from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
 from xlplan.workspace.folder import MASTER_NAMES, Workspace
 from xlplan.workspace.master import fill_master, read_master, write_master
+from xlplan.xlsx.atomic import open_in_excel
 
 __all__ = [
     "BUTTONS",
@@ -70,6 +71,7 @@ __all__ = [
     "explanation_lines",
     "read_conf",
     "read_server_settings",
+    "refuse_if_open",
     "rewrite_master",
     "server_explanation_lines",
 ]
@@ -281,6 +283,8 @@ def build_excel_master(
     source = workspace.master_path
     if not source.exists():
         raise ConfigurationError([Finding("master-not-found", {"path": str(source)})])
+    for master in {source, workspace.root / _MASTER_XLSM}:  # the master read and the one replaced
+        refuse_if_open(master)
     if url is None:
         try:
             xlwings_vba_files()
@@ -343,6 +347,7 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
         VbaChangedError: the VBA or a button was lost (the master is left untouched).
     """
     path = workspace.master_path
+    refuse_if_open(path)
     try:
         if path.suffix.lower() != ".xlsm":
             # Written beside and moved over in one step: a crash leaves the old master or the new one.
@@ -360,6 +365,17 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
     except OSError as exc:
         raise OutputError([not_writable(path, exc)]) from exc
     return path
+
+
+def refuse_if_open(master: Path) -> None:
+    """Refuse to replace a master someone has open in Excel (its ``~$`` owner file is beside it):
+    saving it there would silently put back what was replaced.
+
+    Raises:
+        OutputError: ``master-open-in-excel``, naming the file.
+    """
+    if open_in_excel(master):
+        raise OutputError([Finding("master-open-in-excel", {"path": str(master)})])
 
 
 def _server_settings(url: str, workspace: Workspace, previous: dict[str, str]) -> ServerSettings:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlplan.buttons.build import rewrite_master
+from xlplan.buttons.build import refuse_if_open, rewrite_master
 from xlplan.collection.intake import waiting_in_inbox
 from xlplan.errors import ConfigurationError, OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
@@ -122,6 +122,8 @@ def rollover(
         OutputError: the master or its backup cannot be written (the master is left as it was).
     """
     plan = workspace.load_plan()
+    if write is None:  # the file is replaced: not under someone who has it open in Excel
+        refuse_if_open(workspace.master_path)
     with run_lock(workspace), contextlib.closing(workspace.ledger()) as connection:
         return _rollover(workspace, plan, connection, force=force, now=now or dt.datetime.now(),
                          write=write or (lambda new: rewrite_master(workspace, new)))  # fmt: skip
