@@ -286,3 +286,62 @@ def test_a_rename_inside_a_label_leaves_a_name_that_contains_it(label: str, rena
     names = Names.of([Department("地域福祉課", former=("福祉課",)), Department("障害福祉課")])
     entry = rename_entry(Entry(label, ("福祉課", "障害福祉課")), names)
     assert (entry.name, entry.members) == (renamed, ("地域福祉課", "障害福祉課"))
+
+
+def _rename_in_registry(workspace: Workspace, old: str, new: str) -> None:
+    """The office's April edit in the 担当課 sheet: the new name, the old one as 旧名称."""
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, name).value == old:
+            sheet.cell(row, name).value, sheet.cell(row, former).value = new, old
+    book.save(workspace.master_path)
+
+
+def _published_values(result: xlplan.ConsolidationResult) -> list[tuple[str, str, str, str]]:
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        return [
+            (r["事業番号"], r["今年度_数値"], r["今年度_記号"], r["今年度_実績内容"])
+            for r in csv.DictReader(handle)
+        ]
+
+
+def test_a_rename_typed_in_after_the_returns_were_accepted_keeps_every_answer(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    before = _published_values(xlplan.consolidate(workspace, csv=True))
+    _rename_in_registry(workspace, "社会福祉課", "福祉課")  # 4月1日の機構改革, during the collection
+    after = xlplan.consolidate(workspace, csv=True)
+    lost = {"consolidate-missing-answer", "consolidate-unknown-answer"} & {f.code for f in after.findings}
+    assert not lost  # its own answers and its co-departments' (企画政策課 社会福祉課) are all there
+    assert _published_values(after) == before
+    rolled = xlplan.rollover(workspace)
+    assert rolled.silent == ()
+    closed = [r for r in workspace.load_plan().history if r.fiscal_year == FiscalYear(2020)]
+    assert closed and not [r for r in closed if r.note == "未回答"]
+
+
+def test_a_rename_typed_in_while_the_workbooks_are_out_reads_every_row_of_them(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    sent = xlplan.distribute(workspace)
+    _rename_in_registry(workspace, "社会福祉課", "福祉課")
+    for dispatch in sent.departments:
+        assert dispatch.workbook is not None
+        answers = [
+            a
+            for a in example.answers
+            if example.plan.canonical_department(a.department) == dispatch.department
+        ]
+        fill_response(dispatch.workbook, answers, workspace.inbox / dispatch.workbook.name)
+    collected = xlplan.collect(workspace)
+    assert collected.count("accepted") == len(sent.departments)
+    assert "row-reassigned" not in {f.code for item in collected.files for f in item.findings}
+    table = xlplan.consolidate(workspace)
+    assert "consolidate-missing-answer" not in {f.code for f in table.findings}

@@ -192,11 +192,15 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     kept: list[ManifestRow] = []
     for row in issued.rows:
         share = (row.project_no, row.entry, row.department)
-        if renamed:  # the row as the plan names it now (a rare path: only a renamed department's file)
-            now = [plan.canonical_department(name) or name for name in (row.department, *row.entry.split())]
-            share = (row.project_no, " ".join(now[1:]), now[0])
+        moved = False
+        if share not in shares:
+            # Sent before a reorganisation was typed into 担当課 (this department or a co-department
+            # renamed): the row as the plan names it now. A rare path, taken only for such rows.
+            now = plan.current_entry(row.project_no, row.entry, row.department)
+            if now is not None and now[1] == department:
+                share, moved = (row.project_no, *now), True
         if share in shares and ROW_ID_PATTERN.match(row.row_id):
-            kept.append(row if not renamed else replace(row, entry=share[1], department=share[2]))
+            kept.append(row if not moved else replace(row, entry=share[1], department=share[2]))
             continue
         where = ids.get(row.row_id, [])
         # The manifest is the office's, signed: a row it lists but the plan no longer gives this department

@@ -372,6 +372,25 @@ class Plan:
         successors = [department.name for department in self.departments if name in department.former]
         return successors[0] if len(successors) == 1 else None  # a split former name is no one
 
+    def current_entry(self, project_no: int, entry: str, department: str) -> tuple[str, str] | None:
+        """(entry, department) as the plan names them now, for a row named ``entry`` answered by
+        ``department`` when it was distributed; None when the plan has no such row any more.
+
+        A department renamed since (担当課's 旧名称) renames the entries it is part of: its own
+        and its co-departments' rows of 企画政策課 社会福祉課 are now those of 企画政策課 福祉課.
+        """
+        now = self.canonical_department(department)
+        if now is None:
+            return None
+        try:
+            project = self.project(project_no)
+        except KeyError:
+            return None
+        ours = [e for e in project.entries if now in {self.canonical_department(m) for m in e.members}]
+        named = [e for e in ours if e.name == entry]
+        found = named or ours
+        return (found[0].name, now) if len(found) == 1 else None
+
     def department(self, name: str) -> Department:
         """The registry record for ``name`` or one of its aliases.
 

@@ -315,16 +315,20 @@ def accepted_answers(connection: sqlite3.Connection, plan: Plan) -> list[Answer]
         (settings.current_year.western, settings.round),
     ).fetchall()
     units = {project.no: project.unit for project in plan.projects}
-    answers: list[Answer] = []
-    for row in rows:
-        parsed = parse_value(row["value"], units.get(int(row["project_no"])), unit_known=True)
-        if parsed.value is None:  # cannot happen for a value the check accepted; keep it out of the table
-            continue
-        answers.append(Answer(int(row["project_no"]), row["entry"], row["department"], parsed.value,
-                              row["narrative"] or ""))  # fmt: skip
     order = {
         (p.no, e.name): index for index, (p, e) in enumerate((p, e) for p in plan.projects for e in p.entries)
     }
+    current = {d.name for d in plan.departments}
+    answers: list[Answer] = []
+    for row in rows:
+        project_no, entry, department = int(row["project_no"]), str(row["entry"]), str(row["department"])
+        parsed = parse_value(row["value"], units.get(project_no), unit_known=True)
+        if parsed.value is None:  # cannot happen for a value the check accepted; keep it out of the table
+            continue
+        if (project_no, entry) not in order or department not in current:
+            # Accepted before a reorganisation was typed into 担当課: the row as the plan names it now.
+            entry, department = plan.current_entry(project_no, entry, department) or (entry, department)
+        answers.append(Answer(project_no, entry, department, parsed.value, row["narrative"] or ""))
     answers.sort(key=lambda a: order.get((a.project_no, a.entry), len(order)))
     return answers
 
