@@ -388,3 +388,43 @@ def test_a_master_open_in_excel_is_not_replaced_under_it(tmp_path: Path, example
         assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone() == (0,)  # nothing begun
     owner.unlink()  # closed in Excel: now it goes
     assert xlplan.rollover(workspace).opened == R3
+
+
+def test_the_office_s_own_sheets_and_columns_survive_the_rollover(tmp_path: Path, example: Example) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    book = openpyxl.load_workbook(workspace.master_path)
+    book.create_sheet("メモ")["A1"] = "来年度は第3次プランの策定年"
+    added = {"計画": "所管部", "担当課": "内線", "履歴": "確認"}
+    for name, title in added.items():
+        sheet = book[name]
+        column = sheet.max_column + 1
+        sheet.cell(row=1, column=column, value=title)
+        for row in range(2, sheet.max_row + 1):  # a value of its own on every row: key · row number
+            keys = [sheet.cell(row=row, column=c).value for c in (1, 2)]
+            sheet.cell(row=row, column=column, value=f"{title}{row}:{keys}")
+    book.save(workspace.master_path)
+    before = {name: _office_column(workspace.master_path, name, title) for name, title in added.items()}
+    xlplan.rollover(workspace)
+    rolled = openpyxl.load_workbook(workspace.master_path)
+    assert rolled["メモ"]["A1"].value == "来年度は第3次プランの策定年"
+    assert rolled.sheetnames.index("メモ") > rolled.sheetnames.index("計画")  # the master's sheets stay first
+    for name, title in added.items():
+        after = _office_column(workspace.master_path, name, title)
+        # Every value the office typed is still on its row (履歴 gains the closed year's rows, blank there).
+        assert {key: value for key, value in after.items() if value} == before[name], name
+
+
+def _office_column(path: Path, sheet: str, title: str) -> dict[str, str]:
+    """An office column's values by the row they stand on, as the second reader sees them: the row's
+    own cells (project number and department; department alone on 担当課; the record on 履歴)."""
+    rows = calamine_rows(path, sheet)
+    header = rows[0]
+    at = header.index(title)
+    keys = {
+        "計画": ("事業番号", "担当課"),
+        "担当課": ("担当課",),
+        "履歴": ("事業番号", "担当課", "内訳の課", "年度"),
+    }[sheet]
+    places = [header.index(key) for key in keys]
+    return {"|".join(str(row[p]) for p in places): row[at] for row in rows[1:] if len(row) > at}

@@ -59,7 +59,7 @@ from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
 from xlplan.workspace.folder import MASTER_NAMES, Workspace
-from xlplan.workspace.master import fill_master, read_master, write_master
+from xlplan.workspace.master import fill_master, read_master
 from xlplan.xlsx.atomic import open_in_excel
 
 __all__ = [
@@ -351,8 +351,11 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
     try:
         if path.suffix.lower() != ".xlsm":
             # Written beside and moved over in one step: a crash leaves the old master or the new one.
+            # Into the master as it is: the office's own sheets and columns stay (fill_master).
             temporary = path.with_name(f".~{path.stem}.rewrite{path.suffix}")
-            write_master(plan, temporary)
+            book = openpyxl.load_workbook(path)
+            fill_master(book, plan)
+            book.save(temporary)
             read_master(temporary)  # the new master must read back before it replaces the old one
             os.replace(temporary, path)
             return path

@@ -62,6 +62,7 @@ from xlplan.workspace.master.format import (
     PlanColumns,
     history_columns,
 )
+from xlplan.workspace.master.kept import office_columns, restore_office_columns
 from xlplan.xlsx.cells import set_text
 
 # ----------------------------------------------------------------------------------------
@@ -79,10 +80,15 @@ def write_master(plan: Plan, path: Path) -> None:
 def fill_master(workbook: Workbook, plan: Plan) -> None:
     """Put the master's sheets into ``workbook``, replacing any sheets of the same names.
 
-    Other sheets (an 操作 sheet with buttons, ``xlwings.conf``) are kept, so the
-    button workbook can be refreshed from the plan without losing them.
+    Other sheets (an 操作 sheet with buttons, ``xlwings.conf``, the office's own) are kept, so the
+    button workbook can be refreshed from the plan without losing them; each master sheet keeps
+    its place among them, and the columns the office added to 計画, 担当課 and 履歴 are put back
+    (:mod:`xlplan.workspace.master.kept`).
     """
-    for name in (SHEET_GUIDE, *REQUIRED_SHEETS, SHEET_GRADING):
+    kept = office_columns(workbook, plan)
+    ours = (SHEET_GUIDE, *REQUIRED_SHEETS, SHEET_GRADING)
+    places = {name: index for index, name in enumerate(workbook.sheetnames) if name in ours}
+    for name in ours:
         if name in workbook.sheetnames:
             del workbook[name]
     if (
@@ -91,12 +97,18 @@ def fill_master(workbook: Workbook, plan: Plan) -> None:
         and workbook["Sheet"]["A1"].value is None
     ):
         del workbook["Sheet"]
-    _write_guide(workbook.create_sheet(SHEET_GUIDE), plan)
-    _write_settings(workbook.create_sheet(SHEET_SETTINGS), plan.settings)
-    _write_plan(workbook.create_sheet(SHEET_PLAN), plan)
-    _write_departments(workbook.create_sheet(SHEET_DEPARTMENTS), plan.departments)
-    _write_history(workbook.create_sheet(SHEET_HISTORY), plan)
-    _write_grading(workbook.create_sheet(SHEET_GRADING), plan.grading)
+
+    def sheet(name: str) -> Worksheet:
+        # Where it was (created in the order the sheets stood, each index is the old one); else last.
+        return workbook.create_sheet(name, places.get(name))
+
+    _write_guide(sheet(SHEET_GUIDE), plan)
+    _write_settings(sheet(SHEET_SETTINGS), plan.settings)
+    _write_plan(sheet(SHEET_PLAN), plan)
+    _write_departments(sheet(SHEET_DEPARTMENTS), plan.departments)
+    _write_history(sheet(SHEET_HISTORY), plan)
+    _write_grading(sheet(SHEET_GRADING), plan.grading)
+    restore_office_columns(workbook, kept)
 
 
 def _header(
