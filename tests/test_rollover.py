@@ -428,3 +428,42 @@ def _office_column(path: Path, sheet: str, title: str) -> dict[str, str]:
     }[sheet]
     places = [header.index(key) for key in keys]
     return {"|".join(str(row[p]) for p in places): row[at] for row in rows[1:] if len(row) > at}
+
+
+def test_a_project_dropped_from_the_plan_keeps_its_history_once_marked_retired(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    book = openpyxl.load_workbook(workspace.master_path)
+    plan_sheet = book["計画"]
+    header = [cell.value for cell in plan_sheet[1]]
+    for row in range(plan_sheet.max_row, 1, -1):  # 事業69 is abolished at the plan's review
+        if plan_sheet.cell(row, header.index("事業番号") + 1).value == 69:
+            plan_sheet.delete_rows(row)
+    book.save(workspace.master_path)
+    assert main(["distribute", "-w", str(workspace.root)]) == 2
+    err = capsys.readouterr().err
+    assert "(master-unknown-project)" in err and "備考に「廃止」" in err  # what to do, not only what is wrong
+
+    book = openpyxl.load_workbook(workspace.master_path)
+    history = book["履歴"]
+    columns = [cell.value for cell in history[1]]
+    retired = []
+    for row in range(2, history.max_row + 1):
+        if history.cell(row, 1).value == 69:
+            history.cell(row, columns.index("備考") + 1).value = "廃止"
+            retired.append(history.cell(row, columns.index("値") + 1).value)
+    book.save(workspace.master_path)
+    assert retired
+    assert 69 not in {project.no for project in workspace.load_plan().projects}
+    fill_and_collect(
+        workspace, dataclasses.replace(example, answers=[a for a in example.answers if a.project_no != 69])
+    )
+    assert "69" not in {
+        row["事業番号"] for row in _published(xlplan.consolidate(workspace, csv=True)).values()
+    }
+    xlplan.rollover(workspace)
+    rows = calamine_rows(workspace.master_path, "履歴")
+    at = {name: rows[0].index(name) for name in ("事業番号", "値", "備考")}
+    kept = [row for row in rows[1:] if row[at["事業番号"]] == 69]
+    assert [row[at["値"]] for row in kept] == retired and {row[at["備考"]] for row in kept} == {"廃止"}

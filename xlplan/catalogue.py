@@ -562,8 +562,10 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "master-unknown-project": Entry(
         "error",
-        "履歴の事業番号 {no}・担当課「{entry}」が計画シートにありません。",
-        "History row for project {no}, entry '{entry}' matches no plan row.",
+        "履歴の事業番号 {no}・担当課「{entry}」が計画シートにありません。番号か課名の誤りなら直してください。"
+        "廃止した事業・担当の過去の実績なら、この行の備考に「廃止」と書くと、記録として残したまま使わなくなります。",
+        "History row for project {no}, entry '{entry}' matches no plan row. Correct a mistyped number or name; for "
+        "the past results of a project or entry the plan dropped, write 廃止 in the row's 備考 to keep it unused.",
     ),
     "master-history-unknown-department": Entry(
         "error",

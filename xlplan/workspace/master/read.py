@@ -6,7 +6,7 @@ Reading collects every problem as a finding with its sheet and cell and then rai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -408,6 +408,13 @@ class _Reader:
                 # A 計画 row was reported already (a bad or missing number, a bad value): the history
                 # of a project or entry that did not load follows from it. One root cause, one message.
                 continue
+            if here is None and _retired(row, index):
+                # A project or entry the plan no longer has, marked 廃止 by the office: kept as written,
+                # read by nothing (an error otherwise: a typed number that matches no project is a typo).
+                kept = self.retired_record(row, index, no or 0, entry_name, share, cell)
+                if kept is not None:
+                    records.append(kept)
+                continue
             why = why_unplaced(entry_name, names) if project is not None and here is None else None
             if why is not None:  # a department name the registry no longer knows, or split in two
                 self.fail(f"master-history-{why[0]}-department", sheet=SHEET_HISTORY, cell=cell("担当課"),
@@ -454,6 +461,22 @@ class _Reader:
             placed.append(Placed(share or entry_name, now, entry_name, share is not None))
         return records, placed
 
+    def retired_record(self, row: Sequence[Any], index: Mapping[str, int], no: int, entry: str,
+                       share: str | None, cell: Callable[[str], str]) -> HistoryRecord | None:  # fmt: skip
+        """A 廃止 row as written (its value in the unit it was typed with), or None with a finding."""
+        raw_year, raw_value = _get(row, index, "年度"), _get(row, index, "値")
+        try:
+            year = parse_fiscal_year(raw_year if isinstance(raw_year, int) else _text(raw_year) or "")
+        except FiscalYearError:
+            self.fail("master-bad-fiscal-year", sheet=SHEET_HISTORY, cell=cell("年度"), value=str(raw_year))
+            return None
+        parsed = parse_value(raw_value)
+        if not parsed.ok or parsed.value is None:
+            self.bad_value(SHEET_HISTORY, cell("値"), raw_value, parsed, None)
+            return None
+        return HistoryRecord(no, entry, year, parsed.value, _text(_get(row, index, "実績内容"), strip=False),
+                             share, _text(_get(row, index, "備考")))  # fmt: skip
+
     # -- helpers --------------------------------------------------------------------------
     def bad_value(self, sheet: str, cell: str, raw: Any, parsed: Any, unit: str | None) -> None:
         """The finding for a value that cannot be read: naming the expected unit where the unit is the problem."""
@@ -486,3 +509,11 @@ class _Reader:
                         values[position], getattr(cells[position], "number_format", None)
                     )
                 yield row_number, values
+
+
+RETIRED = "廃止"
+"""What the office writes in 履歴's 備考 for the rows of a project or entry the plan no longer has."""
+
+
+def _retired(row: Sequence[Any], index: Mapping[str, int]) -> bool:
+    return "備考" in index and RETIRED in (_text(_get(row, index, "備考")) or "")
