@@ -6,7 +6,7 @@ Reading collects every problem as a finding with its sheet and cell and then rai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -461,7 +461,7 @@ class _Reader:
             placed.append(Placed(share or entry_name, now, entry_name, share is not None))
         return records, placed
 
-    def retired_record(self, row: Sequence[Any], index: Mapping[str, int], no: int, entry: str,
+    def retired_record(self, row: Sequence[Any], index: dict[str, int], no: int, entry: str,
                        share: str | None, cell: Callable[[str], str]) -> HistoryRecord | None:  # fmt: skip
         """A 廃止 row as written (its value in the unit it was typed with), or None with a finding."""
         raw_year, raw_value = _get(row, index, "年度"), _get(row, index, "値")
@@ -515,5 +515,5 @@ RETIRED = "廃止"
 """What the office writes in 履歴's 備考 for the rows of a project or entry the plan no longer has."""
 
 
-def _retired(row: Sequence[Any], index: Mapping[str, int]) -> bool:
+def _retired(row: Sequence[Any], index: dict[str, int]) -> bool:
     return "備考" in index and RETIRED in (_text(_get(row, index, "備考")) or "")
