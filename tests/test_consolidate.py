@@ -580,3 +580,18 @@ def test_an_output_of_an_earlier_run_not_made_again_is_said_to_be_stale(
     )
     assert stale == [".csv", ".html", ".json"]
     assert "前回の集約" in next(f for f in second.findings if f.code == "consolidate-stale-output").message()
+
+
+def test_open_data_without_the_municipality_code_says_so(example: Example, tmp_path: Path) -> None:
+    plan = dataclasses.replace(
+        example.plan, settings=dataclasses.replace(example.plan.settings, municipality_code=None)
+    )
+    result = consolidate_plan(plan, example.answers, tmp_path, csv=True)
+    (finding,) = [f for f in result.findings if f.code == "opendata-no-municipality-code"]
+    assert not finding.is_error and finding.sheet == "設定" and "団体コード" in finding.message("ja")
+    assert result.csv is not None
+    with result.csv.open(encoding="utf-8-sig", newline="") as handle:
+        assert {row["全国地方公共団体コード"] for row in csv.DictReader(handle)} == {""}
+    # With the code, nothing is said.
+    with_code = consolidate_plan(example.plan, example.answers, tmp_path / "with", csv=True)
+    assert "opendata-no-municipality-code" not in [f.code for f in with_code.findings]

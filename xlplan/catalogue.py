@@ -1319,6 +1319,13 @@ CATALOGUE: dict[str, Entry] = {
         "事業 {no}（{entry}）: {departments} の回答がありません。集約表には届いた回答の分だけを載せています。",
         "Project {no} ({entry}): no answer from {departments}; the table shows only the answers received.",
     ),
+    "opendata-no-municipality-code": Entry(
+        "warning",
+        "設定シートに「団体コード」（全国地方公共団体コード、6桁）がないため、オープンデータ {path} の「全国地方公共団体コード」の列が空欄です。"
+        "公開する前に設定シートに団体コードを入力し、集約し直してください。",
+        "The 設定 sheet has no 団体コード (the 6-digit local government code): the 全国地方公共団体コード column of "
+        "{path} is empty. Enter it and consolidate again before publishing.",
+    ),
     "consolidate-unit-conflict": Entry(
         "warning",
         "事業 {no}（{entry}）: 単位の異なる値（{units}）は合計できないため、実績値を空欄にしました。",

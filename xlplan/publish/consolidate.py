@@ -194,6 +194,12 @@ def consolidate_plan(
             rows = records(table)  # made once for the CSV, the JSON and the check of their characters
             csv_path = _publish(out_dir / f"{stem}.csv", findings, lambda path: _write_csv(table, rows, path))
             findings.extend(platform_dependent_findings(table, rows))
+            if (
+                not plan.settings.municipality_code
+            ):  # the column that lets a prefecture stack its cities' files
+                findings.append(
+                    Finding("opendata-no-municipality-code", {"path": str(csv_path)}, sheet="設定")
+                )
             json_path = _publish(
                 out_dir / f"{stem}.json", findings, lambda path: _write_json(table, rows, path)
             )
