@@ -80,6 +80,26 @@ def test_a_platform_dependent_character_in_a_narrative_is_named(tmp_path: Path, 
     )  # a joint entry: one share of it
 
 
+def test_an_ibm_extension_kanji_is_said_to_be_kept_not_replaced(tmp_path: Path, example: Example) -> None:
+    answers = [
+        dataclasses.replace(a, narrative="講師：髙橋氏、山﨑氏（①講演 ②意見交換）")
+        if a.project_no == 3
+        else a
+        for a in example.answers
+    ]
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, dataclasses.replace(example, answers=tuple(answers)))
+    result = xlplan.consolidate(workspace, csv=True)
+    replaced = [f for f in result.findings if f.code == "opendata-platform-dependent"]
+    kept = [f for f in result.findings if f.code == "opendata-platform-dependent-kept"]
+    assert [f.params["characters"] for f in replaced] == ["①②"]  # written as 1 and 2
+    assert [f.params["characters"] for f in kept] == ["髙﨑"]  # no standard form: never said to be replaced
+    assert "置き換えました" not in kept[0].message("ja") and "髙 → 高" in kept[0].message("ja")
+    assert result.csv is not None
+    narrative = next(row for row in _rows(result.csv) if row["事業番号"] == "3")["今年度_実績内容"]
+    assert "髙橋氏、山﨑氏（1講演 2意見交換）" in narrative  # what the CSV holds is what the findings say
+
+
 def test_a_wrong_code_is_a_master_finding_naming_its_cell(
     tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -439,6 +439,12 @@ CATALOGUE: dict[str, Entry] = {
         "オープンデータの CSV の {row} 行目「{column}」に機種依存文字「{characters}」があります（事業番号 {no}、{department}）。CSV では「{replaced}」に置き換えました。元の文章（回答または計画マスタ）も直すことを勧めます。",
         "Open-data CSV row {row}, column {column}: platform-dependent characters '{characters}' (project {no}, {department}); written as '{replaced}' in the CSV.",
     ),
+    "opendata-platform-dependent-kept": Entry(
+        "warning",
+        "オープンデータの CSV の {row} 行目「{column}」に機種依存文字「{characters}」があります（事業番号 {no}、{department}）。標準の字がないため CSV でもそのままです（UTF-8 の CSV では正しく読めますが、古いシステムでは化けることがあります）。必要なら元の文章（回答または計画マスタ）を標準の字（例: 髙 → 高、﨑 → 崎）に直してください。",
+        "Open-data CSV row {row}, column {column}: platform-dependent characters '{characters}' (project {no}, "
+        "{department}) have no standard form and are kept as they are; correct the source text if needed (髙 → 高).",
+    ),
     "master-bad-target": Entry(
         "error",
         "目標値「{value}」は数値で入力してください（単位付き、例: 50%）。記号（○ × —）の目標は達成率を計算できません。",

@@ -169,11 +169,18 @@ def platform_dependent_findings(table: Table, rows: Sequence[dict[str, Any]] | N
         for name in names:
             value = record[name]
             characters = platform_dependent(value) if isinstance(value, str) else ""
-            if characters:
+            if not characters:
+                continue
+            where = {"row": line, "column": name, "no": record[f"{table.plan.levels[-1]}番号"],
+                     "department": record["担当課"]}  # fmt: skip
+            # IBM extension kanji (髙, 﨑) have no standard form to write instead: said as kept, not replaced.
+            changed = "".join(c for c in characters if without_platform_dependent(c) != c)
+            kept = "".join(c for c in characters if c not in changed)
+            if changed:
                 found.append(Finding("opendata-platform-dependent", {
-                    "row": line, "column": name, "characters": characters,
-                    "replaced": without_platform_dependent(characters), "no": record[f"{table.plan.levels[-1]}番号"],
-                    "department": record["担当課"]}))  # fmt: skip
+                    **where, "characters": changed, "replaced": without_platform_dependent(changed)}))  # fmt: skip
+            if kept:
+                found.append(Finding("opendata-platform-dependent-kept", {**where, "characters": kept}))
     return found
 
 
