@@ -595,3 +595,30 @@ def test_open_data_without_the_municipality_code_says_so(example: Example, tmp_p
     # With the code, nothing is said.
     with_code = consolidate_plan(example.plan, example.answers, tmp_path / "with", csv=True)
     assert "opendata-no-municipality-code" not in [f.code for f in with_code.findings]
+
+
+def test_every_output_prints_a_rate_and_a_large_number_as_the_table_does(
+    example: Example, tmp_path: Path
+) -> None:
+    from python_calamine import CalamineWorkbook
+
+    # 事業1: 172人 → 159人 against a target of 171人 is 1,300% of the way; 事業21 reaches 12,345,678,901人.
+    projects = tuple(
+        dataclasses.replace(project, target=Value(Decimal(171), "人")) if project.no == 1 else project
+        for project in example.plan.projects
+    )
+    plan = dataclasses.replace(example.plan, projects=projects)
+    huge = Value(Decimal(12345678901), example.plan.project(21).unit)
+    answers = [dataclasses.replace(a, value=huge) if a.project_no == 21 else a for a in example.answers]
+    result = consolidate_plan(plan, answers, tmp_path, html=True, digests=tmp_path / "還元")
+    assert result.html is not None
+    page = result.html.read_text(encoding="utf-8")
+    row = re.search(r'<tr><th scope="row">1</th>.*?</tr>', page)
+    assert row is not None and '<td class="value">1,300.0%</td>' in row.group(0)  # as '#,##0.0"%"' shows it
+    assert not re.search(r"\d[eE][+-]\d", page)  # no axis label or chart description in exponent form
+    assert "12,345,678,901" in page
+    book = next(path for path in result.digests if path.stem.endswith("_企画政策課"))
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("実績の推移").to_python()
+    header = next(r for r in rows if "達成率" in r)
+    first = next(r for r in rows if r and r[0] == 1.0)
+    assert first[header.index("達成率")] == "1,300.0%"

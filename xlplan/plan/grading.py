@@ -95,6 +95,11 @@ class Achievement:
     reason: str
     target: Value
 
+    @property
+    def rate_text(self) -> str:
+        """The 達成率 as the table's cell shows it (``#,##0.0"%"``: 82.4%, 1,300.0%); blank without one."""
+        return "" if self.rate is None else f"{self.rate:,.1f}%"
+
 
 def direction_of(baseline: Value, target: Value) -> str | None:
     """The default 方向: 増加 for a target above the baseline, 減少 below, 維持 equal; None unless both are numbers."""

@@ -136,7 +136,7 @@ def _row(plan: Plan, history: EntryYears, project: Project, entry: Entry, member
 
 def _rate(graded: Achievement | None) -> str | None:
     """The 達成率 as the table prints it (82.4%), or None."""
-    return f"{graded.rate}%" if graded is not None and graded.rate is not None else None
+    return graded.rate_text or None if graded is not None else None
 
 
 def _write_workbook(plan: Plan, department: Department, years: Sequence[FiscalYear], rows: list[list[Any]],

@@ -23,11 +23,12 @@ alternatives, embedded as data, once the consolidated workbook carries them.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 
 from xlplan.plan.model import Node, Plan, Project
-from xlplan.plan.values import Value
+from xlplan.plan.values import Value, format_number
 from xlplan.publish.table import Heading, ProjectBlock, Section, Table
 from xlplan.publish.trends import (
     Line,
@@ -157,7 +158,7 @@ def _svg(group: list[Line], labels: list[str], project: Project, described: str)
         )
     for value in (low + (high - low) * 0.1, high - (high - low) * 0.1):
         out.append(
-            f'<text x="{_PAD_LEFT - 6}" y="{y(value) + 4:.1f}" font-size="11" text-anchor="end">{value:,.4g}</text>'
+            f'<text x="{_PAD_LEFT - 6}" y="{y(value) + 4:.1f}" font-size="11" text-anchor="end">{_tick(value)}</text>'
         )
     if target is not None:
         out.append(f'<line x1="{_PAD_LEFT}" y1="{y(target):.1f}" x2="{_W - _PAD}" y2="{y(target):.1f}" '
@@ -255,7 +256,7 @@ def _project(block: ProjectBlock, years: int, *, graded: bool = False) -> list[s
         cells += f"<td>{_text(row.narrative)}</td>"
         if graded:
             result = row.achievement
-            rate = f"{result.rate}%" if result is not None and result.rate is not None else ""
+            rate = result.rate_text if result is not None else ""  # as the table's cell shows it
             cells += f'<td class="value">{_text(rate)}</td>'
             cells += f'<td class="value">{_text(result.grade if result else "")}</td>'
             cells += f"<td>{_text(result.reason if result else '')}</td>"
@@ -282,3 +283,8 @@ def _text(text: str | None) -> str:
     if not text:
         return ""
     return "<br>".join(escape(line) for line in cell_text(text).split("\n"))
+
+
+def _tick(value: float) -> str:
+    """An axis label: four significant digits, grouped, in fixed point (12,130, never 1.213e+04)."""
+    return format_number(Decimal(f"{value:.4g}"))

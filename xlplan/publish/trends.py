@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from xlsxwriter.workbook import Workbook
 
 from xlplan.plan.fiscal_year import FiscalYear
 from xlplan.plan.grading import direction_of
 from xlplan.plan.model import Entry, Project
-from xlplan.plan.values import Value
+from xlplan.plan.values import Value, excel_decimal, format_number
 from xlplan.publish.table import EntryYears, ProjectBlock, Table, history_years
 from xlplan.xlsx import fast
 from xlplan.xlsx.cells import clean_text
@@ -257,4 +258,8 @@ def chart_description(project: Project, years: Sequence[FiscalYear], lines: Sequ
 
 
 def _shown(value: float) -> str:
-    return f"{value:,.10g}"
+    """A value as people read it aloud: grouped, fixed point (12,345,678,901, never 1.23e+10)."""
+    number = excel_decimal(value)
+    return format_number(
+        Decimal(int(number)) if number == number.to_integral_value() else number
+    )  # 172, not 172.0
