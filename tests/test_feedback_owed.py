@@ -382,3 +382,42 @@ def test_a_feedback_mail_cut_off_as_the_server_took_it_is_said_to_be_unknown_not
     (line,) = item.lines("ja")
     assert "届いたかどうか分かりません" in line and "送信できませんでした" not in line
     assert item.to_dict()["outcome"] == "unknown"
+
+
+def test_once_the_mail_server_stops_answering_the_other_feedback_mails_wait_for_the_next_run(
+    tmp_path: Path, example: Example
+) -> None:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class CutOff:
+        """Takes one message and drops the connection before its reply: the server is gone."""
+
+        data = 0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            CutOff.data += 1
+            server.transport.abort()
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    controller = Controller(CutOff(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        workspace = _smtp_workspace(tmp_path, example, port)
+        _two_bad_returns(workspace, example)
+        first = collect(workspace, send=True)
+    finally:
+        controller.stop()
+    # One department's mail reached the server before it broke; the other was not tried in this run
+    # (each would have waited a full time-out), and is failed, so that the next run sends it.
+    assert CutOff.data == 1
+    assert sorted(item.outcome for item in first.feedback) == ["failed", "unknown"]
+    held = next(item for item in first.feedback if item.outcome == "failed")
+    (said,) = [f for f in held.findings if f.code == "smtp-send-failed"]
+    assert "送っていません" in said.message("ja") and "再送" in said.message("ja")
+    rows = dict((d, s) for d, _, s in _feedback_rows(workspace))
+    assert sorted(rows.values()) == ["failed", "unknown"]

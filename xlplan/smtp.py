@@ -70,6 +70,9 @@ class SendOutcome:
     error: str | None = None
     sent_at: str | None = None
     uncertain: bool = False
+    unreachable: bool = (
+        False  # the server could not be reached, or stopped answering: not this message's fault
+    )
 
     @property
     def ok(self) -> bool:
@@ -128,7 +131,7 @@ def send_messages(
             if remaining() <= 1:
                 reason = f"時間切れ（{budget:.0f} 秒）: 次回の送信で送ります"
                 for offset, waiting in enumerate(messages[index:]):
-                    outcomes.append(_outcome(waiting, reason))
+                    outcomes.append(_outcome(waiting, reason, unreachable=True))
                     if after is not None:
                         after(index + offset, outcomes[-1])
                 break
@@ -140,7 +143,7 @@ def send_messages(
                 except (smtplib.SMTPException, OSError) as exc:
                     # Cannot connect or log in: every remaining message would fail the same way.
                     failure = _reason(exc)
-                    unsent = [_outcome(item, failure) for item in messages[index:]]
+                    unsent = [_outcome(item, failure, unreachable=True) for item in messages[index:]]
                     for offset, item_outcome in enumerate(unsent):
                         if after is not None:
                             after(index + offset, item_outcome)
@@ -190,11 +193,14 @@ def _bound(connection: smtplib.SMTP, seconds: float) -> None:
         connection.sock.settimeout(max(0.5, seconds))
 
 
-def _outcome(message: EmailMessage, error: str | None, *, uncertain: bool = False) -> SendOutcome:
+def _outcome(
+    message: EmailMessage, error: str | None, *, uncertain: bool = False, unreachable: bool = False
+) -> SendOutcome:
     sent_at = None if error else dt.datetime.now().astimezone().isoformat(timespec="seconds")
     return SendOutcome(
-        _header_value(message, "Message-ID"), _header_value(message, "To"), error, sent_at, uncertain
-    )
+        _header_value(message, "Message-ID"), _header_value(message, "To"), error, sent_at, uncertain,
+        unreachable or uncertain,
+    )  # fmt: skip
 
 
 def _header_value(message: EmailMessage, name: str) -> str:

@@ -52,7 +52,7 @@ from xlplan.collection.snapshot import Snapshot
 from xlplan.collection.verdict import Checker
 from xlplan.errors import XlplanError
 from xlplan.findings import Finding, Phrase
-from xlplan.followup.feedback import FeedbackResult, write_feedback
+from xlplan.followup.feedback import FeedbackResult, held_reason, write_feedback
 from xlplan.followup.resend import resend_failed_feedback
 from xlplan.plan.model import Plan
 from xlplan.workspace import ledger
@@ -173,22 +173,26 @@ def _collect(
                     run_findings += resend_failed_feedback(plan, connection, round_id, skip=skip)
                 except XlplanError as exc:
                     run_findings.extend(exc.findings)
+            held: str | None = None  # once the mail server is not reached, the rest wait for the next run
             for receipt, result in owed:
                 try:
-                    feedback_results.append(
-                        write_feedback(
-                            workspace,
-                            result.department or "",
-                            result.findings,
-                            result.answers,
-                            source=Path(receipt.original_name),
-                            send=send,
-                            plan=plan,
-                            receipt_id=receipt.id,
-                        )
+                    made = write_feedback(
+                        workspace,
+                        result.department or "",
+                        result.findings,
+                        result.answers,
+                        source=Path(receipt.original_name),
+                        send=send,
+                        plan=plan,
+                        receipt_id=receipt.id,
+                        held=held,
                     )
                 except XlplanError as exc:  # e.g. SMTP settings missing: the check itself stands
                     run_findings.extend(exc.findings)
+                    continue
+                feedback_results.append(made)
+                if made.unreachable and held is None:
+                    held = held_reason(made.error)
         _set_aside(connection)
     finally:
         connection.close()

@@ -97,6 +97,7 @@ class FeedbackResult:
     message_id: str | None = None
     error: str | None = None  # the SMTP server's reason when sending failed
     findings: tuple[Finding, ...] = field(default_factory=tuple)  # feedback-no-address, smtp-send-failed
+    unreachable: bool = False  # the mail server could not be reached: the run sends no more 差し戻し
 
     def to_dict(self, language: Language = "ja") -> dict[str, Any]:
         """JSON data, for the ``feedback`` part of ``xlplan collect --json``."""
@@ -155,6 +156,7 @@ def write_feedback(
     plan: Plan | None = None,
     now: dt.datetime | None = None,
     receipt_id: int | None = None,
+    held: str | None = None,
 ) -> FeedbackResult:
     """Write the 差し戻し票 and its mail for ``department``'s checked return.
 
@@ -169,6 +171,8 @@ def write_feedback(
         now: the issue time of the re-issued workbook (default: now).
         receipt_id: the return's receipt, when collection owes it this 差し戻し (settled in the ledger
             with the dispatch; a 差し戻し票 a stopped run began for it is made again in its place).
+        held: with ``send``, why the mail is not handed to the server in this run (the server could
+            not be reached for an earlier department): it is recorded as failed, to go next time.
 
     Returns:
         A :class:`FeedbackResult`. Its ``findings`` are ``feedback-no-address`` (warning)
@@ -320,6 +324,14 @@ def write_feedback(
         record("drafted", mail_path=str(mail_path), message_id=message_id)
         outcome: Outcome = "drafted"
         reason = None
+        unreachable = False
+        if smtp is not None and held is not None:
+            # Waiting on a server that did not answer costs a full time-out per department: not tried.
+            mark_dispatch(connection, dispatch_id, None, held, settles=receipt_id)
+            outcome, reason = "failed", held
+            own.append(Finding("smtp-send-failed", {"department": registry.name, "to": registry.email,
+                                                    "reason": held}))  # fmt: skip
+            smtp = None
         if smtp is not None:
             [sent] = send_messages(
                 smtp,
@@ -340,12 +352,18 @@ def write_feedback(
             reason = None if sent.ok else sent.error
             problem = sent.problem(registry.name, "feedback", registry.email)
             own += [problem] if problem is not None else []
+            unreachable = sent.unreachable
     finally:
         connection.close()
     return FeedbackResult(
         registry.name, path, outcome, errors, warnings, len(findings) - len(unplaced), len(unplaced),
-        mail_path, message_id, reason, tuple(own),
+        mail_path, message_id, reason, tuple(own), unreachable,
     )  # fmt: skip
+
+
+def held_reason(error: str | None) -> str:
+    """Why a 差し戻し mail is not tried in this run: the server did not answer for an earlier one."""
+    return f"この回の前の送信でメールサーバーに届かなかったため、送っていません（{error or '応答なし'}）"
 
 
 def feedback_stem(plan: Plan, department: str, version: int = 1) -> str:
