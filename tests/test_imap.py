@@ -715,3 +715,30 @@ def test_the_servers_collect_takes_the_mail_when_asked(
     assert answer.status_code == 200, answer.text
     document = answer.json()
     assert document["imap"]["taken"] == 1 and [f["outcome"] for f in document["files"]] == ["accepted"]
+
+
+def test_two_plans_reading_one_mailbox_each_receive_every_mail(
+    tmp_path: Path, returns: dict[str, bytes], server: Server, mailbox: str, example: Example
+) -> None:
+    # The office's 男女共同参画プラン and another plan of its, both reading the same mailbox.
+    plan_b = _workspace(tmp_path / "b", returns, server, mailbox)  # the plan 総務課 answers
+    other = init_workspace(tmp_path / "a" / "ws", example.plan)
+    book = openpyxl.load_workbook(other.master_path)
+    sheet = book["設定"]
+    values = {"IMAPサーバー": "127.0.0.1", "IMAPポート": str(server.imaps), "IMAP暗号化": "SSL",
+              "IMAPユーザー": mailbox, "IMAP証明書": str(server.cafile)}  # fmt: skip
+    for offset, (key, value) in enumerate(values.items(), start=sheet.max_row + 1):
+        sheet.cell(row=offset, column=1, value=key)
+        sheet.cell(row=offset, column=2, value=value)
+    book.save(other.master_path)
+    _deliver(server, mailbox, _mail("somu@ogi.example", "回答", {"回答_総務課.xlsx": returns["総務課"]}))
+
+    first = xlplan.collect(other, imap=True)  # the other plan's scheduled run comes first
+    assert first.imap is not None and first.imap.taken == 1
+    assert [item.outcome for item in first.files] == ["review"]  # not its workspace's: the office decides
+    second = xlplan.collect(plan_b, imap=True)
+    assert second.imap is not None and second.imap.taken == 1  # not hidden by the other plan's mark
+    assert [(item.name, item.outcome) for item in second.files] == [("回答_総務課.xlsx", "accepted")]
+    assert xlplan.collect(plan_b, imap=True).imap.taken == 0  # and once only
+    (flags,) = _flags(server, mailbox).values()
+    assert TAKEN_KEYWORD in flags and len([flag for flag in flags if flag.startswith(TAKEN_KEYWORD)]) == 3

@@ -6,8 +6,10 @@ not yet taken, tells their sizes before any body is read, downloads one whole me
 a time and marks it as taken. It never deletes, moves or expunges a mail: the mailbox
 stays the office's record of what arrived.
 
-A mail is marked with the keyword ``$xlplan-taken`` where the folder accepts custom
-keywords (its PERMANENTFLAGS hold ``\\*``), else with ``\\Seen``. Reading uses
+A mail is marked with the keyword ``$xlplan-taken`` and the workspace's own
+``$xlplan-taken-<id>`` where the folder accepts custom keywords (its PERMANENTFLAGS hold
+``\\*``), else with ``\\Seen``. A workspace lists the mails without its own keyword: two plans
+of one office that read the same mailbox each take every mail (each keeps what is its own). Reading uses
 ``BODY.PEEK[]`` (the whole message, RFC822), which leaves ``\\Seen`` alone: a mail shows as
 read only where the keyword cannot be stored.
 
@@ -123,9 +125,11 @@ class Mailbox:
     :class:`MailboxError` and leaves the mailbox as it was.
     """
 
-    def __init__(self, imap: ImapSettings, password: str) -> None:
+    def __init__(self, imap: ImapSettings, password: str, workspace: str | None = None) -> None:
         self.imap = imap
         self._password = password
+        # The keyword this workspace lists by ($xlplan-taken-<its id>); TAKEN_KEYWORD is every workspace's.
+        self.own = f"{TAKEN_KEYWORD}-{workspace}" if workspace else TAKEN_KEYWORD
         self._connection: imaplib.IMAP4 | None = None
         self.uidvalidity = 0
         self.keyword = False  # True: marked with TAKEN_KEYWORD; False: with \Seen
@@ -263,7 +267,7 @@ class Mailbox:
         """
         criteria = ["UNDELETED"]
         if self.keyword:
-            criteria += ["UNKEYWORD", TAKEN_KEYWORD]
+            criteria += ["UNKEYWORD", self.own]
         if since is not None:
             criteria += ["SINCE", since.strftime("%d-%b-%Y")]  # IMAP's date: 01-Apr-2021 (English months)
         data = self._uid("SEARCH", *criteria)
@@ -300,8 +304,9 @@ class Mailbox:
         return None
 
     def mark(self, uid: int) -> None:
-        """Mark a mail as taken (:data:`TAKEN_KEYWORD`, or ``\\Seen``). Marking twice changes nothing."""
-        flag = TAKEN_KEYWORD if self.keyword else "\\Seen"
+        """Mark a mail as taken (:data:`TAKEN_KEYWORD` and the workspace's own, or ``\\Seen``). Marking
+        twice changes nothing."""
+        flag = " ".join(dict.fromkeys((TAKEN_KEYWORD, self.own))) if self.keyword else "\\Seen"
         self._uid("STORE", str(uid), "+FLAGS.SILENT", f"({flag})")
 
     def logout(self) -> None:

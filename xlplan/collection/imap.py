@@ -39,6 +39,7 @@ from pathlib import Path
 from xlplan.collection.intake import MAX_MAIL_BYTES
 from xlplan.collection.results import FetchResult, TakenMail
 from xlplan.findings import Finding, Phrase
+from xlplan.form.manifest import workspace_id
 from xlplan.mailbox import Heading, Mailbox, MailboxError, heading_of, imap_password, imap_settings
 from xlplan.plan.model import ImapSettings, Plan
 from xlplan.workspace import ledger
@@ -110,7 +111,7 @@ def take_mail(
     connection = workspace.ledger()
     try:
         since = _since(connection)
-        with Mailbox(imap, password) as box:
+        with Mailbox(imap, password, workspace_id(workspace.signing_key())[:8]) as box:
             folder = (imap.account, imap.folder, box.uidvalidity)
             # What an interrupted run left comes first: those mails arrived first.
             for left in ledger.imap_messages(connection, *folder, pending=True):
