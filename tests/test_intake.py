@@ -207,6 +207,42 @@ def test_a_mail_part_the_parser_refuses_costs_only_that_part(
     assert "b_返信.eml" in result.findings[0].message()
 
 
+def _wrapped(content_type: str, name: str, payload: bytes) -> bytes:
+    """A reply whose workbook sits inside something else, as a mail client or gateway sends it."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "bunka@city.example", "kikaku@city.example", "回答"
+    message.set_content("添付のとおり回答します。")
+    maintype, subtype = content_type.split("/")
+    message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize(
+    ("mail", "code", "advice"),
+    [
+        # Outlook's rich text: every attachment inside winmail.dat (TNEF)
+        (_wrapped("application/ms-tnef", "winmail.dat", b"\x78\x9f\x3e\x22" + b"\0" * 64), "eml-wrapped-tnef",
+         "HTML 形式かテキスト形式"),
+        # PPAP: the workbook in a (password) ZIP, as many city mail gateways make it by themselves
+        (_wrapped("application/zip", "回答.zip", b"PK\x03\x04" + b"\0" * 64), "eml-wrapped-zip", "そのまま添付"),
+        # an opaque S/MIME mail: the whole message is smime.p7m
+        (b"From: bunka@city.example\r\nSubject: signed\r\nMIME-Version: 1.0\r\n"
+         b'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\r\n'
+         b'Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="smime.p7m"\r\n\r\n'
+         b"MIIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", "eml-wrapped-smime", "暗号化せずに"),
+    ],
+)  # fmt: skip
+def test_a_workbook_wrapped_where_intake_cannot_reach_is_said_to_be_there(
+    workspace: Workspace, mail: bytes, code: str, advice: str
+) -> None:
+    (workspace.inbox / "返信.eml").write_bytes(mail)
+    result = _take(workspace)
+    assert list(result.receipts) == [] and [m.original_name for m in result.mails] == ["返信.eml"]
+    (finding,) = result.findings
+    assert finding.code == code and not finding.is_error  # never "no Excel attached": the department did
+    assert "返信.eml" in finding.message() and advice in finding.message()
+
+
 def test_workbooks_attached_to_saved_mails_are_taken(
     workspace: Workspace, returns: dict[str, Path], tmp_path: Path
 ) -> None:

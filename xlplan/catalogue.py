@@ -1278,6 +1278,24 @@ CATALOGUE: dict[str, Entry] = {
         "Mail '{name}' forwards the office's own mail: its workbook(s) as sent ({files}) were not taken as returns. "
         "Returns taken from this mail: {answered}.",
     ),
+    "eml-wrapped-tnef": Entry(
+        "warning",
+        "メール「{name}」は Outlook のリッチテキスト形式で送られたため、添付ファイルが {part} にまとめられていて取り出せません。メールは保管しました。担当課に、HTML 形式かテキスト形式でメールを送り直してもらってください。",
+        "Mail '{name}' was sent in Outlook's rich text format: its attachments are inside {part} and cannot be taken "
+        "out. The mail was archived; ask the department to send it again as HTML or plain text.",
+    ),
+    "eml-wrapped-smime": Entry(
+        "warning",
+        "メール「{name}」は暗号化（または署名）されたメール（S/MIME、{part}）のため、添付ファイルを取り出せません。メールは保管しました。担当課に、暗号化せずに送り直してもらってください。",
+        "Mail '{name}' is encrypted or signed as a whole (S/MIME, {part}): its attachments cannot be taken out. "
+        "The mail was archived; ask the department to send it again unencrypted.",
+    ),
+    "eml-wrapped-zip": Entry(
+        "warning",
+        "メール「{name}」の添付は ZIP ファイル（{part}）のため、回答として取り込んでいません（パスワード付きの ZIP は開けません）。メールは保管しました。担当課に、Excel ファイルをそのまま添付して送り直してもらってください。",
+        "Mail '{name}' carries a ZIP file ({part}), which is not taken in as a return (a password-protected ZIP "
+        "cannot be opened). The mail was archived; ask the department to attach the Excel file itself.",
+    ),
     "eml-no-workbook": Entry(
         "warning",
         "メール「{name}」に Excel ファイルが添付されていません。メールは保管しました。担当課に添付を確認してください。",

@@ -16,7 +16,7 @@ from email.parser import BytesParser
 from email.utils import parseaddr
 from typing import NamedTuple
 
-__all__ = ["WORKBOOK_SUFFIXES", "Attachment", "mail_parts"]
+__all__ = ["WORKBOOK_SUFFIXES", "Attachment", "MailParts", "mail_parts"]
 
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".xltx", ".xltm"})
 """Attachments of a mail taken in by their name. Reading then tells what each really is."""
@@ -56,19 +56,48 @@ def _leaves(part: Message, forwarded: bool = False) -> Iterator[tuple[Message, b
             yield from _leaves(child, inside)
 
 
-def mail_parts(data: bytes) -> tuple[str | None, list[Attachment], int]:
-    """The mail's sender (its From address), its workbook-like attachments, nested forwarded mails
-    included, and how many parts the parser could not take apart."""
+_WRAPPERS: tuple[tuple[str, frozenset[str], frozenset[str]], ...] = (
+    # (kind, content types, file suffixes): what holds a workbook that intake cannot take out
+    ("tnef", frozenset({"application/ms-tnef", "application/vnd.ms-tnef"}), frozenset({".dat"})),
+    ("smime", frozenset({"application/pkcs7-mime", "application/x-pkcs7-mime"}), frozenset({".p7m"})),
+    ("zip", frozenset({"application/zip", "application/x-zip-compressed"}), frozenset({".zip"})),
+)
+
+
+def _wrapper(content_type: str, filename: str | None) -> str | None:
+    """What a part that is not a workbook holds the workbook in (winmail.dat, smime.p7m, a ZIP)."""
+    suffix = os.path.splitext(filename or "")[1].lower()
+    for kind, types, suffixes in _WRAPPERS:
+        if content_type in types or (
+            suffix in suffixes and (kind != "tnef" or "winmail" in (filename or "").lower())
+        ):
+            return kind
+    return None
+
+
+class MailParts(NamedTuple):
+    """What intake takes from a mail."""
+
+    sender: str | None  # its From address
+    attachments: list[Attachment]
+    unreadable: int  # parts the parser could not take apart
+    wrapped: list[tuple[str, str]]  # (tnef, smime or zip; the part's name): a workbook intake cannot reach
+
+
+def mail_parts(data: bytes) -> MailParts:
+    """The mail's sender, its workbook-like attachments (nested forwarded mails included), how many
+    parts the parser could not take apart, and the parts that wrap what cannot be read here."""
     try:
         message = BytesParser(policy=policy.default).parsebytes(data)
         parts = list(_leaves(message))
     except Exception:  # a mail the parser cannot take apart has, for intake, no attachment
-        return None, [], 0
+        return MailParts(None, [], 0, [])
     sender: str | None = None
     with contextlib.suppress(Exception):  # a From header the parser refuses is no sender
         address = parseaddr(str(message.get("From", "")))[1].strip().lower()
         sender = address or None
     found: list[Attachment] = []
+    wrapped: list[tuple[str, str]] = []
     unreadable = 0
     for part, forwarded in parts:
         # The parser raises on some malformed headers only when they are read (an RFC 2231
@@ -79,6 +108,9 @@ def mail_parts(data: bytes) -> tuple[str | None, list[Attachment], int]:
             content_type = part.get_content_type().lower()
             suffix = os.path.splitext(filename or "")[1].lower()
             if suffix not in WORKBOOK_SUFFIXES and content_type not in _SPREADSHEET_TYPES:
+                kind = _wrapper(content_type, filename)
+                if kind is not None:
+                    wrapped.append((kind, filename or content_type))
                 continue
             payload = part.get_payload(decode=True)
         except Exception:
@@ -88,4 +120,4 @@ def mail_parts(data: bytes) -> tuple[str | None, list[Attachment], int]:
             continue
         name = filename or f"attachment{len(found) + 1}.xlsx"
         found.append(Attachment(name, payload, hashlib.sha256(payload).hexdigest(), forwarded))
-    return sender, found, unreadable
+    return MailParts(sender, found, unreadable, wrapped)

@@ -180,7 +180,7 @@ class Intake:
         raw_name = _raw_name(workspace.inbox, path)
         if _already_taken(connection, name, raw_name, sha256):
             return []
-        sender, attachments, unreadable = mail_parts(data) if is_mail else (None, [], 0)
+        sender, attachments, unreadable, wrapped = mail_parts(data) if is_mail else (None, [], 0, [])
         # "Forward as attachment" of the office's own mail brings back the workbook as it was sent:
         # not the department's answer (a 差し戻し票 saying every value is missing would be drafted).
         originals = [
@@ -226,6 +226,11 @@ class Intake:
                     files = "、".join(item.name for item in originals)
                     self.findings.append(Finding("eml-forwarded-original", {"name": name, "files": files,
                                                                             "answered": len(attachments)}, file=name))  # fmt: skip
+                elif not attachments and wrapped:  # attached, but in what cannot be opened here
+                    for kind, part in wrapped:
+                        self.findings.append(
+                            Finding(f"eml-wrapped-{kind}", {"name": name, "part": part}, file=name)
+                        )
                 elif not attachments:
                     self.findings.append(Finding("eml-no-workbook", {"name": name}, file=name))
         ledger.insert_inbox_file(connection, name, raw_name, size, mtime_ns, sha256, receipt.id)
