@@ -598,6 +598,8 @@ def test_the_rollover_button_asks_then_writes_the_next_year_into_the_open_master
     ]
     assert any(r.fiscal_year.western == 2020 and r.project_no == 1 for r in plan.history)
     assert vba_project_bytes(fresh.master_path) == vba and button_macros(fresh.master_path) == buttons
+    ops = [row[0] for row in book.sheets[OPS_SHEET].rows]  # the sheet's text names the new year
+    assert "令和3年度" in ops[0] and any("2021-R1" in line for line in ops)
     assert list((fresh.root / ".xlplan" / "backup").glob("master_令和2年度締め前_*.xlsm"))
 
 

@@ -371,6 +371,10 @@ def test_a_master_with_buttons_keeps_its_vba_and_gets_the_rollover_button(
     book = openpyxl.load_workbook(workspace.master_path, keep_vba=True)
     assert book.sheetnames[0] == "操作"
     assert workspace.load_plan().settings.current_year == R3
+    # The 操作 sheet's text tells the new year and the new round's folder, as the second reader shows it.
+    ops = [row[0] for row in calamine_rows(workspace.master_path, "操作") if row and row[0]]
+    assert "令和3年度" in ops[0] and "令和2年度" not in ops[0]
+    assert any("outbox\\2021-R1" in line for line in ops) and not any("2020-R1" in line for line in ops)
 
 
 def test_a_master_open_in_excel_is_not_replaced_under_it(tmp_path: Path, example: Example) -> None:
@@ -467,3 +471,15 @@ def test_a_project_dropped_from_the_plan_keeps_its_history_once_marked_retired(
     at = {name: rows[0].index(name) for name in ("事業番号", "値", "備考")}
     kept = [row for row in rows[1:] if row[at["事業番号"]] == 69]
     assert [row[at["値"]] for row in kept] == retired and {row[at["備考"]] for row in kept} == {"廃止"}
+
+
+def test_a_server_mode_master_keeps_its_server_text_with_the_new_year(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    xlplan.build_buttons(workspace, server="http://xlplan.city.example:8765")
+    fill_and_collect(workspace, example, only={"企画政策課"})
+    xlplan.rollover(workspace)  # the server's 次年度へ: the file is replaced
+    ops = [row[0] for row in calamine_rows(workspace.master_path, "操作") if row and row[0]]
+    assert "令和3年度" in ops[0] and "サーバーモード" in ops[0]
+    assert any("http://xlplan.city.example:8765" in line for line in ops)

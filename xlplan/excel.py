@@ -245,6 +245,7 @@ class _Cancelled(Reported):
 def _rollover(workspace: Workspace, book: Book) -> Result:
     """次年度へ: close the year; the new master is written into this open workbook, which Excel then saves."""
     import xlplan
+    from xlplan.buttons.build import OPS_SHEET, explanation_lines
     from xlplan.workspace.master import master_tables, read_master
 
     plan = workspace.load_plan()
@@ -268,6 +269,8 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
             # 0.016. A leading apostrophe keeps it text, as when typed (it is not part of the value).
             sheet.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
                                        for row in rows]  # fmt: skip
+        if OPS_SHEET in [sheet.name for sheet in book.sheets]:  # its text names the year: the new one's
+            book.sheets[OPS_SHEET].range("A1").value = [[f"'{line}"] for line in explanation_lines(new)]
         book.save()
         path = Path(book.fullname)
         saved = read_master(path)  # what Excel saved must be the plan written, or the office is told

@@ -61,6 +61,7 @@ from xlplan.result import Reported, say
 from xlplan.workspace.folder import MASTER_NAMES, Workspace
 from xlplan.workspace.master import fill_master, read_master
 from xlplan.xlsx.atomic import open_in_excel
+from xlplan.xlsx.cells import set_text
 
 __all__ = [
     "BUTTONS",
@@ -361,9 +362,18 @@ def rewrite_master(workspace: Workspace, plan: Plan) -> Path:
             return path
         work = workspace.root / ".xlplan"
         work.mkdir(parents=True, exist_ok=True)
+        url = read_server_settings(path).get("SERVER_URL")
+        lines = server_explanation_lines(plan, url) if url else explanation_lines(plan)
+
+        def fill(book: Workbook) -> None:
+            fill_master(book, plan)
+            if OPS_SHEET in book.sheetnames:  # its text names the year and the round's folder: the new ones
+                for row, line in enumerate(lines, start=1):
+                    set_text(book[OPS_SHEET].cell(row=row, column=1), line)
+
         with tempfile.TemporaryDirectory(dir=work, prefix="rewrite-") as folder:
             written = Path(folder) / path.name
-            merge_into_skeleton(path, lambda book: fill_master(book, plan), written)
+            merge_into_skeleton(path, fill, written)
             os.replace(written, path)
     except OSError as exc:
         raise OutputError([not_writable(path, exc)]) from exc
