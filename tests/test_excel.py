@@ -247,6 +247,10 @@ class FakeSheet:
     def used_range(self) -> FakeSheet:
         return self
 
+    def options(self, ndim: int | None = None) -> FakeSheet:
+        assert ndim == 2  # a sheet's rows as a list of lists, also for a single row
+        return self
+
     @property
     def value(self) -> list[list[Any]]:
         return self.rows
@@ -601,6 +605,31 @@ def test_the_rollover_button_asks_then_writes_the_next_year_into_the_open_master
     ops = [row[0] for row in book.sheets[OPS_SHEET].rows]  # the sheet's text names the new year
     assert "令和3年度" in ops[0] and any("2021-R1" in line for line in ops)
     assert list((fresh.root / ".xlplan" / "backup").glob("master_令和2年度締め前_*.xlsm"))
+
+
+def test_the_rollover_button_keeps_the_columns_the_office_added(fresh: Workspace, example: Example) -> None:
+    _answered(fresh, example)
+    book = openpyxl.load_workbook(fresh.master_path, keep_vba=True)
+    sheet = book["計画"]
+    column = sheet.max_column + 1
+    sheet.cell(row=1, column=column, value="所管部")
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row=row, column=column, value=f"部{sheet.cell(row=row, column=1).value}-{row}")
+    book.save(fresh.master_path)
+    before = {(r[0], r[column - 1]) for r in calamine_rows(fresh.master_path, "計画")[1:]}
+
+    class Open(SavingBook):  # the sheets hold what the file holds, as in Excel
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            values = openpyxl.load_workbook(path, read_only=True)
+            for name in self.MASTER_SHEETS:
+                self.sheets[name].rows = [list(row) for row in values[name].iter_rows(values_only=True)]
+
+    xlplan.excel.run("rollover", Open(fresh.master_path))
+    rows = calamine_rows(fresh.master_path, "計画")
+    at = rows[0].index("所管部")
+    assert {(r[0], r[at]) for r in rows[1:]} == before  # every value back on its row
+    assert read_master(fresh.master_path).settings.current_year.western == 2021
 
 
 def test_a_master_excel_saved_differently_from_what_was_written_is_said_to_be(

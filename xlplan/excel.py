@@ -247,6 +247,7 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
     import xlplan
     from xlplan.buttons.build import OPS_SHEET, explanation_lines
     from xlplan.workspace.master import master_tables, read_master
+    from xlplan.workspace.master.kept import office_columns_of, with_office_columns
 
     plan = workspace.load_plan()
     year = plan.settings.current_year
@@ -261,8 +262,14 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
         return _Cancelled()
 
     def write(new: Plan) -> Path:
-        # Windows does not let a workbook open in Excel be replaced: the sheets are rewritten in place.
+        # Windows does not let a workbook open in Excel be replaced: the sheets are rewritten in place,
+        # with the columns the office added to them (所管部, 内線 …) back on the right of each row.
+        present = {sheet.name for sheet in book.sheets}
+        before = {name: book.sheets[name].used_range.options(ndim=2).value
+                  for name in ("計画", "担当課", "履歴") if name in present}  # fmt: skip
+        kept = office_columns_of(before, new)
         for name, rows in master_tables(new).items():
+            rows = with_office_columns(name, rows, kept)
             sheet = book.sheets[name]
             sheet.clear_contents()
             # Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%"

@@ -5,17 +5,19 @@ own notes beside them — a 所管部 or 内線 column, a 確認メモ — which
 columns are taken from the sheets before they are replaced and put back on the right of the
 new ones, each value on the row of the same project and department (the same department on
 担当課; the same record on 履歴), so that nothing the office typed is lost with the year.
+
+The rule works on rows of values (:func:`office_columns_of`, :func:`with_office_columns`), so
+that the command line (openpyxl) and the 次年度へ button (the workbook open in Excel) share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from xlplan.plan.model import Plan
 from xlplan.workspace.master.format import (
@@ -27,7 +29,13 @@ from xlplan.workspace.master.format import (
     history_columns,
 )
 
-__all__ = ["OfficeColumns", "office_columns", "restore_office_columns"]
+__all__ = [
+    "OfficeColumns",
+    "office_columns",
+    "office_columns_of",
+    "restore_office_columns",
+    "with_office_columns",
+]
 
 
 @dataclass
@@ -40,6 +48,13 @@ class _Sheet:
     widths: list[float | None] = field(default_factory=list)
     rows: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
     by_first: dict[str, list[Any] | None] = field(default_factory=dict)  # None: several rows share it
+
+    def values_for(self, key: tuple[str, ...]) -> list[Any] | None:
+        """The office's values on the row with this key (None: the row is new)."""
+        found = self.rows.get(key)
+        if found is None and self.by_first_key:
+            found = self.by_first.get(key[0])
+        return found
 
 
 OfficeColumns = dict[str, _Sheet]
@@ -64,29 +79,28 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
-    """The columns of the master sheets in ``workbook`` that xlplan does not write, with their values."""
+def _key(row: Sequence[Any], places: Sequence[int | None]) -> tuple[str, ...]:
+    return tuple(_text(row[place]) if place is not None and place < len(row) else "" for place in places)
+
+
+def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan) -> OfficeColumns:
+    """The columns of the master sheets (their rows, header first) that xlplan does not write."""
     found: OfficeColumns = {}
     for name, (known, keys, by_first_key) in _layout(plan).items():
-        if name not in workbook.sheetnames:
+        rows = tables.get(name)
+        if not rows:
             continue
-        sheet: Worksheet = workbook[name]
-        header = [_text(cell.value) for cell in sheet[1]]
+        header = [_text(value) for value in rows[0]]
         extra = [index for index, text in enumerate(header) if text and text not in known]
         places = [header.index(key) if key in header else None for key in keys]
         if not extra or places[0] is None:
             continue
-        kept = _Sheet(keys, by_first_key)
-        for index in extra:
-            kept.headers.append(header[index])
-            kept.widths.append(sheet.column_dimensions[get_column_letter(index + 1)].width)
-        for row in sheet.iter_rows(min_row=2, values_only=True):
+        kept = _Sheet(keys, by_first_key, [header[index] for index in extra], [None] * len(extra))
+        for row in rows[1:]:
             values = [row[index] if index < len(row) else None for index in extra]
-            if all(value is None for value in values):
+            if all(value is None or value == "" for value in values):
                 continue
-            key = tuple(
-                _text(row[place]) if place is not None and place < len(row) else "" for place in places
-            )
+            key = _key(row, places)
             kept.rows[key] = values
             # A row whose other key cells change with the year (a department renamed) is found by its
             # first key alone, where no other row shares it.
@@ -95,26 +109,44 @@ def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
     return found
 
 
+def with_office_columns(name: str, rows: Sequence[Sequence[Any]], kept: OfficeColumns) -> list[list[Any]]:
+    """The sheet's new rows (header first) with the office's columns on their right."""
+    columns = kept.get(name)
+    if columns is None or not rows:
+        return [list(row) for row in rows]
+    header = [_text(value) for value in rows[0]]
+    places = [header.index(key) if key in header else None for key in columns.keys]
+    blank: list[Any] = [None] * len(columns.headers)
+    out = [[*rows[0], *columns.headers]]
+    out += [[*row, *(columns.values_for(_key(row, places)) or blank)] for row in rows[1:]]
+    return out
+
+
+def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
+    """:func:`office_columns_of` for the sheets of an openpyxl workbook, with the columns' widths."""
+    tables = {name: [list(row) for row in workbook[name].iter_rows(values_only=True)]
+              for name in (SHEET_PLAN, SHEET_DEPARTMENTS, SHEET_HISTORY) if name in workbook.sheetnames}  # fmt: skip
+    found = office_columns_of(tables, plan)
+    for name, columns in found.items():
+        header = [_text(value) for value in tables[name][0]]
+        sheet = workbook[name]
+        columns.widths = [sheet.column_dimensions[get_column_letter(header.index(title) + 1)].width
+                          for title in columns.headers]  # fmt: skip
+    return found
+
+
 def restore_office_columns(workbook: Workbook, kept: OfficeColumns) -> None:
-    """Put the office's columns back on the right of the sheets just written."""
+    """Put the office's columns back on the right of the sheets just written (openpyxl)."""
     for name, columns in kept.items():
         if name not in workbook.sheetnames:
             continue
-        sheet: Worksheet = workbook[name]
-        header = [_text(cell.value) for cell in sheet[1]]
-        places = [header.index(key) if key in header else None for key in columns.keys]
-        start = len(header) + 1
-        for offset, (title, width) in enumerate(zip(columns.headers, columns.widths, strict=True)):
-            sheet.cell(row=1, column=start + offset, value=title)
-            if width:
-                sheet.column_dimensions[get_column_letter(start + offset)].width = width
-        for number, row in enumerate(
-            sheet.iter_rows(min_row=2, max_col=len(header), values_only=True), start=2
-        ):
-            key = tuple(_text(row[place]) if place is not None else "" for place in places)
-            values: Sequence[Any] | None = columns.rows.get(key)
-            if values is None and columns.by_first_key:
-                values = columns.by_first.get(key[0])
-            for offset, value in enumerate(values or ()):
+        sheet = workbook[name]
+        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        start = len(rows[0]) if rows else 0
+        for number, row in enumerate(with_office_columns(name, rows, kept), start=1):
+            for offset, value in enumerate(row[start:]):
                 if value is not None:
-                    sheet.cell(row=number, column=start + offset, value=value)
+                    sheet.cell(row=number, column=start + offset + 1, value=value)
+        for offset, width in enumerate(columns.widths):
+            if width:
+                sheet.column_dimensions[get_column_letter(start + offset + 1)].width = width
