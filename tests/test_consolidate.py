@@ -622,3 +622,22 @@ def test_every_output_prints_a_rate_and_a_large_number_as_the_table_does(
     header = next(r for r in rows if "達成率" in r)
     first = next(r for r in rows if r and r[0] == 1.0)
     assert first[header.index("達成率")] == "1,300.0%"
+
+
+@pytest.mark.parametrize(("number", "hashed"), [("33.3333333333333", True), ("33.3", False)])
+def test_a_value_the_printed_table_would_show_as_hashes_is_named(
+    example: Example, tmp_path: Path, soffice: tuple[str, Path], number: str, hashed: bool
+) -> None:
+    # A ratio pasted from a calculation (7/21×100) keeps every decimal: too wide for the column.
+    pasted = Value(Decimal(number), "%")
+    answers = [dataclasses.replace(a, value=pasted) if a.project_no == 17 else a for a in example.answers]
+    result = consolidate_plan(example.plan, answers, tmp_path, pdf=True)
+    named = [f for f in result.findings if f.code == "consolidate-value-too-wide"]
+    assert result.pdf is not None, result.findings
+    printed = subprocess.run(
+        ["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True
+    ).stdout
+    # What LibreOffice prints is what the warning says: ### exactly where it is raised.
+    assert ("###" in printed) == hashed == bool(named), named
+    if hashed:
+        assert named[0].params["no"] == 17 and f"{number}%" in named[0].message("ja")

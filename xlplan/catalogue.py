@@ -1350,6 +1350,13 @@ CATALOGUE: dict[str, Entry] = {
         "The 設定 sheet has no 団体コード (the 6-digit local government code): the 全国地方公共団体コード column of "
         "{path} is empty. Enter it and consolidate again before publishing.",
     ),
+    "consolidate-value-too-wide": Entry(
+        "warning",
+        "事業 {no}（{entry}）の値「{value}」は列の幅に収まらないため、集約表と PDF では「###」と表示されます。"
+        "小数の桁が多すぎないか（計算した値をそのまま貼り付けていないか）担当課に確かめ、回答を直してもらうか、列の幅を広げてください。",
+        "Project {no} ({entry}): the value '{value}' is too wide for its column and shows as ### in the table and "
+        "the PDF. Ask the department whether it has too many decimals (a pasted computation), or widen the column.",
+    ),
     "consolidate-unit-conflict": Entry(
         "warning",
         "事業 {no}（{entry}）: 単位の異なる値（{units}）は合計できないため、実績値を空欄にしました。",

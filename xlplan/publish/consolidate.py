@@ -49,7 +49,14 @@ from xlplan.xlsx.atomic import replace_into, temporary_beside
 from xlplan.xlsx.audit import audit_package
 from xlplan.xlsx.cells import file_name
 from xlplan.xlsx.pdf import export_pdf
-from xlplan.xlsx.text import MAX_ROW_HEIGHT, ROW_PADDING_PT, line_spacing, units_per_line, wrapped_lines
+from xlplan.xlsx.text import (
+    MAX_ROW_HEIGHT,
+    ROW_PADDING_PT,
+    line_spacing,
+    text_units,
+    units_per_line,
+    wrapped_lines,
+)
 
 LOCK_NAME = ".xlplan-consolidate.lock"
 LOCK_TIMEOUT = 60.0
@@ -175,7 +182,11 @@ def consolidate_plan(
     style = load_report_style(template)
     answers = list(answers)
     table = build_table(plan, answers)
-    findings: list[Finding] = [*table.findings, *_clipped_narratives(table, style)]
+    findings: list[Finding] = [
+        *table.findings,
+        *_clipped_narratives(table, style),
+        *_hashed_values(table, style),
+    ]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -281,6 +292,23 @@ def _clipped_narratives(table: Table, style: Any) -> list[Finding]:
                 if lines > fits:
                     params = {"no": block.project.no, "entry": row.entry.name, "shown": fits, "lines": lines}
                     found.append(Finding("consolidate-text-clipped", params))
+    return found
+
+
+def _hashed_values(table: Table, style: Any) -> list[Finding]:
+    """A warning for each value too wide for its column: Excel and the PDF show such a number as
+    ### (a pasted 33.3333333333333%, keeping every decimal typed; 1,234,567,890人)."""
+    found = []
+    for section in table.sections:
+        for block in (item for item in section.items if isinstance(item, ProjectBlock)):
+            for row in block.rows:
+                for role, value in (("previous", row.previous), ("current", row.current)):
+                    shown = value.display() if value.number is not None else ""
+                    if shown and text_units(shown) > units_per_line(
+                        style.widths[role], style.font_size(role)
+                    ):
+                        found.append(Finding("consolidate-value-too-wide", {"no": block.project.no,
+                                             "entry": row.entry.name, "value": shown}))  # fmt: skip
     return found
 
 
