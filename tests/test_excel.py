@@ -646,6 +646,31 @@ def test_a_master_excel_saved_differently_from_what_was_written_is_said_to_be(
     assert "元に戻し" in book.app.alerts[-1]["prompt"] and ".xlplan/backup" in book.app.alerts[-1]["prompt"]
 
 
+@pytest.mark.parametrize("decided", ["ok", "cancel"])
+def test_the_rollover_button_asks_again_where_the_command_line_needs_force(
+    fresh: Workspace, example: Example, decided: str
+) -> None:
+    # Nothing accepted yet (rollover-no-answers): the command line stops and says --force; the button
+    # asks the office, which decides there.
+    class Deciding(SavingBook):
+        def _alert(self, prompt: str, title: str | None = None, buttons: str = "ok", mode: str | None = None
+                   ) -> str | None:  # fmt: skip
+            asked = [alert for alert in self.app.alerts if alert["buttons"] == "ok_cancel"]
+            super()._alert(prompt, title, buttons, mode)
+            return ("ok" if not asked else decided) if buttons == "ok_cancel" else None
+
+    book = Deciding(fresh.master_path)
+    xlplan.excel.run("rollover", book)
+    questions = [alert for alert in book.app.alerts if alert["buttons"] == "ok_cancel"]
+    assert len(questions) == 2
+    assert "受理した回答が1件もありません" in questions[1]["prompt"] and "それでも" in questions[1]["prompt"]
+    year = read_master(fresh.master_path).settings.current_year.western
+    if decided == "ok":
+        assert year == 2021 and "切り替えました" in book.app.alerts[-1]["prompt"]
+    else:
+        assert year == 2020 and "中止しました" in book.app.alerts[-1]["prompt"]
+
+
 def test_the_rollover_button_cancelled_changes_nothing(fresh: Workspace, example: Example) -> None:
     _answered(fresh, example)
     before = read_master(fresh.master_path).to_dict()
@@ -826,6 +851,36 @@ def test_libreoffice_runs_the_vba_that_asks_before_the_rollover(
     assert answers[0] == answers[1] == ROLLOVER_QUESTION.format(year=year.wareki, next=year.next().wareki)
     assert answers[2] == ROLLOVER_QUESTION.format(year="平成30年度", next="令和元年度")
     assert answers[3] == MESSAGES["ROLLOVER_ASK_PLAIN"]
+
+
+def test_libreoffice_runs_the_vba_that_offers_to_force_only_what_force_overrides(
+    server_built: Workspace, office: Office
+) -> None:
+    from xlplan.buttons.report import status_rows
+
+    started = dt.datetime(2021, 5, 10, 9, 30)
+
+    def reply(*codes: str) -> str:
+        """The server's sheet reply to a refused rollover with these findings."""
+        findings = [Finding(code, {"count": 1, "files": "a.xlsx", "year": "令和2年度"}) for code in codes]
+        rows = status_rows(
+            "次年度へ", "「次年度へ」を実行できませんでした", started, 0.1, "/srv/令和2年度", [], findings
+        )
+        return "「次年度へ」を実行できませんでした\n" + "".join(
+            "\t".join(str(c) for c in row) + "\n" for row in rows
+        )
+
+    cases = [
+        reply("rollover-no-answers"),
+        reply("rollover-unchecked", "rollover-review"),
+        reply("rollover-year-untouched"),  # never forced: it would skip a year
+        reply("rollover-unchecked", "rollover-year-untouched"),
+        reply("master-missing-setting"),  # not a refusal of the rollover at all
+    ]
+    answers, _ = office.call(
+        server_built.master_path, [(f"{BUTTONS_MODULE}.CanForce", [text]) for text in cases]
+    )
+    assert answers == [True, True, False, False, False]
 
 
 def test_the_server_question_is_the_one_the_python_button_asks(fresh: Workspace, example: Example) -> None:

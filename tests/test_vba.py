@@ -560,9 +560,14 @@ def test_server_skeleton_has_no_xlwings_and_no_way_to_start_a_program(server_ske
         assert f"Public Sub {button.macro}()\r\n" in source
         if button.path:
             assert f'"{button.path}"' in source
-    # Only the button subs and the three pure functions the tests call are public.
+    # Only the button subs and the four pure functions the tests call are public.
     public = re.findall(r"^Public (?:Sub|Function) (\w+)", source, flags=re.M)
-    assert public == [b.macro for b in SERVER_ITEMS] + ["WriteReply", "RolloverQuestion", "TokenSection"]
+    assert public == [b.macro for b in SERVER_ITEMS] + [
+        "WriteReply",
+        "RolloverQuestion",
+        "CanForce",
+        "TokenSection",
+    ]
 
 
 def test_every_japanese_text_of_the_server_module_is_in_it(server_skeleton: Path) -> None:

@@ -28,6 +28,12 @@ class Text:
     en: str
 
 
+ROLLOVER_FORCEABLE = frozenset(
+    {"rollover-unchecked", "rollover-review", "rollover-no-answers", "rollover-feedback-owed"}
+)
+"""The rollover refusals that ``--force`` (the 次年度へ button's second question) overrides: the office's
+decision to close the year anyway. Never rollover-year-untouched. Here, below every layer that tells them."""
+
 CATALOGUE: dict[str, Entry] = {
     # --- master workbook and workspace (exit status 2) -------------------------------
     "excel-extra-missing": Entry(
@@ -229,22 +235,22 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "rollover-feedback-owed": Entry(
         "error",
-        "差し戻し票をまだ作っていない回答が {count} 件あります（{files}）。回収が途中で止まったためです。先に回収（xlplan collect）を実行して差し戻し票を作ってから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "差し戻し票をまだ作っていない回答が {count} 件あります（{files}）。回収が途中で止まったためです。先に回収（xlplan collect）を実行して差し戻し票を作ってから次年度へ進めてください。このまま進めるときは --force を付けます（「次年度へ」ボタンでは、続けて出る確認で「OK」を押します）。",
         "{count} returns with errors have no feedback workbook yet ({files}): a collection stopped before making it. Collect first (xlplan collect); use --force to close the year anyway.",
     ),
     "rollover-unchecked": Entry(
         "error",
-        "まだ検証していない回答が {count} 件あります（{files}）。先に回収・検証（xlplan collect）をしてから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "まだ検証していない回答が {count} 件あります（{files}）。先に回収・検証（xlplan collect）をしてから次年度へ進めてください。このまま進めるときは --force を付けます（「次年度へ」ボタンでは、続けて出る確認で「OK」を押します）。",
         "{count} returns are not checked yet ({files}). Collect first (xlplan collect); use --force to close the year anyway.",
     ),
     "rollover-review": Entry(
         "error",
-        "照会元の確認待ちの回答が {count} 件あります（{files}）。xlplan review で受理か却下を決めてから次年度へ進めてください。このまま進めるときは --force を付けます。",
+        "照会元の確認待ちの回答が {count} 件あります（{files}）。xlplan review で受理か却下を決めてから次年度へ進めてください。このまま進めるときは --force を付けます（「次年度へ」ボタンでは、続けて出る確認で「OK」を押します）。",
         "{count} returns await the office's decision ({files}). Decide with xlplan review first; use --force to close the year anyway.",
     ),
     "rollover-no-answers": Entry(
         "error",
-        "{year}は受理した回答が1件もありません。このまま次年度へ進めると、{year}の実績が空のまま履歴に残ります。回収が終わっているか確認し、それでも進めるときは --force を付けます。",
+        "{year}は受理した回答が1件もありません。このまま次年度へ進めると、{year}の実績が空のまま履歴に残ります。回収が終わっているか確認し、それでも進めるときは --force を付けます（「次年度へ」ボタンでは、続けて出る確認で「OK」を押します）。",
         "No return was accepted for {year}: closing it now leaves the year empty in the history. Check that "
         "collection is done; use --force to close it anyway.",
     ),

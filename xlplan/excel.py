@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_lines, status_rows
-from xlplan.errors import OutputError, XlplanError
+from xlplan.errors import ConfigurationError, OutputError, XlplanError
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported, Result
 from xlplan.workspace.folder import Workspace
@@ -248,6 +248,7 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
     from xlplan.buttons.build import OPS_SHEET, explanation_lines
     from xlplan.workspace.master import master_tables, read_master
     from xlplan.workspace.master.kept import office_columns_of, with_office_columns
+    from xlplan.yearend.run import FORCEABLE
 
     plan = workspace.load_plan()
     year = plan.settings.current_year
@@ -289,7 +290,23 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
             raise OutputError([Finding("rollover-master-altered", {"path": str(path)})])
         return path
 
-    return xlplan.rollover(workspace, write=write)
+    try:
+        return xlplan.rollover(workspace, write=write)
+    except ConfigurationError as refused:
+        # What --force overrides on the command line, the office decides here with a second question.
+        if not refused.findings or any(finding.code not in FORCEABLE for finding in refused.findings):
+            raise
+        reasons = "\n".join(f"・{finding.message()}" for finding in refused.findings)
+        again = book.app.alert(
+            f"{reasons}\n\nそれでも{year.wareki}を締めて{year.next().wareki}に切り替えますか？"
+            f"（検証していない回答・確認待ちの回答は{year.wareki}の実績に入りません）",
+            title="xlplan 次年度へ",
+            buttons="ok_cancel",
+            mode="critical",
+        )
+        if again == "cancel":
+            return _Cancelled()
+        return xlplan.rollover(workspace, force=True, write=write)
 
 
 ACTIONS: dict[str, tuple[str, Callable[[Workspace, Book], Result]]] = {

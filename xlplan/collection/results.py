@@ -173,8 +173,10 @@ class CollectResult(Reported):
             lines.append(
                 say(
                     language,
-                    "  提出元を証明できない回答があります。内容を確認して受理するか却下してください: xlplan review",
-                    "  Some returns cannot be proven to come from their department: review them with xlplan review",
+                    "  提出元を証明できない回答があります。内容を確認して受理するか却下してください（「確認待ち」ボタン、"
+                    "コマンドでは xlplan review）",
+                    "  Some returns cannot be proven to come from their department: review them (the 確認待ち button, "
+                    "or xlplan review)",
                 )
             )
         for item in self.files:

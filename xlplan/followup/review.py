@@ -105,8 +105,11 @@ class ReviewResult(Reported):
             lines.append(
                 say(
                     language,
-                    "受理: xlplan review accept 受付番号 [--as 課名]　却下: xlplan review reject 受付番号",
-                    "accept: xlplan review accept RECEIPT [--as DEPT]   reject: xlplan review reject RECEIPT",
+                    "受理・却下: 「確認待ち」シートの判定に 受理 か 却下 を入れて「確認待ち」ボタンを押します"
+                    "（サーバーモードでは開いた画面で。コマンドでは xlplan review accept 受付番号 [--as 課名]、"
+                    "xlplan review reject 受付番号）",
+                    "accept or reject: mark 受理 or 却下 on the 確認待ち sheet and press 確認待ち (in server mode, on the "
+                    "page it opens), or xlplan review accept RECEIPT [--as DEPT] / xlplan review reject RECEIPT",
                 )
             )
         return lines

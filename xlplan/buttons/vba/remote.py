@@ -45,6 +45,7 @@ from importlib import resources
 from typing import Literal
 
 from xlplan.buttons.vba.ovba import VbaProjectError
+from xlplan.catalogue import ROLLOVER_FORCEABLE
 
 __all__ = [
     "API_PREFIX",
@@ -177,6 +178,8 @@ MESSAGES: dict[str, str] = {
     "ROLLOVER_ASK": ROLLOVER_QUESTION,
     "ROLLOVER_ASK_PLAIN": ROLLOVER_QUESTION.format(year="今年度", next="次年度"),
     "ROLLOVER_CANCELLED": "次年度への切り替えを中止しました。何も変更していません。",
+    "ROLLOVER_FORCE": "それでも次年度へ切り替えますか？（検証していない回答・確認待ちの回答は、今年度の実績に入りません。"
+    "理由は「状況」シートにあります）",
     "ERA_REIWA": "令和",
     "ERA_HEISEI": "平成",
     "ERA_SHOWA": "昭和",
@@ -282,6 +285,7 @@ def server_module_source(buttons: Sequence[ServerButton], settings: ServerSettin
         f'Private Const SETTINGS_SHEET As String = "{SERVER_SHEET}"',
         f'Private Const API_PREFIX As String = "{API_PREFIX}"',
         f'Private Const UPLOAD_SUFFIXES As String = "{" ".join(UPLOAD_SUFFIXES)}"',
+        f'Private Const FORCEABLE_CODES As String = "|{"|".join(sorted(ROLLOVER_FORCEABLE))}|"',
         *(_constant(f"MSG_{name}", text) for name, text in MESSAGES.items()),
         *(_constant(f"LABEL_{button.macro.upper()}", button.caption) for button in buttons),
     ]

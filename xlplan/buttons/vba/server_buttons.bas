@@ -265,8 +265,43 @@ Private Sub ConfirmAndRollover(ByVal endpoint As String, ByVal label As String)
         MsgBox Ja(MSG_ROLLOVER_CANCELLED), vbInformation, "xlplan " & label
         Exit Sub
     End If
-    RunAction "POST", endpoint, label, Empty, ""
+    Set http = Send("POST", apiRoot & endpoint & "?format=sheet", token, Empty, "", label)
+    If http Is Nothing Then Exit Sub
+    If http.Status = 422 And IsSheetReply(http) Then
+        If CanForce(Utf8Text(http.ResponseBody)) Then
+            ' What --force overrides on the command line, the office decides here with a second question.
+            ShowReply http, apiRoot, label
+            If MsgBox(Ja(MSG_ROLLOVER_FORCE), vbOKCancel + vbExclamation, "xlplan " & label) <> vbOK Then
+                MsgBox Ja(MSG_ROLLOVER_CANCELLED), vbInformation, "xlplan " & label
+                Exit Sub
+            End If
+            Set http = Send("POST", apiRoot & endpoint & "?format=sheet&force=1", token, Empty, "", label)
+            If http Is Nothing Then Exit Sub
+        End If
+    End If
+    ShowReply http, apiRoot, label
 End Sub
+
+' True when every refusal in a sheet reply is one that forcing overrides (the codes in the last
+' column of the findings table). Public so that tests can try it in LibreOffice; it sends nothing.
+Public Function CanForce(ByVal body As String) As Boolean
+    Dim lines() As String, parts() As String, r As Long, code As String, found As Boolean
+    lines = Split(Replace(body, vbCr, ""), vbLf)
+    For r = 1 To UBound(lines)
+        parts = Split(lines(r), vbTab)
+        If UBound(parts) >= 4 Then
+            code = Trim$(parts(4))
+            If Left$(code, 9) = "rollover-" Then
+                If InStr(1, FORCEABLE_CODES, "|" & code & "|", vbBinaryCompare) = 0 Then
+                    CanForce = False
+                    Exit Function
+                End If
+                found = True
+            End If
+        End If
+    Next r
+    CanForce = found
+End Function
 
 ' The question from the JSON of GET status (fiscal_year.western). Public so that tests can try
 ' it in LibreOffice; it sends nothing.
