@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import socket
 import sqlite3
 import stat
@@ -262,6 +263,16 @@ def test_a_token_is_made_once_kept_private_and_printed_once(workspace: Workspace
             assert client.get(_api("/status")).status_code == 200
     finally:
         server.stop()
+
+
+def test_the_admin_console_speaks_english_when_asked(example: Example, tmp_path: Path) -> None:
+    workspace = init_workspace(tmp_path / "plan", example.plan)
+    command = [sys.executable, "-m", "xlplan", "--lang", "en", "serve", "-w", str(workspace.root), "--check"]
+    done = subprocess.run(command, capture_output=True, text=True, env=_without_token(), check=True)
+    token = (workspace.root / ".xlplan" / "server-token").read_text(encoding="ascii").strip()
+    assert f"The token of workspace plan (shown this once only; keep it): {token}" in done.stdout
+    assert "The settings are fine (workspaces: plan)." in done.stdout
+    assert not re.search(r"[ぁ-んァ-ン一-龥]", done.stdout)  # no Japanese left but the data's
 
 
 def test_a_short_token_is_refused_and_an_empty_token_file_is_made_again(workspace: Workspace) -> None:

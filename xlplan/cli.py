@@ -250,12 +250,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workspaces = [xlplan.Workspace(path) for path in (args.workspaces or [Path(".")])]
     if args.check:
         # Everything but listening: the masters read, the names distinct, the tokens made (printed once).
-        state = served(workspaces, networks=networks_from(args.allow))
+        state = served(workspaces, networks=networks_from(args.allow), language=args.language)
         print(say(args.language, f"設定に問題はありません（作業フォルダ: {'、'.join(state.workspaces)}）。",
                   f"The settings are fine (workspaces: {', '.join(state.workspaces)})."))  # fmt: skip
         return EXIT_OK
     run(workspaces, host=args.host, port=args.port, allow=args.allow, imap_every=args.imap_every,
-        upload_limit=args.upload_limit)  # fmt: skip
+        upload_limit=args.upload_limit, language=args.language)  # fmt: skip
     return EXIT_OK
 
 

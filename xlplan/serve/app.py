@@ -56,9 +56,9 @@ from xlplan.errors import (
     OutputError,
     XlplanError,
 )
-from xlplan.findings import Finding, findings_json, not_writable
+from xlplan.findings import Finding, Language, findings_json, not_writable
 from xlplan.followup.status_sheet import status_document
-from xlplan.result import Result
+from xlplan.result import Result, say
 from xlplan.serve import page
 from xlplan.serve.auth import (
     SESSION_COOKIE,
@@ -102,7 +102,7 @@ class Served:
 
 def served(workspaces: Sequence[Workspace], *, networks: Sequence[Network] = (),
            environ: Mapping[str, str] = os.environ, announce: Callable[[str], None] = print,
-           imap_every: float | None = None) -> Served:  # fmt: skip
+           imap_every: float | None = None, language: Language = "ja") -> Served:  # fmt: skip
     """The workspaces by folder name, each with its token; a token made now is announced once.
 
     Raises:
@@ -120,7 +120,8 @@ def served(workspaces: Sequence[Workspace], *, networks: Sequence[Network] = (),
         token, created = workspace_token(workspace, environ)
         tokens[name] = token
         if created:
-            announce(f"作業フォルダ「{name}」のトークン（この一度だけ表示します。控えてください）: {token}")
+            announce(say(language, f"作業フォルダ「{name}」のトークン（この一度だけ表示します。控えてください）: {token}",
+                         f"The token of workspace {name} (shown this once only; keep it): {token}"))  # fmt: skip
     return Served(by_name, Gate(tokens, tuple(networks)), imap_every)
 
 

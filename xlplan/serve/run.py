@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import uvicorn
 
 from xlplan.errors import ConfigurationError
-from xlplan.findings import Finding
+from xlplan.findings import Finding, Language
+from xlplan.result import say
 from xlplan.serve.app import create_app, served
 from xlplan.serve.auth import Network, parse_networks
 from xlplan.serve.limits import MAX_REQUEST_BYTES
@@ -43,6 +44,7 @@ def run(
     allow: Sequence[str] = (),
     imap_every: float | None = None,
     upload_limit: int = MAX_REQUEST_BYTES // (1024 * 1024),
+    language: Language = "ja",
 ) -> None:
     """Serve ``workspaces`` on ``host:port`` until interrupted.
 
@@ -52,11 +54,12 @@ def run(
     With ``imap_every``, each workspace takes the returns mailed to the office every so many minutes.
     ``upload_limit`` caps one upload's body, in MB (counted as it arrives).
     """
-    state = served(workspaces, networks=networks_from(allow), imap_every=imap_every)
+    state = served(workspaces, networks=networks_from(allow), imap_every=imap_every, language=language)
     print(
-        f"xlplan のサーバーを開始しました: http://{host}:{port}/（作業フォルダ: {'、'.join(state.workspaces)}）",
+        say(language, f"xlplan のサーバーを開始しました: http://{host}:{port}/（作業フォルダ: {'、'.join(state.workspaces)}）",
+            f"The xlplan server has started: http://{host}:{port}/ (workspaces: {', '.join(state.workspaces)})"),
         flush=True,
-    )
+    )  # fmt: skip
     # Behind the city's reverse proxy (TLS there), the client address comes from X-Forwarded-For.
     uvicorn.run(
         create_app(state, upload_limit * 1024 * 1024),
