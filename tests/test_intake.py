@@ -243,6 +243,21 @@ def test_a_workbook_wrapped_where_intake_cannot_reach_is_said_to_be_there(
     assert "返信.eml" in finding.message() and advice in finding.message()
 
 
+def test_an_attachment_named_in_raw_shift_jis_keeps_its_japanese_name(
+    workspace: Workspace, returns: dict[str, Path]
+) -> None:
+    # Some mail programs write the file name as raw Shift_JIS bytes, with no RFC 2047 or 2231 encoding.
+    data = returns["社会福祉課"].read_bytes()
+    mail = _mail({"PLACEHOLDER.xlsx": data})
+    mail = mail.replace(
+        b'filename="PLACEHOLDER.xlsx"', b'filename="' + "社会福祉課_回答.xlsx".encode("cp932") + b'"'
+    )
+    assert "社会福祉課_回答.xlsx".encode("cp932") in mail
+    (workspace.inbox / "返信.eml").write_bytes(mail)
+    result = _take(workspace)
+    assert [r.original_name for r in result.receipts] == ["社会福祉課_回答.xlsx"]  # not ����_��.xlsx
+
+
 def test_workbooks_attached_to_saved_mails_are_taken(
     workspace: Workspace, returns: dict[str, Path], tmp_path: Path
 ) -> None:

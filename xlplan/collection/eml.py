@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from email import policy
 from email.message import Message
@@ -75,6 +76,30 @@ def _wrapper(content_type: str, filename: str | None) -> str | None:
     return None
 
 
+_RAW_NAME = re.compile(rb'(?:file)?name="([^"]+)"|(?:file)?name=([^;\s]+)', re.IGNORECASE)
+
+
+def _raw_filename(part: Message) -> str | None:
+    """A file name some mail programs write as raw Shift_JIS bytes in the header (no RFC 2047 or 2231
+    encoding): the parser keeps such bytes only as escapes. Read as CP932, as Windows wrote it."""
+    for key, value in part.raw_items():
+        if key.lower() not in ("content-disposition", "content-type") or not isinstance(value, str):
+            continue
+        try:
+            match = _RAW_NAME.search(value.encode("ascii", "surrogateescape"))
+        except UnicodeEncodeError:  # real characters, not escaped bytes: the parser read it already
+            continue
+        if match is None:
+            continue
+        raw = match.group(1) or match.group(2)
+        for encoding in ("utf-8", "cp932"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+    return None
+
+
 class MailParts(NamedTuple):
     """What intake takes from a mail."""
 
@@ -118,6 +143,8 @@ def mail_parts(data: bytes) -> MailParts:
             continue
         if not isinstance(payload, bytes):
             continue
+        if filename and "\ufffd" in filename:  # raw 8-bit bytes in the header, not RFC 2047/2231
+            filename = _raw_filename(part) or filename
         name = filename or f"attachment{len(found) + 1}.xlsx"
         found.append(Attachment(name, payload, hashlib.sha256(payload).hexdigest(), forwarded))
     return MailParts(sender, found, unreadable, wrapped)
