@@ -34,6 +34,7 @@ def mirai_plan() -> Plan:
         office="企画課",
         office_contact="計画係 内線 210",
         office_email="kikaku@mirai.example",
+        municipality_code="139998",  # a made-up city's code (its check digit is right): open data carries it
         mail={
             "依頼": MailTemplate(
                 "{年度}取組実績の照会", "{担当課} 様\n別添のブックに記入して返送してください。\n"
