@@ -345,3 +345,29 @@ def test_a_rename_typed_in_while_the_workbooks_are_out_reads_every_row_of_them(
     assert "row-reassigned" not in {f.code for item in collected.files for f in item.findings}
     table = xlplan.consolidate(workspace)
     assert "consolidate-missing-answer" not in {f.code for f in table.findings}
+
+
+def test_a_merge_typed_in_after_the_returns_were_accepted_adds_the_two_answers(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    before = {row[0]: row for row in _published_values(xlplan.consolidate(workspace, csv=True))}
+    book = openpyxl.load_workbook(workspace.master_path)  # 社会福祉課 merged into 企画政策課 on 4月1日
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(sheet.max_row, 1, -1):
+        if sheet.cell(row, name).value == "企画政策課":
+            sheet.cell(row, former).value = "社会福祉課"
+        elif sheet.cell(row, name).value == "社会福祉課":
+            sheet.delete_rows(row)
+    book.save(workspace.master_path)
+    after = xlplan.consolidate(workspace, csv=True)
+    row = next(r for r in _published_values(after) if r[0] == "52")  # 企画政策課 64人 and 社会福祉課 0人
+    assert row[1] == before["52"][1] == "64"  # the two shares added, as the joint row printed them
+    plan = workspace.load_plan()
+    given = [a for a in workspace.accepted_answers(plan) if a.project_no == 52]
+    seed = [a for a in example.answers if a.project_no == 52]
+    # One answer for the one department now; the narrative is the one that was written (社会福祉課 wrote none).
+    assert len(given) == 1 and given[0].narrative == next(a.narrative for a in seed if a.narrative)

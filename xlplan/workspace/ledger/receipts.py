@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xlplan.findings import Finding
+from xlplan.plan.combine import combine_values, join_narratives
 from xlplan.plan.model import Answer, Plan
 from xlplan.plan.values import parse_value
 from xlplan.workspace.ledger.feedback_owed import note_feedback
@@ -320,15 +321,28 @@ def accepted_answers(connection: sqlite3.Connection, plan: Plan) -> list[Answer]
     }
     current = {d.name for d in plan.departments}
     answers: list[Answer] = []
+    # Answers accepted under names that are one department now (a merge typed in during the collection):
+    # by the share they all land on, each with the name it was given under, to be combined, not replaced.
+    merged: dict[tuple[int, str, str], list[tuple[str, Answer]]] = {}
     for row in rows:
         project_no, entry, department = int(row["project_no"]), str(row["entry"]), str(row["department"])
         parsed = parse_value(row["value"], units.get(project_no), unit_known=True)
         if parsed.value is None:  # cannot happen for a value the check accepted; keep it out of the table
             continue
+        written_as = department
         if (project_no, entry) not in order or department not in current:
             # Accepted before a reorganisation was typed into 担当課: the row as the plan names it now.
             entry, department = plan.current_entry(project_no, entry, department) or (entry, department)
-        answers.append(Answer(project_no, entry, department, parsed.value, row["narrative"] or ""))
+        answer = Answer(project_no, entry, department, parsed.value, row["narrative"] or "")
+        merged.setdefault((project_no, entry, department), []).append((written_as, answer))
+    for key, given in merged.items():
+        if len(given) == 1:
+            answers.append(given[0][1])
+            continue
+        # As the history of merged departments is combined: counts added, one rate kept, ○ first.
+        value = combine_values(answer.value for _, answer in given).value
+        narrative = join_narratives([(name, answer.narrative) for name, answer in given]) or ""
+        answers.append(Answer(*key, value, narrative))
     answers.sort(key=lambda a: order.get((a.project_no, a.entry), len(order)))
     return answers
 
