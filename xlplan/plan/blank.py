@@ -103,6 +103,7 @@ _YEAR_WORD = re.compile(
     rf"|(?P<letter>(?<![A-Za-zＡ-Ｚａ-ｚ{_DIGIT}])[RHＲＨ][{_DIGIT}]{{1,2}}(?![A-Za-zＡ-Ｚａ-ｚ{_DIGIT}]))"
 )
 _BETWEEN_RANGE = re.compile(r"\s*(?:[～〜~\-－‐ー–—]|から)\s*")
+_PERIOD_START = re.compile(rf"\s*(?:[～〜~\-－‐ー–—]\s*[{_DIGIT}元]|から\s*[{_DIGIT}元])")
 _WIDE = str.maketrans("0123456789RH", "０１２３４５６７８９ＲＨ")
 
 
@@ -120,6 +121,10 @@ def advance_text(text: str, year: FiscalYear) -> str:
     for index, (word, following) in enumerate(itertools.pairwise(words)):
         if _BETWEEN_RANGE.fullmatch(text, word.end(), following.start()):
             in_period |= {index, index + 1}
+    for index, word in enumerate(words):
+        # 令和2年度～6年度, 令和2年度から5年間: a year that starts a period however its end is written
+        if _PERIOD_START.match(text, word.end()):
+            in_period.add(index)
     pieces: list[str] = []
     position = 0
     for index, word in enumerate(words):
