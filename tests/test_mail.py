@@ -196,9 +196,10 @@ def _statuses(workspace: Workspace) -> list[tuple[str, int, str]]:
 PASSWORD = "計画-Kikaku-2021"  # a password with Japanese in it, as the IMAP tests use
 
 
-@pytest.fixture
-def smtp_with_login() -> Iterator[tuple[_Mailbox, int]]:
-    """A server that takes mail only after AUTH as kikaku with PASSWORD (UTF-8); else it says 535."""
+@pytest.fixture(params=[(), ("PLAIN",)], ids=["PLAIN and LOGIN", "LOGIN only"])
+def smtp_with_login(request: pytest.FixtureRequest) -> Iterator[tuple[_Mailbox, int]]:
+    """A server that takes mail only after AUTH as kikaku with PASSWORD (UTF-8); else it says 535.
+    Also as a server that offers LOGIN only, as Exchange often does."""
     from aiosmtpd.smtp import AuthResult
 
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
@@ -210,7 +211,8 @@ def smtp_with_login() -> Iterator[tuple[_Mailbox, int]]:
     mailbox = _Mailbox()
     port = _free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=check,
-                            auth_require_tls=False, auth_required=True)  # fmt: skip
+                            auth_require_tls=False, auth_required=True,
+                            auth_exclude_mechanism=list(request.param))  # fmt: skip
     controller.start()
     try:
         yield mailbox, port

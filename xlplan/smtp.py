@@ -244,8 +244,23 @@ def _login(connection: smtplib.SMTP, user: str, password: str) -> None:
         return
     if not connection.has_extn("auth"):
         raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
-    token = base64.b64encode(f"\0{user}\0{password}".encode()).decode("ascii")
-    code, reply = connection.docmd("AUTH", f"PLAIN {token}")
+    offered = connection.esmtp_features.get("auth", "").upper().split()
+
+    def utf8(text: str) -> str:
+        return base64.b64encode(text.encode()).decode("ascii")
+
+    if "PLAIN" in offered:
+        code, reply = connection.docmd("AUTH", f"PLAIN {utf8(f'{chr(0)}{user}{chr(0)}{password}')}")
+    elif "LOGIN" in offered:  # Exchange and others offer LOGIN only: user, then password, each asked for
+        code, reply = connection.docmd("AUTH", "LOGIN")
+        for answer in (user, password):
+            if code != 334:
+                break
+            code, reply = connection.docmd(utf8(answer))
+    else:  # CRAM-MD5 and the like take no UTF-8: said as a setting, not as a wrong password
+        raise smtplib.SMTPNotSupportedError(
+            "No suitable AUTH mechanism for a non-ASCII password: " + " ".join(offered)
+        )
     if code not in (235, 503):  # 503: already authenticated
         raise smtplib.SMTPAuthenticationError(code, reply)
 
@@ -267,6 +282,9 @@ def _reason(exc: BaseException) -> str:
         if "STARTTLS" in str(exc):
             return ("メールサーバーが暗号化（STARTTLS）に対応していません。設定シートの SMTP暗号化 と SMTPポート を"
                     f"確かめてください（{exc}）")  # fmt: skip
+        if "mechanism" in str(exc):
+            return ("メールサーバーが、ASCII 以外の文字を含むパスワードでのログイン方式（PLAIN・LOGIN）に対応していません。"
+                    f"パスワードを半角英数字にするか、サーバーの管理者に確かめてください（{exc}）")  # fmt: skip
         if "AUTH" in str(exc):
             return ("メールサーバーがログイン（SMTP AUTH）に対応していません。ログインの要らないサーバーなら、設定シートの"
                     f" SMTPユーザー を空にしてください（{exc}）")  # fmt: skip
