@@ -286,6 +286,9 @@ def test_a_rename_inside_a_label_leaves_a_name_that_contains_it(label: str, rena
     names = Names.of([Department("地域福祉課", former=("福祉課",)), Department("障害福祉課")])
     entry = rename_entry(Entry(label, ("福祉課", "障害福祉課")), names)
     assert (entry.name, entry.members) == (renamed, ("地域福祉課", "障害福祉課"))
+    # A name in the label that is not a member is a department's all the same, and stays whole.
+    alone = rename_entry(Entry("福祉課（障害福祉課と連携）", ("福祉課",)), names)
+    assert (alone.name, alone.members) == ("地域福祉課（障害福祉課と連携）", ("地域福祉課",))
 
 
 def _rename_in_registry(workspace: Workspace, old: str, new: str) -> None:

@@ -382,7 +382,9 @@ def test_a_master_with_buttons_keeps_its_vba_and_gets_the_rollover_button(
     assert any("outbox\\2021-R1" in line for line in ops) and not any("2020-R1" in line for line in ops)
 
 
-def test_a_master_open_in_excel_is_not_replaced_under_it(tmp_path: Path, example: Example) -> None:
+def test_a_master_open_in_excel_is_not_replaced_under_it(
+    tmp_path: Path, example: Example, capsys: pytest.CaptureFixture[str]
+) -> None:
     workspace = init_workspace(tmp_path / "ws", example.plan)
     fill_and_collect(workspace, example)
     before = _sha(workspace.master_path)
@@ -393,6 +395,8 @@ def test_a_master_open_in_excel_is_not_replaced_under_it(tmp_path: Path, example
     )  # a file that cannot be written
     assert _sha(workspace.master_path) == before
     assert workspace.load_plan().settings.current_year == R2
+    refused = capsys.readouterr().err
+    assert "「~$master.xlsx」" in refused and "削除" in refused  # a file a crashed Excel left: what to do
     with sqlite3.connect(workspace.ledger_path) as connection:
         assert connection.execute("SELECT COUNT(*) FROM rollovers").fetchone() == (0,)  # nothing begun
     owner.unlink()  # closed in Excel: now it goes

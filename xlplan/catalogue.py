@@ -665,10 +665,12 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "master-open-in-excel": Entry(
         "error",
-        "計画マスタ {path} を誰かが Excel で開いています（同じフォルダに Excel の「~$」で始まるファイルがあります）。このまま置き換えると、"
-        "Excel で保存したときに元に戻ってしまうため、何もしていません。Excel で閉じてから、もう一度実行してください。",
-        "The master {path} is open in Excel (its ~$ owner file is beside it): replacing it now would be undone when "
-        "Excel saves it, so nothing was done. Close it in Excel and run again.",
+        "計画マスタ {path} を誰かが Excel で開いています（同じフォルダに Excel のファイル「{owner}」があります）。このまま置き換えると、"
+        "Excel で保存したときに元に戻ってしまうため、何もしていません。Excel で閉じてから、もう一度実行してください。"
+        "誰も開いていないのに出るときは、Excel が異常終了して残した「{owner}」（隠しファイル）を削除してください。",
+        "The master {path} is open in Excel (its owner file {owner} is beside it): replacing it now would be undone "
+        "when Excel saves it, so nothing was done. Close it in Excel and run again; if nobody has it open, delete "
+        "{owner} (a hidden file a crashed Excel left behind).",
     ),
     "rollover-master-altered": Entry(
         "error",

@@ -60,7 +60,7 @@ from xlplan.plan.model import Plan
 from xlplan.result import Reported, say
 from xlplan.workspace.folder import MASTER_NAMES, Workspace
 from xlplan.workspace.master import fill_master, read_master
-from xlplan.xlsx.atomic import open_in_excel
+from xlplan.xlsx.atomic import owner_file
 from xlplan.xlsx.cells import set_text
 
 __all__ = [
@@ -387,8 +387,9 @@ def refuse_if_open(master: Path) -> None:
     Raises:
         OutputError: ``master-open-in-excel``, naming the file.
     """
-    if open_in_excel(master):
-        raise OutputError([Finding("master-open-in-excel", {"path": str(master)})])
+    owner = owner_file(master)
+    if owner is not None:
+        raise OutputError([Finding("master-open-in-excel", {"path": str(master), "owner": owner.name})])
 
 
 def _server_settings(url: str, workspace: Workspace, previous: dict[str, str]) -> ServerSettings:

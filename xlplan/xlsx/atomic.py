@@ -72,17 +72,23 @@ def place_new(data: bytes, target: Path) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def open_in_excel(target: Path) -> bool:
-    """True when Excel's owner file ``~$<name>`` sits beside ``target``.
+def owner_file(target: Path) -> Path | None:
+    """Excel's owner file ``~$<name>`` beside ``target``, if there is one (Excel has it open, or
+    crashed with it open and left the file behind).
 
     Excel names it ``~$`` plus the name, dropping the first two characters for
     names of eight or more characters; both forms are checked.
     """
     name = target.name
-    candidates = {target.with_name("~$" + name)}
+    candidates = [target.with_name("~$" + name)]
     if len(target.stem) >= 8:
-        candidates.add(target.with_name("~$" + name[2:]))
-    return any(candidate.exists() for candidate in candidates)
+        candidates.append(target.with_name("~$" + name[2:]))
+    return next((candidate for candidate in candidates if candidate.exists()), None)
+
+
+def open_in_excel(target: Path) -> bool:
+    """True when Excel's owner file ``~$<name>`` sits beside ``target`` (:func:`owner_file`)."""
+    return owner_file(target) is not None
 
 
 def versioned(target: Path) -> Path:
