@@ -78,13 +78,12 @@ def rename_entry(entry: Entry, names: Names) -> Entry:
         name = " ".join(members)  # the usual joint cell, 企画政策課 生涯学習課
     else:
         # A label such as 企画政策課 (関係各課) or 福祉課・障害福祉課: each name inside it replaced in
-        # one pass, longest first, so that renaming 福祉課 leaves 障害福祉課 as it is.
-        spelled = sorted((old for old, new in mapping.items() if old != new), key=len, reverse=True)
-        kept = [old for old, new in mapping.items() if old == new]
-        pattern = re.compile(
-            "|".join(re.escape(word) for word in sorted([*spelled, *kept], key=len, reverse=True))
-        )
-        name = pattern.sub(lambda match: mapping[match.group(0)], entry.name)
+        # one pass, longest first, so that renaming 福祉課 leaves 障害福祉課 as it is. Every name the
+        # registry knows takes part, members or not: 福祉課（障害福祉課と連携）keeps 障害福祉課
+        # though only 福祉課 answers; only a member's name is replaced.
+        words = sorted({*mapping, *names.current}, key=len, reverse=True)
+        pattern = re.compile("|".join(re.escape(word) for word in words if word))
+        name = pattern.sub(lambda match: mapping.get(match.group(0), match.group(0)), entry.name)
     return Entry(name, members)
 
 
