@@ -492,3 +492,29 @@ def test_a_server_mode_master_keeps_its_server_text_with_the_new_year(
     ops = [row[0] for row in calamine_rows(workspace.master_path, "操作") if row and row[0]]
     assert "令和3年度" in ops[0] and "サーバーモード" in ops[0]
     assert any("http://xlplan.city.example:8765" in line for line in ops)
+
+
+def test_office_cells_come_back_however_the_record_cells_were_typed(tmp_path: Path, example: Example) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    book = openpyxl.load_workbook(workspace.master_path)
+    history, registry = book["履歴"], book["担当課"]
+    year = [cell.value for cell in history[1]].index("年度") + 1
+    mark = history.max_column + 1
+    history.cell(1, mark, "確認")
+    history.cell(2, year, "R1")  # the sheet's own note allows R2 or 2020 for 令和2年度
+    history.cell(2, mark, "済（R1 と入力）")
+    note = registry.max_column + 2  # a column with no header, and a note under the table
+    registry.cell(2, note, "見出しのない列のメモ")
+    registry.cell(registry.max_row + 2, note, "※内線は令和3年4月の電話帳")
+    book.save(workspace.master_path)
+    assert workspace.load_plan().history  # the master reads as it is
+    xlplan.rollover(workspace)
+    after = openpyxl.load_workbook(workspace.master_path)
+    texts = {str(cell.value) for sheet in ("履歴", "担当課") for row in after[sheet].iter_rows() for cell in row}
+    assert {"済（R1 と入力）", "見出しのない列のメモ", "※内線は令和3年4月の電話帳"} <= texts
+    rows = calamine_rows(workspace.master_path, "履歴")
+    at = rows[0].index("確認")
+    (marked,) = [row for row in rows[1:] if row[at] == "済（R1 と入力）"]
+    assert (marked[0], marked[rows[0].index("年度")]) == (1, "令和元年度")  # on its own record's row
+    assert workspace.load_plan().settings.current_year == R3  # and the master still reads

@@ -270,7 +270,7 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
                   for name in ("計画", "担当課", "履歴") if name in present}  # fmt: skip
         kept = office_columns_of(before, new)
         for name, rows in master_tables(new).items():
-            rows = with_office_columns(name, rows, kept)
+            rows = with_office_columns(name, rows, kept, new)
             sheet = book.sheets[name]
             sheet.clear_contents()
             # Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%"

@@ -12,14 +12,17 @@ that the command line (openpyxl) and the 次年度へ button (the workbook open 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from xlplan.plan.fiscal_year import FiscalYearError, parse_fiscal_year
 from xlplan.plan.model import Plan
+from xlplan.plan.reorganise import Names
 from xlplan.workspace.master.format import (
     DEPARTMENT_COLUMNS,
     SHEET_DEPARTMENTS,
@@ -48,6 +51,7 @@ class _Sheet:
     widths: list[float | None] = field(default_factory=list)
     rows: dict[tuple[str, ...], list[Any]] = field(default_factory=dict)
     by_first: dict[str, list[Any] | None] = field(default_factory=dict)  # None: several rows share it
+    loose: list[list[Any]] = field(default_factory=list)  # notes on rows of no record (under the table)
 
     def values_for(self, key: tuple[str, ...]) -> list[Any] | None:
         """The office's values on the row with this key (None: the row is new)."""
@@ -76,22 +80,47 @@ def _layout(plan: Plan) -> dict[str, tuple[list[str], tuple[str, ...], bool]]:
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return "" if value is None else str(value).strip()
+    return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def _key(row: Sequence[Any], places: Sequence[int | None]) -> tuple[str, ...]:
-    return tuple(_text(row[place]) if place is not None and place < len(row) else "" for place in places)
+def _keyer(plan: Plan) -> Callable[[Sequence[Any], Sequence[int | None], Sequence[str]], tuple[str, ...]]:
+    """How a row's key cells are compared: as xlplan reads them, not as typed — 年度 R2, 2020 and
+    令和2年度 are one year; ６ is 6; a department's former name is the name it has now."""
+    names = Names.of(plan.departments)
+
+    def read(column: str, value: Any) -> str:
+        text = _text(value)
+        if column == "年度" and text:
+            try:
+                return str(parse_fiscal_year(text).western)
+            except FiscalYearError:
+                return text
+        if column in ("担当課", "内訳の課"):
+            return " ".join(names.now(part) or part for part in text.split())
+        return text
+
+    def key(row: Sequence[Any], places: Sequence[int | None], columns: Sequence[str]) -> tuple[str, ...]:
+        return tuple(read(column, row[place]) if place is not None and place < len(row) else ""
+                     for column, place in zip(columns, places, strict=True))  # fmt: skip
+
+    return key
 
 
 def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan) -> OfficeColumns:
     """The columns of the master sheets (their rows, header first) that xlplan does not write."""
     found: OfficeColumns = {}
+    key_of = _keyer(plan)
     for name, (known, keys, by_first_key) in _layout(plan).items():
         rows = tables.get(name)
         if not rows:
             continue
         header = [_text(value) for value in rows[0]]
-        extra = [index for index, text in enumerate(header) if text and text not in known]
+        width = max(len(row) for row in rows)
+        header += [""] * (width - len(header))
+        filled = {index for row in rows[1:] for index, value in enumerate(row) if value not in (None, "")}
+        # The office's columns: any header xlplan does not write, and a column with no header that holds values.
+        extra = [index for index, text in enumerate(header)
+                 if (text and text not in known) or (not text and index in filled)]  # fmt: skip
         places = [header.index(key) if key in header else None for key in keys]
         if not extra or places[0] is None:
             continue
@@ -100,7 +129,10 @@ def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan)
             values = [row[index] if index < len(row) else None for index in extra]
             if all(value is None or value == "" for value in values):
                 continue
-            key = _key(row, places)
+            key = key_of(row, places, keys)
+            if not any(key) or key in kept.rows:  # a note under the table, or a row written twice
+                kept.loose.append(values)
+                continue
             kept.rows[key] = values
             # A row whose other key cells change with the year (a department renamed) is found by its
             # first key alone, where no other row shares it.
@@ -109,16 +141,29 @@ def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan)
     return found
 
 
-def with_office_columns(name: str, rows: Sequence[Sequence[Any]], kept: OfficeColumns) -> list[list[Any]]:
-    """The sheet's new rows (header first) with the office's columns on their right."""
+def with_office_columns(
+    name: str, rows: Sequence[Sequence[Any]], kept: OfficeColumns, plan: Plan
+) -> list[list[Any]]:
+    """The sheet's new rows (header first) with the office's columns on their right. The office's
+    values of a row the new sheet no longer has (a project dropped), and its notes under the table,
+    come after the table on rows of their own, their record cells blank: nothing typed is lost."""
     columns = kept.get(name)
     if columns is None or not rows:
         return [list(row) for row in rows]
+    key_of = _keyer(plan)
     header = [_text(value) for value in rows[0]]
     places = [header.index(key) if key in header else None for key in columns.keys]
     blank: list[Any] = [None] * len(columns.headers)
     out = [[*rows[0], *columns.headers]]
-    out += [[*row, *(columns.values_for(_key(row, places)) or blank)] for row in rows[1:]]
+    used: set[int] = set()
+    for row in rows[1:]:
+        values = columns.values_for(key_of(row, places, columns.keys))
+        if values is not None:
+            used.add(id(values))
+        out.append([*row, *(values or blank)])
+    left = [values for values in columns.rows.values() if id(values) not in used] + columns.loose
+    empty: list[Any] = [None] * len(rows[0])
+    out += [[*empty, *values] for values in left]
     return out
 
 
@@ -135,7 +180,7 @@ def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
     return found
 
 
-def restore_office_columns(workbook: Workbook, kept: OfficeColumns) -> None:
+def restore_office_columns(workbook: Workbook, kept: OfficeColumns, plan: Plan) -> None:
     """Put the office's columns back on the right of the sheets just written (openpyxl)."""
     for name, columns in kept.items():
         if name not in workbook.sheetnames:
@@ -143,7 +188,7 @@ def restore_office_columns(workbook: Workbook, kept: OfficeColumns) -> None:
         sheet = workbook[name]
         rows = [list(row) for row in sheet.iter_rows(values_only=True)]
         start = len(rows[0]) if rows else 0
-        for number, row in enumerate(with_office_columns(name, rows, kept), start=1):
+        for number, row in enumerate(with_office_columns(name, rows, kept, plan), start=1):
             for offset, value in enumerate(row[start:]):
                 if value is not None:
                     sheet.cell(row=number, column=start + offset + 1, value=value)

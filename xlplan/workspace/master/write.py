@@ -108,7 +108,7 @@ def fill_master(workbook: Workbook, plan: Plan) -> None:
     _write_departments(sheet(SHEET_DEPARTMENTS), plan.departments)
     _write_history(sheet(SHEET_HISTORY), plan)
     _write_grading(sheet(SHEET_GRADING), plan.grading)
-    restore_office_columns(workbook, kept)
+    restore_office_columns(workbook, kept, plan)
 
 
 def _header(
