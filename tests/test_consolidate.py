@@ -624,20 +624,33 @@ def test_every_output_prints_a_rate_and_a_large_number_as_the_table_does(
     assert first[header.index("達成率")] == "1,300.0%"
 
 
-@pytest.mark.parametrize(("number", "hashed"), [("33.3333333333333", True), ("33.3", False)])
+@pytest.mark.parametrize(
+    ("no", "unit", "number", "where", "hashed"),
+    [
+        (17, "%", "33.3333333333333", "current", True),  # a ratio pasted from a calculation (7/21×100)
+        (17, "%", "33.3", "current", False),
+        (17, "%", "33.33333333", "current", False),  # long, but LibreOffice prints it whole
+        (3, "冊", "123456789", "current", False),  # 123,456,789冊 fits
+        (3, "冊", "1234567890", "current", True),
+        (17, "%", "33.3333333333333", "baseline", True),  # the 現状値 column is narrower still
+    ],
+)
 def test_a_value_the_printed_table_would_show_as_hashes_is_named(
-    example: Example, tmp_path: Path, soffice: tuple[str, Path], number: str, hashed: bool
-) -> None:
-    # A ratio pasted from a calculation (7/21×100) keeps every decimal: too wide for the column.
-    pasted = Value(Decimal(number), "%")
-    answers = [dataclasses.replace(a, value=pasted) if a.project_no == 17 else a for a in example.answers]
-    result = consolidate_plan(example.plan, answers, tmp_path, pdf=True)
+    example: Example, tmp_path: Path, soffice: tuple[str, Path], no: int, unit: str, number: str, where: str,
+    hashed: bool,
+) -> None:  # fmt: skip
+    value = Value(Decimal(number), unit)
+    plan, answers = example.plan, list(example.answers)
+    if where == "baseline":
+        projects = tuple(dataclasses.replace(p, baseline=value) if p.no == no else p for p in plan.projects)
+        plan = dataclasses.replace(plan, projects=projects)
+    else:
+        answers = [dataclasses.replace(a, value=value) if a.project_no == no else a for a in answers]
+    result = consolidate_plan(plan, answers, tmp_path, pdf=True)
     named = [f for f in result.findings if f.code == "consolidate-value-too-wide"]
     assert result.pdf is not None, result.findings
-    printed = subprocess.run(
-        ["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True
-    ).stdout
-    # What LibreOffice prints is what the warning says: ### exactly where it is raised.
-    assert ("###" in printed) == hashed == bool(named), named
+    printed = subprocess.run(["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True).stdout
+    # What LibreOffice prints is what the warning says: ### exactly where it is raised, nowhere else.
+    assert ("###" in printed) == hashed == bool(named), (value.display(), named)
     if hashed:
-        assert named[0].params["no"] == 17 and f"{number}%" in named[0].message("ja")
+        assert named[0].params["no"] == no and value.display() in named[0].message("ja")

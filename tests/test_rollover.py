@@ -511,7 +511,9 @@ def test_office_cells_come_back_however_the_record_cells_were_typed(tmp_path: Pa
     assert workspace.load_plan().history  # the master reads as it is
     xlplan.rollover(workspace)
     after = openpyxl.load_workbook(workspace.master_path)
-    texts = {str(cell.value) for sheet in ("履歴", "担当課") for row in after[sheet].iter_rows() for cell in row}
+    texts = {
+        str(cell.value) for sheet in ("履歴", "担当課") for row in after[sheet].iter_rows() for cell in row
+    }
     assert {"済（R1 と入力）", "見出しのない列のメモ", "※内線は令和3年4月の電話帳"} <= texts
     rows = calamine_rows(workspace.master_path, "履歴")
     at = rows[0].index("確認")

@@ -53,7 +53,7 @@ from xlplan.xlsx.text import (
     MAX_ROW_HEIGHT,
     ROW_PADDING_PT,
     line_spacing,
-    text_units,
+    number_fits,
     units_per_line,
     wrapped_lines,
 )
@@ -296,19 +296,26 @@ def _clipped_narratives(table: Table, style: Any) -> list[Finding]:
 
 
 def _hashed_values(table: Table, style: Any) -> list[Finding]:
-    """A warning for each value too wide for its column: Excel and the PDF show such a number as
-    ### (a pasted 33.3333333333333%, keeping every decimal typed; 1,234,567,890人)."""
+    """A warning for each number too wide for its column: Excel and the PDF show it as ### (a pasted
+    33.3333333333333%, keeping every decimal typed) — this year's, the previous years', the 現状値 and
+    the 達成率 (printed in the columns of this year's value)."""
     found = []
     for section in table.sections:
         for block in (item for item in section.items if isinstance(item, ProjectBlock)):
-            for row in block.rows:
-                for role, value in (("previous", row.previous), ("current", row.current)):
-                    shown = value.display() if value.number is not None else ""
-                    if shown and text_units(shown) > units_per_line(
-                        style.widths[role], style.font_size(role)
-                    ):
-                        found.append(Finding("consolidate-value-too-wide", {"no": block.project.no,
-                                             "entry": row.entry.name, "value": shown}))  # fmt: skip
+            project = block.project
+            for number, row in enumerate(block.rows):
+                shown = [("previous", value) for value in (*row.earlier, row.previous)] + [
+                    ("current", row.current)
+                ]
+                if number == 0:
+                    shown.append(("baseline", project.baseline))
+                texts = [(role, value.display()) for role, value in shown if value.number is not None]
+                if row.achievement is not None and row.achievement.rate is not None:
+                    texts.append(("current", row.achievement.rate_text))
+                for role, text in texts:
+                    if not number_fits(text, style.widths[role], style.font_size(role)):
+                        found.append(Finding("consolidate-value-too-wide",
+                                             {"no": project.no, "entry": row.entry.name, "value": text}))  # fmt: skip
     return found
 
 
