@@ -649,7 +649,9 @@ def test_a_value_the_printed_table_would_show_as_hashes_is_named(
     result = consolidate_plan(plan, answers, tmp_path, pdf=True)
     named = [f for f in result.findings if f.code == "consolidate-value-too-wide"]
     assert result.pdf is not None, result.findings
-    printed = subprocess.run(["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True).stdout
+    printed = subprocess.run(
+        ["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True
+    ).stdout
     # What LibreOffice prints is what the warning says: ### exactly where it is raised, nowhere else.
     assert ("###" in printed) == hashed == bool(named), (value.display(), named)
     if hashed:
