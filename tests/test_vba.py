@@ -564,8 +564,8 @@ def test_server_skeleton_has_no_xlwings_and_no_way_to_start_a_program(server_ske
     public = re.findall(r"^Public (?:Sub|Function) (\w+)", source, flags=re.M)
     assert public == [b.macro for b in SERVER_ITEMS] + [
         "WriteReply",
-        "RolloverQuestion",
         "CanForce",
+        "RolloverQuestion",
         "TokenSection",
     ]
 
