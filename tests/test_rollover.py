@@ -514,9 +514,55 @@ def test_office_cells_come_back_however_the_record_cells_were_typed(tmp_path: Pa
     texts = {
         str(cell.value) for sheet in ("履歴", "担当課") for row in after[sheet].iter_rows() for cell in row
     }
-    assert {"済（R1 と入力）", "見出しのない列のメモ", "※内線は令和3年4月の電話帳"} <= texts
+    assert {"済（R1 と入力）", "見出しのない列のメモ"} <= texts
+    # A note under the table is on a sheet of its own (under the table its reader would take it for a record).
+    moved = list(after["次年度へで移したメモ"].iter_rows(values_only=True))
+    assert [value for value in moved[-1] if value is not None] == ["担当課", "※内線は令和3年4月の電話帳"]
     rows = calamine_rows(workspace.master_path, "履歴")
     at = rows[0].index("確認")
     (marked,) = [row for row in rows[1:] if row[at] == "済（R1 と入力）"]
     assert (marked[0], marked[rows[0].index("年度")]) == (1, "令和元年度")  # on its own record's row
     assert workspace.load_plan().settings.current_year == R3  # and the master still reads
+
+
+def test_notes_on_two_departments_merged_into_one_are_both_kept_and_the_year_closes(
+    tmp_path: Path, example: Example
+) -> None:
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    fill_and_collect(workspace, example)
+    book = openpyxl.load_workbook(workspace.master_path)
+    for name in ("計画", "履歴"):  # a note on every row, naming the row's department
+        sheet = book[name]
+        header = [cell.value for cell in sheet[1]]
+        column, department = sheet.max_column + 1, header.index("担当課") + 1
+        sheet.cell(1, column, "確認メモ")
+        for row in range(2, sheet.max_row + 1):
+            sheet.cell(row, column, f"メモ:{sheet.cell(row, department).value}")
+    registry = book["担当課"]  # 保育幼稚園課 and 学校教育課 become 子ども教育課 (both answer 事業7)
+    header = [cell.value for cell in registry[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(registry.max_row, 1, -1):
+        if registry.cell(row, name).value == "保育幼稚園課":
+            registry.cell(row, name).value, registry.cell(row, former).value = (
+                "子ども教育課",
+                "保育幼稚園課、学校教育課",
+            )
+        elif registry.cell(row, name).value == "学校教育課":
+            registry.delete_rows(row)
+    book.save(workspace.master_path)
+    assert main(["rollover", "-w", str(workspace.root), "--force"]) == 0  # the year closes
+    plan_rows = calamine_rows(workspace.master_path, "計画")
+    at = plan_rows[0].index("確認メモ")
+    assert "メモ:保育幼稚園課／メモ:学校教育課" in {row[at] for row in plan_rows[1:]}  # both, on the one row
+    history = calamine_rows(workspace.master_path, "履歴")
+    at, who = history[0].index("確認メモ"), history[0].index("担当課")
+    noted = [row for row in history[1:] if row[at]]
+    # 履歴 is written back as typed: each note stays on its own department's record.
+    assert noted and all(row[at] == f"メモ:{row[who]}" for row in noted)
+    from xlplan.buttons.build import rewrite_master
+
+    for _ in range(2):  # as every later rollover rewrites the master: nothing moves or is added twice
+        rewrite_master(workspace, workspace.load_plan())
+    again = calamine_rows(workspace.master_path, "履歴")
+    assert [row for row in again[1:] if row[again[0].index("確認メモ")]] == noted
+    assert calamine_rows(workspace.master_path, "計画") == plan_rows

@@ -247,7 +247,7 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
     import xlplan
     from xlplan.buttons.build import OPS_SHEET, explanation_lines
     from xlplan.workspace.master import master_tables, read_master
-    from xlplan.workspace.master.kept import office_columns_of, with_office_columns
+    from xlplan.workspace.master.kept import MOVED_SHEET, moved_rows, office_columns_of, with_office_columns
     from xlplan.yearend.run import FORCEABLE
 
     plan = workspace.load_plan()
@@ -269,14 +269,24 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
         before = {name: book.sheets[name].used_range.options(ndim=2).value
                   for name in ("計画", "担当課", "履歴") if name in present}  # fmt: skip
         kept = office_columns_of(before, new)
+        moved: list[list[Any]] = []
         for name, rows in master_tables(new).items():
-            rows = with_office_columns(name, rows, kept, new)
+            rows, left = with_office_columns(name, rows, kept, new)
+            moved += left
             sheet = book.sheets[name]
             sheet.clear_contents()
             # Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%"
             # 0.016. A leading apostrophe keeps it text, as when typed (it is not part of the value).
             sheet.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
                                        for row in rows]  # fmt: skip
+        if moved:  # the office's cells no row takes now: on a sheet of their own, not lost
+            if MOVED_SHEET in present:
+                target = book.sheets[MOVED_SHEET]
+                existing = target.used_range.options(ndim=2).value or []
+            else:
+                target, existing = book.sheets.add(MOVED_SHEET, after=book.sheets[-1]), []
+            target.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
+                                        for row in moved_rows(existing, moved)]  # fmt: skip
         if OPS_SHEET in [sheet.name for sheet in book.sheets]:  # its text names the year: the new one's
             book.sheets[OPS_SHEET].range("A1").value = [[f"'{line}"] for line in explanation_lines(new)]
         book.save()

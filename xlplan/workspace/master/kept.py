@@ -33,7 +33,9 @@ from xlplan.workspace.master.format import (
 )
 
 __all__ = [
+    "MOVED_SHEET",
     "OfficeColumns",
+    "moved_rows",
     "office_columns",
     "office_columns_of",
     "restore_office_columns",
@@ -66,8 +68,9 @@ OfficeColumns = dict[str, _Sheet]
 
 
 def _layout(plan: Plan) -> dict[str, tuple[list[str], tuple[str, ...], bool]]:
-    """Each sheet's own columns, the columns that say which row is which, and whether the first of
-    them alone may (a 履歴 record is itself or no other: a new year's record takes nothing)."""
+    """Each sheet's own columns, the columns that say which row is which, and whether the sheet is
+    written as the departments are named now (計画: then a row is also found by its project number
+    alone; 履歴 is written back as it was typed, a record is itself or no other)."""
     columns = PlanColumns(plan.levels)
     history = history_columns(plan.levels)
     return {
@@ -77,15 +80,31 @@ def _layout(plan: Plan) -> dict[str, tuple[list[str], tuple[str, ...], bool]]:
     }
 
 
+MOVED_SHEET = "次年度へで移したメモ"
+"""Where the office's cells go that no row of the rewritten sheets takes (a note under a table, a
+dropped project's): an office sheet of its own, kept like any other, never read by xlplan."""
+
+
+def _joined(first: list[Any], second: list[Any]) -> list[Any]:
+    """Two rows' office values that land on one row now (a merge): each kept, ／ between them."""
+    out = []
+    for a, b in zip(first, second, strict=True):
+        blank_a, blank_b = a in (None, ""), b in (None, "")
+        out.append(b if blank_a else a if blank_b or a == b else f"{a}／{b}")
+    return out
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "" if value is None else unicodedata.normalize("NFKC", str(value)).strip()
 
 
-def _keyer(plan: Plan) -> Callable[[Sequence[Any], Sequence[int | None], Sequence[str]], tuple[str, ...]]:
+def _keyer(
+    plan: Plan, renamed: bool
+) -> Callable[[Sequence[Any], Sequence[int | None], Sequence[str]], tuple[str, ...]]:
     """How a row's key cells are compared: as xlplan reads them, not as typed — 年度 R2, 2020 and
-    令和2年度 are one year; ６ is 6; a department's former name is the name it has now."""
+    令和2年度 are one year; ６ is 6; with ``renamed``, a department's former name is the name it has now."""
     names = Names.of(plan.departments)
 
     def read(column: str, value: Any) -> str:
@@ -95,7 +114,7 @@ def _keyer(plan: Plan) -> Callable[[Sequence[Any], Sequence[int | None], Sequenc
                 return str(parse_fiscal_year(text).western)
             except FiscalYearError:
                 return text
-        if column in ("担当課", "内訳の課"):
+        if renamed and column in ("担当課", "内訳の課"):
             return " ".join(names.now(part) or part for part in text.split())
         return text
 
@@ -109,8 +128,8 @@ def _keyer(plan: Plan) -> Callable[[Sequence[Any], Sequence[int | None], Sequenc
 def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan) -> OfficeColumns:
     """The columns of the master sheets (their rows, header first) that xlplan does not write."""
     found: OfficeColumns = {}
-    key_of = _keyer(plan)
     for name, (known, keys, by_first_key) in _layout(plan).items():
+        key_of = _keyer(plan, renamed=by_first_key)
         rows = tables.get(name)
         if not rows:
             continue
@@ -130,8 +149,11 @@ def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan)
             if all(value is None or value == "" for value in values):
                 continue
             key = key_of(row, places, keys)
-            if not any(key) or key in kept.rows:  # a note under the table, or a row written twice
+            if not any(key):  # a note under the table
                 kept.loose.append(values)
+                continue
+            if key in kept.rows:  # two rows that are one now (two departments merged): both notes kept
+                kept.rows[key][:] = _joined(kept.rows[key], values)
                 continue
             kept.rows[key] = values
             # A row whose other key cells change with the year (a department renamed) is found by its
@@ -143,14 +165,15 @@ def office_columns_of(tables: Mapping[str, Sequence[Sequence[Any]]], plan: Plan)
 
 def with_office_columns(
     name: str, rows: Sequence[Sequence[Any]], kept: OfficeColumns, plan: Plan
-) -> list[list[Any]]:
-    """The sheet's new rows (header first) with the office's columns on their right. The office's
-    values of a row the new sheet no longer has (a project dropped), and its notes under the table,
-    come after the table on rows of their own, their record cells blank: nothing typed is lost."""
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """The sheet's new rows (header first) with the office's columns on their right; and the rows for
+    :data:`MOVED_SHEET`: the office's values of a row the new sheet no longer has (a project dropped)
+    and its notes under the table, each after the sheet's name (a header row first) — nothing typed
+    is lost, and nothing is written under a table its reader would take for a record."""
     columns = kept.get(name)
     if columns is None or not rows:
-        return [list(row) for row in rows]
-    key_of = _keyer(plan)
+        return [list(row) for row in rows], []
+    key_of = _keyer(plan, renamed=columns.by_first_key)
     header = [_text(value) for value in rows[0]]
     places = [header.index(key) if key in header else None for key in columns.keys]
     blank: list[Any] = [None] * len(columns.headers)
@@ -162,9 +185,19 @@ def with_office_columns(
             used.add(id(values))
         out.append([*row, *(values or blank)])
     left = [values for values in columns.rows.values() if id(values) not in used] + columns.loose
-    empty: list[Any] = [None] * len(rows[0])
-    out += [[*empty, *values] for values in left]
-    return out
+    moved = (
+        [[f"（{name}シートから）", *columns.headers], *([name, *values] for values in left)] if left else []
+    )
+    return out, moved
+
+
+def moved_rows(existing: Sequence[Sequence[Any]], moved: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """:data:`MOVED_SHEET`'s rows: what it held, then what this rollover moved, as one rectangle."""
+    rows = [list(row) for row in existing if any(value not in (None, "") for value in row)] + [
+        list(row) for row in moved
+    ]
+    width = max((len(row) for row in rows), default=0)
+    return [row + [None] * (width - len(row)) for row in rows]
 
 
 def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
@@ -182,16 +215,31 @@ def office_columns(workbook: Workbook, plan: Plan) -> OfficeColumns:
 
 def restore_office_columns(workbook: Workbook, kept: OfficeColumns, plan: Plan) -> None:
     """Put the office's columns back on the right of the sheets just written (openpyxl)."""
+    moved: list[list[Any]] = []
     for name, columns in kept.items():
         if name not in workbook.sheetnames:
             continue
         sheet = workbook[name]
         rows = [list(row) for row in sheet.iter_rows(values_only=True)]
         start = len(rows[0]) if rows else 0
-        for number, row in enumerate(with_office_columns(name, rows, kept, plan), start=1):
+        written, left = with_office_columns(name, rows, kept, plan)
+        for number, row in enumerate(written, start=1):
             for offset, value in enumerate(row[start:]):
                 if value is not None:
                     sheet.cell(row=number, column=start + offset + 1, value=value)
         for offset, width in enumerate(columns.widths):
             if width:
                 sheet.column_dimensions[get_column_letter(start + offset + 1)].width = width
+        moved.extend(left)
+    if moved:
+        target = (
+            workbook[MOVED_SHEET]
+            if MOVED_SHEET in workbook.sheetnames
+            else workbook.create_sheet(MOVED_SHEET)
+        )
+        existing = [list(row) for row in target.iter_rows(values_only=True)]
+        target.delete_rows(1, target.max_row)
+        for number, row in enumerate(moved_rows(existing, moved), start=1):
+            for column, value in enumerate(row, start=1):
+                if value is not None:
+                    target.cell(row=number, column=column, value=value)
