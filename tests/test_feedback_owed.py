@@ -9,6 +9,7 @@ and check what the departments got, on a real SMTP server on loopback and in the
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -421,3 +422,32 @@ def test_once_the_mail_server_stops_answering_the_other_feedback_mails_wait_for_
     assert "送っていません" in said.message("ja") and "再送" in said.message("ja")
     rows = dict((d, s) for d, _, s in _feedback_rows(workspace))
     assert sorted(rows.values()) == ["failed", "unknown"]
+
+
+def test_a_resend_that_finds_the_server_gone_holds_the_new_feedback_mails_too(
+    tmp_path: Path, example: Example, smtp_server: tuple[_Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    workspace = _smtp_workspace(tmp_path, example, port)
+    sent = _sent(workspace)
+    inbox.refuse = {example.plan.department(A).email or ""}  # A's 差し戻し is refused: failed, to go again
+    _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
+    first = collect(workspace, send=True)
+    assert [item.outcome for item in first.feedback] == ["failed"]
+    # The next run: the server is gone. The resend of A's finds it so; B's new 差し戻し is not tried.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    gone = int(closed.getsockname()[1])
+    closed.close()
+    book = openpyxl.load_workbook(workspace.master_path)
+    settings = book["設定"]
+    for row in range(1, settings.max_row + 1):
+        if settings.cell(row, 1).value == "SMTPポート":
+            settings.cell(row, 2).value = str(gone)
+    book.save(workspace.master_path)
+    _edit_value(_returned(workspace, example, sent, B, "総務課.xlsx"), 4, "3件")
+    second = collect(workspace, send=True)
+    (made,) = second.feedback
+    assert made.department == B and made.outcome == "failed"
+    (said,) = [f for f in made.findings if f.code == "smtp-send-failed"]
+    assert "送っていません" in said.message("ja")  # held, not a second wait on the dead server

@@ -167,13 +167,20 @@ def _collect(
             # From the ledger, not this run's memory: a 差し戻し a stopped run owed is made now too.
             owed, pending = _owed(workspace, connection, round_id, recorder, checker, limits)
             run_findings += pending
+            held: str | None = None  # once the mail server is not reached, the rest wait for the next run
+
+            def hold(error: str | None) -> None:
+                nonlocal held
+                held = held or held_reason(error)
+
             if send:  # a 差し戻し mail refused last time goes now, unless a new 差し戻し replaces it
                 try:
                     skip = {result.department or "" for _receipt, result in owed}
-                    run_findings += resend_failed_feedback(plan, connection, round_id, skip=skip)
+                    run_findings += resend_failed_feedback(
+                        plan, connection, round_id, skip=skip, unreachable=hold
+                    )
                 except XlplanError as exc:
                     run_findings.extend(exc.findings)
-            held: str | None = None  # once the mail server is not reached, the rest wait for the next run
             for receipt, result in owed:
                 try:
                     made = write_feedback(

@@ -10,7 +10,7 @@ unknown is never sent again by itself (it may have arrived): the office decides.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from xlplan.findings import Finding
@@ -21,10 +21,16 @@ from xlplan.workspace import ledger
 
 
 def resend_failed_feedback(
-    plan: Plan, connection: sqlite3.Connection, round_id: int, *, skip: Collection[str] = ()
+    plan: Plan,
+    connection: sqlite3.Connection,
+    round_id: int,
+    *,
+    skip: Collection[str] = (),
+    unreachable: Callable[[str | None], None] | None = None,
 ) -> list[Finding]:
     """Send again the round's failed 差し戻し drafts (not those of the departments in ``skip``, which
-    get a new 差し戻し in this run); returns what became of each.
+    get a new 差し戻し in this run); returns what became of each. ``unreachable`` is told the reason
+    when the mail server could not be reached, so that the run does not try it again for each new one.
 
     Raises:
         ConfigurationError: the SMTP settings are missing or wrong (only when there is one to send).
@@ -48,6 +54,9 @@ def resend_failed_feedback(
             connection, int(ready[index]["id"]), outcome.sent_at, outcome.error, uncertain=outcome.uncertain
         ),
     )
+    down = next((outcome for outcome in outcomes if outcome.unreachable), None)
+    if down is not None and unreachable is not None:
+        unreachable(down.error)
     found = []
     for row, outcome in zip(ready, outcomes, strict=True):
         department = registry[row["department"]]
