@@ -374,3 +374,47 @@ def test_a_merge_typed_in_after_the_returns_were_accepted_adds_the_two_answers(
     seed = [a for a in example.answers if a.project_no == 52]
     # One answer for the one department now; the narrative is the one that was written (社会福祉課 wrote none).
     assert len(given) == 1 and given[0].narrative == next(a.narrative for a in seed if a.narrative)
+
+
+def test_the_merged_department_answering_again_on_a_new_workbook_replaces_its_predecessors(
+    tmp_path: Path, example: Example
+) -> None:
+    import dataclasses
+
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    six = Value(Decimal(6), "人")  # 社会福祉課's share of 事業52 before the merge (企画政策課 64人)
+    before = [dataclasses.replace(a, value=six) if (a.project_no, a.department) == (52, "社会福祉課") else a
+              for a in example.answers]  # fmt: skip
+    fill_and_collect(workspace, dataclasses.replace(example, answers=tuple(before)))
+    book = openpyxl.load_workbook(workspace.master_path)  # 社会福祉課 merged into 企画政策課
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(sheet.max_row, 1, -1):
+        if sheet.cell(row, name).value == "企画政策課":
+            sheet.cell(row, former).value = "社会福祉課"
+        elif sheet.cell(row, name).value == "社会福祉課":
+            sheet.delete_rows(row)
+    book.save(workspace.master_path)
+    plan = workspace.load_plan()
+    assert [a.value for a in workspace.accepted_answers(plan) if a.project_no == 52] == [
+        Value(Decimal(70), "人")
+    ]
+    # The office sends 企画政策課 a new workbook, which holds the merged rows; it answers 70人 for all of 事業52.
+    (dispatch,) = xlplan.distribute(workspace, only=["企画政策課"]).departments
+    assert dispatch.workbook is not None
+    answers = [
+        Answer(project.no, entry.name, member, Value(Decimal(70), "人") if project.no == 52 else
+               value_or_blank(example, project.no), "統合後の回答")
+        for project, entry, member in plan.assignments("企画政策課")
+    ]  # fmt: skip
+    fill_response(dispatch.workbook, answers, workspace.inbox / "統合後.xlsx")
+    assert xlplan.collect(workspace).count("accepted") == 1
+    given = [a for a in workspace.accepted_answers(workspace.load_plan()) if a.project_no == 52]
+    assert [a.value for a in given] == [Value(Decimal(70), "人")]  # not 70人 + the predecessor's 6人
+
+
+def value_or_blank(example: Example, project_no: int) -> Value:
+    """A value in the project's unit (the first the example has), for rows the test does not look at."""
+    return next((a.value for a in example.answers if a.project_no == project_no and a.value.number is not None),
+                Value(mark=Mark.DONE))  # fmt: skip

@@ -77,6 +77,9 @@ class Identity:
     sheet: str | None = None
     findings: tuple[Finding, ...] = ()
     verified: bool = False
+    # Some rows were sent under names the plan has changed since (a rename or merge typed into 担当課):
+    # the workbook went out before the reorganisation and holds only the department's share of then.
+    moved: bool = False
 
     @property
     def ok(self) -> bool:
@@ -190,6 +193,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     shares = index.shares(department)
     renamed = issued.department not in index.canonical  # sent under a name the department had then
     kept: list[ManifestRow] = []
+    any_moved = False
     for row in issued.rows:
         share = (row.project_no, row.entry, row.department)
         moved = False
@@ -201,6 +205,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
                 share, moved = (row.project_no, *now), True
         if share in shares and ROW_ID_PATTERN.match(row.row_id):
             kept.append(row if not moved else replace(row, entry=share[1], department=share[2]))
+            any_moved = any_moved or moved
             continue
         where = ids.get(row.row_id, [])
         # The manifest is the office's, signed: a row it lists but the plan no longer gives this department
@@ -223,7 +228,7 @@ def identify(plan: Plan, snapshot: Snapshot, *, key: bytes, workspace_id: str, f
     listed = {row.row_id for row in issued.rows}
     found, more = _place_rows(kept, ids, listed, index, department, sheet, positions, header_row, file)
     return Identity(department, issued, tuple(kept), found, columns, positions, sheet.name,
-                    tuple(findings + more), verified=True)  # fmt: skip
+                    tuple(findings + more), verified=True, moved=any_moved)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------

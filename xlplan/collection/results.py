@@ -221,6 +221,8 @@ class Checked:
     department: str | None
     answers: tuple[Answer, ...]
     findings: tuple[Finding, ...]
+    # Sent before a reorganisation (see Identity.moved): it answers only the department's share of then.
+    moved: bool = False
 
     @property
     def verified(self) -> bool:
@@ -230,7 +232,10 @@ class Checked:
     def __reduce__(self) -> tuple[Any, ...]:
         # A verdict crosses from a reading worker by pickle. Its answers as plain tuples pickle in a
         # sixth of the time of the records (a Decimal and an Enum each), on both sides of the pipe.
-        return (_unpack_checked, (self.outcome, self.department, _pack(self.answers), self.findings))
+        return (
+            _unpack_checked,
+            (self.outcome, self.department, _pack(self.answers), self.findings, self.moved),
+        )
 
 
 _Packed = tuple[int, str, str, str | None, str | None, str | None, str | None]
@@ -245,8 +250,9 @@ def _pack(answers: tuple[Answer, ...]) -> tuple[_Packed, ...]:
 
 
 def _unpack_checked(
-    outcome: Outcome, department: str | None, answers: tuple[_Packed, ...], findings: tuple[Finding, ...]
-) -> Checked:
+    outcome: Outcome, department: str | None, answers: tuple[_Packed, ...], findings: tuple[Finding, ...],
+    moved: bool = False,
+) -> Checked:  # fmt: skip
     return Checked(
         outcome,
         department,
@@ -256,6 +262,7 @@ def _unpack_checked(
             for no, entry, member, number, unit, mark, narrative in answers
         ),
         findings,
+        moved,
     )  # fmt: skip
 
 

@@ -273,7 +273,7 @@ class _Recorder:
                     signed = False
                 if signed and result.outcome == "invalid":
                     result = _after_acceptance(self.connection, self.round_id, receipt, result)
-                _record(self.connection, self.round_id, receipt, result)
+                _record(self.connection, self.round_id, receipt, result, self.plan)
                 self.outcomes.append(_outcome(receipt, result))
                 if signed and result.department is not None:
                     invalid = result.outcome == "invalid"
@@ -474,13 +474,27 @@ def _outcome(receipt: Receipt, result: Checked) -> FileOutcome:
     )  # fmt: skip
 
 
-def _record(connection: sqlite3.Connection, round_id: int, receipt: Receipt, result: Checked) -> None:
+def _predecessors(plan: Plan, department: str) -> tuple[str, ...]:
+    """The former names that are ``department`` now, alone (a rename or a merge; a split name is no one's)."""
+    try:
+        former = plan.department(department).former
+    except KeyError:
+        return ()
+    return tuple(name for name in former if plan.canonical_department(name) == department)
+
+
+def _record(
+    connection: sqlite3.Connection, round_id: int, receipt: Receipt, result: Checked, plan: Plan
+) -> None:
     """Write the check's outcome to the ledger: findings, status, and for a good return its acceptance.
 
     The caller holds the transaction."""
     status = result.outcome if result.outcome in ("accepted", "review", "superseded") else "invalid"
+    # A return on a workbook made after a merge answers the merged departments' rows too: it replaces
+    # their returns (one made before answers only its own share, and is added to theirs).
+    takes_over = () if result.moved or result.department is None else _predecessors(plan, result.department)
     ledger.record_check(connection, round_id, receipt.id, status=status, department=result.department,
-                        findings=result.findings, answers=result.answers)  # fmt: skip
+                        findings=result.findings, answers=result.answers, takes_over=takes_over)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ class Checker:
         outcome: Outcome = (
             "review" if not identity.verified else "invalid" if has_errors(findings) else "accepted"
         )
-        return Checked(outcome, identity.department, tuple(result.answers), tuple(findings))
+        return Checked(outcome, identity.department, tuple(result.answers), tuple(findings), identity.moved)
 
 
 def check_snapshot(plan: Plan, snapshot: Snapshot | ReadFailed, *, key: bytes, file: str) -> Checked:

@@ -116,6 +116,7 @@ def record_check(
     department: str | None,
     findings: Sequence[Finding],
     answers: Sequence[Answer] = (),
+    takes_over: Sequence[str] = (),
 ) -> None:
     """Write a checked file's findings and verdict.
 
@@ -123,7 +124,9 @@ def record_check(
     the one before; its ``answers`` are what consolidation prints), ``review`` (no proof of
     the sender: its answers are kept for the plan office's decision, nothing is accepted),
     ``invalid``, or ``superseded`` (a return checked after a later one of its department:
-    its findings are kept, nothing is accepted). Findings are stored with their Japanese message (what staff read in the
+    its findings are kept, nothing is accepted). An accepted return also supersedes the accepted
+    returns of the departments in ``takes_over`` (the former names it now answers for, after a merge).
+    Findings are stored with their Japanese message (what staff read in the
     ledger) and their params as JSON. The caller holds the transaction (collection commits
     several verdicts at once).
     """
@@ -142,7 +145,7 @@ def record_check(
     if status in ("accepted", "review"):
         _insert_answers(connection, receipt_id, answers)
     if status == "accepted" and department is not None:
-        _accept(connection, round_id, receipt_id, department)
+        _accept(connection, round_id, receipt_id, department, takes_over)
 
 
 def later_verdict(connection: sqlite3.Connection, round_id: int, department: str, receipt_id: int) -> bool:
@@ -167,11 +170,20 @@ def _insert_answers(connection: sqlite3.Connection, receipt_id: int, answers: Se
     )
 
 
-def _accept(connection: sqlite3.Connection, round_id: int, receipt_id: int, department: str) -> None:
-    """Make the receipt the department's accepted return of the round, superseding the earlier one."""
+def _accept(
+    connection: sqlite3.Connection,
+    round_id: int,
+    receipt_id: int,
+    department: str,
+    takes_over: Sequence[str] = (),
+) -> None:
+    """Make the receipt the department's accepted return of the round, superseding the earlier one
+    (and those of the former departments in ``takes_over``)."""
+    names = (department, *takes_over)
     previous = connection.execute(
-        "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND department = ? AND superseded_by IS NULL",
-        (round_id, department),
+        "SELECT id, receipt_id FROM acceptances WHERE round_id = ? AND superseded_by IS NULL "
+        f"AND department IN ({', '.join('?' * len(names))})",
+        (round_id, *names),
     ).fetchall()
     cursor = connection.execute(
         "INSERT INTO acceptances (round_id, department, receipt_id, accepted_at) VALUES (?, ?, ?, ?)",
