@@ -418,3 +418,32 @@ def value_or_blank(example: Example, project_no: int) -> Value:
     """A value in the project's unit (the first the example has), for rows the test does not look at."""
     return next((a.value for a in example.answers if a.project_no == project_no and a.value.number is not None),
                 Value(mark=Mark.DONE))  # fmt: skip
+
+
+def test_a_renamed_department_correcting_its_return_on_the_old_workbook_replaces_it(
+    tmp_path: Path, example: Example
+) -> None:
+    import dataclasses
+
+    workspace = init_workspace(tmp_path / "ws", example.plan)
+    sent = {item.department: item.workbook for item in xlplan.distribute(workspace).departments}
+    mine = [a for a in example.answers if example.plan.canonical_department(a.department) == "社会福祉課"]
+    workbook = sent["社会福祉課"]
+    assert workbook is not None
+    fill_response(workbook, mine, workspace.inbox / "最初.xlsx")
+    assert xlplan.collect(workspace).count("accepted") == 1
+    _rename_in_registry(workspace, "社会福祉課", "福祉課")
+    # A correction on the workbook it was sent before the rename: every value one more.
+    corrected = [
+        dataclasses.replace(a, value=Value(a.value.number + 1, a.value.unit)) if a.value.number is not None else a
+        for a in mine
+    ]
+    fill_response(workbook, corrected, workspace.inbox / "訂正.xlsx")
+    assert xlplan.collect(workspace).count("accepted") == 1
+    plan = workspace.load_plan()
+    given = {(a.project_no, a.entry): a.value for a in workspace.accepted_answers(plan) if a.department == "福祉課"}
+    expected = {}
+    for a in corrected:
+        entry, _ = plan.current_entry(a.project_no, a.entry, a.department) or (a.entry, a.department)
+        expected[(a.project_no, entry)] = a.value
+    assert given == expected  # the correction replaces the first return, never added to it

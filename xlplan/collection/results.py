@@ -223,6 +223,7 @@ class Checked:
     findings: tuple[Finding, ...]
     # Sent before a reorganisation (see Identity.moved): it answers only the department's share of then.
     moved: bool = False
+    sent_as: str | None = None  # the name the workbook was sent under, where the department has another now
 
     @property
     def verified(self) -> bool:
@@ -234,7 +235,7 @@ class Checked:
         # sixth of the time of the records (a Decimal and an Enum each), on both sides of the pipe.
         return (
             _unpack_checked,
-            (self.outcome, self.department, _pack(self.answers), self.findings, self.moved),
+            (self.outcome, self.department, _pack(self.answers), self.findings, self.moved, self.sent_as),
         )
 
 
@@ -252,6 +253,7 @@ def _pack(answers: tuple[Answer, ...]) -> tuple[_Packed, ...]:
 def _unpack_checked(
     outcome: Outcome, department: str | None, answers: tuple[_Packed, ...], findings: tuple[Finding, ...],
     moved: bool = False,
+    sent_as: str | None = None,
 ) -> Checked:  # fmt: skip
     return Checked(
         outcome,
@@ -263,6 +265,7 @@ def _unpack_checked(
         ),
         findings,
         moved,
+        sent_as,
     )  # fmt: skip
 
 

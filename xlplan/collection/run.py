@@ -491,8 +491,13 @@ def _record(
     The caller holds the transaction."""
     status = result.outcome if result.outcome in ("accepted", "review", "superseded") else "invalid"
     # A return on a workbook made after a merge answers the merged departments' rows too: it replaces
-    # their returns (one made before answers only its own share, and is added to theirs).
-    takes_over = () if result.moved or result.department is None else _predecessors(plan, result.department)
+    # their returns. One made before answers only its own share of then: it replaces the department's
+    # own earlier return (under the name it had), and is added to the others'.
+    takes_over: tuple[str, ...] = ()
+    if result.department is not None:
+        takes_over = (result.sent_as,) if result.sent_as else ()
+        if not result.moved:
+            takes_over = _predecessors(plan, result.department)
     ledger.record_check(connection, round_id, receipt.id, status=status, department=result.department,
                         findings=result.findings, answers=result.answers, takes_over=takes_over)  # fmt: skip
 

@@ -49,7 +49,11 @@ class Checker:
         outcome: Outcome = (
             "review" if not identity.verified else "invalid" if has_errors(findings) else "accepted"
         )
-        return Checked(outcome, identity.department, tuple(result.answers), tuple(findings), identity.moved)
+        issued = identity.manifest.department if identity.manifest is not None else None
+        sent_as = issued if issued not in (None, identity.department) else None
+        return Checked(
+            outcome, identity.department, tuple(result.answers), tuple(findings), identity.moved, sent_as
+        )
 
 
 def check_snapshot(plan: Plan, snapshot: Snapshot | ReadFailed, *, key: bytes, file: str) -> Checked:
