@@ -517,6 +517,9 @@ def _read(message: email.message.Message) -> dict[str, Any]:
 # an RFC 2047 word of 76 characters here, and a filename parameter without a value.
 @example(office="", name="00000¡¡¡¡¡¡¡¡¡¡¡𐀀𐀀𐀀𐀀", contact="", address="bunka@ogi.example",
          subject="00000¡¡¡¡¡¡¡¡¡¡𐀀𐀀𐀀𐀀", body="", file_name=" ", content=b"")  # fmt: skip
+# Found in CI: the email package's own To header for this name is one its parser cannot read back.
+@example(office="", name=". ¡", contact="", address="bunka@ogi.example", subject="", body="", file_name=".xlsx",
+         content=b"")  # fmt: skip
 @given(
     office=_TEXT,
     name=_TEXT.filter(bool),
@@ -559,7 +562,15 @@ def test_a_draft_reads_back_as_the_message_email_makes(
         return
     draft = draft_bytes(plan, department, "依頼", content, file_name, now=NOW)
     fast, slow = _read(email.message_from_bytes(draft.data, policy=policy.default)), _read(expected)
-    written = _read(email.message_from_bytes(expected.as_bytes(policy=policy.SMTP), policy=policy.default))
+    try:
+        written = _read(
+            email.message_from_bytes(expected.as_bytes(policy=policy.SMTP), policy=policy.default)
+        )
+    except AttributeError:
+        # CPython's parser cannot read what its own generator writes for a name such as ". ¡"
+        # (To: . =?utf-8?q?=C2=A1?= …: AttributeError in _header_value_parser); the draft, which encodes
+        # the whole name as one word, reads back: it is compared with the message object alone.
+        written = slow
     # Where the draft falls back on the email package, it is what that package writes. Names are
     # compared without their spaces: Python's address parser puts one between the RFC 2047 words of
     # a folded name, wherever either writer folded it (mail programs join them, as the RFC says).

@@ -435,13 +435,17 @@ def test_a_renamed_department_correcting_its_return_on_the_old_workbook_replaces
     _rename_in_registry(workspace, "社会福祉課", "福祉課")
     # A correction on the workbook it was sent before the rename: every value one more.
     corrected = [
-        dataclasses.replace(a, value=Value(a.value.number + 1, a.value.unit)) if a.value.number is not None else a
+        dataclasses.replace(a, value=Value(a.value.number + 1, a.value.unit))
+        if a.value.number is not None
+        else a
         for a in mine
     ]
     fill_response(workbook, corrected, workspace.inbox / "訂正.xlsx")
     assert xlplan.collect(workspace).count("accepted") == 1
     plan = workspace.load_plan()
-    given = {(a.project_no, a.entry): a.value for a in workspace.accepted_answers(plan) if a.department == "福祉課"}
+    given = {
+        (a.project_no, a.entry): a.value for a in workspace.accepted_answers(plan) if a.department == "福祉課"
+    }
     expected = {}
     for a in corrected:
         entry, _ = plan.current_entry(a.project_no, a.entry, a.department) or (a.entry, a.department)
