@@ -34,7 +34,7 @@ import itertools
 import os
 import sqlite3
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -222,6 +222,7 @@ class _Recorder:
         self.connection = connection
         self.round_id = round_id
         self.plan = plan
+        self.predecessors = _predecessors(plan)
         self.owe = owe  # a 差し戻し is owed (in the ledger) for a department's latest return with errors
         self.order: deque[Receipt] = deque()
         self.verdicts: dict[int, Checked | _Failed] = {}
@@ -273,7 +274,7 @@ class _Recorder:
                     signed = False
                 if signed and result.outcome == "invalid":
                     result = _after_acceptance(self.connection, self.round_id, receipt, result)
-                _record(self.connection, self.round_id, receipt, result, self.plan)
+                _record(self.connection, self.round_id, receipt, result, self.predecessors)
                 self.outcomes.append(_outcome(receipt, result))
                 if signed and result.department is not None:
                     invalid = result.outcome == "invalid"
@@ -474,17 +475,24 @@ def _outcome(receipt: Receipt, result: Checked) -> FileOutcome:
     )  # fmt: skip
 
 
-def _predecessors(plan: Plan, department: str) -> tuple[str, ...]:
-    """The former names that are ``department`` now, alone (a rename or a merge; a split name is no one's)."""
-    try:
-        former = plan.department(department).former
-    except KeyError:
-        return ()
-    return tuple(name for name in former if plan.canonical_department(name) == department)
+def _predecessors(plan: Plan) -> dict[str, tuple[str, ...]]:
+    """Per department, the former names that are it now, alone (a rename or a merge; a split name is
+    no one's). Made once per run: most departments have none."""
+    return {
+        department.name: tuple(
+            name for name in department.former if plan.canonical_department(name) == department.name
+        )
+        for department in plan.departments
+        if department.former
+    }
 
 
 def _record(
-    connection: sqlite3.Connection, round_id: int, receipt: Receipt, result: Checked, plan: Plan
+    connection: sqlite3.Connection,
+    round_id: int,
+    receipt: Receipt,
+    result: Checked,
+    predecessors: Mapping[str, tuple[str, ...]],
 ) -> None:
     """Write the check's outcome to the ledger: findings, status, and for a good return its acceptance.
 
@@ -497,7 +505,7 @@ def _record(
     if result.department is not None:
         takes_over = (result.sent_as,) if result.sent_as else ()
         if not result.moved:
-            takes_over = _predecessors(plan, result.department)
+            takes_over = predecessors.get(result.department, ())
     ledger.record_check(connection, round_id, receipt.id, status=status, department=result.department,
                         findings=result.findings, answers=result.answers, takes_over=takes_over)  # fmt: skip
 
