@@ -20,12 +20,13 @@ import contextlib
 import datetime as dt
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xlplan.buttons.report import STATUS_SHEET, alert_text, outcome_text, quoted, status_lines, status_rows
+from xlplan.catalogue import ROLLOVER_FORCEABLE
 from xlplan.errors import ConfigurationError, OutputError, XlplanError
 from xlplan.findings import Finding, Language
 from xlplan.result import Reported, Result
@@ -242,13 +243,21 @@ class _Cancelled(Reported):
         return {"lines": self.lines(language), "findings": []}
 
 
+def _as_text(rows: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """Rows for a range of the open workbook, each text cell kept text.
+
+    Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%" 0.016.
+    A leading apostrophe keeps it text, as when typed (it is not part of the value).
+    """
+    return [[f"'{value}" if isinstance(value, str) else value for value in row] for row in rows]
+
+
 def _rollover(workspace: Workspace, book: Book) -> Result:
     """次年度へ: close the year; the new master is written into this open workbook, which Excel then saves."""
     import xlplan
     from xlplan.buttons.build import OPS_SHEET, explanation_lines
     from xlplan.workspace.master import master_tables, read_master
     from xlplan.workspace.master.kept import MOVED_SHEET, moved_rows, office_columns_of, with_office_columns
-    from xlplan.yearend.run import FORCEABLE
 
     plan = workspace.load_plan()
     year = plan.settings.current_year
@@ -275,20 +284,16 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
             moved += left
             sheet = book.sheets[name]
             sheet.clear_contents()
-            # Excel reads text given to a cell as if it were typed: "(1)" would become -1 and "1.6%"
-            # 0.016. A leading apostrophe keeps it text, as when typed (it is not part of the value).
-            sheet.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
-                                       for row in rows]  # fmt: skip
+            sheet.range("A1").value = _as_text(rows)
         if moved:  # the office's cells no row takes now: on a sheet of their own, not lost
             if MOVED_SHEET in present:
                 target = book.sheets[MOVED_SHEET]
                 existing = target.used_range.options(ndim=2).value or []
             else:
                 target, existing = book.sheets.add(MOVED_SHEET, after=book.sheets[-1]), []
-            target.range("A1").value = [[f"'{value}" if isinstance(value, str) else value for value in row]
-                                        for row in moved_rows(existing, moved)]  # fmt: skip
+            target.range("A1").value = _as_text(moved_rows(existing, moved))
         if OPS_SHEET in [sheet.name for sheet in book.sheets]:  # its text names the year: the new one's
-            book.sheets[OPS_SHEET].range("A1").value = [[f"'{line}"] for line in explanation_lines(new)]
+            book.sheets[OPS_SHEET].range("A1").value = _as_text([line] for line in explanation_lines(new))
         book.save()
         path = Path(book.fullname)
         saved = read_master(path)  # what Excel saved must be the plan written, or the office is told
@@ -304,7 +309,9 @@ def _rollover(workspace: Workspace, book: Book) -> Result:
         return xlplan.rollover(workspace, write=write)
     except ConfigurationError as refused:
         # What --force overrides on the command line, the office decides here with a second question.
-        if not refused.findings or any(finding.code not in FORCEABLE for finding in refused.findings):
+        if not refused.findings or any(
+            finding.code not in ROLLOVER_FORCEABLE for finding in refused.findings
+        ):
             raise
         reasons = "\n".join(f"・{finding.message()}" for finding in refused.findings)
         again = book.app.alert(

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from email import policy
 from email.message import Message
@@ -91,13 +92,24 @@ def _raw_filename(part: Message) -> str | None:
             continue
         if match is None:
             continue
-        raw = match.group(1) or match.group(2)
-        for encoding in ("utf-8", "cp932"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
+        decoded = decoded_name(match.group(1) or match.group(2))
+        if decoded is not None:
+            return decoded
     return None
+
+
+def decoded_name(raw: bytes) -> str | None:
+    """A file name's bytes as text: UTF-8, else Shift_JIS (CP932) as Windows writes it; None when neither
+    gives a name anyone wrote (CP932 maps a few unassigned bytes to private-use characters)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        decoded = raw.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+    return None if any(unicodedata.category(char) in ("Co", "Cc") for char in decoded) else decoded
 
 
 class MailParts(NamedTuple):

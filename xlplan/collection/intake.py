@@ -37,13 +37,12 @@ import sqlite3
 import stat
 import tempfile
 import time
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlplan.collection.eml import WORKBOOK_SUFFIXES, mail_parts
+from xlplan.collection.eml import WORKBOOK_SUFFIXES, decoded_name, mail_parts
 from xlplan.findings import Finding, Phrase, os_params
 from xlplan.workspace import ledger
 from xlplan.workspace.folder import Workspace
@@ -318,14 +317,7 @@ def display_name(name: str) -> str:
         return name
     except UnicodeEncodeError:
         raw = os.fsencode(name)
-    try:
-        decoded = raw.decode("cp932")
-    except UnicodeDecodeError:
-        decoded = None
-    # CP932 maps a few unassigned bytes to private-use characters: not a name anyone wrote.
-    if decoded is None or any(unicodedata.category(char) in ("Co", "Cc") for char in decoded):
-        return raw.decode("utf-8", errors="backslashreplace")
-    return decoded
+    return decoded_name(raw) or raw.decode("utf-8", errors="backslashreplace")
 
 
 def ignored_name(name: str) -> bool:

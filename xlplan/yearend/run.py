@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from xlplan.buttons.build import refuse_if_open, rewrite_master
-from xlplan.catalogue import ROLLOVER_FORCEABLE
 from xlplan.collection.intake import waiting_in_inbox
 from xlplan.errors import ConfigurationError, OutputError
 from xlplan.findings import Finding, Language, findings_json, not_writable
@@ -39,8 +38,6 @@ from xlplan.workspace.lock import run_lock
 from xlplan.yearend.close import Closing, close_year
 
 BACKUP_FOLDER = "backup"
-FORCEABLE = ROLLOVER_FORCEABLE
-"""The refusals ``force`` overrides (the office's decision to close the year anyway); never rollover-year-untouched."""
 
 
 @dataclass(frozen=True)

@@ -424,13 +424,8 @@ class _Reader:
                 self.fail("master-unknown-project", sheet=SHEET_HISTORY, cell=cell(columns[0]),
                           no=str(raw_no), entry=entry_name)  # fmt: skip
                 continue
-            raw_year = _get(row, index, "年度")
-            try:
-                year = parse_fiscal_year(raw_year if isinstance(raw_year, int) else _text(raw_year) or "")
-            except FiscalYearError:
-                self.fail(
-                    "master-bad-fiscal-year", sheet=SHEET_HISTORY, cell=cell("年度"), value=str(raw_year)
-                )
+            year = self.history_year(row, index, cell)
+            if year is None:
                 continue
             if year.western >= current.western:
                 self.fail("master-history-not-past", sheet=SHEET_HISTORY, cell=cell("年度"), no=project.no,
@@ -464,18 +459,27 @@ class _Reader:
     def retired_record(self, row: Sequence[Any], index: dict[str, int], no: int, entry: str,
                        share: str | None, cell: Callable[[str], str]) -> HistoryRecord | None:  # fmt: skip
         """A 廃止 row as written (its value in the unit it was typed with), or None with a finding."""
-        raw_year, raw_value = _get(row, index, "年度"), _get(row, index, "値")
-        try:
-            year = parse_fiscal_year(raw_year if isinstance(raw_year, int) else _text(raw_year) or "")
-        except FiscalYearError:
-            self.fail("master-bad-fiscal-year", sheet=SHEET_HISTORY, cell=cell("年度"), value=str(raw_year))
+        year = self.history_year(row, index, cell)
+        if year is None:
             return None
+        raw_value = _get(row, index, "値")
         parsed = parse_value(raw_value)
         if not parsed.ok or parsed.value is None:
             self.bad_value(SHEET_HISTORY, cell("値"), raw_value, parsed, None)
             return None
         return HistoryRecord(no, entry, year, parsed.value, _text(_get(row, index, "実績内容"), strip=False),
                              share, _text(_get(row, index, "備考")))  # fmt: skip
+
+    def history_year(
+        self, row: Sequence[Any], index: dict[str, int], cell: Callable[[str], str]
+    ) -> FiscalYear | None:
+        """A 履歴 row's 年度 (令和2年度, R2 or 2020), or None with a finding naming its cell."""
+        raw_year = _get(row, index, "年度")
+        try:
+            return parse_fiscal_year(raw_year if isinstance(raw_year, int) else _text(raw_year) or "")
+        except FiscalYearError:
+            self.fail("master-bad-fiscal-year", sheet=SHEET_HISTORY, cell=cell("年度"), value=str(raw_year))
+            return None
 
     # -- helpers --------------------------------------------------------------------------
     def bad_value(self, sheet: str, cell: str, raw: Any, parsed: Any, unit: str | None) -> None:
