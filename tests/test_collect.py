@@ -14,6 +14,7 @@ import json
 import shutil
 import sqlite3
 import time
+from email.message import EmailMessage
 from pathlib import Path
 
 import openpyxl
@@ -333,21 +334,27 @@ def test_a_second_collection_waits_for_the_first(
     assert collect(workspace).count("accepted") == 1  # and after the first, everything is
 
 
+def _reply(subject: str, text: str, workbook: Path) -> EmailMessage:
+    """文化課's reply as a mail program writes it: a text, and the workbook attached under its name."""
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", subject
+    mail.set_content(text)
+    mail.add_attachment(workbook.read_bytes(), maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        filename=workbook.name)  # fmt: skip
+    return mail
+
+
 def test_a_saved_mail_gives_its_attached_return(
     workspace: Workspace, example: Example, tmp_path: Path
 ) -> None:
-    from email.message import EmailMessage
 
     sent = _sent(workspace)
     filled = tmp_path / "文化課_回答.xlsx"
     fill_response(sent[A], _answers(example, A), filled)
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Re: 実績照会"
-    mail.set_content("回答を送ります。")
-    mail.add_attachment(filled.read_bytes(), maintype="application",
-                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        filename=filled.name)  # fmt: skip
-    (workspace.inbox / "Re 実績照会.eml").write_bytes(mail.as_bytes())
+    (workspace.inbox / "Re 実績照会.eml").write_bytes(
+        _reply("Re: 実績照会", "回答を送ります。", filled).as_bytes()
+    )
     result = collect(workspace)
     assert [(item.name, item.outcome, item.department) for item in result.files] == [
         ("文化課_回答.xlsx", "accepted", A)
@@ -361,19 +368,13 @@ def test_the_office_s_own_mail_forwarded_with_the_answer_is_not_a_second_return(
     workspace: Workspace, example: Example, tmp_path: Path
 ) -> None:
     from email import policy
-    from email.message import EmailMessage
     from email.parser import BytesParser
 
     (request,) = [item for item in distribute(workspace).departments if item.department == A]
     assert request.workbook is not None and request.mail is not None
     filled = tmp_path / "回答_文化課.xlsx"
     fill_response(request.workbook, _answers(example, A), filled)
-    reply = EmailMessage()
-    reply["From"], reply["To"], reply["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Fwd: 実績照会"
-    reply.set_content("回答を添付します。元の依頼メールも添付します。")
-    reply.add_attachment(filled.read_bytes(), maintype="application",
-                         subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         filename=filled.name)  # fmt: skip
+    reply = _reply("Fwd: 実績照会", "回答を添付します。元の依頼メールも添付します。", filled)
     # "Forward as attachment": the office's mail, as received, with the blank workbook it carried.
     reply.add_attachment(BytesParser(policy=policy.SMTP).parsebytes(request.mail.read_bytes()))
     (workspace.inbox / "Fwd 実績照会.eml").write_bytes(reply.as_bytes(policy=policy.SMTP))
@@ -388,16 +389,11 @@ def test_the_office_s_own_mail_forwarded_with_the_answer_is_not_a_second_return(
 def test_a_workbook_sent_back_as_it_was_is_still_a_return(workspace: Workspace) -> None:
     # Attached by itself (not inside a forwarded mail), the untouched workbook is the department's
     # return: an empty one, which is checked and sent back, as before.
-    from email.message import EmailMessage
 
     sent = _sent(workspace)
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = "bunka@ogi.example", "kikaku@ogi.example", "Re: 実績照会"
-    mail.set_content("送ります。")
-    mail.add_attachment(sent[A].read_bytes(), maintype="application",
-                        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        filename=sent[A].name)  # fmt: skip
-    (workspace.inbox / "Re 実績照会.eml").write_bytes(mail.as_bytes())
+    (workspace.inbox / "Re 実績照会.eml").write_bytes(
+        _reply("Re: 実績照会", "送ります。", sent[A]).as_bytes()
+    )
     result = collect(workspace, feedback=False)
     assert [(item.name, item.outcome) for item in result.files] == [(sent[A].name, "invalid")]
 

@@ -9,9 +9,9 @@ and check what the departments got, on a real SMTP server on loopback and in the
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 
 import xlplan.collection.run as collection_run
 import xlplan.followup.feedback as feedback_module
+from tests.serving import free_port
 from tests.test_collect import _edit_value, _readings_stop, _returned, _sent
 from tests.test_remind import _Inbox, _smtp_workspace
 from tests.test_remind import smtp_server as smtp_server  # the fixture, re-exported for this module
@@ -352,32 +353,39 @@ def test_what_an_earlier_round_owed_is_not_made_in_the_next(
     assert not [f for f in collect(workspace).findings if f.code == "feedback-owed-other-round"]
 
 
+class _CutOff:
+    """An SMTP server that takes a message, then drops the connection before its reply to the final dot."""
+
+    def __init__(self) -> None:
+        self.data = 0  # messages it was handed
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data += 1
+        server.transport.abort()
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def _cut_off_server() -> Iterator[tuple[_CutOff, int]]:
+    from aiosmtpd.controller import Controller
+
+    handler, port = _CutOff(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
 def test_a_feedback_mail_cut_off_as_the_server_took_it_is_said_to_be_unknown_not_failed(
     tmp_path: Path, example: Example
 ) -> None:
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    class CutOff:
-        """Takes the message, then drops the connection before its reply to the final dot."""
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            server.transport.abort()
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(CutOff(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with _cut_off_server() as (_, port):
         workspace = _smtp_workspace(tmp_path, example, port)
         sent = _sent(workspace)
         _edit_value(_returned(workspace, example, sent, A, "文化課.xlsx"), 3, "たくさん")
         result = collect(workspace, send=True)
-    finally:
-        controller.stop()
     (item,) = result.feedback
     assert item.outcome == "unknown" and _feedback_rows(workspace) == [(A, 1, "unknown")]
     (line,) = item.lines("ja")
@@ -388,34 +396,13 @@ def test_a_feedback_mail_cut_off_as_the_server_took_it_is_said_to_be_unknown_not
 def test_once_the_mail_server_stops_answering_the_other_feedback_mails_wait_for_the_next_run(
     tmp_path: Path, example: Example
 ) -> None:
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    class CutOff:
-        """Takes one message and drops the connection before its reply: the server is gone."""
-
-        data = 0
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            CutOff.data += 1
-            server.transport.abort()
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(CutOff(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with _cut_off_server() as (server, port):
         workspace = _smtp_workspace(tmp_path, example, port)
         _two_bad_returns(workspace, example)
         first = collect(workspace, send=True)
-    finally:
-        controller.stop()
     # One department's mail reached the server before it broke; the other was not tried in this run
     # (each would have waited a full time-out), and is failed, so that the next run sends it.
-    assert CutOff.data == 1
+    assert server.data == 1
     assert sorted(item.outcome for item in first.feedback) == ["failed", "unknown"]
     held = next(item for item in first.feedback if item.outcome == "failed")
     (said,) = [f for f in held.findings if f.code == "smtp-send-failed"]
@@ -435,10 +422,7 @@ def test_a_resend_that_finds_the_server_gone_holds_the_new_feedback_mails_too(
     first = collect(workspace, send=True)
     assert [item.outcome for item in first.feedback] == ["failed"]
     # The next run: the server is gone. The resend of A's finds it so; B's new 差し戻し is not tried.
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    gone = int(closed.getsockname()[1])
-    closed.close()
+    gone = free_port()  # nothing listens there
     book = openpyxl.load_workbook(workspace.master_path)
     settings = book["設定"]
     for row in range(1, settings.max_row + 1):

@@ -17,6 +17,7 @@ from tests.conftest import fill_and_collect
 from xlplan.cli import main
 from xlplan.examples import Example
 from xlplan.plan.codes import check_digit, municipality_code, platform_dependent
+from xlplan.publish.consolidate import ConsolidationResult
 from xlplan.workspace.folder import Workspace, init_workspace
 
 
@@ -58,16 +59,19 @@ def test_the_example_csv_starts_with_ogis_code_and_has_no_platform_dependent_cha
     assert document["rows"][0]["基本目標番号"] == "Ⅰ"
 
 
-def test_a_platform_dependent_character_in_a_narrative_is_named(tmp_path: Path, example: Example) -> None:
+def _published_with(tmp_path: Path, example: Example, project_no: int, narrative: str) -> ConsolidationResult:
+    """The example collected and published with open data, ``narrative`` the departments' text for one project."""
     answers = [
-        dataclasses.replace(a, narrative="講座を①②の2回、ｶﾞｲﾄﾞ付きで開催（㈱みらいに委託）")
-        if a.project_no == 2
-        else a
+        dataclasses.replace(a, narrative=narrative) if a.project_no == project_no else a
         for a in example.answers
     ]
     workspace = init_workspace(tmp_path / "ws", example.plan)
     fill_and_collect(workspace, dataclasses.replace(example, answers=tuple(answers)))
-    result = xlplan.consolidate(workspace, csv=True)
+    return xlplan.consolidate(workspace, csv=True)
+
+
+def test_a_platform_dependent_character_in_a_narrative_is_named(tmp_path: Path, example: Example) -> None:
+    result = _published_with(tmp_path, example, 2, "講座を①②の2回、ｶﾞｲﾄﾞ付きで開催（㈱みらいに委託）")
     found = [f for f in result.findings if f.code == "opendata-platform-dependent"]
     assert len(found) == 1 and found[0].params["column"] == "今年度_実績内容" and found[0].params["no"] == 2
     assert found[0].params["characters"] == "①②ｶﾞｲﾄ㈱"  # each once
@@ -81,15 +85,7 @@ def test_a_platform_dependent_character_in_a_narrative_is_named(tmp_path: Path, 
 
 
 def test_an_ibm_extension_kanji_is_said_to_be_kept_not_replaced(tmp_path: Path, example: Example) -> None:
-    answers = [
-        dataclasses.replace(a, narrative="講師：髙橋氏、山﨑氏（①講演 ②意見交換）")
-        if a.project_no == 3
-        else a
-        for a in example.answers
-    ]
-    workspace = init_workspace(tmp_path / "ws", example.plan)
-    fill_and_collect(workspace, dataclasses.replace(example, answers=tuple(answers)))
-    result = xlplan.consolidate(workspace, csv=True)
+    result = _published_with(tmp_path, example, 3, "講師：髙橋氏、山﨑氏（①講演 ②意見交換）")
     replaced = [f for f in result.findings if f.code == "opendata-platform-dependent"]
     kept = [f for f in result.findings if f.code == "opendata-platform-dependent-kept"]
     assert [f.params["characters"] for f in replaced] == ["①②"]  # written as 1 and 2

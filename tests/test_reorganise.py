@@ -303,6 +303,20 @@ def _rename_in_registry(workspace: Workspace, old: str, new: str) -> None:
     book.save(workspace.master_path)
 
 
+def _merge_in_registry(workspace: Workspace, merged: str, into: str) -> None:
+    """The office's April edit for a merge: ``merged`` becomes a 旧名称 of ``into``, its own row goes."""
+    book = openpyxl.load_workbook(workspace.master_path)
+    sheet = book["担当課"]
+    header = [cell.value for cell in sheet[1]]
+    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
+    for row in range(sheet.max_row, 1, -1):
+        if sheet.cell(row, name).value == into:
+            sheet.cell(row, former).value = merged
+        elif sheet.cell(row, name).value == merged:
+            sheet.delete_rows(row)
+    book.save(workspace.master_path)
+
+
 def _published_values(result: xlplan.ConsolidationResult) -> list[tuple[str, str, str, str]]:
     assert result.csv is not None
     with result.csv.open(encoding="utf-8-sig", newline="") as handle:
@@ -356,16 +370,7 @@ def test_a_merge_typed_in_after_the_returns_were_accepted_adds_the_two_answers(
     workspace = init_workspace(tmp_path / "ws", example.plan)
     fill_and_collect(workspace, example)
     before = {row[0]: row for row in _published_values(xlplan.consolidate(workspace, csv=True))}
-    book = openpyxl.load_workbook(workspace.master_path)  # 社会福祉課 merged into 企画政策課 on 4月1日
-    sheet = book["担当課"]
-    header = [cell.value for cell in sheet[1]]
-    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
-    for row in range(sheet.max_row, 1, -1):
-        if sheet.cell(row, name).value == "企画政策課":
-            sheet.cell(row, former).value = "社会福祉課"
-        elif sheet.cell(row, name).value == "社会福祉課":
-            sheet.delete_rows(row)
-    book.save(workspace.master_path)
+    _merge_in_registry(workspace, "社会福祉課", "企画政策課")  # on 4月1日
     after = xlplan.consolidate(workspace, csv=True)
     row = next(r for r in _published_values(after) if r[0] == "52")  # 企画政策課 64人 and 社会福祉課 0人
     assert row[1] == before["52"][1] == "64"  # the two shares added, as the joint row printed them
@@ -386,16 +391,7 @@ def test_the_merged_department_answering_again_on_a_new_workbook_replaces_its_pr
     before = [dataclasses.replace(a, value=six) if (a.project_no, a.department) == (52, "社会福祉課") else a
               for a in example.answers]  # fmt: skip
     fill_and_collect(workspace, dataclasses.replace(example, answers=tuple(before)))
-    book = openpyxl.load_workbook(workspace.master_path)  # 社会福祉課 merged into 企画政策課
-    sheet = book["担当課"]
-    header = [cell.value for cell in sheet[1]]
-    name, former = header.index("担当課") + 1, header.index("旧名称") + 1
-    for row in range(sheet.max_row, 1, -1):
-        if sheet.cell(row, name).value == "企画政策課":
-            sheet.cell(row, former).value = "社会福祉課"
-        elif sheet.cell(row, name).value == "社会福祉課":
-            sheet.delete_rows(row)
-    book.save(workspace.master_path)
+    _merge_in_registry(workspace, "社会福祉課", "企画政策課")
     plan = workspace.load_plan()
     assert [a.value for a in workspace.accepted_answers(plan) if a.project_no == 52] == [
         Value(Decimal(70), "人")
